@@ -1,0 +1,151 @@
+"""Strict JSON decoding: what any JSON decoder, Go's included, refuses.
+
+Python's ``json`` accepts things Go's ``encoding/json`` does not (``NaN``, a leading
+byte order mark when given bytes) and silently takes the last of duplicate keys. This
+module turns the body into a value and reports every such problem as a ``decode`` error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from mockserver.validation.errors import FieldError, json_path
+
+_UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _BadLiteral(ValueError):
+    pass
+
+
+class _DuplicateKeysDict(dict[str, Any]):
+    """A JSON object in which some key appeared more than once (the last value is kept)."""
+
+    duplicate_keys: tuple[str, ...] = ()
+
+
+def _reject_constant(name: str) -> float:
+    raise _BadLiteral(f"{name} is not valid JSON (Go's decoder rejects NaN and Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _BadLiteral(f"number {text} does not fit a 64-bit float")
+    return value
+
+
+def _flag_duplicates(obj: dict[str, Any], pairs: list[tuple[str, Any]]) -> _DuplicateKeysDict:
+    seen: set[str] = set()
+    duplicates: dict[str, None] = {}
+    for key, _ in pairs:
+        if key in seen:
+            duplicates[key] = None
+        seen.add(key)
+    flagged = _DuplicateKeysDict(obj)
+    flagged.duplicate_keys = tuple(duplicates)
+    return flagged
+
+
+def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
+    """The decoded value (``None`` when undecodable) and every decode problem found."""
+    if not body.strip():
+        return None, [_error("$", "empty-body", "the request body is empty; send a JSON document")]
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [
+            _error("$", "utf8", f"the body is not valid UTF-8 (bad byte at offset {exc.start})")
+        ]
+    if text.startswith("\ufeff"):
+        return None, [
+            _error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")
+        ]
+    flagged: list[_DuplicateKeysDict] = []
+
+    def object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        flagged.append(_flag_duplicates(obj, pairs))
+        return flagged[-1]
+
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=object_from_pairs,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+    except _BadLiteral as exc:
+        return None, [_error("$", "syntax", str(exc))]
+    except json.JSONDecodeError as exc:
+        return None, [_error("$", "syntax", _describe_syntax_error(text, exc))]
+    except RecursionError:
+        return None, [_error("$", "depth", "the JSON is nested too deeply")]
+
+    errors: list[FieldError] = []
+    if flagged:
+        errors.extend(_duplicate_key_errors(value))
+    if _UNPAIRED_SURROGATE_ESCAPE.search(text):
+        errors.extend(_surrogate_errors(value))
+    return value, errors
+
+
+def _error(path: str, rule: str, message: str) -> FieldError:
+    return FieldError(path=path, rule=rule, layer="decode", message=message)
+
+
+def _describe_syntax_error(text: str, exc: json.JSONDecodeError) -> str:
+    where = f"line {exc.lineno} column {exc.colno}"
+    before = text[: exc.pos].rstrip()
+    after = text[exc.pos : exc.pos + 1]
+    if before.endswith(",") and after in ("}", "]"):
+        return f"invalid JSON at {where}: trailing comma before '{after}'; remove the comma"
+    if after == "/":
+        return f"invalid JSON at {where}: comments are not allowed in JSON"
+    if exc.msg.startswith("Extra data"):
+        return f"invalid JSON at {where}: more than one JSON value in the body"
+    return f"invalid JSON at {where}: {exc.msg}"
+
+
+def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    yield path, value
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _walk(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _walk(child, (*path, index))
+
+
+def _duplicate_key_errors(value: Any) -> Iterator[FieldError]:
+    for path, node in _walk(value, ()):
+        if isinstance(node, _DuplicateKeysDict):
+            for key in node.duplicate_keys:
+                yield _error(
+                    json_path((*path, key)),
+                    "duplicate-key",
+                    f"key {key!r} appears more than once; Go keeps the last value, other "
+                    "decoders the first: send it once",
+                )
+
+
+def _surrogate_errors(value: Any) -> Iterator[FieldError]:
+    for path, node in _walk(value, ()):
+        texts = [node] if isinstance(node, str) else []
+        if isinstance(node, dict):
+            texts = [key for key in node if isinstance(key, str)]
+        for text in texts:
+            if any("\ud800" <= char <= "\udfff" for char in text):
+                yield _error(
+                    json_path(path),
+                    "utf8",
+                    "string holds an unpaired UTF-16 surrogate escape; Go replaces it with "
+                    "U+FFFD, so the vendor would store something else than was sent",
+                )
+                break

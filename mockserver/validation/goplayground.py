@@ -1,0 +1,129 @@
+"""go-playground/validator tags, as the Lucidworks spec's ``x-oapi-codegen-extra-tags`` uses them.
+
+Tags are read from the YAML (``validate: required,max=128``) and compiled once into checks.
+Each check follows the validator's Go semantics:
+
+- ``required``: the value is not Go's zero value (``""``, ``0``, ``false``, nil, empty struct).
+- ``max=N``: strings count Unicode code points (``utf8.RuneCountInString``); numbers compare.
+- ``iso4217``: exact match of an uppercase alphabetic code from the validator's own list.
+- ``ip``: what Go's ``net.ParseIP`` accepts: IPv4 without leading zeros, IPv6, IPv4-mapped;
+  no zones, no CIDR, no spaces.
+
+The validator stops at the first failing tag of a field, and so does ``first_failure``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# go-playground/validator currency_codes.go (ISO 4217 alphabetic codes, including funds and
+# metals such as XAU and the testing code XTS).
+ISO4217_CODES = frozenset(
+    """
+    AFN EUR ALL DZD USD AOA XCD ARS AMD AWG AUD AZN BSD BHD BDT BBD BYN BZD XOF BMD INR BTN BOB
+    BOV BAM BWP NOK BRL BND BGN BIF CVE KHR XAF CAD KYD CLP CLF CNY COP COU KMF CDF NZD CRC HRK
+    CUP CUC ANG CZK DKK DJF DOP EGP SVC ERN SZL ETB FKP FJD XPF GMD GEL GHS GIP GTQ GBP GNF GYD
+    HTG HNL HKD HUF ISK IDR XDR IRR IQD ILS JMD JPY JOD KZT KES KPW KRW KWD KGS LAK LBP LSL ZAR
+    LRD LYD CHF MOP MKD MGA MWK MYR MVR MRU MUR XUA MXN MXV MDL MNT MAD MZN MMK NAD NPR NIO NGN
+    OMR PKR PAB PGK PYG PEN PHP PLN QAR RON RUB RWF SHP WST STN SAR RSD SCR SLE SGD XSU SBD SOS
+    SSP LKR SDG SRD SEK CHE CHW SYP TWD TJS TZS THB TOP TTD TND TRY TMT UGX UAH AED USN UYU UYI
+    UYW UZS VUV VES VND YER ZMW ZWL XBA XBB XBC XBD XTS XXX XAU XPD XPT XAG
+    """.split()
+)
+
+_IPV4_STRICT = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+
+
+def go_parse_ip(text: str) -> bool:
+    """True when Go's ``net.ParseIP`` would return a non-nil IP for ``text``."""
+    if "%" in text or "/" in text or text != text.strip():
+        return False
+    if ":" not in text:
+        if not _IPV4_STRICT.fullmatch(text):
+            return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_go_zero(value: Any) -> bool:
+    """Go's zero value as JSON shows it: absent/null, "", 0, false, or an empty object."""
+    if value is None or value is False:
+        return True
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value == 0
+    if isinstance(value, (str, dict)):
+        return len(value) == 0
+    return False
+
+
+Check = Callable[[Any], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    text: str
+    check: Check
+    explain: str
+
+    def failure(self, value: Any) -> str | None:
+        return None if self.check(value) else self.explain
+
+
+def _max_check(limit_text: str) -> Check:
+    limit = float(limit_text)
+
+    def check(value: Any) -> bool:
+        if isinstance(value, (str, list, dict)):
+            return len(value) <= limit
+        if isinstance(value, (int, float)):
+            return value <= limit
+        return True
+
+    return check
+
+
+def _compile(text: str) -> Tag:
+    name, _, param = text.partition("=")
+    if name == "required":
+        return Tag(text, lambda value: not is_go_zero(value), "is required and must not be empty")
+    if name == "max" and param:
+        return Tag(
+            text,
+            _max_check(param),
+            f"must be at most {param} characters long (Unicode code points)",
+        )
+    if name == "iso4217":
+        return Tag(
+            text,
+            lambda value: isinstance(value, str) and value in ISO4217_CODES,
+            "must be an uppercase ISO 4217 currency code such as USD",
+        )
+    if name == "ip":
+        return Tag(
+            text,
+            lambda value: isinstance(value, str) and go_parse_ip(value),
+            "must be an IPv4 or IPv6 address that Go's net.ParseIP accepts",
+        )
+    raise ValueError(
+        f"unsupported validator tag {text!r}: mockserver knows required, max=N, iso4217, ip"
+    )
+
+
+def parse_tags(spec: str) -> tuple[Tag, ...]:
+    """``"required,max=128"`` as compiled tags, in the order the validator runs them."""
+    return tuple(_compile(part.strip()) for part in spec.split(",") if part.strip())
+
+
+def first_failure(tags: tuple[Tag, ...], value: Any) -> tuple[Tag, str] | None:
+    for tag in tags:
+        explanation = tag.failure(value)
+        if explanation is not None:
+            return tag, explanation
+    return None

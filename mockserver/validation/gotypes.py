@@ -1,0 +1,207 @@
+"""What the Go server behind an OpenAPI spec does with a decoded body.
+
+oapi-codegen turns the spec into Go structs (required properties as values, optional ones as
+pointers) and tags each field with the spec's ``x-oapi-codegen-extra-tags``. ``compile_go_type``
+rebuilds that struct tree once, from the inlined schema; ``GoChecker`` then walks a body in one
+pass and reports
+
+- ``decode`` errors, where ``encoding/json`` refuses a value: a string into int64, ``1.0`` or
+  ``1e3`` or a value beyond int64 into an integer, an object where an array is expected; and
+  keys that only match a field ignoring case (Go accepts them, a strict contract should not);
+- ``validator`` errors, where a go-playground tag fails (see ``goplayground``).
+
+Unknown fields are ignored at any depth, as Go does. ``null`` decodes to the zero value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.validation.errors import FieldError, json_path
+from mockserver.validation.goplayground import Tag, first_failure, parse_tags
+
+_INT_RANGES = {"int64": (-(2**63), 2**63 - 1), "int32": (-(2**31), 2**31 - 1)}
+_JSON_KIND = {bool: "bool", int: "number", float: "number", str: "string", list: "array"}
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GoField:
+    json_name: str
+    type: GoType
+    tags: tuple[Tag, ...]
+    pointer: bool  # optional in the spec: absent or null means "not sent", tags are skipped
+
+
+@dataclass(frozen=True, slots=True)
+class GoType:
+    kind: str  # int64, int32, float64, string, bool, slice, struct, any
+    name: str
+    element: GoType | None = None
+    fields: Mapping[str, GoField] = field(default_factory=dict)
+    folded: Mapping[str, str] = field(default_factory=dict)  # lower-cased key -> json name
+
+
+def compile_go_type(schema: Mapping[str, Any], name: str = "") -> GoType:
+    """The Go type oapi-codegen would generate for an inlined (``$ref``-free) schema."""
+    schema = _merge_all_of(schema)
+    kind = schema.get("type")
+    if kind == "integer":
+        go_kind = "int32" if schema.get("format") == "int32" else "int64"
+        return GoType(go_kind, go_kind)
+    if kind == "number":
+        return GoType("float64", "float64")
+    if kind == "string":
+        return GoType("string", "string")
+    if kind == "boolean":
+        return GoType("bool", "bool")
+    if kind == "array":
+        element = compile_go_type(schema.get("items", {}), name)
+        return GoType("slice", f"[]{element.name}", element=element)
+    if kind == "object" or "properties" in schema:
+        struct_name = schema.get("title") or name or "struct"
+        required = set(schema.get("required", ()))
+        fields = {
+            prop: GoField(
+                json_name=prop,
+                type=compile_go_type(sub, prop),
+                tags=parse_tags(_validate_tag(sub)),
+                pointer=prop not in required,
+            )
+            for prop, sub in schema.get("properties", {}).items()
+        }
+        folded = {prop.lower(): prop for prop in fields}
+        return GoType("struct", struct_name, fields=fields, folded=folded)
+    return GoType("any", "interface{}")
+
+
+def _merge_all_of(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    parts = schema.get("allOf")
+    if not parts:
+        return schema
+    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in map(_merge_all_of, parts):
+        merged.setdefault("type", part.get("type"))
+        merged["properties"] = {**merged.get("properties", {}), **part.get("properties", {})}
+        merged["required"] = [*merged.get("required", []), *part.get("required", [])]
+    return merged
+
+
+def _validate_tag(schema: Mapping[str, Any]) -> str:
+    extra = schema.get("x-oapi-codegen-extra-tags") or {}
+    return str(extra.get("validate", ""))
+
+
+class GoChecker:
+    """Go decoding and validator-tag checks for one request body type, built once."""
+
+    def __init__(self, root: GoType) -> None:
+        self.root = root
+        element = root.element if root.kind == "slice" else root
+        self._struct_name = element.name if element is not None else root.name
+
+    def errors(self, value: Any) -> list[FieldError]:
+        return [*self._decode(value, self.root, ()), *self._validate(value, self.root, ())]
+
+    def _decode(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
+        if value is None or go.kind == "any":
+            return
+        if not _decodes(value, go):
+            yield self._type_error(value, go, path)
+        elif go.kind in _INT_RANGES:
+            yield from _integer_range(value, go, path)
+        elif go.kind == "slice":
+            assert go.element is not None
+            for index, item in enumerate(value):
+                yield from self._decode(item, go.element, (*path, index))
+        elif go.kind == "struct":
+            for key, item in value.items():
+                go_field = go.fields.get(key)
+                if go_field is not None:
+                    yield from self._decode(item, go_field.type, (*path, key))
+                elif key.lower() in go.folded:
+                    yield _case_error(key, go.folded[key.lower()], path)
+
+    def _validate(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
+        """go-playground's walk: every field's tags, then into nested structs and slices."""
+        if go.kind == "slice" and isinstance(value, list) and go.element is not None:
+            for index, item in enumerate(value):
+                yield from self._validate(item, go.element, (*path, index))
+        elif go.kind == "struct" and isinstance(value, dict):
+            for name, go_field in go.fields.items():
+                item = value.get(name)
+                sent = not (go_field.pointer and item is None)
+                if go_field.tags and sent and _decodes(item, go_field.type):
+                    # An absent or null non-pointer field holds Go's zero value: tags see that.
+                    failed = first_failure(go_field.tags, item)
+                    if failed is not None:
+                        tag, explanation = failed
+                        yield FieldError(
+                            json_path((*path, name)), tag.text, "validator", f"{name} {explanation}"
+                        )
+                yield from self._validate(item, go_field.type, (*path, name))
+
+    def _type_error(self, value: Any, go: GoType, path: Path) -> FieldError:
+        kind = "object" if isinstance(value, dict) else _JSON_KIND.get(type(value), "value")
+        names = [part for part in path if isinstance(part, str)]
+        where = f"Go struct field {'.'.join([self._struct_name, *names])}" if names else "Go value"
+        return FieldError(
+            json_path(path),
+            "type",
+            "decode",
+            f"json: cannot unmarshal {kind} into {where} of type {go.name}",
+        )
+
+
+def _integer_range(value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
+    if isinstance(value, float):
+        yield FieldError(
+            json_path(path),
+            "integer",
+            "decode",
+            f"{value!r} was written with a fraction or an exponent (1.5, 1.0, 1e3); Go's "
+            f"{go.kind} refuses all three: send a whole number such as {round(value)}",
+        )
+        return
+    low, high = _INT_RANGES[go.kind]
+    if not low <= value <= high:
+        yield FieldError(
+            json_path(path),
+            "integer",
+            "decode",
+            f"{value} is out of range for Go's {go.kind} ({low} to {high})",
+        )
+
+
+def _case_error(key: str, exact: str, path: Path) -> FieldError:
+    return FieldError(
+        json_path((*path, key)),
+        "case-insensitive-key",
+        "decode",
+        f"key {key!r} matches field {exact!r} only when case is ignored: Go accepts it, "
+        f"other decoders drop it; send {exact!r}",
+    )
+
+
+def _decodes(value: Any, go: GoType) -> bool:
+    """Whether ``value`` decodes into ``go`` (wrong types are already decode errors)."""
+    if value is None:
+        return True
+    if go.kind in _INT_RANGES or go.kind == "float64":
+        return _is_number(value)
+    if go.kind == "string":
+        return isinstance(value, str)
+    if go.kind == "bool":
+        return isinstance(value, bool)
+    if go.kind == "slice":
+        return isinstance(value, list)
+    if go.kind == "struct":
+        return isinstance(value, dict)
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
