@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from mockserver.validation.decoding import decode_json
 from mockserver.validation.errors import FieldError
 from mockserver.validation.gotypes import GoChecker, compile_go_type
@@ -83,13 +85,17 @@ class Contracts:
 
 
 def load_contracts(schema_dir: Path) -> Contracts:
+    """Every contract under ``schema_dir``; a schema that is not valid JSON Schema fails here."""
     with (schema_dir / "neuralens" / "event.schema.json").open(encoding="utf-8") as handle:
-        neuralens = NeuralensContract(json.load(handle))
+        neuralens_schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(neuralens_schema)
+    neuralens = NeuralensContract(neuralens_schema)
     specs = SpecSet(schema_dir / "lucidworks")
     lucidworks: dict[str, LucidworksContract] = {}
     for spec_file in sorted(p.name for p in specs.directory.glob("*.openapi.yaml")):
         for operation in specs.operations(spec_file):
             if operation.path.startswith(LUCIDWORKS_SIGNAL_PREFIX):
+                jsonschema.Draft202012Validator.check_schema(operation.body_schema)
                 contract = LucidworksContract(operation)
                 lucidworks[contract.signal_type] = contract
     return Contracts(neuralens=neuralens, lucidworks=lucidworks)

@@ -1,0 +1,101 @@
+"""create_app: the composition root. Everything the server holds is built here, per app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mockserver.inspect_api import PREFIX, InspectAPI
+from mockserver.settings import Settings
+from mockserver.store import EventStore
+from mockserver.validation import Contracts, load_contracts
+from mockserver.vendors.base import ALL_METHODS
+from mockserver.vendors.intake import Intake, http_error
+from mockserver.vendors.lucidworks import ENDPOINT_PREFIX, LucidworksSignals
+from mockserver.vendors.neuralens import ENDPOINT as NEURALENS_ENDPOINT
+from mockserver.vendors.neuralens import NeuralensEvents
+
+NAMESPACE_PREFIX = "/ns/{namespace}"
+
+
+def create_app(
+    settings: Settings, store: EventStore | None = None, contracts: Contracts | None = None
+) -> Starlette:
+    """The mock as an ASGI app. A ``store`` passed in stays the caller's to close."""
+    owned_store = store is None
+    store = store if store is not None else EventStore(settings.db)
+    contracts = contracts if contracts is not None else load_contracts(settings.schema_dir)
+    neuralens = NeuralensEvents(
+        contracts.neuralens, store, settings.max_body_bytes, settings.neuralens_keys
+    )
+    lucidworks = LucidworksSignals(
+        contracts.lucidworks, store, settings.max_body_bytes, settings.lucidworks_tokens
+    )
+    inspect = InspectAPI(store)
+
+    vendor_routes = []
+    for prefix in ("", NAMESPACE_PREFIX):
+        vendor_routes += [
+            Route(prefix + NEURALENS_ENDPOINT, neuralens.handle, methods=ALL_METHODS),
+            Route(prefix + ENDPOINT_PREFIX + "{signal}", lucidworks.handle, methods=ALL_METHODS),
+        ]
+
+    async def not_found(request: Request) -> Response:
+        path = request.url.path
+        if path.startswith(PREFIX + "/") or path == PREFIX:
+            return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
+        namespace, endpoint = _split_namespace(path)
+        if namespace is not None:
+            request.scope.setdefault("path_params", {})["namespace"] = namespace
+        intake = Intake.of(request, _vendor_of(endpoint), endpoint)
+        served = (
+            f"POST {NEURALENS_ENDPOINT}, POST {ENDPOINT_PREFIX}{{click,query,cartadd,purchase}}"
+        )
+        error = http_error("not-found", f"nothing is served at {path}; mockserver serves {served}")
+        intake.reject(store, 404, [error], None, None)
+        return JSONResponse(
+            {"type": "about:blank", "title": "Not Found", "status": 404, "detail": error.message},
+            status_code=404,
+            media_type="application/problem+json",
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            inspect.changes.close()
+            if owned_store:
+                store.close()
+
+    app = Starlette(
+        routes=[
+            *inspect.routes(),
+            *vendor_routes,
+            Route("/{path:path}", not_found, methods=ALL_METHODS),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    return app
+
+
+def _split_namespace(path: str) -> tuple[str | None, str]:
+    if path.startswith("/ns/"):
+        name, _, rest = path.removeprefix("/ns/").partition("/")
+        return name, "/" + rest
+    return None, path
+
+
+def _vendor_of(endpoint: str) -> str | None:
+    if endpoint.startswith("/analytics/"):
+        return "neuralens"
+    if endpoint.startswith("/retail/"):
+        return "lucidworks"
+    return None

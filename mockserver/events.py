@@ -1,0 +1,54 @@
+"""The shapes that travel from the vendor modules to the store: accepted events and rejections.
+
+This module imports nothing from mockserver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 with microseconds: sorts as text, which the store's time filters rely on."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One accepted signal (a Lucidworks array of three clicks is three events)."""
+
+    vendor: str
+    endpoint: str
+    type: str
+    namespace: str
+    tenant: str | None
+    user: str | None
+    session: str | None
+    query: str | None
+    query_id: str | None
+    items: Sequence[str]
+    position: int | None  # 1-based for both vendors
+    timestamp_ms: int | None
+    payload: Any
+    request_id: str
+    received_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One refused request with every reason, its headers (credentials fingerprinted) and body."""
+
+    vendor: str | None
+    method: str
+    endpoint: str
+    namespace: str
+    tenant: str | None
+    status: int
+    errors: Sequence[Mapping[str, str]]
+    headers: Mapping[str, str]
+    body: str | None
+    request_id: str
+    received_at: str

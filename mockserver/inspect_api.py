@@ -1,0 +1,228 @@
+"""The inspection API under ``/_mock/``: what arrived, read from the store only.
+
+Reads without ``namespace=`` cover every namespace; ``POST /_mock/reset`` without it clears
+everything. Unknown or malformed query parameters are a 400 that names the parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mockserver.inspect_openapi import inspection_openapi
+from mockserver.store import EVENT_FILTERS, REJECTION_FILTERS, EventStore
+
+PREFIX = "/_mock"
+VENDORS = ("neuralens", "lucidworks")
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
+# Writes from this process wake waiters at once; this bound only matters for rows that
+# another process (a second worker on the same file) commits.
+RECHECK_SECONDS = 0.25
+
+
+class BadParameter(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def _text(name: str, raw: str) -> str:
+    if not raw:
+        raise BadParameter(name, "must not be empty")
+    return raw
+
+
+def _vendor(name: str, raw: str) -> str:
+    if raw not in VENDORS:
+        raise BadParameter(name, f"must be one of {', '.join(VENDORS)}")
+    return raw
+
+
+def _timestamp(name: str, raw: str) -> str:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(name, "must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadParameter(name, "must be a whole number") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise BadParameter(name, f"must be {bound}")
+        return value
+
+    return parse
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter(name, "must be a number of seconds") from None
+    if not 0 <= value <= MAX_WAIT_SECONDS:
+        raise BadParameter(name, f"must be from 0 to {MAX_WAIT_SECONDS:g} seconds")
+    return value
+
+
+Parser = Callable[[str, str], Any]
+_PARSERS: dict[str, Parser] = {
+    **{name: _text for name in EVENT_FILTERS},
+    "vendor": _vendor,
+    "since": _timestamp,
+    "until": _timestamp,
+    "status": _integer(100, 599),
+    "limit": _integer(1, MAX_LIMIT),
+    "offset": _integer(0),
+    "count": _integer(1),
+    "timeout": _seconds,
+}
+_PAGING = ("limit", "offset")
+
+
+def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, raw in request.query_params.multi_items():
+        if name not in allowed:
+            raise BadParameter(name, f"unknown parameter; this endpoint takes {', '.join(allowed)}")
+        params[name] = _PARSERS[name](name, raw)
+    return params
+
+
+def _bad(exc: BadParameter) -> JSONResponse:
+    return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
+
+
+class ChangeFeed:
+    """Wakes coroutines waiting on the store, from whichever thread committed the write."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.close = store.add_listener(self._notify)
+
+    def _notify(self) -> None:
+        for loop, flag in list(self._waiters):
+            loop.call_soon_threadsafe(flag.set)
+
+    def subscribe(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
+        waiter = (asyncio.get_running_loop(), asyncio.Event())
+        self._waiters.add(waiter)
+        return waiter
+
+    def unsubscribe(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+        self._waiters.discard(waiter)
+
+
+class InspectAPI:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.changes = ChangeFeed(store)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{PREFIX}/health", self.health, methods=["GET"]),
+            Route(f"{PREFIX}/events", self.events, methods=["GET"]),
+            Route(f"{PREFIX}/events/{{event_id:int}}", self.event, methods=["GET"]),
+            Route(f"{PREFIX}/rejections", self.rejections, methods=["GET"]),
+            Route(f"{PREFIX}/summary", self.summary, methods=["GET"]),
+            Route(f"{PREFIX}/reset", self.reset, methods=["POST"]),
+            Route(f"{PREFIX}/wait", self.wait, methods=["GET"]),
+            Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def events(self, request: Request) -> Response:
+        try:
+            params = parse_params(request, (*EVENT_FILTERS, *_PAGING))
+        except BadParameter as exc:
+            return _bad(exc)
+        page = self.store.events(params, *_paging(params))
+        return JSONResponse({"total": page.total, "events": page.rows})
+
+    async def event(self, request: Request) -> Response:
+        row = self.store.event(request.path_params["event_id"])
+        if row is None:
+            return JSONResponse({"error": "no event with this id"}, status_code=404)
+        return JSONResponse(row)
+
+    async def rejections(self, request: Request) -> Response:
+        try:
+            params = parse_params(request, (*REJECTION_FILTERS, *_PAGING))
+        except BadParameter as exc:
+            return _bad(exc)
+        page = self.store.rejections(params, *_paging(params))
+        return JSONResponse({"total": page.total, "rejections": page.rows})
+
+    async def summary(self, request: Request) -> Response:
+        try:
+            params = parse_params(request, ("namespace",))
+        except BadParameter as exc:
+            return _bad(exc)
+        return JSONResponse(self.store.summary(params.get("namespace")))
+
+    async def reset(self, request: Request) -> Response:
+        try:
+            params = parse_params(request, ("namespace",))
+        except BadParameter as exc:
+            return _bad(exc)
+        self.store.reset(params.get("namespace"))
+        return Response(status_code=204)
+
+    async def wait(self, request: Request) -> Response:
+        """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes."""
+        try:
+            params = parse_params(request, (*EVENT_FILTERS, "count", "timeout", *_PAGING))
+        except BadParameter as exc:
+            return _bad(exc)
+        wanted = params.pop("count", 1)
+        timeout = params.pop("timeout", DEFAULT_WAIT_SECONDS)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        waiter = self.changes.subscribe()
+        try:
+            while True:
+                waiter[1].clear()  # before counting: a write after this point wakes us
+                if self.store.count_events(params) >= wanted:
+                    return self._matching(params, 200)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return self._matching(
+                        params, 408, f"fewer than {wanted} events after {timeout:g}s"
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter[1].wait(), min(remaining, RECHECK_SECONDS))
+        finally:
+            self.changes.unsubscribe(waiter)
+
+    def _matching(
+        self, params: Mapping[str, Any], status: int, message: str | None = None
+    ) -> Response:
+        page = self.store.events(params, *_paging(params))
+        body: dict[str, Any] = {"total": page.total, "events": page.rows}
+        if message:
+            body["error"] = message
+        return JSONResponse(body, status_code=status)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(inspection_openapi())
+
+
+def _paging(params: Mapping[str, Any]) -> tuple[int, int]:
+    return params.get("limit", DEFAULT_LIMIT), params.get("offset", 0)

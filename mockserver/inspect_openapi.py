@@ -1,0 +1,292 @@
+"""The OpenAPI 3.1 description of ``/_mock/``, served at ``/_mock/openapi.json``.
+
+tests/test_inspect_openapi.py keeps it true: every route is described, and real responses
+validate against the schemas below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from mockserver.validation import Layer
+
+LAYERS = get_args(Layer)
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_NAMESPACE = _query(
+    "namespace", {"type": "string"}, "Only this namespace (default: every namespace)."
+)
+_COMMON_FILTERS = [
+    _NAMESPACE,
+    _query("vendor", {"enum": ["neuralens", "lucidworks"]}, "Only this vendor."),
+    _query("tenant", {"type": "string"}, "Neuralens application id or Lucidworks signal store id."),
+    _query("since", {"type": "string", "format": "date-time"}, "Received at or after (ISO 8601)."),
+    _query("until", {"type": "string", "format": "date-time"}, "Received before (ISO 8601)."),
+]
+_EVENT_FILTERS = [
+    *_COMMON_FILTERS,
+    _query("type", {"type": "string"}, "Neuralens event name, or click/query/cartadd/purchase."),
+    _query("user", {"type": "string"}, "Neuralens uid or Lucidworks visitorId."),
+    _query("session", {"type": "string"}, "Lucidworks sessionId."),
+    _query("query", {"type": "string"}, "Search text."),
+    _query("query_id", {"type": "string"}, "Lucidworks queryId."),
+    _query("item", {"type": "string"}, "A product id among the event's items."),
+]
+_PAGING = [
+    _query(
+        "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
+    ),
+    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip."),
+]
+
+
+def _json(schema_name: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
+    }
+
+
+_BAD_PARAMETER = _json("Error", "A query parameter is unknown or malformed; the message names it.")
+
+_SCHEMAS: dict[str, Any] = {
+    "Event": {
+        "type": "object",
+        "required": [
+            "id", "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user",
+            "session", "query", "query_id", "items", "position", "timestamp_ms", "received_at",
+            "payload",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "request_id": {"type": "string", "description": "Shared by the events of one request."},
+            "vendor": {"enum": ["neuralens", "lucidworks"]},
+            "endpoint": {"type": "string", "examples": ["/retail/signals/click"]},
+            "type": {"type": "string"},
+            "namespace": {"type": "string"},
+            "tenant": _NULLABLE_STRING,
+            "user": _NULLABLE_STRING,
+            "session": _NULLABLE_STRING,
+            "query": _NULLABLE_STRING,
+            "query_id": _NULLABLE_STRING,
+            "items": {"type": "array", "items": {"type": "string"}},
+            "position": {"type": ["integer", "null"], "description": "1-based for both vendors."},
+            "timestamp_ms": {"type": ["integer", "null"], "description": "Event time, epoch ms."},
+            "received_at": {"type": "string", "format": "date-time"},
+            "payload": {"description": "The signal as sent."},
+        },
+    },
+    "ValidationError": {
+        "type": "object",
+        "required": ["path", "rule", "layer", "message"],
+        "properties": {
+            "path": {"type": "string", "examples": ["$[0].productDetails[0].product.currencyCode"]},
+            "rule": {"type": "string", "examples": ["iso4217", "required", "maxLength"]},
+            "layer": {"enum": list(LAYERS)},
+            "message": {"type": "string"},
+        },
+    },
+    "Rejection": {
+        "type": "object",
+        "required": [
+            "id", "request_id", "vendor", "method", "endpoint", "namespace", "tenant", "status",
+            "errors", "headers", "body", "received_at",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "request_id": {"type": "string"},
+            "vendor": {"type": ["string", "null"]},
+            "method": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "namespace": {"type": "string"},
+            "tenant": _NULLABLE_STRING,
+            "status": {"type": "integer"},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "As received, with credentials replaced by a sha256 fingerprint.",
+            },
+            "body": _NULLABLE_STRING,
+            "received_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["total", "events"],
+        "properties": {
+            "total": {"type": "integer", "description": "Matching events, before paging."},
+            "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+            "error": {"type": "string"},
+        },
+    },
+    "RejectionPage": {
+        "type": "object",
+        "required": ["total", "rejections"],
+        "properties": {
+            "total": {"type": "integer"},
+            "rejections": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}},
+        },
+    },
+    "Counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "Summary": {
+        "type": "object",
+        "required": ["events", "rejections"],
+        "properties": {
+            "events": {
+                "type": "object",
+                "required": ["total", "by_vendor", "by_type", "by_tenant"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "by_vendor": {"$ref": "#/components/schemas/Counts"},
+                    "by_type": {"$ref": "#/components/schemas/Counts"},
+                    "by_tenant": {"$ref": "#/components/schemas/Counts"},
+                },
+            },
+            "rejections": {
+                "type": "object",
+                "required": ["total", "by_vendor", "by_status"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "by_vendor": {"$ref": "#/components/schemas/Counts"},
+                    "by_status": {"$ref": "#/components/schemas/Counts"},
+                },
+            },
+        },
+    },
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}},
+    },
+}  # fmt: skip
+
+
+def inspection_openapi() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "mockserver inspection API",
+            "version": "1",
+            "description": "See what reached the Neuralens and Lucidworks mocks: events, "
+            "rejections with their reasons, counts; wait for events; reset.",
+        },
+        "paths": {
+            "/_mock/health": {
+                "get": {
+                    "operationId": "health",
+                    "responses": {"200": _json("Health", "The server is up.")},
+                }
+            },
+            "/_mock/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "description": "Accepted events, newest first.",
+                    "parameters": [*_EVENT_FILTERS, *_PAGING],
+                    "responses": {
+                        "200": _json("EventPage", "A page of events."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
+            "/_mock/events/{event_id}": {
+                "get": {
+                    "operationId": "getEvent",
+                    "parameters": [
+                        {
+                            "name": "event_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Event", "The event."),
+                        "404": _json("Error", "No event with this id."),
+                    },
+                }
+            },
+            "/_mock/rejections": {
+                "get": {
+                    "operationId": "listRejections",
+                    "description": "Refused requests with every reason, newest first.",
+                    "parameters": [
+                        *_COMMON_FILTERS,
+                        _query("status", {"type": "integer"}, "Only this HTTP status."),
+                        *_PAGING,
+                    ],
+                    "responses": {
+                        "200": _json("RejectionPage", "A page of rejections."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
+            "/_mock/summary": {
+                "get": {
+                    "operationId": "summary",
+                    "parameters": [_NAMESPACE],
+                    "responses": {"200": _json("Summary", "Counts."), "400": _BAD_PARAMETER},
+                }
+            },
+            "/_mock/reset": {
+                "post": {
+                    "operationId": "reset",
+                    "description": "Delete events and rejections: all, or one namespace's.",
+                    "parameters": [_NAMESPACE],
+                    "responses": {"204": {"description": "Deleted."}, "400": _BAD_PARAMETER},
+                }
+            },
+            "/_mock/wait": {
+                "get": {
+                    "operationId": "waitForEvents",
+                    "description": "Return as soon as at least `count` events match the filters.",
+                    "parameters": [
+                        _query(
+                            "count",
+                            {"type": "integer", "minimum": 1, "default": 1},
+                            "Events to wait for.",
+                        ),
+                        _query(
+                            "timeout",
+                            {"type": "number", "minimum": 0, "maximum": 300, "default": 5},
+                            "Seconds to wait at most.",
+                        ),
+                        *_EVENT_FILTERS,
+                        *_PAGING,
+                    ],
+                    "responses": {
+                        "200": _json("EventPage", "Enough events matched."),
+                        "400": _BAD_PARAMETER,
+                        "408": _json("EventPage", "The timeout passed; what matched so far."),
+                    },
+                }
+            },
+            "/_mock/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "responses": {
+                        "200": {
+                            "description": "This document.",
+                            "content": {"application/json": {}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }

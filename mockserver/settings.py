@@ -1,0 +1,96 @@
+"""Settings: read once at the edge (CLI, fixture), frozen, passed down.
+
+Precedence, highest first: command-line flags, ``MOCKSERVER_*`` environment variables, a
+TOML config file (``--config`` or ``MOCKSERVER_CONFIG``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 8080
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def data_dir() -> Path:
+    """Where ``schemas/`` and ``fixtures/`` are: inside an installed wheel, or the checkout."""
+    packaged = Path(__file__).parent / "_data"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    db: str = "mockserver.db"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    neuralens_keys: tuple[str, ...] = ()
+    lucidworks_tokens: tuple[str, ...] = ()
+    schema_dir: Path = data_dir() / "schemas"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> Settings:
+        """Settings from ``flags`` over ``env`` over ``config_file`` over the defaults."""
+        env = env or {}
+        config_path = config_file or (
+            Path(env["MOCKSERVER_CONFIG"]) if "MOCKSERVER_CONFIG" in env else None
+        )
+        settings = cls()
+        if config_path is not None:
+            settings = settings.with_overrides(**_from_config(config_path))
+        settings = settings.with_overrides(**_from_env(env))
+        return settings.with_overrides(**(flags or {}))
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = kinds.get(name)
+    if kind is None:
+        known = ", ".join(sorted(kinds))
+        raise ValueError(f"{source}: unknown setting {name!r} (known: {known})")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "tuple[str, ...]":
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if kind == "Path":
+            return Path(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {name} = {raw!r} is not a valid {kind}") from exc
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    names = {f"MOCKSERVER_{f.name.upper()}": f.name for f in fields(Settings)}
+    return {
+        names[key]: _coerce(names[key], value, f"environment variable {key}")
+        for key, value in env.items()
+        if key in names
+    }
+
+
+def _from_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ValueError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from exc
+    return {
+        key.replace("-", "_"): _coerce(key.replace("-", "_"), value, f"config file {path}")
+        for key, value in data.items()
+    }

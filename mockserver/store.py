@@ -1,0 +1,258 @@
+"""EventStore: accepted events and rejections in SQLite, through sqlite-utils.
+
+Every write commits before it returns, so a caller that replies after ``add_*`` never
+acknowledges something that lives only in memory. WAL lets readers (the inspection API,
+another process) see committed rows while writes go on; ``synchronous=NORMAL`` keeps a
+commit durable across a crash of this process (not of the machine), at WAL's speed.
+Schema changes are sqlite-utils migrations: add one, never edit an applied one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlite_utils import Database, Migrations
+
+from mockserver.events import Event, Rejection
+
+migrations = Migrations("mockserver")
+
+
+@migrations()
+def m001_create_events_and_rejections(db: Database) -> None:
+    db.table("events").create(
+        {
+            "id": int,
+            "request_id": str,
+            "vendor": str,
+            "endpoint": str,
+            "type": str,
+            "namespace": str,
+            "tenant": str,
+            "user": str,
+            "session": str,
+            "query": str,
+            "query_id": str,
+            "items": str,
+            "position": int,
+            "timestamp_ms": int,
+            "received_at": str,
+            "payload": str,
+        },
+        pk="id",
+        not_null=["vendor", "endpoint", "type", "namespace", "received_at", "payload"],
+    )
+    for columns in (["namespace", "id"], ["namespace", "received_at"], ["query_id"], ["user"]):
+        db.table("events").create_index(columns)
+    db.table("rejections").create(
+        {
+            "id": int,
+            "request_id": str,
+            "vendor": str,
+            "method": str,
+            "endpoint": str,
+            "namespace": str,
+            "tenant": str,
+            "status": int,
+            "errors": str,
+            "headers": str,
+            "body": str,
+            "received_at": str,
+        },
+        pk="id",
+        not_null=["endpoint", "namespace", "status", "errors", "received_at"],
+    )
+    db.table("rejections").create_index(["namespace", "id"])
+
+
+EVENT_FILTERS = (
+    "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
+    "since", "until",
+)  # fmt: skip
+UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
+REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until")
+
+_EVENT_COLUMNS = (
+    "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
+    "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
+)  # fmt: skip
+_REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
+_JSON_COLUMNS = {"items", "payload", "errors", "headers"}
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    names = ", ".join(f"[{c}]" for c in columns)
+    return f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS)
+_INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[dict[str, Any]]
+
+
+class EventStore:
+    def __init__(self, path: str) -> None:
+        # One connection shared by the server's threads, serialised by a lock: SQLite writes
+        # are single-writer anyway, and each statement here takes microseconds.
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=10)
+        self.db = Database(conn)
+        self.path = path
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        if path != ":memory:":
+            self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        migrations.apply(self.db)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add_events(self, events: Sequence[Event]) -> list[int]:
+        """Insert and commit ``events`` in one transaction; their ids, in order."""
+        rows = [
+            (
+                e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
+                e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
+                e.timestamp_ms, e.received_at, _dumps(e.payload),
+            )
+            for e in events
+        ]  # fmt: skip
+        with self._lock, self.db.atomic():
+            ids = [self.db.execute(_INSERT_EVENT, row).lastrowid or 0 for row in rows]
+        self._notify()
+        return ids
+
+    def add_rejection(self, rejection: Rejection) -> int:
+        row = [
+            _dumps(getattr(rejection, name)) if name in _JSON_COLUMNS else getattr(rejection, name)
+            for name in _REJECTION_COLUMNS
+        ]
+        with self._lock, self.db.atomic():
+            new_id = self.db.execute(_INSERT_REJECTION, row).lastrowid or 0
+        self._notify()
+        return new_id
+
+    def reset(self, namespace: str | None = None) -> None:
+        where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
+        with self._lock, self.db.atomic():
+            self.db.execute(f"DELETE FROM events {where}", params)
+            self.db.execute(f"DELETE FROM rejections {where}", params)
+        self._notify()
+
+    # -- change notification ----------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (from the writing thread) after each commit; returns a remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        where, params = _where(filters, EVENT_FILTERS)
+        return self._page("events", where, params, limit, offset)
+
+    def count_events(self, filters: Mapping[str, Any]) -> int:
+        where, params = _where(filters, EVENT_FILTERS)
+        with self._lock:
+            return int(
+                self.db.execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0]
+            )
+
+    def event(self, event_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            rows = list(self._rows("SELECT * FROM events WHERE id = ?", [event_id]))
+        return rows[0] if rows else None
+
+    def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        where, params = _where(filters, REJECTION_FILTERS)
+        return self._page("rejections", where, params, limit, offset)
+
+    def summary(self, namespace: str | None = None) -> dict[str, Any]:
+        where, params = _where({"namespace": namespace}, EVENT_FILTERS)
+
+        def counts(table: str, column: str) -> dict[str, int]:
+            sql = f"SELECT [{column}], count(*) FROM {table} {where} GROUP BY 1 ORDER BY 2 DESC, 1"
+            rows = self.db.execute(sql, params).fetchall()
+            return {UNKNOWN if key is None else str(key): n for key, n in rows}
+
+        with self._lock:
+            events_total = self.db.execute(
+                f"SELECT count(*) FROM events {where}", params
+            ).fetchone()[0]
+            rejections_total = self.db.execute(
+                f"SELECT count(*) FROM rejections {where}", params
+            ).fetchone()[0]
+            return {
+                "events": {
+                    "total": events_total,
+                    "by_vendor": counts("events", "vendor"),
+                    "by_type": counts("events", "type"),
+                    "by_tenant": counts("events", "tenant"),
+                },
+                "rejections": {
+                    "total": rejections_total,
+                    "by_vendor": counts("rejections", "vendor"),
+                    "by_status": counts("rejections", "status"),
+                },
+            }
+
+    def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
+        with self._lock:
+            total = self.db.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+            sql = f"SELECT * FROM {table} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+            rows = list(self._rows(sql, [*params, limit, offset]))
+        return Page(total=int(total), rows=rows)
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            for name in _JSON_COLUMNS.intersection(row):
+                if row[name] is not None:
+                    row[name] = json.loads(row[name])
+            yield row
+
+
+# Every column name below is a constant of this module; every value is a bound parameter.
+_EQUALS = {
+    "namespace": "namespace = ?", "vendor": "vendor = ?", "type": "type = ?",
+    "tenant": "tenant = ?", "user": "user = ?", "session": "session = ?", "query": "query = ?",
+    "query_id": "query_id = ?", "status": "status = ?",
+    "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
+    "since": "received_at >= ?", "until": "received_at < ?",
+}  # fmt: skip
+
+
+def _where(filters: Mapping[str, Any], allowed: Sequence[str]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for name in allowed:
+        value = filters.get(name)
+        if value is not None:
+            clauses.append(_EQUALS[name])
+            params.append(value)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _dumps(value: Any) -> str:
+    # ensure_ascii: error messages may quote a string with an unpaired surrogate, which
+    # SQLite's UTF-8 encoder would refuse; escaped, it stores and reads back intact.
+    return json.dumps(value, separators=(",", ":"))

@@ -1,0 +1,1 @@
+"""One module per vendor: its routes' handling, its tenant, its exact replies."""

@@ -1,0 +1,125 @@
+"""What both vendor modules do the same way: read a bounded body, fingerprint credentials,
+record a rejection, and know which namespace and endpoint a request is for."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from mockserver.events import Rejection, utc_now
+from mockserver.store import EventStore
+from mockserver.validation import FieldError
+
+DEFAULT_NAMESPACE = "default"
+NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-neuralens-api-key"}
+)
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, size: int | None, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        seen = f"{size} bytes" if size is not None else "more than that"
+        super().__init__(f"the body is {seen}; the limit is {limit} bytes (--max-body-bytes)")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or ``BodyTooLarge`` as soon as it passes ``limit`` (never read further)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(None, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fingerprint(secret: str) -> str:
+    """A stable, non-reversible name for a credential: enough to tell two apart, not to reuse."""
+    return "sha256:" + hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name: fingerprint(value) if name.lower() in CREDENTIAL_HEADERS else value
+        for name, value in headers.items()
+    }
+
+
+def is_known(secret: str, allowed: Collection[str]) -> bool:
+    """Any non-empty secret when none are configured; else one of them (constant-time compare)."""
+    if not allowed:
+        return bool(secret)
+    return any(hmac.compare_digest(secret.encode(), known.encode()) for known in allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """One request on its way in: where it came, when, and what id ties its rows together."""
+
+    request: Request
+    vendor: str | None
+    endpoint: str
+    namespace: str
+    request_id: str
+    received_at: str
+
+    @classmethod
+    def of(cls, request: Request, vendor: str | None, endpoint: str) -> Intake:
+        return cls(
+            request=request,
+            vendor=vendor,
+            endpoint=endpoint,
+            namespace=request.path_params.get("namespace", DEFAULT_NAMESPACE),
+            request_id=uuid.uuid4().hex,
+            received_at=utc_now(),
+        )
+
+    def reject(
+        self,
+        store: EventStore,
+        status: int,
+        errors: Sequence[FieldError],
+        tenant: str | None,
+        body: bytes | None,
+    ) -> None:
+        store.add_rejection(
+            Rejection(
+                vendor=self.vendor,
+                method=self.request.method,
+                endpoint=self.endpoint,
+                namespace=self.namespace,
+                tenant=tenant,
+                status=status,
+                errors=[e.as_dict() for e in errors],
+                headers=safe_headers(self.request.headers),
+                body=None if body is None else body.decode("utf-8", "replace"),
+                request_id=self.request_id,
+                received_at=self.received_at,
+            )
+        )
+
+
+def http_error(rule: str, message: str) -> FieldError:
+    return FieldError(path="$", rule=rule, layer="http", message=message)
+
+
+def plain_messages(errors: Sequence[FieldError]) -> str:
+    """``"items: must …; timestamp: …"``: what a person reads in a vendor's message field."""
+    parts = []
+    for error in errors:
+        # Body paths are $-rooted; header and whole-body messages already say what they are about.
+        where = error.path.removeprefix("$").lstrip(".") if error.path.startswith("$") else ""
+        parts.append(f"{where}: {error.message}" if where else error.message)
+    return "; ".join(parts)

@@ -1,0 +1,180 @@
+"""Lucidworks ``POST /retail/signals/{click,query,cartadd,purchase}``: JSON arrays of signals.
+
+Documented: ``Accept``, ``Authorization`` (the embed token as is) and ``Content-Type`` are
+required headers; the reply is ``202`` with an empty body, or ``400`` with an empty body. The
+mock's ``400`` (and ``401``, whose status is undocumented) carry an
+``application/problem+json`` body listing every reason: clients ignore it, people read it.
+
+The tenant is the signal store id, the first label of the Host
+(``mystore.applications.lucidworks.com``, or ``mystore.localhost:8080`` locally), else
+``default``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockserver.events import Event
+from mockserver.store import EventStore
+from mockserver.validation import FieldError, LucidworksContract, Validated
+from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.intake import Intake, is_known, plain_messages
+
+VENDOR = "lucidworks"
+ENDPOINT_PREFIX = "/retail/signals/"
+DEFAULT_TENANT = "default"
+_HOST_SUFFIXES = (".applications.lucidworks.com", ".localhost")
+_STATUS_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+}
+
+
+def signal_store_from_host(host: str) -> str:
+    """``mystore`` from ``mystore.applications.lucidworks.com`` or ``mystore.localhost:8080``."""
+    name = host.strip().lower()
+    if name.startswith("["):  # an IPv6 literal, with or without a port
+        return DEFAULT_TENANT
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    try:
+        ipaddress.ip_address(name)
+        return DEFAULT_TENANT
+    except ValueError:
+        pass
+    for suffix in _HOST_SUFFIXES:
+        if name.endswith(suffix) and name != suffix.lstrip("."):
+            store_id = name.removesuffix(suffix).split(".")[-1]
+            if store_id:
+                return store_id
+    return DEFAULT_TENANT
+
+
+class LucidworksSignals(VendorEndpoint):
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        contracts: Mapping[str, LucidworksContract],
+        store: EventStore,
+        max_body_bytes: int,
+        tokens: Collection[str] = (),
+    ) -> None:
+        super().__init__(store, max_body_bytes)
+        self.contracts = contracts
+        self.tokens = frozenset(tokens)
+
+    def endpoint(self, request: Request) -> str:
+        return ENDPOINT_PREFIX + str(request.path_params["signal"])
+
+    def contract_name(self, request: Request) -> str | None:
+        signal = request.path_params["signal"]
+        return signal if signal in self.contracts else None
+
+    def not_found(self, request: Request) -> str:
+        served = ", ".join(f"POST {ENDPOINT_PREFIX}{name}" for name in sorted(self.contracts))
+        return f"{self.endpoint(request)} is not a Lucidworks signal endpoint; served: {served}"
+
+    def tenant(self, request: Request) -> str | None:
+        return signal_store_from_host(request.headers.get("host", ""))
+
+    def auth_errors(self, request: Request) -> list[FieldError]:
+        token = request.headers.get("authorization", "").strip()
+        if not token:
+            return [_auth("missing-token", "send Authorization: <embed token>")]
+        if token.lower().startswith("bearer "):
+            return [
+                _auth(
+                    "token-format",
+                    "send the embed token as is (Authorization: <token>), without 'Bearer '",
+                )
+            ]
+        if not is_known(token, self.tokens):
+            return [
+                _auth("unknown-token", "this embed token is not one the server was started with")
+            ]
+        return []
+
+    def header_errors(self, request: Request) -> list[FieldError]:
+        contract = self.contracts[request.path_params["signal"]]
+        errors = [
+            FieldError(f"header:{h.name}", "required", "header", f"the {h.name} header is required")
+            for h in contract.headers
+            if h.required
+            and h.name.lower() != "authorization"
+            and not request.headers.get(h.name, "").strip()
+        ]
+        content_type = request.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        accepted = contract.operation.body_media_types
+        if content_type.strip() and media_type not in accepted:
+            errors.append(
+                FieldError(
+                    "header:Content-Type",
+                    "content-type",
+                    "header",
+                    f"Content-Type {media_type!r} is not accepted; send {' or '.join(accepted)}",
+                )
+            )
+        return errors
+
+    def validate(self, request: Request, body: bytes) -> Validated:
+        return self.contracts[request.path_params["signal"]].validate(body)
+
+    def events(self, intake: Intake, tenant: str | None, value: Any) -> list[Event]:
+        signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
+        return [
+            Event(
+                vendor=VENDOR,
+                endpoint=intake.endpoint,
+                type=signal_type,
+                namespace=intake.namespace,
+                tenant=tenant,
+                user=signal.get("visitorId"),
+                session=signal.get("sessionId"),
+                query=signal.get("searchTerms"),
+                query_id=signal.get("queryId"),
+                items=[
+                    detail["product"]["productId"]
+                    for detail in signal.get("productDetails") or ()
+                    if isinstance(detail.get("product"), dict)
+                ],
+                position=signal.get("selectedPosition"),
+                timestamp_ms=signal.get("timestamp"),
+                payload=signal,
+                request_id=intake.request_id,
+                received_at=intake.received_at,
+            )
+            for signal in value
+        ]
+
+    def accepted(self) -> Response:
+        return Response(status_code=202)
+
+    def error_response(
+        self, status: int, errors: Sequence[FieldError], headers: Mapping[str, str] | None
+    ) -> Response:
+        problem = {
+            "type": "about:blank",
+            "title": _STATUS_TITLES.get(status, "Error"),
+            "status": status,
+            "detail": plain_messages(errors),
+            "errors": [error.as_dict() for error in errors],
+        }
+        return JSONResponse(
+            problem,
+            status_code=status,
+            headers=dict(headers or {}),
+            media_type="application/problem+json",
+        )
+
+
+def _auth(rule: str, message: str) -> FieldError:
+    return FieldError("header:Authorization", rule, "auth", message)

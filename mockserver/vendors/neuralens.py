@@ -1,0 +1,124 @@
+"""Neuralens ``POST /analytics/event``: one event a request, JSON replies with status/message.
+
+Documented: the headers ``X-Neuralens-API-Key: Bearer <key>`` and
+``X-Neuralens-Application-ID: <app id>`` (the tenant), and the reply
+``{"status": "success"|"failure", "message": …}``. Not documented, chosen as the reasonable
+answers: 200 on success, 400 on a bad body or missing application id, 401 on a missing,
+malformed or unknown key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mockserver.events import Event
+from mockserver.store import EventStore
+from mockserver.validation import FieldError, NeuralensContract, Validated
+from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.intake import Intake, is_known, plain_messages
+
+VENDOR = "neuralens"
+ENDPOINT = "/analytics/event"
+KEY_HEADER = "X-Neuralens-API-Key"
+APP_HEADER = "X-Neuralens-Application-ID"
+
+
+class NeuralensEvents(VendorEndpoint):
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        contract: NeuralensContract,
+        store: EventStore,
+        max_body_bytes: int,
+        keys: Collection[str] = (),
+    ) -> None:
+        super().__init__(store, max_body_bytes)
+        self.contract = contract
+        self.keys = frozenset(keys)
+
+    def endpoint(self, request: Request) -> str:
+        return ENDPOINT
+
+    def contract_name(self, request: Request) -> str | None:
+        return "event"
+
+    def not_found(self, request: Request) -> str:
+        return f"Neuralens serves POST {ENDPOINT}"
+
+    def tenant(self, request: Request) -> str | None:
+        return request.headers.get(APP_HEADER) or None
+
+    def auth_errors(self, request: Request) -> list[FieldError]:
+        value = request.headers.get(KEY_HEADER, "")
+        scheme, _, key = value.strip().partition(" ")
+        if not value:
+            return [_auth("missing-key", f"send {KEY_HEADER}: Bearer <your API key>")]
+        if scheme.lower() != "bearer" or not key.strip():
+            return [
+                _auth(
+                    "key-format",
+                    f"{KEY_HEADER} must read 'Bearer <your API key>' (the word Bearer goes "
+                    "inside this header)",
+                )
+            ]
+        if not is_known(key.strip(), self.keys):
+            return [_auth("unknown-key", "this API key is not one the server was started with")]
+        return []
+
+    def header_errors(self, request: Request) -> list[FieldError]:
+        if request.headers.get(APP_HEADER, "").strip():
+            return []
+        return [
+            FieldError(
+                f"header:{APP_HEADER}",
+                "required",
+                "header",
+                f"send {APP_HEADER}: <your application id>",
+            )
+        ]
+
+    def validate(self, request: Request, body: bytes) -> Validated:
+        return self.contract.validate(body)
+
+    def events(self, intake: Intake, tenant: str | None, value: Any) -> list[Event]:
+        index = value.get("index")
+        return [
+            Event(
+                vendor=VENDOR,
+                endpoint=ENDPOINT,
+                type=value["event"],
+                namespace=intake.namespace,
+                tenant=tenant,
+                user=value.get("uid"),
+                session=None,
+                query=value.get("query"),
+                query_id=None,
+                items=[item["id"] for item in value["items"]],
+                position=index + 1 if isinstance(index, int) else None,
+                timestamp_ms=value["timestamp"] * 1000,
+                payload=value,
+                request_id=intake.request_id,
+                received_at=intake.received_at,
+            )
+        ]
+
+    def accepted(self) -> Response:
+        return JSONResponse({"status": "success", "message": ""})
+
+    def error_response(
+        self, status: int, errors: Sequence[FieldError], headers: Mapping[str, str] | None
+    ) -> Response:
+        return JSONResponse(
+            {"status": "failure", "message": plain_messages(errors)},
+            status_code=status,
+            headers=dict(headers or {}),
+        )
+
+
+def _auth(rule: str, message: str) -> FieldError:
+    return FieldError(f"header:{KEY_HEADER}", rule, "auth", message)
