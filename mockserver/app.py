@@ -64,13 +64,19 @@ def create_app(
             media_type="application/problem+json",
         )
 
+    lifespans = 0
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        nonlocal lifespans
+        lifespans += 1
+        inspect.changes.started()
         try:
             yield
         finally:
-            inspect.changes.close()
-            if owned_store:
+            inspect.changes.stopped()
+            lifespans -= 1
+            if owned_store and lifespans == 0:
                 store.close()
 
     app = Starlette(

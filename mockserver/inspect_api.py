@@ -112,8 +112,24 @@ class ChangeFeed:
     """Wakes coroutines waiting on the store, from whichever thread committed the write."""
 
     def __init__(self, store: EventStore) -> None:
+        self._store = store
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        self.close = store.add_listener(self._notify)
+        # Listening from the start serves apps run without a lifespan; an app whose lifespan
+        # runs (once or several times at once) stops listening when the last one ends, so a
+        # long-lived store does not collect listeners from apps that are gone.
+        self._detach: Callable[[], None] | None = store.add_listener(self._notify)
+        self._lifespans = 0
+
+    def started(self) -> None:
+        if self._detach is None:
+            self._detach = self._store.add_listener(self._notify)
+        self._lifespans += 1
+
+    def stopped(self) -> None:
+        self._lifespans -= 1
+        if self._lifespans == 0 and self._detach is not None:
+            self._detach()
+            self._detach = None
 
     def _notify(self) -> None:
         for loop, flag in list(self._waiters):

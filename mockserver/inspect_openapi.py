@@ -227,7 +227,9 @@ def inspection_openapi() -> dict[str, Any]:
                     "description": "Refused requests with every reason, newest first.",
                     "parameters": [
                         *_COMMON_FILTERS,
-                        _query("status", {"type": "integer"}, "Only this HTTP status."),
+                        _query(
+                            "status", {"type": "integer", "minimum": 100, "maximum": 599}, "Only this HTTP status."
+                        ),
                         *_PAGING,
                     ],
                     "responses": {

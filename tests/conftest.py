@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import EventStore, Settings, create_app
+from mockserver.validation import Contracts, load_contracts
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = ROOT / "fixtures"
+
+NEURALENS_HEADERS = {
+    "X-Neuralens-API-Key": "Bearer test-key",
+    "X-Neuralens-Application-ID": "shop-app",
+    "Content-Type": "application/json",
+}
+LUCIDWORKS_HEADERS = {
+    "Authorization": "embed-token-123",
+    "Accept": "application/json",
+    "Content-Type": "application/json",
+}
+
+
+def load_fixture(vendor: str, kind: str, name: str) -> Any:
+    return json.loads((FIXTURES / vendor / kind / name).read_bytes())
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Contracts:
+    """Loaded once: the schemas do not change during a run, and loading costs ~70 ms."""
+    return load_contracts(Settings().schema_dir)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db=str(tmp_path / "mock.db"))
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[EventStore]:
+    store = EventStore(settings.db)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def client(settings: Settings, store: EventStore, contracts: Contracts) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, store, contracts)) as test_client:
+        yield test_client
+
+
+def post_neuralens(client: TestClient, body: Any, **headers: str) -> Any:
+    return client.post("/analytics/event", json=body, headers={**NEURALENS_HEADERS, **headers})
+
+
+def post_lucidworks(client: TestClient, signal: str, body: Any, **headers: str) -> Any:
+    return client.post(
+        f"/retail/signals/{signal}",
+        content=json.dumps(body).encode(),
+        headers={**LUCIDWORKS_HEADERS, **headers},
+    )

@@ -1,0 +1,110 @@
+"""Promises that hold across vendors: limits, unknown paths, exactly-once records, secrets."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import EventStore, Settings, create_app
+from mockserver.validation import Contracts
+from tests.conftest import (
+    LUCIDWORKS_HEADERS,
+    NEURALENS_HEADERS,
+    load_fixture,
+    post_lucidworks,
+    post_neuralens,
+)
+
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+
+
+@pytest.fixture
+def small_limit_client(tmp_path: Path, contracts: Contracts) -> Iterator[TestClient]:
+    settings = Settings(db=str(tmp_path / "s.db"), max_body_bytes=200)
+    store = EventStore(settings.db)
+    with TestClient(create_app(settings, store, contracts)) as client:
+        yield client
+    store.close()
+
+
+def test_body_over_the_limit_is_413_and_recorded(small_limit_client: TestClient) -> None:
+    response = post_lucidworks(small_limit_client, "click", CLICK)
+    assert response.status_code == 413
+    rejection = small_limit_client.get("/_mock/rejections").json()["rejections"][0]
+    assert rejection["status"] == 413
+    assert rejection["errors"][0]["rule"] == "body-too-large"
+
+
+def test_streamed_body_over_the_limit_is_413_without_a_content_length(
+    small_limit_client: TestClient,
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"[" + b" " * 150
+        yield b" " * 150 + b"]"
+
+    response = small_limit_client.post(
+        "/retail/signals/click", content=chunks(), headers=LUCIDWORKS_HEADERS
+    )
+    assert response.status_code == 413
+    assert "limit is 200 bytes" in response.json()["detail"]
+
+
+def test_unknown_path_is_a_recorded_404(client: TestClient) -> None:
+    response = client.post("/v1/track", json={})
+    assert response.status_code == 404
+    assert "/analytics/event" in response.json()["detail"]
+    rejection = client.get("/_mock/rejections").json()["rejections"][0]
+    assert (rejection["endpoint"], rejection["vendor"], rejection["status"]) == ("/v1/track", None, 404)
+
+
+def test_unknown_inspection_path_is_404_and_not_recorded(client: TestClient) -> None:
+    assert client.get("/_mock/nothing").status_code == 404
+    assert client.get("/_mock/rejections").json()["total"] == 0
+
+
+def test_each_request_is_recorded_exactly_once(client: TestClient) -> None:
+    post_lucidworks(client, "click", CLICK)  # accepted: one event
+    post_lucidworks(client, "click", [{}])  # rejected: one rejection
+    post_neuralens(client, EVENT)  # accepted: one event
+    client.get("/analytics/event")  # 405: one rejection
+    summary = client.get("/_mock/summary").json()
+    assert summary["events"]["total"] == 2
+    assert summary["rejections"]["total"] == 2
+
+
+def test_event_is_committed_before_the_reply(client: TestClient, settings: Settings) -> None:
+    assert post_lucidworks(client, "click", CLICK).status_code == 202
+    # A separate connection sees the row as soon as the 2xx is in hand: it is on disk, not
+    # in a buffer of this process.
+    with sqlite3.connect(settings.db) as other:
+        assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+
+
+def test_credentials_never_reach_the_database(client: TestClient, settings: Settings) -> None:
+    secrets = ("neuralens-secret-key-1", "lucidworks-embed-token-1")
+    post_neuralens(client, EVENT, **{"X-Neuralens-API-Key": f"Bearer {secrets[0]}"})
+    post_neuralens(client, {}, **{"X-Neuralens-API-Key": f"Bearer {secrets[0]}"})
+    post_lucidworks(client, "click", CLICK, Authorization=secrets[1])
+    post_lucidworks(client, "click", [{}], Authorization=secrets[1], Cookie="session=abc")
+    with sqlite3.connect(settings.db) as conn:
+        dump = "\n".join(conn.iterdump())
+    for secret in (*secrets, "session=abc"):
+        assert secret not in dump
+    headers = client.get("/_mock/rejections").json()["rejections"][0]["headers"]
+    assert headers["authorization"].startswith("sha256:")
+    assert headers["cookie"].startswith("sha256:")
+
+
+def test_server_keeps_going_after_hostile_bodies(client: TestClient) -> None:
+    for body in (b"[" * 100_000, b"\xff\xfe", b'{"a":' * 5000, b"[1e999]", b"\x00"):
+        response = client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
+        assert response.status_code == 400
+        response = client.post("/analytics/event", content=body, headers=NEURALENS_HEADERS)
+        assert response.status_code == 400
+    assert post_lucidworks(client, "click", CLICK).status_code == 202
+    assert client.get("/_mock/rejections").json()["total"] == 10

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import EventStore, Settings, create_app
+from mockserver.validation import Contracts
+from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+
+BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
+QUERY = load_fixture("lucidworks", "valid", "query-example.json")
+PURCHASE = load_fixture("neuralens", "valid", "purchase-several-items.json")
+CLICK = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+
+
+@pytest.fixture
+def filled(client: TestClient) -> TestClient:
+    post_lucidworks(client, "click", BATCH, Host="shop-eu.localhost")
+    post_lucidworks(client, "query", QUERY)
+    post_neuralens(client, PURCHASE)
+    post_neuralens(client, {**CLICK, "uid": "u-9"}, **{"X-Neuralens-Application-ID": "app-2"})
+    post_lucidworks(client, "click", [{}])  # one rejection
+    return client
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/_mock/health").json() == {"status": "ok"}
+
+
+def test_events_are_newest_first_with_a_total(filled: TestClient) -> None:
+    body = filled.get("/_mock/events").json()
+    assert body["total"] == 6
+    ids = [event["id"] for event in body["events"]]
+    assert ids == sorted(ids, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("params", "total"),
+    [
+        ({"vendor": "neuralens"}, 2),
+        ({"vendor": "lucidworks", "type": "click"}, 3),
+        ({"tenant": "shop-eu"}, 3),
+        ({"tenant": "app-2"}, 1),
+        ({"user": "u-9"}, 1),
+        ({"session": BATCH[0]["sessionId"]}, 4),
+        ({"query": QUERY[0]["searchTerms"]}, 1),
+        ({"query_id": BATCH[0]["queryId"]}, 4),
+        ({"item": "AV769"}, 1),
+        ({"type": "PURCHASE", "item": "AV768"}, 1),
+        ({"since": "2000-01-01T00:00:00Z"}, 6),
+        ({"until": "2000-01-01T00:00:00+02:00"}, 0),
+        ({"namespace": "elsewhere"}, 0),
+    ],
+)
+def test_event_filters(filled: TestClient, params: dict[str, str], total: int) -> None:
+    assert filled.get("/_mock/events", params=params).json()["total"] == total
+
+
+def test_paging_keeps_the_total(filled: TestClient) -> None:
+    first = filled.get("/_mock/events", params={"limit": 2}).json()
+    second = filled.get("/_mock/events", params={"limit": 2, "offset": 2}).json()
+    assert first["total"] == second["total"] == 6
+    assert len(first["events"]) == len(second["events"]) == 2
+    assert first["events"][-1]["id"] > second["events"][0]["id"]
+
+
+def test_one_event_by_id(filled: TestClient) -> None:
+    newest = filled.get("/_mock/events", params={"limit": 1}).json()["events"][0]
+    assert filled.get(f"/_mock/events/{newest['id']}").json() == newest
+    assert filled.get("/_mock/events/999999").status_code == 404
+
+
+def test_rejections_list_their_reasons(filled: TestClient) -> None:
+    body = filled.get("/_mock/rejections", params={"vendor": "lucidworks", "status": 400}).json()
+    assert body["total"] == 1
+    rejection = body["rejections"][0]
+    assert rejection["body"] == "[{}]"
+    assert {e["rule"] for e in rejection["errors"]} == {"required"}
+
+
+def test_summary_counts_by_vendor_type_and_tenant(filled: TestClient) -> None:
+    summary = filled.get("/_mock/summary").json()
+    assert summary["events"]["total"] == 6
+    assert summary["events"]["by_vendor"] == {"lucidworks": 4, "neuralens": 2}
+    assert summary["events"]["by_type"]["click"] == 3
+    assert summary["events"]["by_tenant"] == {"shop-eu": 3, "default": 1, "shop-app": 1, "app-2": 1}
+    assert summary["rejections"] == {
+        "total": 1,
+        "by_vendor": {"lucidworks": 1},
+        "by_status": {"400": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("limit=abc", "limit"),
+        ("limit=0", "limit"),
+        ("limit=5000", "limit"),
+        ("offset=-1", "offset"),
+        ("vendor=algolia", "vendor"),
+        ("since=yesterday", "since"),
+        ("vendr=neuralens", "vendr"),
+        ("user=", "user"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(
+    client: TestClient, query: str, parameter: str
+) -> None:
+    response = client.get(f"/_mock/events?{query}")
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter
+    assert response.json()["error"].startswith(f"{parameter}:")
+
+
+def test_reset_clears_one_namespace_or_all(client: TestClient) -> None:
+    client.post("/ns/a/analytics/event", json=CLICK, headers={"X-Neuralens-API-Key": "Bearer k", "X-Neuralens-Application-ID": "x"})
+    post_neuralens(client, CLICK)
+    assert client.post("/_mock/reset", params={"namespace": "a"}).status_code == 204
+    assert client.get("/_mock/events").json()["total"] == 1
+    assert client.post("/_mock/reset").status_code == 204
+    assert client.get("/_mock/summary").json()["events"]["total"] == 0
+
+
+def test_wait_returns_at_once_when_enough_events_are_there(filled: TestClient) -> None:
+    response = filled.get("/_mock/wait", params={"count": 3, "type": "click", "timeout": 30})
+    assert response.status_code == 200
+    assert response.json()["total"] == 3
+
+
+def test_wait_returns_as_soon_as_the_events_arrive(
+    settings: Settings, store: EventStore, contracts: Contracts
+) -> None:
+    app = create_app(settings, store, contracts)
+    with TestClient(app) as waiter, TestClient(app) as sender:
+
+        def send_later() -> None:
+            time.sleep(0.3)
+            post_neuralens(sender, CLICK)
+
+        thread = threading.Thread(target=send_later)
+        started = time.monotonic()
+        thread.start()
+        response = waiter.get("/_mock/wait", params={"vendor": "neuralens", "timeout": 60})
+        elapsed = time.monotonic() - started
+        thread.join()
+    assert response.status_code == 200
+    assert response.json()["total"] == 1
+    assert elapsed < 30  # far below the 60 s timeout: woken by the write, not by the clock
+
+
+def test_wait_times_out_with_408_and_what_matched(filled: TestClient) -> None:
+    response = filled.get("/_mock/wait", params={"count": 10, "vendor": "neuralens", "timeout": 0.2})
+    assert response.status_code == 408
+    body = response.json()
+    assert body["total"] == 2
+    assert len(body["events"]) == 2
+    assert "fewer than 10" in body["error"]

@@ -1,0 +1,80 @@
+"""/_mock/openapi.json stays true: every route is described and real replies fit the schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+
+
+@pytest.fixture
+def spec(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/_mock/openapi.json").json()
+    return document
+
+
+def _check(spec: dict[str, Any], schema_name: str, instance: Any) -> None:
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
+    jsonschema.Draft202012Validator(schema).validate(instance)
+
+
+def test_it_is_an_openapi_3_1_document(spec: dict[str, Any]) -> None:
+    assert spec["openapi"] == "3.1.0"
+    jsonschema.Draft202012Validator.check_schema({"components": spec["components"]})
+
+
+def test_every_inspection_route_is_described_and_nothing_else(
+    client: TestClient, spec: dict[str, Any]
+) -> None:
+    app: Any = client.app
+    served = {
+        (route.path.replace(":int", ""), method.lower())
+        for route in app.routes
+        if isinstance(route, Route) and route.path.startswith("/_mock")
+        for method in (route.methods or ()) - {"HEAD"}
+    }
+    described = {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert served == described
+
+
+def test_replies_fit_the_described_schemas(client: TestClient, spec: dict[str, Any]) -> None:
+    post_lucidworks(client, "click", load_fixture("lucidworks", "valid", "click-full.json"))
+    post_neuralens(client, load_fixture("neuralens", "valid", "anonymous-user.json"))
+    post_lucidworks(client, "click", [{"timestamp": "x"}])
+    client.get("/favicon.ico")
+    _check(spec, "Health", client.get("/_mock/health").json())
+    events = client.get("/_mock/events").json()
+    _check(spec, "EventPage", events)
+    _check(spec, "Event", client.get(f"/_mock/events/{events['events'][0]['id']}").json())
+    _check(spec, "RejectionPage", client.get("/_mock/rejections").json())
+    _check(spec, "Summary", client.get("/_mock/summary").json())
+    _check(spec, "EventPage", client.get("/_mock/wait", params={"timeout": 0}).json())
+    _check(spec, "Error", client.get("/_mock/events", params={"limit": "x"}).json())
+    _check(spec, "Error", client.get("/_mock/events/0").json())
+
+
+def _sample(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return str(schema["enum"][0])
+    if schema.get("format") == "date-time":
+        return "2026-01-01T00:00:00Z"
+    if schema.get("type") in ("integer", "number"):
+        return str(schema.get("minimum", 1))
+    return "x"
+
+
+def test_every_described_parameter_is_accepted(client: TestClient, spec: dict[str, Any]) -> None:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            query = {
+                p["name"]: _sample(p["schema"]) for p in operation.get("parameters", []) if p["in"] == "query"
+            }
+            if not query:
+                continue
+            response = client.request(method.upper(), path, params=query)
+            assert response.status_code in (200, 204, 408), (path, response.text)

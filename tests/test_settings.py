@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockserver.settings import Settings
+
+
+def test_defaults_bind_to_loopback_only() -> None:
+    settings = Settings.load()
+    assert (settings.host, settings.port, settings.db) == ("127.0.0.1", 8080, "mockserver.db")
+    assert settings.max_body_bytes == 1024 * 1024
+    assert (settings.schema_dir / "neuralens" / "event.schema.json").is_file()
+
+
+def test_flags_beat_environment_beat_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "mock.toml"
+    config.write_text('port = 7000\ndb = "from-config.db"\nhost = "0.0.0.0"\nneuralens_keys = ["c"]\n')
+    env = {"MOCKSERVER_PORT": "7100", "MOCKSERVER_DB": "from-env.db", "MOCKSERVER_CONFIG": str(config)}
+    settings = Settings.load({"port": 7200, "db": None}, env)
+    assert settings.port == 7200
+    assert settings.db == "from-env.db"
+    assert settings.host == "0.0.0.0"  # noqa: S104 - the config file asked for it
+    assert settings.neuralens_keys == ("c",)
+
+
+def test_credentials_lists_come_comma_separated_from_the_environment() -> None:
+    settings = Settings.load({}, {"MOCKSERVER_LUCIDWORKS_TOKENS": "t1, t2"})
+    assert settings.lucidworks_tokens == ("t1", "t2")
+
+
+def test_bad_values_say_where_they_came_from(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="MOCKSERVER_PORT"):
+        Settings.load({}, {"MOCKSERVER_PORT": "eighty"})
+    config = tmp_path / "bad.toml"
+    config.write_text("prot = 1\n")
+    with pytest.raises(ValueError, match="unknown setting 'prot'"):
+        Settings.load({}, {}, config)

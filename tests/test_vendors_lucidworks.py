@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import EventStore, Settings, create_app
+from mockserver.validation import Contracts
+from mockserver.vendors.lucidworks import signal_store_from_host
+from tests.conftest import LUCIDWORKS_HEADERS, load_fixture, post_lucidworks
+
+BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+
+
+def _errors(client: TestClient) -> list[tuple[str, str, str]]:
+    rejection = client.get("/_mock/rejections").json()["rejections"][0]
+    return [(e["layer"], e["rule"], e["path"]) for e in rejection["errors"]]
+
+
+def test_accepted_reply_is_202_with_an_empty_body(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK)
+    assert response.status_code == 202
+    assert response.content == b""
+
+
+def test_each_signal_in_the_array_is_one_event(client: TestClient) -> None:
+    post_lucidworks(client, "click", BATCH, Host="mystore.localhost:8080")
+    events = client.get("/_mock/events").json()["events"]
+    assert len(events) == 3
+    assert {e["request_id"] for e in events} == {events[0]["request_id"]}
+    assert sorted(e["position"] for e in events) == [1, 2, 3]
+    first = events[-1]
+    assert first["type"] == "click"
+    assert first["tenant"] == "mystore"
+    assert first["user"] == BATCH[0]["visitorId"]
+    assert first["session"] == BATCH[0]["sessionId"]
+    assert first["query_id"] == BATCH[0]["queryId"]
+    assert first["items"] == ["1234567"]
+    assert first["timestamp_ms"] == BATCH[0]["timestamp"]
+    assert first["payload"] == BATCH[0]
+
+
+def test_query_signal_records_its_search_terms(client: TestClient) -> None:
+    body = load_fixture("lucidworks", "valid", "query-example.json")
+    assert post_lucidworks(client, "query", body).status_code == 202
+    event = client.get("/_mock/events").json()["events"][0]
+    assert (event["type"], event["query"]) == ("query", body[0]["searchTerms"])
+
+
+@pytest.mark.parametrize(
+    ("host", "store_id"),
+    [
+        ("mystore.applications.lucidworks.com", "mystore"),
+        ("MyStore.Applications.Lucidworks.com:443", "mystore"),
+        ("mystore.localhost:8080", "mystore"),
+        ("localhost:8080", "default"),
+        ("127.0.0.1:8080", "default"),
+        ("[::1]:8080", "default"),
+        ("mock.internal:8080", "default"),
+        ("", "default"),
+    ],
+)
+def test_signal_store_comes_from_the_host(host: str, store_id: str) -> None:
+    assert signal_store_from_host(host) == store_id
+
+
+@pytest.mark.parametrize("header", ["Accept", "Content-Type"])
+def test_missing_required_header_is_400(client: TestClient, header: str) -> None:
+    # Sent empty: the test client adds "Accept: */*" to any request that lacks one.
+    headers = {**LUCIDWORKS_HEADERS, header: ""}
+    response = client.post("/retail/signals/click", content=b"[]", headers=headers)
+    assert response.status_code == 400
+    assert ("header", "required", f"header:{header}") in _errors(client)
+
+
+def test_content_type_must_be_json(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, **{"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    assert ("header", "content-type", "header:Content-Type") in _errors(client)
+
+
+def test_header_and_body_problems_are_reported_together(client: TestClient) -> None:
+    headers = {**LUCIDWORKS_HEADERS, "Accept": ""}
+    response = client.post("/retail/signals/click", content=b"{}", headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 400
+    assert {(e["layer"], e["rule"]) for e in problem["errors"]} == {
+        ("header", "required"),
+        ("decode", "type"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("authorization", "rule"),
+    [(None, "missing-token"), ("", "missing-token"), ("Bearer embed-token-123", "token-format")],
+)
+def test_missing_or_bearer_token_is_401(
+    client: TestClient, authorization: str | None, rule: str
+) -> None:
+    headers = {k: v for k, v in LUCIDWORKS_HEADERS.items() if k != "Authorization"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    response = client.post("/retail/signals/click", json=[CLICK[0]], headers=headers)
+    assert response.status_code == 401
+    assert _errors(client) == [("auth", rule, "header:Authorization")]
+
+
+@pytest.fixture
+def token_client(tmp_path: Path, contracts: Contracts) -> Iterator[TestClient]:
+    settings = Settings(db=str(tmp_path / "t.db"), lucidworks_tokens=("t-1", "t-2"))
+    store = EventStore(settings.db)
+    with TestClient(create_app(settings, store, contracts)) as client:
+        yield client
+    store.close()
+
+
+def test_configured_tokens_are_the_only_ones_accepted(token_client: TestClient) -> None:
+    assert post_lucidworks(token_client, "click", CLICK).status_code == 401
+    assert post_lucidworks(token_client, "click", CLICK, Authorization="t-2").status_code == 202
+
+
+def test_unknown_signal_is_a_recorded_404(client: TestClient) -> None:
+    response = post_lucidworks(client, "pageview", CLICK)
+    assert response.status_code == 404
+    assert "click" in response.json()["detail"]
+    rejection = client.get("/_mock/rejections").json()["rejections"][0]
+    assert (rejection["vendor"], rejection["status"]) == ("lucidworks", 404)
+
+
+def test_all_four_signal_endpoints_are_served(client: TestClient) -> None:
+    for name in ("click-full", "query-example", "cartadd-example", "purchase-example"):
+        signal = name.split("-")[0]
+        body = load_fixture("lucidworks", "valid", f"{name}.json")
+        assert post_lucidworks(client, signal, body).status_code == 202
+    by_type = client.get("/_mock/summary").json()["events"]["by_type"]
+    assert by_type == {"cartadd": 1, "click": 1, "purchase": 1, "query": 1}
