@@ -228,7 +228,9 @@ def inspection_openapi() -> dict[str, Any]:
                     "parameters": [
                         *_COMMON_FILTERS,
                         _query(
-                            "status", {"type": "integer", "minimum": 100, "maximum": 599}, "Only this HTTP status."
+                            "status",
+                            {"type": "integer", "minimum": 100, "maximum": 599},
+                            "Only this HTTP status.",
                         ),
                         *_PAGING,
                     ],

@@ -59,7 +59,11 @@ def test_unknown_path_is_a_recorded_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert "/analytics/event" in response.json()["detail"]
     rejection = client.get("/_mock/rejections").json()["rejections"][0]
-    assert (rejection["endpoint"], rejection["vendor"], rejection["status"]) == ("/v1/track", None, 404)
+    assert (rejection["endpoint"], rejection["vendor"], rejection["status"]) == (
+        "/v1/track",
+        None,
+        404,
+    )
 
 
 def test_unknown_inspection_path_is_404_and_not_recorded(client: TestClient) -> None:

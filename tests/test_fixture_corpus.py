@@ -30,7 +30,9 @@ def _post(client: TestClient, vendor: str, path: Path) -> tuple[int, int]:
     """POST the file's bytes as they are; the status and the number of events it stored."""
     before = client.get("/_mock/events", params={"limit": 1}).json()["total"]
     if vendor == "neuralens":
-        response = client.post("/analytics/event", content=path.read_bytes(), headers=NEURALENS_HEADERS)
+        response = client.post(
+            "/analytics/event", content=path.read_bytes(), headers=NEURALENS_HEADERS
+        )
     else:
         signal = path.name.split("-", 1)[0]
         response = client.post(

@@ -117,7 +117,11 @@ def test_bad_parameters_are_400_naming_the_parameter(
 
 
 def test_reset_clears_one_namespace_or_all(client: TestClient) -> None:
-    client.post("/ns/a/analytics/event", json=CLICK, headers={"X-Neuralens-API-Key": "Bearer k", "X-Neuralens-Application-ID": "x"})
+    client.post(
+        "/ns/a/analytics/event",
+        json=CLICK,
+        headers={"X-Neuralens-API-Key": "Bearer k", "X-Neuralens-Application-ID": "x"},
+    )
     post_neuralens(client, CLICK)
     assert client.post("/_mock/reset", params={"namespace": "a"}).status_code == 204
     assert client.get("/_mock/events").json()["total"] == 1
@@ -153,7 +157,9 @@ def test_wait_returns_as_soon_as_the_events_arrive(
 
 
 def test_wait_times_out_with_408_and_what_matched(filled: TestClient) -> None:
-    response = filled.get("/_mock/wait", params={"count": 10, "vendor": "neuralens", "timeout": 0.2})
+    response = filled.get(
+        "/_mock/wait", params={"count": 10, "vendor": "neuralens", "timeout": 0.2}
+    )
     assert response.status_code == 408
     body = response.json()
     assert body["total"] == 2

@@ -36,7 +36,7 @@ def test_every_inspection_route_is_described_and_nothing_else(
         (route.path.replace(":int", ""), method.lower())
         for route in app.routes
         if isinstance(route, Route) and route.path.startswith("/_mock")
-        for method in (route.methods or ()) - {"HEAD"}
+        for method in (route.methods or set()) - {"HEAD"}
     }
     described = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert served == described
@@ -72,7 +72,9 @@ def test_every_described_parameter_is_accepted(client: TestClient, spec: dict[st
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             query = {
-                p["name"]: _sample(p["schema"]) for p in operation.get("parameters", []) if p["in"] == "query"
+                p["name"]: _sample(p["schema"])
+                for p in operation.get("parameters", [])
+                if p["in"] == "query"
             }
             if not query:
                 continue

@@ -16,12 +16,18 @@ def test_defaults_bind_to_loopback_only() -> None:
 
 def test_flags_beat_environment_beat_config_file(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
-    config.write_text('port = 7000\ndb = "from-config.db"\nhost = "0.0.0.0"\nneuralens_keys = ["c"]\n')
-    env = {"MOCKSERVER_PORT": "7100", "MOCKSERVER_DB": "from-env.db", "MOCKSERVER_CONFIG": str(config)}
+    config.write_text(
+        'port = 7000\ndb = "from-config.db"\nhost = "0.0.0.0"\nneuralens_keys = ["c"]\n'
+    )
+    env = {
+        "MOCKSERVER_PORT": "7100",
+        "MOCKSERVER_DB": "from-env.db",
+        "MOCKSERVER_CONFIG": str(config),
+    }
     settings = Settings.load({"port": 7200, "db": None}, env)
     assert settings.port == 7200
     assert settings.db == "from-env.db"
-    assert settings.host == "0.0.0.0"  # noqa: S104 - the config file asked for it
+    assert settings.host == "0.0.0.0"
     assert settings.neuralens_keys == ("c",)
 
 

@@ -46,10 +46,10 @@ def test_item_filter_matches_any_product_of_the_event() -> None:
 
 def test_time_filters_are_inclusive_since_and_exclusive_until() -> None:
     store = EventStore(":memory:")
-    store.add_events(
-        [_event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)]
+    store.add_events([_event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)])
+    page = store.events(
+        {"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"}
     )
-    page = store.events({"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"})
     assert [row["received_at"][:10] for row in page.rows] == ["2026-01-02"]
 
 

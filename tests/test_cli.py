@@ -1,0 +1,111 @@
+"""The ``mockserver`` command as a user runs it: a real process on a real socket."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.cli import build_parser
+from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+
+
+def test_help_lists_the_serve_command() -> None:
+    help_text = build_parser().format_help()
+    assert "serve" in help_text
+    assert "start the mock server" in help_text
+
+
+def test_serve_help_explains_flags_and_where_to_point_an_app(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["serve", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "--db",
+        "--neuralens-key",
+        "--lucidworks-token",
+        "MOCKSERVER_",
+        "/analytics/event",
+        "/ns/",
+    ):
+        assert expected in out
+
+
+def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    process = _start(tmp_path, "--db", "events.db")
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    match = re.search(r"listening on (http://\S+)", first_line)
+    assert match, first_line + (process.stderr.read() if process.stderr else "")
+    try:
+        yield match.group(1), tmp_path
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # reaps the process and closes its pipes
+
+
+def test_serve_prints_its_urls_and_records_to_the_db_file(server: tuple[str, Path]) -> None:
+    base, directory = server
+    assert base.startswith("http://127.0.0.1:")
+    body = json.dumps(load_fixture("lucidworks", "valid", "click-full.json")).encode()
+    request = urllib.request.Request(
+        f"{base}/retail/signals/click", data=body, headers=LUCIDWORKS_HEADERS, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+    with urllib.request.urlopen(f"{base}/_mock/events", timeout=10) as response:
+        assert json.load(response)["total"] == 1
+    assert (directory / "events.db").is_file()
+
+
+def test_serve_says_what_to_do_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert "choose another --port" in result.stderr
+
+
+def test_serve_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"MOCKSERVER_PORT": "eighty", "PATH": ""},
+    )
+    assert result.returncode == 2
+    assert "MOCKSERVER_PORT" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,87 @@
+"""The README's curl examples run, in order, against a fresh app, and get what they promise.
+
+Each ``curl`` command in a ```bash block is followed by ``# → STATUS [JSON]``; the JSON, when
+given, must equal the reply. Commands are translated to in-process requests (no curl binary).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tests.conftest import ROOT
+
+EXPECTATION = re.compile(r"#\s*→\s*(\d{3})\s*(.*)")
+
+
+@dataclass
+class CurlExample:
+    command: str
+    status: int
+    body: Any = None
+    method: str = "GET"
+    url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    data: bytes | None = None
+
+
+def _examples() -> list[CurlExample]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    examples = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        command = ""
+        for line in block.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("curl") or (command and not stripped.startswith("#")):
+                command += " " + stripped.removesuffix("\\")
+                continue
+            match = EXPECTATION.match(stripped)
+            if command and match:
+                body = json.loads(match.group(2)) if match.group(2) else None
+                examples.append(_parse(command.strip(), int(match.group(1)), body))
+                command = ""
+    return examples
+
+
+def _parse(command: str, status: int, body: Any) -> CurlExample:
+    example = CurlExample(command=command, status=status, body=body)
+    args = iter(shlex.split(command)[1:])
+    for arg in args:
+        if arg == "-X":
+            example.method = next(args)
+        elif arg == "-H":
+            name, _, value = next(args).partition(":")
+            example.headers[name.strip()] = value.strip()
+        elif arg in ("-d", "--data-binary"):
+            value = next(args)
+            example.data = (
+                (ROOT / value[1:]).read_bytes() if value.startswith("@") else value.encode()
+            )
+            if example.method == "GET":
+                example.method = "POST"
+        elif arg.startswith("http"):
+            example.url = arg
+        elif arg != "-s":
+            raise AssertionError(f"test_readme does not understand curl option {arg!r}")
+    return example
+
+
+def test_the_readme_has_examples_for_both_vendors_and_the_inspection_api() -> None:
+    urls = " ".join(example.url for example in _examples())
+    for path in ("/analytics/event", "/retail/signals/", "/_mock/events", "/_mock/wait"):
+        assert path in urls
+
+
+def test_readme_examples_get_what_they_promise(client: TestClient) -> None:
+    for example in _examples():
+        response = client.request(
+            example.method, example.url, headers=example.headers, content=example.data
+        )
+        assert response.status_code == example.status, (example.command, response.text)
+        if example.body is not None:
+            assert response.json() == example.body, example.command

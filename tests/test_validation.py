@@ -1,0 +1,130 @@
+"""Validation rules not already pinned by the fixture corpus, and where each one comes from."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mockserver.settings import Settings
+from mockserver.validation import Contracts, load_contracts
+from mockserver.validation.goplayground import go_parse_ip, parse_tags
+from tests.conftest import load_fixture
+
+CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("192.0.2.1", True),
+        ("0.0.0.0", True),
+        ("255.255.255.255", True),
+        ("::1", True),
+        ("2001:db8::1", True),
+        ("::ffff:192.0.2.1", True),
+        ("111.222.333", False),
+        ("256.1.1.1", False),
+        ("192.168.001.1", False),
+        ("1.2.3.4.5", False),
+        ("fe80::1%eth0", False),
+        ("1.2.3.4/24", False),
+        (" 1.2.3.4", False),
+        ("1.2.3.4 ", False),
+        ("", False),
+        ("localhost", False),
+    ],
+)
+def test_ip_tag_accepts_what_go_net_parseip_accepts(text: str, accepted: bool) -> None:
+    assert go_parse_ip(text) is accepted
+
+
+@pytest.mark.parametrize(
+    ("value", "passes"),
+    [("USD", True), ("XAU", True), ("XTS", True), ("usd", False), ("US", False), ("USD ", False)],
+)
+def test_iso4217_tag_is_an_exact_uppercase_match(value: str, passes: bool) -> None:
+    (tag,) = parse_tags("iso4217")
+    assert (tag.failure(value) is None) is passes
+
+
+def test_max_tag_counts_code_points_not_bytes() -> None:
+    (tag,) = parse_tags("max=3")
+    assert tag.failure("ééé") is None  # 6 bytes, 3 code points
+    assert tag.failure("e\u0301e\u0301") is not None  # 2 visible characters, 4 code points
+
+
+def _copy_schemas(tmp_path: Path) -> Path:
+    target = tmp_path / "schemas"
+    shutil.copytree(Settings().schema_dir, target)
+    return target
+
+
+def test_validator_tags_are_read_from_the_vendor_yaml(tmp_path: Path) -> None:
+    schemas = _copy_schemas(tmp_path)
+    spec = schemas / "lucidworks" / CLICK_SPEC
+    text = spec.read_text(encoding="utf-8")
+    # Give sourceId (untagged in the published spec) a tag, as a new spec version might.
+    text = text.replace(
+        "        sourceId:\n          type: string\n",
+        "        sourceId:\n          type: string\n          x-oapi-codegen-extra-tags:\n"
+        "            validate: max=3\n",
+    )
+    spec.write_text(text, encoding="utf-8")
+    body = json.dumps(load_fixture("lucidworks", "valid", "click-full.json")).encode()
+    published = load_contracts(Settings().schema_dir).lucidworks["click"].validate(body)
+    edited = load_contracts(schemas).lucidworks["click"].validate(body)
+    assert published.ok
+    assert [(e.layer, e.rule, e.path) for e in edited.errors] == [
+        ("validator", "max=3", "$[0].sourceId")
+    ]
+
+
+def test_reconstructed_signals_share_the_click_specs_field_rules(contracts: Contracts) -> None:
+    body = json.dumps(
+        [
+            {
+                **load_fixture("lucidworks", "valid", "purchase-example.json")[0],
+                "visitorId": "v" * 129,
+            }
+        ]
+    ).encode()
+    errors = contracts.lucidworks["purchase"].validate(body).errors
+    assert {(e.rule, e.path) for e in errors} == {
+        ("maxLength", "$[0].visitorId"),
+        ("max=128", "$[0].visitorId"),
+    }
+
+
+def test_an_unknown_validator_tag_fails_at_start_up_with_a_clear_message(tmp_path: Path) -> None:
+    schemas = _copy_schemas(tmp_path)
+    spec = schemas / "lucidworks" / CLICK_SPEC
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace(
+            "validate: required,iso4217", "validate: required,iso3166"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="unsupported validator tag 'iso3166'"):
+        load_contracts(schemas)
+
+
+def test_a_broken_neuralens_schema_fails_at_start_up(tmp_path: Path) -> None:
+    schemas = _copy_schemas(tmp_path)
+    path = schemas / "neuralens" / "event.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["properties"]["index"]["minimum"] = "zero"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    with pytest.raises(Exception, match="zero"):
+        load_contracts(schemas)
+
+
+def test_errors_carry_path_rule_layer_and_message(contracts: Contracts) -> None:
+    body = b'[{"timestamp": 1.0}]'
+    for error in contracts.lucidworks["click"].validate(body).errors:
+        assert error.path.startswith("$")
+        assert error.rule
+        assert error.layer in {"decode", "openapi", "validator"}
+        assert error.message
