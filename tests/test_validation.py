@@ -10,8 +10,9 @@ import pytest
 
 from mockserver.settings import Settings
 from mockserver.validation import Contracts, load_contracts
+from mockserver.validation.decoding import decode_json
 from mockserver.validation.goplayground import go_parse_ip, parse_tags
-from tests.conftest import load_fixture
+from tests.conftest import FIXTURES, load_fixture
 
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
 
@@ -128,3 +129,16 @@ def test_errors_carry_path_rule_layer_and_message(contracts: Contracts) -> None:
         assert error.rule
         assert error.layer in {"decode", "openapi", "validator"}
         assert error.message
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((FIXTURES / "lucidworks").glob("*/*.json")),
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_fast_go_check_agrees_with_the_detailed_walk(contracts: Contracts, path: Path) -> None:
+    value, _ = decode_json(path.read_bytes())
+    if value is None:
+        return  # undecodable: neither Go check runs
+    checker = contracts.lucidworks[path.name.split("-", 1)[0]].go
+    assert checker.is_clean(value) is (not checker.walk(value))

@@ -42,14 +42,14 @@ class LucidworksContract:
         self.operation = operation
         self.signal_type = operation.path.removeprefix(LUCIDWORKS_SIGNAL_PREFIX)
         self.headers: tuple[HeaderParameter, ...] = operation.headers
-        self._go = GoChecker(compile_go_type(operation.body_schema))
+        self.go = GoChecker(compile_go_type(operation.body_schema))
         self._openapi = SchemaLayer(operation.body_schema, "openapi")
 
     def validate(self, body: bytes) -> Validated:
         value, errors = decode_json(body)
         if value is None and errors:
             return Validated(None, tuple(errors))
-        go_errors = self._go.errors(value)
+        go_errors = self.go.errors(value)
         decode = [*errors, *(e for e in go_errors if e.layer == "decode")]
         mistyped = {e.path for e in decode}
         openapi = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,6 +52,35 @@ def _flag_duplicates(obj: dict[str, Any], pairs: list[tuple[str, Any]]) -> _Dupl
     return flagged
 
 
+class _StrictDecoder(json.JSONDecoder):
+    """Built once per thread (building a decoder per call costs more than the hooks)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            object_pairs_hook=self._object_from_pairs,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+        )
+        self.flagged: list[_DuplicateKeysDict] = []
+
+    def _object_from_pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        self.flagged.append(_flag_duplicates(obj, pairs))
+        return self.flagged[-1]
+
+
+_local = threading.local()
+
+
+def _thread_decoder() -> _StrictDecoder:
+    decoder: _StrictDecoder | None = getattr(_local, "decoder", None)
+    if decoder is None:
+        decoder = _local.decoder = _StrictDecoder()
+    return decoder
+
+
 def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
     """The decoded value (``None`` when undecodable) and every decode problem found."""
     if not body.strip():
@@ -65,22 +95,10 @@ def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
         return None, [
             _error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")
         ]
-    flagged: list[_DuplicateKeysDict] = []
-
-    def object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(pairs)
-        if len(obj) == len(pairs):
-            return obj
-        flagged.append(_flag_duplicates(obj, pairs))
-        return flagged[-1]
-
+    decoder = _thread_decoder()
+    decoder.flagged.clear()
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=object_from_pairs,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
+        value = decoder.decode(text)
     except _BadLiteral as exc:
         return None, [_error("$", "syntax", str(exc))]
     except json.JSONDecodeError as exc:
@@ -89,7 +107,7 @@ def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
         return None, [_error("$", "depth", "the JSON is nested too deeply")]
 
     errors: list[FieldError] = []
-    if flagged:
+    if decoder.flagged:
         errors.extend(_duplicate_key_errors(value))
     if _UNPAIRED_SURROGATE_ESCAPE.search(text):
         errors.extend(_surrogate_errors(value))

@@ -35,14 +35,15 @@ ISO4217_CODES = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better than 180 quoted strings)
 )
 
-_IPV4_STRICT = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zeros
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def go_parse_ip(text: str) -> bool:
     """True when Go's ``net.ParseIP`` would return a non-nil IP for ``text``."""
+    if ":" not in text:
+        return _IPV4.fullmatch(text) is not None
     if "%" in text or "/" in text or text != text.strip():
-        return False
-    if ":" not in text and not _IPV4_STRICT.fullmatch(text):
         return False
     try:
         ipaddress.ip_address(text)
@@ -52,14 +53,13 @@ def go_parse_ip(text: str) -> bool:
 
 
 def is_go_zero(value: Any) -> bool:
-    """Go's zero value as JSON shows it: absent/null, "", 0, false, or an empty object."""
-    if value is None or value is False:
-        return True
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value == 0
-    if isinstance(value, (str, dict)):
-        return len(value) == 0
-    return False
+    """Go's zero value as JSON shows it: absent/null, "", 0, false, or an empty object.
+
+    An empty array is not zero: ``required`` on a slice only refuses nil.
+    """
+    if type(value) is list:
+        return False
+    return not value
 
 
 Check = Callable[[Any], bool]
