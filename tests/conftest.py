@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,24 @@ def store(settings: Settings) -> Iterator[EventStore]:
 def client(settings: Settings, store: EventStore, contracts: Contracts) -> Iterator[TestClient]:
     with TestClient(create_app(settings, store, contracts)) as test_client:
         yield test_client
+
+
+ClientFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_with(tmp_path: Path, contracts: Contracts) -> Iterator[ClientFactory]:
+    """``client_with(neuralens_keys=("k",))``: a client of an app built with those settings."""
+    numbers = itertools.count()
+    with ExitStack() as stack:
+
+        def make(**overrides: Any) -> TestClient:
+            settings = Settings(db=str(tmp_path / f"app-{next(numbers)}.db"), **overrides)
+            store = EventStore(settings.db)
+            stack.callback(store.close)
+            return stack.enter_context(TestClient(create_app(settings, store, contracts)))
+
+        yield make
 
 
 def post_neuralens(client: TestClient, body: Any, **headers: str) -> Any:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
-from mockserver.validation import Contracts
+from mockserver import Settings
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
+    ClientFactory,
     load_fixture,
     post_lucidworks,
     post_neuralens,
@@ -23,16 +21,8 @@ CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
 
 
-@pytest.fixture
-def small_limit_client(tmp_path: Path, contracts: Contracts) -> Iterator[TestClient]:
-    settings = Settings(db=str(tmp_path / "s.db"), max_body_bytes=200)
-    store = EventStore(settings.db)
-    with TestClient(create_app(settings, store, contracts)) as client:
-        yield client
-    store.close()
-
-
-def test_body_over_the_limit_is_413_and_recorded(small_limit_client: TestClient) -> None:
+def test_body_over_the_limit_is_413_and_recorded(client_with: ClientFactory) -> None:
+    small_limit_client = client_with(max_body_bytes=200)
     response = post_lucidworks(small_limit_client, "click", CLICK)
     assert response.status_code == 413
     rejection = small_limit_client.get("/_mock/rejections").json()["rejections"][0]
@@ -41,8 +31,10 @@ def test_body_over_the_limit_is_413_and_recorded(small_limit_client: TestClient)
 
 
 def test_streamed_body_over_the_limit_is_413_without_a_content_length(
-    small_limit_client: TestClient,
+    client_with: ClientFactory,
 ) -> None:
+    small_limit_client = client_with(max_body_bytes=200)
+
     def chunks() -> Iterator[bytes]:
         yield b"[" + b" " * 150
         yield b" " * 150 + b"]"

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
-from mockserver.validation import Contracts
 from mockserver.vendors.lucidworks import signal_store_from_host
-from tests.conftest import LUCIDWORKS_HEADERS, load_fixture, post_lucidworks
+from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture, post_lucidworks
 
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -110,16 +105,8 @@ def test_missing_or_bearer_token_is_401(
     assert _errors(client) == [("auth", rule, "header:Authorization")]
 
 
-@pytest.fixture
-def token_client(tmp_path: Path, contracts: Contracts) -> Iterator[TestClient]:
-    settings = Settings(db=str(tmp_path / "t.db"), lucidworks_tokens=("t-1", "t-2"))
-    store = EventStore(settings.db)
-    with TestClient(create_app(settings, store, contracts)) as client:
-        yield client
-    store.close()
-
-
-def test_configured_tokens_are_the_only_ones_accepted(token_client: TestClient) -> None:
+def test_configured_tokens_are_the_only_ones_accepted(client_with: ClientFactory) -> None:
+    token_client = client_with(lucidworks_tokens=("t-1", "t-2"))
     assert post_lucidworks(token_client, "click", CLICK).status_code == 401
     assert post_lucidworks(token_client, "click", CLICK, Authorization="t-2").status_code == 202
 

@@ -1,14 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
-from mockserver.validation import Contracts
-from tests.conftest import FIXTURES, NEURALENS_HEADERS, load_fixture, post_neuralens
+from tests.conftest import FIXTURES, NEURALENS_HEADERS, ClientFactory, load_fixture, post_neuralens
 
 CLICK = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
 
@@ -78,16 +73,8 @@ def test_missing_or_malformed_key_is_401(
     assert [(e["layer"], e["rule"]) for e in errors] == [("auth", rule)]  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def keyed_client(tmp_path: Path, contracts: Contracts) -> Iterator[TestClient]:
-    settings = Settings(db=str(tmp_path / "k.db"), neuralens_keys=("good-key",))
-    store = EventStore(settings.db)
-    with TestClient(create_app(settings, store, contracts)) as client:
-        yield client
-    store.close()
-
-
-def test_configured_keys_are_the_only_ones_accepted(keyed_client: TestClient) -> None:
+def test_configured_keys_are_the_only_ones_accepted(client_with: ClientFactory) -> None:
+    keyed_client = client_with(neuralens_keys=("good-key",))
     assert post_neuralens(keyed_client, CLICK).status_code == 401
     good = {"X-Neuralens-API-Key": "Bearer good-key"}
     assert post_neuralens(keyed_client, CLICK, **good).status_code == 200
