@@ -21,6 +21,10 @@ from mockserver.vendors.neuralens import ENDPOINT as NEURALENS_ENDPOINT
 from mockserver.vendors.neuralens import NeuralensEvents
 
 NAMESPACE_PREFIX = "/ns/{namespace}"
+# The signal store in the path, for clients that cannot reach mystore.localhost: not every
+# resolver maps *.localhost to 127.0.0.1.
+SIGNAL_STORE_PREFIX = "/signal-store/{store}"
+LUCIDWORKS_SIGNALS = ENDPOINT_PREFIX + "{signal}"
 
 
 def create_app(
@@ -42,7 +46,12 @@ def create_app(
     for prefix in ("", NAMESPACE_PREFIX):
         vendor_routes += [
             Route(prefix + NEURALENS_ENDPOINT, neuralens.handle, methods=ALL_METHODS),
-            Route(prefix + ENDPOINT_PREFIX + "{signal}", lucidworks.handle, methods=ALL_METHODS),
+            Route(prefix + LUCIDWORKS_SIGNALS, lucidworks.handle, methods=ALL_METHODS),
+            Route(
+                prefix + SIGNAL_STORE_PREFIX + LUCIDWORKS_SIGNALS,
+                lucidworks.handle,
+                methods=ALL_METHODS,
+            ),
         ]
 
     async def not_found(request: Request) -> Response:

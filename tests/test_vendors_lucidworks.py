@@ -126,3 +126,26 @@ def test_all_four_signal_endpoints_are_served(client: TestClient) -> None:
         assert post_lucidworks(client, signal, body).status_code == 202
     by_type = client.get("/_mock/summary").json()["events"]["by_type"]
     assert by_type == {"cartadd": 1, "click": 1, "purchase": 1, "query": 1}
+
+
+def test_signal_store_can_come_from_the_path(client: TestClient) -> None:
+    # For HTTP clients whose resolver does not map mystore.localhost to 127.0.0.1.
+    response = client.post(
+        "/ns/t-1/signal-store/shop-nl/retail/signals/click",
+        json=CLICK,
+        headers={**LUCIDWORKS_HEADERS, "Host": "other.localhost"},
+    )
+    assert response.status_code == 202
+    event = client.get("/_mock/events").json()["events"][0]
+    assert (event["tenant"], event["namespace"], event["endpoint"]) == (
+        "shop-nl",
+        "t-1",
+        "/retail/signals/click",
+    )
+
+
+def test_a_malformed_signal_store_in_the_path_is_404(client: TestClient) -> None:
+    response = client.post(
+        "/signal-store/a%20b/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS
+    )
+    assert response.status_code == 404

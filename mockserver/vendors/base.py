@@ -18,7 +18,7 @@ from mockserver.events import Event
 from mockserver.store import EventStore
 from mockserver.validation import FieldError, Validated
 from mockserver.vendors.intake import (
-    NAMESPACE_PATTERN,
+    NAME_PATTERN,
     BodyTooLarge,
     Intake,
     http_error,
@@ -26,6 +26,7 @@ from mockserver.vendors.intake import (
 )
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+PATH_NAMES = ("namespace", "store")  # names a client chooses, carried in the path
 
 
 class VendorEndpoint(ABC):
@@ -38,9 +39,11 @@ class VendorEndpoint(ABC):
     async def handle(self, request: Request) -> Response:
         intake = Intake.of(request, self.vendor, self.endpoint(request))
         tenant = self.tenant(request)
-        if not NAMESPACE_PATTERN.fullmatch(intake.namespace):
-            message = "namespace names are 1-64 letters, digits, '.', '_' or '-'"
-            return self.refuse(intake, 404, [http_error("namespace", message)], tenant)
+        for kind in PATH_NAMES:
+            name = request.path_params.get(kind)
+            if name is not None and not NAME_PATTERN.fullmatch(name):
+                message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
+                return self.refuse(intake, 404, [http_error(kind, message)], tenant)
         if self.contract_name(request) is None:
             return self.refuse(
                 intake, 404, [http_error("not-found", self.not_found(request))], tenant

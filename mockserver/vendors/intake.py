@@ -17,7 +17,7 @@ from mockserver.store import EventStore
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
-NAMESPACE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CREDENTIAL_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-neuralens-api-key"}
 )

@@ -5,9 +5,9 @@ required headers; the reply is ``202`` with an empty body, or ``400`` with an em
 mock's ``400`` (and ``401``, whose status is undocumented) carry an
 ``application/problem+json`` body listing every reason: clients ignore it, people read it.
 
-The tenant is the signal store id, the first label of the Host
-(``mystore.applications.lucidworks.com``, or ``mystore.localhost:8080`` locally), else
-``default``.
+The tenant is the signal store id: from the path (``/signal-store/mystore/retail/…``), else
+the first label of the Host (``mystore.applications.lucidworks.com``, or
+``mystore.localhost:8080`` locally), else ``default``.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ class LucidworksSignals(VendorEndpoint):
         return f"{self.endpoint(request)} is not a Lucidworks signal endpoint; served: {served}"
 
     def tenant(self, request: Request) -> str | None:
+        in_path = request.path_params.get("store")
+        if in_path is not None:
+            return str(in_path)
         return signal_store_from_host(request.headers.get("host", ""))
 
     def auth_errors(self, request: Request) -> list[FieldError]:
