@@ -13,6 +13,8 @@ from starlette.testclient import TestClient
 from mockserver import EventStore, Settings, create_app
 from mockserver.validation import Contracts, load_contracts
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "fixtures"
 

@@ -1,0 +1,228 @@
+"""MockClient: the inspection API from Python, with assertions that explain a miss.
+
+Works against any running mockserver (a MockServer in this process, ``make run``, a CI service
+container). Bound to a namespace, it reads only that namespace, and its URLs send traffic
+there. This module imports only httpx.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+Filters = dict[str, Any]
+NEAR_MISSES_SHOWN = 5
+# Filters that compare an event field directly (the others, like since/until, do not).
+_FIELD_FILTERS = ("vendor", "type", "tenant", "user", "session", "query", "query_id")
+
+
+@dataclass(frozen=True)
+class VendorURLs:
+    """Where an app sends vendor traffic: the server, optionally inside one namespace."""
+
+    server: str
+    namespace: str | None = None
+
+    @property
+    def base(self) -> str:
+        root = self.server.rstrip("/")
+        return f"{root}/ns/{self.namespace}" if self.namespace else root
+
+    @property
+    def neuralens(self) -> str:
+        return f"{self.base}/analytics/event"
+
+    def lucidworks(self, store: str | None = None) -> str:
+        """Base URL for Lucidworks signals; append ``/retail/signals/click`` and so on."""
+        return f"{self.base}/signal-store/{store}" if store else self.base
+
+
+class MockTimeout(AssertionError):
+    """``wait_for`` saw fewer events than asked for; the message says what did arrive."""
+
+
+class MockClient:
+    def __init__(self, base_url: str, namespace: str | None = None, *, timeout: float = 10.0):
+        self.urls = VendorURLs(base_url, namespace)
+        self.namespace = namespace
+        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/_mock", timeout=timeout)
+
+    # -- where to send traffic ----------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL an app should use (namespaced when the client is)."""
+        return self.urls.base
+
+    @property
+    def neuralens_url(self) -> str:
+        return self.urls.neuralens
+
+    def lucidworks_url(self, store: str | None = None) -> str:
+        return self.urls.lucidworks(store)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def events(self, **filters: Any) -> list[dict[str, Any]]:
+        """Events matching ``filters`` (vendor, type, tenant, user, session, query, query_id,
+        item, since, until, limit, offset), newest first."""
+        events: list[dict[str, Any]] = self._get("/events", filters)["events"]
+        return events
+
+    def rejections(self, **filters: Any) -> list[dict[str, Any]]:
+        rejections: list[dict[str, Any]] = self._get("/rejections", filters)["rejections"]
+        return rejections
+
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = self._get("/summary", {})
+        return summary
+
+    def reset(self) -> None:
+        """Delete this namespace's events and rejections (every namespace's, if unbound)."""
+        self._check(self._http.post("/reset", params=self._params({})))
+
+    # -- waiting and asserting ----------------------------------------------------------
+
+    def wait_for(
+        self, count: int = 1, timeout: float = 5.0, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """The matching events as soon as at least ``count`` have arrived.
+
+        Raises MockTimeout, listing what did arrive, when ``timeout`` seconds pass first.
+        """
+        params = self._params({**filters, "count": count, "timeout": timeout})
+        response = self._http.get("/wait", params=params, timeout=timeout + 10)
+        if response.status_code == 408:
+            found = response.json()["events"]
+            raise MockTimeout(
+                self._explain(f"waited {timeout:g}s for", count, filters, found, exact=False)
+            )
+        events: list[dict[str, Any]] = self._check(response).json()["events"]
+        return events
+
+    def assert_received(self, count: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """The matching events; fails unless there are ``count`` of them (at least one if None)."""
+        found = self.events(**filters, limit=1000)
+        if (count is None and found) or len(found) == count:
+            return found
+        raise AssertionError(
+            self._explain("expected", count or 1, filters, found, exact=count is not None)
+        )
+
+    def assert_no_rejections(self) -> None:
+        rejections = self.rejections(limit=1000)
+        if rejections:
+            raise AssertionError(
+                f"mockserver rejected {len(rejections)} request(s){self._where()}:\n"
+                + format_rejections(rejections)
+            )
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> MockClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _params(self, filters: Filters) -> Filters:
+        params = {k: v for k, v in filters.items() if v is not None}
+        if self.namespace is not None:
+            params["namespace"] = self.namespace
+        return params
+
+    def _get(self, path: str, filters: Filters) -> Any:
+        return self._check(self._http.get(path, params=self._params(filters))).json()
+
+    @staticmethod
+    def _check(response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            detail = response.json().get("error", response.text) if response.content else ""
+            raise ValueError(
+                f"mockserver {response.request.url.path}: {response.status_code} {detail}"
+            )
+        return response
+
+    def _where(self) -> str:
+        return f" in namespace {self.namespace!r}" if self.namespace else ""
+
+    def _explain(
+        self, verb: str, count: int, filters: Filters, found: list[dict[str, Any]], *, exact: bool
+    ) -> str:
+        wanted = " ".join(f"{k}={v!r}" for k, v in filters.items()) or "(any)"
+        quantity = f"{count}" if exact else f"at least {count}"
+        lines = [
+            f"{verb} {quantity} event(s) matching {wanted}{self._where()}, found {len(found)}."
+        ]
+        if not found:
+            everything = self.events(limit=1000)
+            near = sorted(everything, key=lambda e: -_matching_fields(e, filters))
+            if near:
+                lines.append(f"Closest of the {len(everything)} event(s) received:")
+                lines += [f"  {format_event(e, filters)}" for e in near[:NEAR_MISSES_SHOWN]]
+            else:
+                lines.append("No events were received at all.")
+        else:
+            lines.append("Matching:")
+            lines += [f"  {format_event(e, filters)}" for e in found[:NEAR_MISSES_SHOWN]]
+        rejections = self.rejections(limit=1000)
+        if rejections:
+            lines.append(f"Rejected request(s) ({len(rejections)}):")
+            lines.append(format_rejections(rejections))
+        return "\n".join(lines)
+
+
+def _matching_fields(event: dict[str, Any], filters: Filters) -> int:
+    return sum(
+        1
+        for name, value in filters.items()
+        if (name == "item" and value in event.get("items", ()))
+        or (name in _FIELD_FILTERS and str(event.get(name)) == str(value))
+    )
+
+
+def format_event(event: dict[str, Any], filters: Filters | None = None) -> str:
+    """``#12 lucidworks click user='v-1' (wanted 'v-2') items=['p1'] position=3``."""
+    parts = [f"#{event['id']}", str(event["vendor"]), str(event["type"])]
+    for name in ("tenant", "user", "session", "query", "query_id", "items", "position"):
+        value = event.get(name)
+        if value in (None, []):
+            continue
+        text = f"{name}={value!r}"
+        wanted = (filters or {}).get(name)
+        if name in _FIELD_FILTERS and wanted is not None and str(wanted) != str(value):
+            text += f" (wanted {wanted!r})"
+        parts.append(text)
+    item = (filters or {}).get("item")
+    if item is not None and item not in event.get("items", ()):
+        parts.append(f"(no item {item!r})")
+    return " ".join(parts)
+
+
+def format_rejections(rejections: list[dict[str, Any]]) -> str:
+    """Each rejection, then one indented line per reason: readable in a terminal."""
+    lines = []
+    for rejection in rejections:
+        request = f"{rejection['status']} {rejection['method']} {rejection['endpoint']}"
+        lines.append(f"  #{rejection['id']} {request}")
+        for error in rejection["errors"]:
+            lines.append(
+                f"      {error['path']}  [{error['layer']}/{error['rule']}]  {error['message']}"
+            )
+        body = rejection.get("body")
+        if body:
+            shown = body if len(body) <= 200 else body[:200] + "…"
+            lines.append(f"      body: {json.dumps(shown)[1:-1]}")
+    return "\n".join(lines)

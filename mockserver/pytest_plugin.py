@@ -1,0 +1,138 @@
+"""pytest fixtures for apps that send Neuralens or Lucidworks events (registered via pytest11).
+
+- ``mockserver``: a MockClient bound to a namespace of its own for this test, over one server
+  for the session. Send the app's traffic to ``mockserver.neuralens_url`` or
+  ``mockserver.lucidworks_url(store)``; tests never see each other's events, even on one
+  shared server (pytest-xdist, a CI service container).
+- ``mockserver_settings``: the server's Settings; override it, or set the ini options.
+- ``mockserver_app``: the ASGI app itself, for in-process use without sockets.
+- Contract mode (``--mockserver-strict``, ini ``mockserver_fail_on_rejection = true``, or
+  ``@pytest.mark.mockserver_strict``): a test fails when the mock rejected anything it was sent.
+
+The server is imported only when a fixture is used, so the plugin costs nothing otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from mockserver.client import MockClient
+    from mockserver.settings import Settings
+
+STRICT_MARKER = "mockserver_strict"
+_NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockserver", "Neuralens/Lucidworks mock server")
+    group.addoption(
+        "--mockserver-strict",
+        action="store_true",
+        default=None,
+        help="fail each test whose traffic the mock rejected (contract mode)",
+    )
+    group.addoption(
+        "--mockserver-url",
+        default=None,
+        help="use this running mockserver instead of starting one (also MOCKSERVER_URL)",
+    )
+    parser.addini(
+        "mockserver_fail_on_rejection", "contract mode for every test", type="bool", default=False
+    )
+    parser.addini("mockserver_url", "a running mockserver to use instead of starting one")
+    parser.addini("mockserver_db", "SQLite file of the started server", default=":memory:")
+    parser.addini("mockserver_neuralens_keys", "accept only these Neuralens keys", type="args")
+    parser.addini(
+        "mockserver_lucidworks_tokens", "accept only these Lucidworks tokens", type="args"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{STRICT_MARKER}(enabled=True): fail this test when the mock rejected anything it was "
+        "sent; mockserver_strict(False) turns contract mode off for one test",
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
+    """The started server's settings. Override this fixture to change any of them."""
+    from mockserver.settings import Settings
+
+    return Settings(
+        port=0,
+        db=str(pytestconfig.getini("mockserver_db")),
+        neuralens_keys=tuple(pytestconfig.getini("mockserver_neuralens_keys")),
+        lucidworks_tokens=tuple(pytestconfig.getini("mockserver_lucidworks_tokens")),
+    )
+
+
+@pytest.fixture(scope="session")
+def mockserver_url(pytestconfig: pytest.Config, mockserver_settings: Settings) -> Iterator[str]:
+    """The base URL of the session's server: a running one if configured, else a new one."""
+    configured = (
+        pytestconfig.getoption("mockserver_url")
+        or os.environ.get("MOCKSERVER_URL")
+        or pytestconfig.getini("mockserver_url")
+    )
+    if configured:
+        yield str(configured).rstrip("/")
+        return
+    from mockserver.server import MockServer
+
+    with MockServer(mockserver_settings) as server:
+        yield server.url
+
+
+@pytest.fixture
+def mockserver(request: pytest.FixtureRequest, mockserver_url: str) -> Iterator[MockClient]:
+    """A client of the session's server, bound to a fresh namespace for this test."""
+    from mockserver.client import MockClient
+
+    with MockClient(mockserver_url, namespace=_namespace_for(request.node.nodeid)) as client:
+        client.reset()
+        yield client
+
+
+@pytest.fixture
+def mockserver_app(mockserver_settings: Settings) -> Starlette:
+    """The mock as an ASGI app on a throwaway in-memory store: no server, no sockets."""
+    from mockserver.app import create_app
+
+    return create_app(mockserver_settings.with_overrides(db=":memory:"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield  # a test that already failed keeps its own failure
+    client = getattr(item, "funcargs", {}).get("mockserver")
+    if client is not None and _strict(item):
+        try:
+            client.assert_no_rejections()
+        except AssertionError as rejected:
+            pytest.fail(f"contract mode: {rejected}", pytrace=False)
+    return result
+
+
+def _strict(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker(STRICT_MARKER)
+    if marker is not None:
+        return bool(marker.args[0]) if marker.args else bool(marker.kwargs.get("enabled", True))
+    option: Any = item.config.getoption("mockserver_strict")
+    return bool(option) or bool(item.config.getini("mockserver_fail_on_rejection"))
+
+
+def _namespace_for(nodeid: str) -> str:
+    """``test_checkout.py-test_pay-1f3a9c2e``: readable, unique, and a valid namespace name."""
+    readable = _NOT_A_NAME_CHARACTER.sub("-", nodeid.split("/")[-1].replace("::", "-")).strip("-._")
+    return f"{readable[:46] or 't'}-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,97 @@
+"""MockServer: the mock on a real socket, served by uvicorn in a background thread.
+
+The socket is bound before the thread starts (port 0 picks a free port), so ``url`` is known
+at once and two servers never race for a port. ``stop`` asks uvicorn to exit and joins the
+thread; nothing is left behind, however many servers one process starts.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from mockserver.app import create_app
+from mockserver.client import MockClient, VendorURLs
+from mockserver.settings import Settings
+
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+class MockServer:
+    """``with MockServer() as server: requests.post(server.neuralens_url, ...)``."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else Settings(db=":memory:", port=0)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._urls: VendorURLs | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:53211``."""
+        return self._vendor_urls().base
+
+    @property
+    def neuralens_url(self) -> str:
+        return self._vendor_urls().neuralens
+
+    def lucidworks_url(self, store: str | None = None) -> str:
+        """Lucidworks base URL for signal store ``store``: append ``/retail/signals/click``."""
+        return self._vendor_urls().lucidworks(store)
+
+    def client(self, namespace: str | None = None) -> MockClient:
+        """A client of this server's inspection API, bound to ``namespace`` if given."""
+        return MockClient(self.url, namespace=namespace)
+
+    def start(self) -> MockServer:
+        if self._thread is not None:
+            raise RuntimeError("this MockServer is already started")
+        sock = socket.create_server((self.settings.host, self.settings.port))
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config(
+            create_app(self.settings), log_level="warning", access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"mockserver:{port}", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(STARTUP_TIMEOUT_SECONDS)
+                sock.close()
+                raise RuntimeError(f"mockserver did not start on {host}:{port}")
+            time.sleep(0.002)
+        self._server, self._thread = server, thread
+        url_host = f"[{host}]" if ":" in host else host
+        self._urls = VendorURLs(f"http://{url_host}:{port}")
+        return self
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(STARTUP_TIMEOUT_SECONDS)
+        self._server = self._thread = None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _vendor_urls(self) -> VendorURLs:
+        if self._urls is None:
+            raise RuntimeError("start the MockServer first (server.start() or `with MockServer()`)")
+        return self._urls

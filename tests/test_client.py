@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from mockserver import MockClient, MockServer, MockTimeout
+from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
+
+CLICKS = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
+EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer() as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: MockServer, request: pytest.FixtureRequest) -> Iterator[MockClient]:
+    with server.client(namespace=request.node.name.replace("[", "-").strip("]")[:60]) as bound:
+        bound.reset()
+        yield bound
+
+
+def _post(url: str, body: object, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code
+
+
+def _send_clicks(client: MockClient, body: object = CLICKS) -> int:
+    return _post(client.lucidworks_url("shop") + "/retail/signals/click", body, LUCIDWORKS_HEADERS)
+
+
+def test_a_bound_client_sees_only_its_namespace(server: MockServer, client: MockClient) -> None:
+    _send_clicks(client)
+    _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)  # namespace "default"
+    assert len(client.events()) == 3
+    assert client.summary()["events"]["total"] == 3
+    with server.client() as everything:
+        assert len(everything.events(namespace=client.namespace)) == 3
+        assert len(everything.events(vendor="neuralens")) >= 1
+
+
+def test_reset_clears_only_the_bound_namespace(server: MockServer, client: MockClient) -> None:
+    _send_clicks(client)
+    _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)
+    client.reset()
+    assert client.events() == []
+    with server.client() as everything:
+        assert everything.events(vendor="neuralens")
+
+
+def test_wait_for_returns_as_soon_as_the_event_lands(client: MockClient) -> None:
+    sender = threading.Timer(0.3, _send_clicks, args=(client,))
+    started = time.monotonic()
+    sender.start()
+    events = client.wait_for(count=3, timeout=30, type="click")
+    elapsed = time.monotonic() - started
+    sender.join()
+    assert len(events) == 3
+    assert elapsed < 10  # well before the 30 s timeout
+
+
+def test_wait_for_timeout_says_what_arrived(client: MockClient) -> None:
+    _send_clicks(client)
+    _send_clicks(client, [{"timestamp": 1.0}])
+    with pytest.raises(MockTimeout) as failure:
+        client.wait_for(count=1, timeout=0.2, vendor="neuralens")
+    message = str(failure.value)
+    assert "waited 0.2s for at least 1 event(s) matching vendor='neuralens'" in message
+    assert "Closest of the 3 event(s) received" in message
+    assert "[decode/integer]" in message
+
+
+def test_assert_received_returns_the_matching_events(client: MockClient) -> None:
+    _send_clicks(client)
+    assert len(client.assert_received(type="click", tenant="shop")) == 3
+    assert len(client.assert_received(3, item="1234567")) == 3
+
+
+def test_assert_received_failure_shows_near_misses_and_rejections(client: MockClient) -> None:
+    _send_clicks(client)
+    _send_clicks(client, [{**CLICKS[0], "ipAddress": "111.222.333"}])
+    with pytest.raises(AssertionError) as failure:
+        client.assert_received(type="click", user="someone-else")
+    message = str(failure.value)
+    assert f"user={CLICKS[0]['visitorId']!r} (wanted 'someone-else')" in message
+    assert "#" in message
+    assert "400 POST /retail/signals/click" in message
+    assert "[validator/ip]" in message
+
+
+def test_assert_received_with_a_count_is_exact(client: MockClient) -> None:
+    _send_clicks(client)
+    with pytest.raises(AssertionError, match="expected 2 event"):
+        client.assert_received(2, type="click")
+
+
+def test_assert_no_rejections_lists_every_reason(client: MockClient) -> None:
+    client.assert_no_rejections()
+    _send_clicks(client, [{**CLICKS[0], "timestamp": 0}])
+    with pytest.raises(AssertionError) as failure:
+        client.assert_no_rejections()
+    assert "rejected 1 request(s)" in str(failure.value)
+    assert "$[0].timestamp  [validator/required]" in str(failure.value)
+
+
+def test_bad_filters_raise_a_clear_error(client: MockClient) -> None:
+    with pytest.raises(ValueError, match="vendr: unknown parameter"):
+        client.events(vendr="neuralens")

@@ -1,0 +1,165 @@
+"""The fixture as other teams use it: generated test modules run by pytest's own pytester."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver import MockServer
+from tests.conftest import ROOT
+
+DOWNSTREAM = """
+import httpx
+
+CLICK = [{
+    "timestamp": 1744305461169, "visitorId": "v-1", "sessionId": "s-1", "queryId": "q-1",
+    "productDetails": [{"product": {"productId": "p-1", "currencyCode": "USD", "price": 10,
+                                    "title": "Chair", "imageuri": "https://example.com/p.jpg"}}],
+    "sourceId": "web", "uri": "https://example.com/p", "selectedPosition": 2,
+}]
+HEADERS = {"Authorization": "token", "Accept": "application/json",
+           "Content-Type": "application/json"}
+
+def send(mockserver, body):
+    url = mockserver.lucidworks_url("shop") + "/retail/signals/click"
+    return httpx.post(url, json=body, headers=HEADERS)
+"""
+
+
+def test_a_downstream_test_posts_and_asserts(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        DOWNSTREAM
+        + """
+def test_click_is_tracked(mockserver):
+    assert send(mockserver, CLICK).status_code == 202
+    (event,) = mockserver.assert_received(type="click", user="v-1")
+    assert event["tenant"] == "shop"
+    assert event["position"] == 2
+
+def test_next_test_starts_empty(mockserver):
+    assert mockserver.events() == []
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+BAD_PAYLOAD_TEST = (
+    DOWNSTREAM
+    + """
+def test_app_sends_a_bad_click(mockserver):
+    send(mockserver, [{**CLICK[0], "timestamp": 1.0}])
+"""
+)
+
+
+def test_contract_mode_fails_a_test_whose_traffic_was_rejected(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(BAD_PAYLOAD_TEST)
+    assert pytester.runpytest_subprocess("-p", "no:cacheprovider").ret == 0  # not strict: passes
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "contract mode: mockserver rejected 1 request(s)" in output
+    assert "$[0].timestamp  [decode/integer]" in output
+    assert "pytest_plugin.py" not in output  # the reasons, not the plugin's traceback
+
+
+def test_contract_mode_from_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmockserver_fail_on_rejection = true\n")
+    pytester.makepyfile(BAD_PAYLOAD_TEST)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(failed=1)
+
+
+def test_contract_mode_per_test_with_the_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        BAD_PAYLOAD_TEST.replace(
+            "def test_app_sends_a_bad_click",
+            "import pytest\n\n@pytest.mark.mockserver_strict\ndef test_app_sends_a_bad_click",
+        )
+        + """
+@pytest.mark.mockserver_strict(False)
+def test_strictness_can_be_turned_off(mockserver):
+    send(mockserver, [{}])
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_settings_fixture_can_be_overridden(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from mockserver import Settings
+
+@pytest.fixture(scope="session")
+def mockserver_settings():
+    return Settings(db=":memory:", port=0, lucidworks_tokens=("the-real-one",))
+"""
+    )
+    pytester.makepyfile(
+        DOWNSTREAM
+        + """
+def test_only_the_configured_token_passes(mockserver):
+    assert send(mockserver, CLICK).status_code == 401
+    (rejection,) = mockserver.rejections()
+    assert rejection["errors"][0]["rule"] == "unknown-token"
+"""
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_in_process_app_fixture_needs_no_sockets(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+from starlette.testclient import TestClient
+
+def test_in_process(mockserver_app):
+    with TestClient(mockserver_app) as client:
+        response = client.post(
+            "/analytics/event",
+            json={"uid": None, "items": [{"id": "a"}], "page": "PRODUCT_PAGE",
+                  "event": "LAND_PRODUCT_PAGE", "timestamp": 1715644800},
+            headers={"X-Neuralens-API-Key": "Bearer k", "X-Neuralens-Application-ID": "app"},
+        )
+        assert response.json() == {"status": "success", "message": ""}
+        assert client.get("/_mock/events").json()["total"] == 1
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_isolation_holds_across_xdist_workers_on_one_shared_server(
+    pytester: pytest.Pytester,
+) -> None:
+    tests = "\n".join(
+        f"""
+def test_user_{n}(mockserver):
+    for _ in range({n}):
+        assert send(mockserver, [{{**CLICK[0], "visitorId": "user-{n}"}}]).status_code == 202
+    events = mockserver.events()
+    assert len(events) == {n}
+    assert {{e["user"] for e in events}} == {{"user-{n}"}}
+"""
+        for n in range(1, 9)
+    )
+    pytester.makepyfile(DOWNSTREAM + tests)
+    with MockServer() as shared:  # like a CI service container: every worker uses this one
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "-p", "xdist", "-n", "2", "--mockserver-url", shared.url
+        )
+        with shared.client() as everything:
+            total = everything.summary()["events"]["total"]
+    result.assert_outcomes(passed=8)
+    assert total == sum(range(1, 9))
+
+
+def test_the_readme_example_runs_as_it_stands(pytester: pytest.Pytester) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use it in your tests", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    pytester.makepyfile(test_search_tracking=example)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    result.assert_outcomes(passed=example.count("\ndef test_"))
