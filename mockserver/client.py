@@ -149,10 +149,12 @@ class MockClient:
     @staticmethod
     def _check(response: httpx.Response) -> httpx.Response:
         if response.status_code >= 400:
-            detail = response.json().get("error", response.text) if response.content else ""
-            raise ValueError(
-                f"mockserver {response.request.url.path}: {response.status_code} {detail}"
-            )
+            try:
+                detail = response.json().get("error", response.text)
+            except ValueError:  # not a mockserver reply: is the base URL right?
+                detail = response.text[:200]
+            path = response.request.url.path
+            raise ValueError(f"mockserver {path}: {response.status_code} {detail}")
         return response
 
     def _where(self) -> str:

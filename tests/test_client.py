@@ -121,3 +121,12 @@ def test_assert_no_rejections_lists_every_reason(client: MockClient) -> None:
 def test_bad_filters_raise_a_clear_error(client: MockClient) -> None:
     with pytest.raises(ValueError, match="vendr: unknown parameter"):
         client.events(vendr="neuralens")
+
+
+def test_a_url_that_is_not_a_mockserver_gives_a_readable_error() -> None:
+    with (
+        MockServer() as server,
+        MockClient(server.url + "/analytics") as lost,
+        pytest.raises(ValueError, match="404"),
+    ):
+        lost.events()
