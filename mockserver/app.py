@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from mockserver.inspect_api import PREFIX, InspectAPI
 from mockserver.settings import Settings
 from mockserver.store import EventStore
-from mockserver.validation import Contracts, load_contracts
+from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.base import ALL_METHODS
 from mockserver.vendors.intake import Intake, http_error
 from mockserver.vendors.lucidworks import ENDPOINT_PREFIX, LucidworksSignals
@@ -31,9 +32,10 @@ def create_app(
     settings: Settings, store: EventStore | None = None, contracts: Contracts | None = None
 ) -> Starlette:
     """The mock as an ASGI app. A ``store`` passed in stays the caller's to close."""
+    if contracts is None:
+        contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
     store = store if store is not None else EventStore(settings.db)
-    contracts = contracts if contracts is not None else load_contracts(settings.schema_dir)
     neuralens = NeuralensEvents(
         contracts.neuralens, store, settings.max_body_bytes, settings.neuralens_keys
     )

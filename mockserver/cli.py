@@ -13,6 +13,7 @@ import uvicorn
 
 from mockserver.app import create_app
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.validation import PROFILES
 
 SERVE_EPILOG = """\
 examples:
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="accept only this Lucidworks embed token (repeatable; default: any non-empty token)",
     )
+    serve.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="strict (default): every rule the real service may run; lenient: only what it "
+        "surely refuses (see README, Profiles)",
+    )
     serve.add_argument("--config", type=Path, help="TOML file with any of the settings above")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     return parser
@@ -81,11 +88,13 @@ def serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "db": args.db,
         "max_body_bytes": args.max_body_bytes,
+        "profile": args.profile,
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
     }
     try:
         settings = Settings.load(flags, os.environ, args.config)
+        app = create_app(settings)
     except ValueError as exc:
         print(f"mockserver: {exc}", file=sys.stderr)
         return 2
@@ -107,7 +116,7 @@ def serve(args: argparse.Namespace) -> int:
         f"  inspect     GET  {base}/_mock/events   {base}/_mock/rejections   {base}/_mock/summary"
     )
     sys.stdout.flush()
-    config = uvicorn.Config(create_app(settings), log_level=args.log_level, lifespan="on")
+    config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

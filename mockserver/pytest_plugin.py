@@ -50,6 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("mockserver_url", "a running mockserver to use instead of starting one")
     parser.addini("mockserver_db", "SQLite file of the started server", default=":memory:")
+    parser.addini("mockserver_profile", "strict (default) or lenient validation", default="strict")
     parser.addini("mockserver_neuralens_keys", "accept only these Neuralens keys", type="args")
     parser.addini(
         "mockserver_lucidworks_tokens", "accept only these Lucidworks tokens", type="args"
@@ -72,6 +73,7 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
     return Settings(
         port=0,
         db=str(pytestconfig.getini("mockserver_db")),
+        profile=str(pytestconfig.getini("mockserver_profile")),
         neuralens_keys=tuple(pytestconfig.getini("mockserver_neuralens_keys")),
         lucidworks_tokens=tuple(pytestconfig.getini("mockserver_lucidworks_tokens")),
     )

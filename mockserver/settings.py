@@ -30,6 +30,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     neuralens_keys: tuple[str, ...] = ()
     lucidworks_tokens: tuple[str, ...] = ()
+    profile: str = "strict"  # or "lenient": see mockserver/validation/contracts.py
     schema_dir: Path = data_dir() / "schemas"
 
     def with_overrides(self, **overrides: Any) -> Settings:

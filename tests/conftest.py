@@ -71,7 +71,9 @@ def client_with(tmp_path: Path, contracts: Contracts) -> Iterator[ClientFactory]
             settings = Settings(db=str(tmp_path / f"app-{next(numbers)}.db"), **overrides)
             store = EventStore(settings.db)
             stack.callback(store.close)
-            return stack.enter_context(TestClient(create_app(settings, store, contracts)))
+            # The session's contracts are strict ones: another profile loads its own.
+            shared = contracts if settings.profile == "strict" else None
+            return stack.enter_context(TestClient(create_app(settings, store, shared)))
 
         yield make
 

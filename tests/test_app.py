@@ -11,6 +11,7 @@ from mockserver import Settings
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
+    ROOT,
     ClientFactory,
     load_fixture,
     post_lucidworks,
@@ -104,3 +105,11 @@ def test_server_keeps_going_after_hostile_bodies(client: TestClient) -> None:
         assert response.status_code == 400
     assert post_lucidworks(client, "click", CLICK).status_code == 202
     assert client.get("/_mock/rejections").json()["total"] == 10
+
+
+def test_the_lenient_profile_is_what_the_server_runs(client_with: ClientFactory) -> None:
+    lenient = client_with(profile="lenient")
+    body = (ROOT / "fixtures/lucidworks/invalid/click-key-case-mismatch.json").read_bytes()
+    response = lenient.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+    assert lenient.get("/_mock/events").json()["events"][0]["user"] == "abc"  # from VisitorId

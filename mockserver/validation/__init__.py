@@ -4,20 +4,24 @@ This package imports nothing else from mockserver.
 """
 
 from mockserver.validation.contracts import (
+    PROFILES,
     Contracts,
     LucidworksContract,
     NeuralensContract,
+    Profile,
     Validated,
     load_contracts,
 )
 from mockserver.validation.errors import FieldError, Layer, json_path
 
 __all__ = [
+    "PROFILES",
     "Contracts",
     "FieldError",
     "Layer",
     "LucidworksContract",
     "NeuralensContract",
+    "Profile",
     "Validated",
     "json_path",
     "load_contracts",

@@ -1,8 +1,15 @@
 """The contracts a request body is checked against, built once at start-up.
 
-A contract turns raw body bytes into a decoded value and the strict union of every layer's
-errors. Where two layers would report the same problem (a string where Go wants int64 is both
-a decode error and an OpenAPI ``type`` error), the deeper layer's report is kept.
+A contract turns raw body bytes into a decoded value and every error its profile finds:
+
+- ``strict`` (the default): the union of every layer the real service may run. Where two
+  layers would report the same problem (a string where Go wants int64 is both a decode error
+  and an OpenAPI ``type`` error), the deeper layer's report is kept.
+- ``lenient``: only what the real service surely refuses. For Lucidworks, a bare Go decoder
+  plus the validator tags: keys match fields ignoring case, the last duplicate key wins,
+  invalid UTF-8 becomes U+FFFD, no OpenAPI layer, no tags checked inside nested arrays
+  (``productDetails``; go-playground needs ``dive`` for that). For Neuralens, whose stack is
+  unknown, only the decoding leniencies apply.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import jsonschema
 
@@ -23,6 +30,8 @@ from mockserver.validation.openapi import HeaderParameter, Operation, SpecSet
 from mockserver.validation.schema_layer import SchemaLayer
 
 LUCIDWORKS_SIGNAL_PREFIX = "/retail/signals/"
+Profile = Literal["strict", "lenient"]
+PROFILES: tuple[str, ...] = get_args(Profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +47,27 @@ class Validated:
 class LucidworksContract:
     """One Lucidworks signal endpoint: Go decoding, the OpenAPI schema, the validator tags."""
 
-    def __init__(self, operation: Operation) -> None:
+    def __init__(self, operation: Operation, profile: Profile = "strict") -> None:
         self.operation = operation
+        self.profile = profile
         self.signal_type = operation.path.removeprefix(LUCIDWORKS_SIGNAL_PREFIX)
         self.headers: tuple[HeaderParameter, ...] = operation.headers
-        self.go = GoChecker(compile_go_type(operation.body_schema))
-        self._openapi = SchemaLayer(operation.body_schema, "openapi")
+        lenient = profile == "lenient"
+        self.go = GoChecker(
+            compile_go_type(operation.body_schema),
+            dive_nested_slices=not lenient,
+            fold_keys=lenient,
+        )
+        self._openapi = None if lenient else SchemaLayer(operation.body_schema, "openapi")
 
     def validate(self, body: bytes) -> Validated:
-        value, errors = decode_json(body)
+        value, errors = decode_json(body, lenient=self._openapi is None)
         if value is None and errors:
             return Validated(None, tuple(errors))
+        value = self.go.fold(value)
         go_errors = self.go.errors(value)
+        if self._openapi is None:
+            return Validated(value, (*errors, *go_errors))
         decode = [*errors, *(e for e in go_errors if e.layer == "decode")]
         mistyped = {e.path for e in decode}
         openapi = [
@@ -67,11 +85,12 @@ class LucidworksContract:
 class NeuralensContract:
     """The Neuralens event: mockserver's JSON Schema, then the rules across fields."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], profile: Profile = "strict") -> None:
+        self.profile = profile
         self._schema = SchemaLayer(schema, "schema")
 
     def validate(self, body: bytes) -> Validated:
-        value, errors = decode_json(body)
+        value, errors = decode_json(body, lenient=self.profile == "lenient")
         if value is None and errors:
             return Validated(None, tuple(errors))
         schema_errors = self._schema.errors(value)
@@ -84,18 +103,20 @@ class Contracts:
     lucidworks: Mapping[str, LucidworksContract]  # by signal type: click, query, cartadd, purchase
 
 
-def load_contracts(schema_dir: Path) -> Contracts:
+def load_contracts(schema_dir: Path, profile: Profile = "strict") -> Contracts:
     """Every contract under ``schema_dir``; a schema that is not valid JSON Schema fails here."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
     with (schema_dir / "neuralens" / "event.schema.json").open(encoding="utf-8") as handle:
         neuralens_schema = json.load(handle)
     jsonschema.Draft202012Validator.check_schema(neuralens_schema)
-    neuralens = NeuralensContract(neuralens_schema)
+    neuralens = NeuralensContract(neuralens_schema, profile)
     specs = SpecSet(schema_dir / "lucidworks")
     lucidworks: dict[str, LucidworksContract] = {}
     for spec_file in sorted(p.name for p in specs.directory.glob("*.openapi.yaml")):
         for operation in specs.operations(spec_file):
             if operation.path.startswith(LUCIDWORKS_SIGNAL_PREFIX):
                 jsonschema.Draft202012Validator.check_schema(operation.body_schema)
-                contract = LucidworksContract(operation)
+                contract = LucidworksContract(operation, profile)
                 lucidworks[contract.signal_type] = contract
     return Contracts(neuralens=neuralens, lucidworks=lucidworks)

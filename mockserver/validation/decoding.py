@@ -17,6 +17,7 @@ from typing import Any
 from mockserver.validation.errors import FieldError, json_path
 
 _UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _BadLiteral(ValueError):
@@ -81,16 +82,21 @@ def _thread_decoder() -> _StrictDecoder:
     return decoder
 
 
-def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
-    """The decoded value (``None`` when undecodable) and every decode problem found."""
+def decode_json(body: bytes, *, lenient: bool = False) -> tuple[Any, list[FieldError]]:
+    """The decoded value (``None`` when undecodable) and every decode problem found.
+
+    ``lenient`` decodes as Go's ``encoding/json`` does without complaint: invalid UTF-8 and
+    unpaired surrogate escapes become U+FFFD, and the last of duplicate keys wins.
+    """
     if not body.strip():
         return None, [_error("$", "empty-body", "the request body is empty; send a JSON document")]
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [
-            _error("$", "utf8", f"the body is not valid UTF-8 (bad byte at offset {exc.start})")
-        ]
+        if not lenient:
+            message = f"the body is not valid UTF-8 (bad byte at offset {exc.start})"
+            return None, [_error("$", "utf8", message)]
+        text = body.decode("utf-8", "replace")
     if text.startswith("\ufeff"):
         return None, [
             _error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")
@@ -107,9 +113,12 @@ def decode_json(body: bytes) -> tuple[Any, list[FieldError]]:
         return None, [_error("$", "depth", "the JSON is nested too deeply")]
 
     errors: list[FieldError] = []
+    has_surrogates = _UNPAIRED_SURROGATE_ESCAPE.search(text) is not None
+    if lenient:
+        return (_replace_surrogates(value) if has_surrogates else value), errors
     if decoder.flagged:
         errors.extend(_duplicate_key_errors(value))
-    if _UNPAIRED_SURROGATE_ESCAPE.search(text):
+    if has_surrogates:
         errors.extend(_surrogate_errors(value))
     return value, errors
 
@@ -151,6 +160,17 @@ def _duplicate_key_errors(value: Any) -> Iterator[FieldError]:
                     f"key {key!r} appears more than once; Go keeps the last value, other "
                     "decoders the first: send it once",
                 )
+
+
+def _replace_surrogates(value: Any) -> Any:
+    """Go's replacement of unpaired surrogates with U+FFFD (paired ones are already joined)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _surrogate_errors(value: Any) -> Iterator[FieldError]:

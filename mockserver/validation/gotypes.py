@@ -98,11 +98,24 @@ def _validate_tag(schema: Mapping[str, Any]) -> str:
 class GoChecker:
     """Go decoding and validator-tag checks for one request body type, built once."""
 
-    def __init__(self, root: GoType) -> None:
+    def __init__(
+        self, root: GoType, *, dive_nested_slices: bool = True, fold_keys: bool = False
+    ) -> None:
+        """``dive_nested_slices=False`` is the validator without ``dive`` tags: the top-level
+        array of signals is validated element by element, slices inside them are not.
+        ``fold_keys=True`` is Go's decoder matching keys to fields ignoring case (see
+        ``fold``) instead of reporting such keys."""
         self.root = root
+        self.dive = dive_nested_slices
+        self.fold_keys = fold_keys
         element = root.element if root.kind == "slice" else root
         self._struct_name = element.name if element is not None else root.name
-        self._clean = _compile_clean(root)
+        self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
+
+    def fold(self, value: Any) -> Any:
+        """The value as Go's decoder fills the struct: a key that matches a field only ignoring
+        case lands in that field (a later one overwriting an earlier); others are kept."""
+        return _fold(value, self.root) if self.fold_keys else value
 
     def errors(self, value: Any) -> list[FieldError]:
         # Most bodies are clean: a compiled yes/no check answers in a few microseconds, and
@@ -113,7 +126,7 @@ class GoChecker:
         return self._clean(value)
 
     def walk(self, value: Any) -> list[FieldError]:
-        return [*self._decode(value, self.root, ()), *self._validate(value, self.root, ())]
+        return [*self._decode(value, self.root, ()), *self._validate(value, self.root, (), True)]
 
     def _decode(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
         if value is None or go.kind == "any":
@@ -131,19 +144,20 @@ class GoChecker:
                 go_field = go.fields.get(key)
                 if go_field is not None:
                     yield from self._decode(item, go_field.type, (*path, key))
-                elif key.lower() in go.folded:
+                elif not self.fold_keys and key.lower() in go.folded:
                     yield _case_error(key, go.folded[key.lower()], path)
 
-    def _validate(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
+    def _validate(self, value: Any, go: GoType, path: Path, tags: bool) -> Iterator[FieldError]:
         """go-playground's walk: every field's tags, then into nested structs and slices."""
         if go.kind == "slice" and isinstance(value, list) and go.element is not None:
+            dive = tags and (not path or self.dive)
             for index, item in enumerate(value):
-                yield from self._validate(item, go.element, (*path, index))
+                yield from self._validate(item, go.element, (*path, index), dive)
         elif go.kind == "struct" and isinstance(value, dict):
             for name, go_field in go.fields.items():
                 item = value.get(name)
                 sent = not (go_field.pointer and item is None)
-                if go_field.tags and sent and _decodes(item, go_field.type):
+                if tags and go_field.tags and sent and _decodes(item, go_field.type):
                     # An absent or null non-pointer field holds Go's zero value: tags see that.
                     failed = first_failure(go_field.tags, item)
                     if failed is not None:
@@ -151,7 +165,7 @@ class GoChecker:
                         yield FieldError(
                             json_path((*path, name)), tag.text, "validator", f"{name} {explanation}"
                         )
-                yield from self._validate(item, go_field.type, (*path, name))
+                yield from self._validate(item, go_field.type, (*path, name), tags)
 
     def _type_error(self, value: Any, go: GoType, path: Path) -> FieldError:
         kind = "object" if isinstance(value, dict) else _JSON_KIND.get(type(value), "value")
@@ -168,12 +182,12 @@ class GoChecker:
 Predicate = Callable[[Any], bool]
 
 
-def _compile_clean(go: GoType) -> Predicate:
+def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> Predicate:
     """A predicate true exactly when ``GoChecker`` would report nothing for the value.
 
     It mirrors ``_decode`` and ``_validate`` with closures specialised per type, built once:
     no paths, no generators, no messages. tests/test_validation.py holds the two to agreement
-    over the whole fixture corpus.
+    over the whole fixture corpus, in both profiles.
     """
     if go.kind in _INT_RANGES:
         low, high = _INT_RANGES[go.kind]
@@ -186,17 +200,20 @@ def _compile_clean(go: GoType) -> Predicate:
         return lambda v: v is None or type(v) is bool
     if go.kind == "slice":
         assert go.element is not None
-        element_clean = _compile_clean(go.element)
+        element_clean = _compile_clean(go.element, tags=tags and (top or dive), dive=dive)
         return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
     if go.kind == "struct":
-        return _compile_struct_clean(go)
+        return _compile_struct_clean(go, tags=tags, dive=dive)
     return lambda v: True
 
 
-def _compile_struct_clean(go: GoType) -> Predicate:
+def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool) -> Predicate:
     known = frozenset(go.fields)
     folded = go.folded
-    checks = [(name, _compile_clean(f.type), f.tags, f.pointer) for name, f in go.fields.items()]
+    checks = [
+        (name, _compile_clean(f.type, tags=tags, dive=dive), f.tags if tags else (), f.pointer)
+        for name, f in go.fields.items()
+    ]
 
     def clean(value: Any) -> bool:
         if value is None:
@@ -207,17 +224,30 @@ def _compile_struct_clean(go: GoType) -> Predicate:
             key not in known and key.lower() in folded for key in value
         ):
             return False
-        for name, field_clean, tags, pointer in checks:
+        for name, field_clean, field_tags, pointer in checks:
             item = value.get(name)
             if not field_clean(item):
                 return False
-            if tags and (item is not None or not pointer):
-                for tag in tags:
+            if field_tags and (item is not None or not pointer):
+                for tag in field_tags:
                     if not tag.check(item):
                         return False
         return True
 
     return clean
+
+
+def _fold(value: Any, go: GoType) -> Any:
+    if go.kind == "slice" and type(value) is list and go.element is not None:
+        return [_fold(item, go.element) for item in value]
+    if go.kind != "struct" or not isinstance(value, dict):
+        return value
+    folded: dict[str, Any] = {}
+    for key, item in value.items():
+        name = key if key in go.fields else go.folded.get(key.lower(), key)
+        field = go.fields.get(name)
+        folded[name] = _fold(item, field.type) if field is not None else item
+    return folded
 
 
 def _integer_range(value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
