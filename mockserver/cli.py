@@ -12,8 +12,9 @@ from pathlib import Path
 import uvicorn
 
 from mockserver.app import create_app
+from mockserver.checking import VENDORS, UsageError, check, format_human, format_json, read_payloads
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
-from mockserver.validation import PROFILES
+from mockserver.validation import PROFILES, load_contracts
 
 SERVE_EPILOG = """\
 examples:
@@ -30,6 +31,19 @@ point your app at:
 
 Every flag can also be set as MOCKSERVER_<NAME> (MOCKSERVER_PORT=9000,
 MOCKSERVER_NEURALENS_KEYS=k1,k2) or in a TOML file given by --config or MOCKSERVER_CONFIG.
+"""
+
+
+VALIDATE_EPILOG = """\
+examples:
+  mockserver validate payloads/*.json                  # vendor and endpoint inferred
+  mockserver validate --endpoint purchase basket.json  # a cartId alone is ambiguous
+  mockserver validate --format json events.ndjson      # one body a line; JSON report
+  my-app --dump-events | mockserver validate -         # from standard input
+
+endpoint inference: --endpoint, else click/query/cartadd/purchase in the file name, else the
+body: an object is a Neuralens event; an array is Lucidworks: searchTerms -> query, cartId
+with orderId or revenue -> purchase, cartId alone -> ask, anything else -> click.
 """
 
 
@@ -79,7 +93,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", type=Path, help="TOML file with any of the settings above")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check payload files offline, without a server",
+        description="Check request bodies against the same contracts the server runs. Exit 0 "
+        "when all are valid, 1 when any is invalid, 2 when the command cannot run as asked.",
+        epilog=VALIDATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="JSON or NDJSON file, or - for stdin"
+    )
+    validate.add_argument("--vendor", choices=VENDORS, help="default: inferred from each body")
+    validate.add_argument(
+        "--endpoint",
+        choices=("event", "click", "query", "cartadd", "purchase"),
+        help="default: from the file name (query-x.json), else the body's fields",
+    )
+    validate.add_argument("--profile", choices=PROFILES, default="strict", help="default strict")
+    validate.add_argument("--format", choices=("human", "json"), default="human")
     return parser
+
+
+def validate(args: argparse.Namespace) -> int:
+    payloads = []
+    for name in args.files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            print(f"mockserver validate: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            return 2
+        payloads += read_payloads(name, data)
+    contracts = load_contracts(Settings().schema_dir, args.profile)
+    try:
+        results = list(check(payloads, contracts, args.vendor, args.endpoint))
+    except UsageError as exc:
+        print(f"mockserver validate: {exc}", file=sys.stderr)
+        return 2
+    print(format_json(results) if args.format == "json" else format_human(results))
+    return 0 if all(result.ok for result in results) else 1
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -127,9 +180,8 @@ def _url_host(host: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return serve(args)
-    return 2  # argparse already rejects unknown commands
+    commands = {"serve": serve, "validate": validate}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,157 @@
+"""Offline validation: payload files checked against the same contracts the server runs.
+
+A source is a JSON file (one request body) or NDJSON (one request body a line), or ``-`` for
+standard input. Headers are not part of a file, so only the body is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mockserver.validation import Contracts, FieldError
+
+VENDORS = ("neuralens", "lucidworks")
+_SIGNAL_IN_NAME = re.compile(r"(?<![a-z])(click|query|cartadd|purchase)(?![a-z])")
+
+
+class UsageError(Exception):
+    """The command cannot run as asked (exit 2), as opposed to a payload that fails (exit 1)."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    source: str  # "file.json", "file.ndjson:3", "-:2"
+    body: bytes
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    source: str
+    vendor: str
+    endpoint: str
+    errors: tuple[FieldError, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "vendor": self.vendor,
+            "endpoint": self.endpoint,
+            "ok": self.ok,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+def read_payloads(name: str, data: bytes) -> list[Payload]:
+    """One payload for a JSON document, one a non-blank line for NDJSON (``.ndjson``/``.jsonl``,
+    or any input that is not one JSON document but whose lines each are)."""
+    if name.endswith((".ndjson", ".jsonl")) or (not _is_json(data) and _lines_are_json(data)):
+        return [
+            Payload(f"{name}:{number}", line)
+            for number, line in enumerate(data.splitlines(), start=1)
+            if line.strip()
+        ]
+    return [Payload(name, data)]
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _lines_are_json(data: bytes) -> bool:
+    lines = [line for line in data.splitlines() if line.strip()]
+    return len(lines) > 1 and all(_is_json(line) for line in lines)
+
+
+def infer_target(payload: Payload, vendor: str | None, endpoint: str | None) -> tuple[str, str]:
+    """(vendor, endpoint name) from the flags, else the file name, else the body's shape."""
+    try:
+        value = json.loads(payload.body)
+    except ValueError:
+        value = None
+    # Broken JSON still shows its shape: Lucidworks bodies are arrays, Neuralens ones objects.
+    opening = payload.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if vendor is None:
+        if opening == b"[" or (endpoint and endpoint != "event"):
+            vendor = "lucidworks"
+        elif opening == b"{" or endpoint == "event":
+            vendor = "neuralens"
+        else:
+            raise UsageError(
+                f"{payload.source}: cannot tell the vendor of a body that is neither an object "
+                "nor an array; "
+                "pass --vendor neuralens or --vendor lucidworks"
+            )
+    if vendor == "neuralens":
+        return vendor, "event"
+    if endpoint is not None:
+        return vendor, endpoint
+    named = _SIGNAL_IN_NAME.search(Path(payload.source).name.lower())
+    if named:
+        return vendor, named.group(1)
+    first = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
+    if "searchTerms" in first:
+        return vendor, "query"
+    if "cartId" in first:
+        if "orderId" in first or "revenue" in first:
+            return vendor, "purchase"
+        raise UsageError(
+            f"{payload.source}: a signal with cartId may be a cartadd or a purchase; "
+            "pass --endpoint cartadd or --endpoint purchase"
+        )
+    return vendor, "click"
+
+
+def check(
+    payloads: Iterable[Payload],
+    contracts: Contracts,
+    vendor: str | None = None,
+    endpoint: str | None = None,
+) -> Iterator[CheckResult]:
+    for payload in payloads:
+        target_vendor, target = infer_target(payload, vendor, endpoint)
+        if target_vendor == "neuralens":
+            result = contracts.neuralens.validate(payload.body)
+        elif target in contracts.lucidworks:
+            result = contracts.lucidworks[target].validate(payload.body)
+        else:
+            known = ", ".join(sorted(contracts.lucidworks))
+            raise UsageError(f"--endpoint {target!r} is not a Lucidworks signal ({known})")
+        yield CheckResult(payload.source, target_vendor, target, result.errors)
+
+
+def format_human(results: Sequence[CheckResult]) -> str:
+    lines = []
+    for result in results:
+        verdict = "valid  " if result.ok else "INVALID"
+        lines.append(f"{verdict} {result.source}  ({result.vendor} {result.endpoint})")
+        for error in result.errors:
+            lines.append(f"    {error.path}  [{error.layer}/{error.rule}]  {error.message}")
+    invalid = sum(not r.ok for r in results)
+    lines.append(
+        f"checked {len(results)} payload(s): {len(results) - invalid} valid, {invalid} invalid"
+    )
+    return "\n".join(lines)
+
+
+def format_json(results: Sequence[CheckResult]) -> str:
+    invalid = sum(not r.ok for r in results)
+    summary: Mapping[str, Any] = {
+        "checked": len(results),
+        "valid": len(results) - invalid,
+        "invalid": invalid,
+        "results": [r.as_dict() for r in results],
+    }
+    return json.dumps(summary, indent=2, ensure_ascii=False)
