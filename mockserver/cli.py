@@ -1,10 +1,11 @@
-"""The ``mockserver`` command: a thin shell over the library."""
+"""The ``mockserver`` command: a thin shell over the library, one short function a command."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,10 +14,20 @@ import uvicorn
 
 from mockserver.app import create_app
 from mockserver.checking import VENDORS, UsageError, check, format_human, format_json, read_payloads
+from mockserver.report import (
+    Traffic,
+    json_report,
+    junit_xml,
+    markdown_report,
+    traffic_from_store,
+    traffic_from_url,
+)
+from mockserver.server import MockServer
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.store import EventStore
 from mockserver.validation import PROFILES, load_contracts
 
-SERVE_EPILOG = """\
+SERVE_EPILOG = """\\
 examples:
   mockserver serve                                  # http://127.0.0.1:8080, ./mockserver.db
   mockserver serve --port 9000 --db :memory:        # throwaway store
@@ -25,7 +36,7 @@ examples:
 point your app at:
   Neuralens   http://127.0.0.1:8080/analytics/event
   Lucidworks  http://127.0.0.1:8080/retail/signals/{click,query,cartadd,purchase}
-              (signal store id from the Host: http://mystore.localhost:8080/...)
+              (signal store: http://127.0.0.1:8080/signal-store/mystore/retail/signals/...)
   isolated    http://127.0.0.1:8080/ns/<name>/...  (any of the above, in namespace <name>)
   inspect     http://127.0.0.1:8080/_mock/events, /_mock/rejections, /_mock/summary
 
@@ -33,8 +44,7 @@ Every flag can also be set as MOCKSERVER_<NAME> (MOCKSERVER_PORT=9000,
 MOCKSERVER_NEURALENS_KEYS=k1,k2) or in a TOML file given by --config or MOCKSERVER_CONFIG.
 """
 
-
-VALIDATE_EPILOG = """\
+VALIDATE_EPILOG = """\\
 examples:
   mockserver validate payloads/*.json                  # vendor and endpoint inferred
   mockserver validate --endpoint purchase basket.json  # a cartId alone is ambiguous
@@ -46,6 +56,66 @@ body: an object is a Neuralens event; an array is Lucidworks: searchTerms -> que
 with orderId or revenue -> purchase, cartId alone -> ask, anything else -> click.
 """
 
+RUN_EPILOG = """\\
+examples:
+  mockserver run -- pytest tests/integration
+  mockserver run --junit mock-junit.xml --markdown mock-report.md -- npm test
+  mockserver run --allow-rejections --json traffic.json -- ./e2e.sh
+
+The command sees MOCKSERVER_URL, NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL (all the
+server's base URL: append /analytics/event or /retail/signals/click). Exit status: the
+command's when it failed, else 1 when the mock rejected anything (unless
+--allow-rejections), else 0.
+"""
+
+REPORT_EPILOG = """\\
+examples:
+  mockserver report --db mockserver.db --junit junit.xml
+  mockserver report --url http://127.0.0.1:8080 --namespace ci-42 --markdown report.md
+"""
+
+
+def _add_server_options(parser: argparse.ArgumentParser, default_port: str) -> None:
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--port", type=int, help=f"port to bind, 0 for any free one ({default_port})"
+    )
+    parser.add_argument("--db", help="SQLite file, or :memory: (default ./mockserver.db)")
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        help=f"larger bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    parser.add_argument(
+        "--neuralens-key",
+        action="append",
+        dest="neuralens_keys",
+        metavar="KEY",
+        help="accept only this Neuralens API key (repeatable; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--lucidworks-token",
+        action="append",
+        dest="lucidworks_tokens",
+        metavar="TOKEN",
+        help="accept only this Lucidworks embed token (repeatable; default: any non-empty token)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="strict (default): every rule the real service may run; lenient: only what it "
+        "surely refuses (see README, Profiles)",
+    )
+    parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="JUnit XML: a test case a request"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="summary, rejections, coverage")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="the same, for people")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -54,44 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
         "services and records every event and rejection in SQLite.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
+
     serve = commands.add_parser(
         "serve",
         help="start the mock server",
         description="Start the mock server and print the URLs it serves.",
         epilog=SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=raw,
     )
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument(
-        "--port", type=int, help=f"port to bind, 0 for any free one (default {DEFAULT_PORT})"
-    )
-    serve.add_argument("--db", help="SQLite file, or :memory: (default ./mockserver.db)")
-    serve.add_argument(
-        "--max-body-bytes",
-        type=int,
-        help=f"larger request bodies get 413 (default {DEFAULT_MAX_BODY_BYTES})",
-    )
-    serve.add_argument(
-        "--neuralens-key",
-        action="append",
-        dest="neuralens_keys",
-        metavar="KEY",
-        help="accept only this Neuralens API key (repeatable; default: any non-empty key)",
-    )
-    serve.add_argument(
-        "--lucidworks-token",
-        action="append",
-        dest="lucidworks_tokens",
-        metavar="TOKEN",
-        help="accept only this Lucidworks embed token (repeatable; default: any non-empty token)",
-    )
-    serve.add_argument(
-        "--profile",
-        choices=PROFILES,
-        help="strict (default): every rule the real service may run; lenient: only what it "
-        "surely refuses (see README, Profiles)",
-    )
-    serve.add_argument("--config", type=Path, help="TOML file with any of the settings above")
+    _add_server_options(serve, f"default {DEFAULT_PORT}")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
     validate = commands.add_parser(
@@ -100,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check request bodies against the same contracts the server runs. Exit 0 "
         "when all are valid, 1 when any is invalid, 2 when the command cannot run as asked.",
         epilog=VALIDATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=raw,
     )
     validate.add_argument(
         "files", nargs="+", metavar="FILE", help="JSON or NDJSON file, or - for stdin"
@@ -113,29 +155,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--profile", choices=PROFILES, default="strict", help="default strict")
     validate.add_argument("--format", choices=("human", "json"), default="human")
+
+    run = commands.add_parser(
+        "run",
+        help="run a command against a fresh mock server, then report",
+        description="Start the server, run COMMAND with the endpoints in its environment, stop "
+        "the server, write the reports.",
+        epilog=RUN_EPILOG,
+        formatter_class=raw,
+    )
+    _add_server_options(run, "default 0")
+    _add_report_options(run)
+    run.add_argument(
+        "--allow-rejections", action="store_true", help="report rejections without failing"
+    )
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+
+    report = commands.add_parser(
+        "report",
+        help="write JUnit, JSON or Markdown reports of recorded traffic",
+        description="Report what a mockserver recorded: one JUnit test case a request, "
+        "rejections with their reasons, and contract coverage. Prints the Markdown summary.",
+        epilog=REPORT_EPILOG,
+        formatter_class=raw,
+    )
+    source = report.add_mutually_exclusive_group()
+    source.add_argument(
+        "--db", default="mockserver.db", help="SQLite file (default ./mockserver.db)"
+    )
+    source.add_argument("--url", help="a running mockserver instead of a file")
+    report.add_argument("--namespace", help="only this namespace")
+    _add_report_options(report)
     return parser
 
 
-def validate(args: argparse.Namespace) -> int:
-    payloads = []
-    for name in args.files:
-        try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            print(f"mockserver validate: cannot read {name}: {exc.strerror}", file=sys.stderr)
-            return 2
-        payloads += read_payloads(name, data)
-    contracts = load_contracts(Settings().schema_dir, args.profile)
-    try:
-        results = list(check(payloads, contracts, args.vendor, args.endpoint))
-    except UsageError as exc:
-        print(f"mockserver validate: {exc}", file=sys.stderr)
-        return 2
-    print(format_json(results) if args.format == "json" else format_human(results))
-    return 0 if all(result.ok for result in results) else 1
-
-
-def serve(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
     flags = {
         "host": args.host,
         "port": args.port,
@@ -145,21 +199,31 @@ def serve(args: argparse.Namespace) -> int:
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
     }
+    for name, value in defaults.items():
+        if flags.get(name) is None:
+            flags[name] = value
+    return Settings.load(flags, os.environ, args.config)
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"mockserver {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def serve(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.load(flags, os.environ, args.config)
+        settings = _settings(args)
         app = create_app(settings)
     except ValueError as exc:
-        print(f"mockserver: {exc}", file=sys.stderr)
-        return 2
+        return _fail("serve", str(exc))
     try:
         sock = socket.create_server((settings.host, settings.port))
     except OSError as exc:
-        print(
-            f"mockserver: cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+        return _fail(
+            "serve",
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
             "choose another --port (0 picks a free one)",
-            file=sys.stderr,
         )
-        return 2
     port = sock.getsockname()[1]
     base = f"http://{_url_host(settings.host)}:{port}"
     print(f"mockserver listening on {base}  (store: {settings.db})")
@@ -174,13 +238,99 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate(args: argparse.Namespace) -> int:
+    payloads = []
+    for name in args.files:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            return _fail("validate", f"cannot read {name}: {exc.strerror}")
+        payloads += read_payloads(name, data)
+    contracts = load_contracts(Settings().schema_dir, args.profile)
+    try:
+        results = list(check(payloads, contracts, args.vendor, args.endpoint))
+    except UsageError as exc:
+        return _fail("validate", str(exc))
+    print(format_json(results) if args.format == "json" else format_human(results))
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Settings) -> str:
+    contracts = load_contracts(settings.schema_dir)
+    if args.junit:
+        args.junit.write_text(junit_xml(traffic), encoding="utf-8")
+    if args.json:
+        args.json.write_text(json_report(traffic, contracts), encoding="utf-8")
+    markdown = markdown_report(traffic, contracts)
+    if args.markdown:
+        args.markdown.write_text(markdown, encoding="utf-8")
+    return markdown
+
+
+def run(args: argparse.Namespace) -> int:
+    command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
+    if not command:
+        return _fail("run", "give the command to run after --, e.g. mockserver run -- pytest")
+    try:
+        settings = _settings(args, port=0, db=":memory:")
+    except ValueError as exc:
+        return _fail("run", str(exc))
+    store = EventStore(settings.db)
+    try:
+        with MockServer(settings, store) as server:
+            urls = {
+                name: server.url
+                for name in ("MOCKSERVER_URL", "NEURALENS_API_URL", "LUCIDWORKS_SIGNALS_URL")
+            }
+            print(
+                f"mockserver run: serving on {server.url} for: {' '.join(command)}", file=sys.stderr
+            )
+            try:
+                completed = subprocess.run(command, env={**os.environ, **urls}, check=False)  # noqa: S603
+            except OSError as exc:
+                return _fail("run", f"cannot run {command[0]!r}: {exc.strerror}")
+        traffic = traffic_from_store(store)
+    finally:
+        store.close()
+    print(_write_reports(args, traffic, settings), file=sys.stderr)
+    if completed.returncode != 0:
+        return completed.returncode
+    if traffic.rejections and not args.allow_rejections:
+        print(
+            f"mockserver run: the mock rejected {len(traffic.rejections)} request(s); "
+            "failing (--allow-rejections to only report)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if args.url:
+        try:
+            traffic = traffic_from_url(args.url, args.namespace)
+        except ValueError as exc:
+            return _fail("report", str(exc))
+    else:
+        if args.db != ":memory:" and not Path(args.db).is_file():
+            return _fail("report", f"no database at {args.db}; give the --db the server used")
+        store = EventStore(args.db)
+        try:
+            traffic = traffic_from_store(store, args.namespace)
+        finally:
+            store.close()
+    print(_write_reports(args, traffic, settings), end="")
+    return 0
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"serve": serve, "validate": validate}
+    commands = {"serve": serve, "validate": validate, "run": run, "report": report}
     return commands[args.command](args)
 
 

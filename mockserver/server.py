@@ -17,6 +17,7 @@ import uvicorn
 from mockserver.app import create_app
 from mockserver.client import MockClient, VendorURLs
 from mockserver.settings import Settings
+from mockserver.store import EventStore
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
@@ -24,8 +25,11 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 class MockServer:
     """``with MockServer() as server: requests.post(server.neuralens_url, ...)``."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, store: EventStore | None = None) -> None:
+        """``store``: keep the events after ``stop`` (the caller closes it); by default the
+        server opens ``settings.db`` and closes it when it stops."""
         self.settings = settings if settings is not None else Settings(db=":memory:", port=0)
+        self.store = store
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._urls: VendorURLs | None = None
@@ -53,7 +57,10 @@ class MockServer:
         sock = socket.create_server((self.settings.host, self.settings.port))
         host, port = sock.getsockname()[:2]
         config = uvicorn.Config(
-            create_app(self.settings), log_level="warning", access_log=False, lifespan="on"
+            create_app(self.settings, self.store),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(

@@ -87,6 +87,7 @@ class NeuralensContract:
 
     def __init__(self, schema: Mapping[str, Any], profile: Profile = "strict") -> None:
         self.profile = profile
+        self.schema = schema
         self._schema = SchemaLayer(schema, "schema")
 
     def validate(self, body: bytes) -> Validated:

@@ -1,0 +1,205 @@
+"""Reports for CI (JUnit, JSON, Markdown), contract coverage, and ``mockserver run``/``report``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import EventStore, MockServer
+from mockserver.cli import main
+from mockserver.coverage import BATCH, SEVERAL_ITEMS, contract_coverage, never_exercised
+from mockserver.report import (
+    junit_xml,
+    markdown_report,
+    summary,
+    traffic_from_store,
+    traffic_from_url,
+)
+from mockserver.validation import Contracts
+from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+
+BATCH_BODY = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
+PURCHASE = load_fixture("neuralens", "valid", "purchase-several-items.json")
+CLICK_EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+
+
+@pytest.fixture
+def traffic_store(client: TestClient, store: EventStore) -> EventStore:
+    post_lucidworks(client, "click", BATCH_BODY)  # one request, three events
+    post_neuralens(client, CLICK_EVENT)  # one request, one event
+    post_lucidworks(client, "click", [{"timestamp": 1.0}])  # rejected
+    post_neuralens(client, {**CLICK_EVENT, "page": "HOME"})  # rejected
+    return store
+
+
+def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
+    traffic_store: EventStore,
+) -> None:
+    root = ET.fromstring(junit_xml(traffic_from_store(traffic_store)))
+    assert (root.get("tests"), root.get("failures")) == ("4", "2")
+    suites = {suite.get("name"): suite for suite in root.iter("testsuite")}
+    assert set(suites) == {"lucidworks /retail/signals/click", "neuralens /analytics/event"}
+    click = suites["lucidworks /retail/signals/click"]
+    assert (click.get("tests"), click.get("failures")) == ("2", "1")
+    failure = click.find("testcase/failure")
+    assert failure is not None
+    assert "$[0].timestamp [decode/integer]" in (failure.text or "")
+    assert "3 event(s): click" in (click.find("testcase").get("name") or "")  # type: ignore[union-attr]
+
+
+def test_summary_counts_requests_events_and_rejections(
+    traffic_store: EventStore, contracts: Contracts
+) -> None:
+    data = summary(traffic_from_store(traffic_store), contracts)
+    assert (data["requests"], data["accepted"], data["rejected"], data["events"]) == (4, 2, 2, 4)
+    assert data["endpoints"]["lucidworks /retail/signals/click"] == {
+        "accepted": 1,
+        "events": 3,
+        "rejected": 1,
+    }
+
+
+def _entry(coverage: list[dict[str, object]], endpoint: str) -> dict[str, object]:
+    return next(entry for entry in coverage if entry["endpoint"] == endpoint)
+
+
+def test_coverage_lists_what_the_traffic_never_exercised(
+    traffic_store: EventStore, contracts: Contracts
+) -> None:
+    coverage = contract_coverage(traffic_from_store(traffic_store).events, contracts)
+    neuralens = _entry(coverage, "/analytics/event")
+    assert neuralens["values"]["event"]["seen"] == ["CLICK_PRODUCT"]  # type: ignore[index]
+    assert "FAVORITE" in neuralens["values"]["event"]["never"]  # type: ignore[index]
+    assert neuralens["scenarios"] == {SEVERAL_ITEMS: False}
+    gaps = never_exercised(neuralens)
+    assert f"no {SEVERAL_ITEMS}" in gaps
+    assert any(line.startswith("page never sent: AUTOCOMPLETE") for line in gaps)
+    click = _entry(coverage, "/retail/signals/click")
+    assert click["scenarios"] == {BATCH: True}
+    query = _entry(coverage, "/retail/signals/query")
+    assert "ipAddress" in query["optional_fields"]["never"]  # type: ignore[index]
+
+
+def test_coverage_notices_a_multi_item_purchase_and_unsent_optional_fields(
+    client: TestClient, store: EventStore, contracts: Contracts
+) -> None:
+    post_neuralens(client, PURCHASE)
+    minimal = load_fixture("lucidworks", "valid", "click-minimal.json")
+    post_lucidworks(client, "click", minimal)
+    coverage = contract_coverage(traffic_from_store(store).events, contracts)
+    assert _entry(coverage, "/analytics/event")["scenarios"] == {SEVERAL_ITEMS: True}
+    click_fields = _entry(coverage, "/retail/signals/click")["optional_fields"]
+    assert click_fields == {  # the minimal click sends quantity, nothing else optional
+        "seen": ["productDetails[].quantity"],
+        "never": ["ipAddress", "selectedPosition"],
+    }
+
+
+def test_markdown_shows_rejections_and_coverage(
+    traffic_store: EventStore, contracts: Contracts
+) -> None:
+    text = markdown_report(traffic_from_store(traffic_store), contracts)
+    assert "4 request(s): 2 accepted (4 events), 2 rejected." in text
+    assert "| lucidworks /retail/signals/click | 1 | 3 | 1 |" in text
+    assert "[schema/enum]" in text
+    assert "no PURCHASE with more than one item" in text
+
+
+def test_report_from_a_database_file(
+    traffic_store: EventStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit.xml"
+    assert main(["report", "--db", traffic_store.path, "--junit", str(junit)]) == 0
+    assert ET.parse(junit).getroot().get("tests") == "4"
+    assert "## mockserver report" in capsys.readouterr().out
+
+
+def test_report_from_a_running_server_and_one_namespace(tmp_path: Path) -> None:
+    with MockServer() as server, server.client("ci-1") as client:
+        headers = {
+            "Authorization": "t",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        httpx.post(
+            client.lucidworks_url() + "/retail/signals/click", json=BATCH_BODY, headers=headers
+        )
+        httpx.post(server.url + "/retail/signals/click", json=BATCH_BODY, headers=headers)
+        traffic = traffic_from_url(server.url, "ci-1")
+        out = tmp_path / "r.json"
+        assert main(["report", "--url", server.url, "--json", str(out)]) == 0
+    assert len(traffic.events) == 3  # only namespace ci-1
+    assert json.loads(out.read_text())["events"] == 6
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["report", "--db", "nowhere.db"], "no database at nowhere.db"),
+        (["report", "--url", "http://127.0.0.1:9"], "no mockserver answered"),
+    ],
+)
+def test_report_without_a_source_exits_2(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments) == 2
+    assert message in capsys.readouterr().err
+
+
+SENDER = """
+import json, os, sys, urllib.request
+body, expect_ok = sys.argv[1], sys.argv[2] == "ok"
+request = urllib.request.Request(
+    os.environ["LUCIDWORKS_SIGNALS_URL"] + "/retail/signals/click", data=body.encode(),
+    headers={"Authorization": "t", "Accept": "application/json",
+             "Content-Type": "application/json"},
+    method="POST")
+try:
+    urllib.request.urlopen(request).close()
+except urllib.error.HTTPError as error:
+    error.close()
+assert os.environ["NEURALENS_API_URL"] == os.environ["MOCKSERVER_URL"]
+sys.exit(int(sys.argv[3]))
+"""
+
+
+def _run(tmp_path: Path, body: object, exit_code: int, *options: str) -> int:
+    return main(
+        ["run", "--junit", str(tmp_path / "j.xml"), *options, "--", sys.executable, "-c", SENDER,
+         json.dumps(body), "ok", str(exit_code)]
+    )  # fmt: skip
+
+
+def test_run_passes_when_the_command_passes_and_nothing_was_rejected(tmp_path: Path) -> None:
+    assert _run(tmp_path, BATCH_BODY, 0) == 0
+    assert ET.parse(tmp_path / "j.xml").getroot().get("tests") == "1"
+
+
+def test_run_fails_on_a_rejection_unless_allowed(tmp_path: Path) -> None:
+    assert _run(tmp_path, [{"timestamp": 1.0}], 0) == 1
+    assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
+    assert _run(tmp_path, [{"timestamp": 1.0}], 0, "--allow-rejections") == 0
+
+
+def test_run_passes_the_commands_own_failure_through(tmp_path: Path) -> None:
+    assert _run(tmp_path, BATCH_BODY, 3) == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["run"], "give the command to run after --"),
+        (["run", "--", "no-such-command-x"], "cannot run"),
+    ],
+)
+def test_run_usage_errors_exit_2(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments) == 2
+    assert message in capsys.readouterr().err
