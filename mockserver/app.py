@@ -9,7 +9,7 @@ from typing import cast
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from mockserver.inspect_api import PREFIX, InspectAPI
 from mockserver.settings import Settings
@@ -43,6 +43,7 @@ def create_app(
         contracts.lucidworks, store, settings.max_body_bytes, settings.lucidworks_tokens
     )
     inspect = InspectAPI(store)
+    inspect_routes = inspect.routes()
 
     vendor_routes = []
     for prefix in ("", NAMESPACE_PREFIX):
@@ -59,6 +60,16 @@ def create_app(
     async def not_found(request: Request) -> Response:
         path = request.url.path
         if path.startswith(PREFIX + "/") or path == PREFIX:
+            allowed = sorted(
+                method
+                for route in inspect_routes
+                if route.matches(request.scope)[0] == Match.PARTIAL
+                for method in route.methods or ()
+            )
+            if allowed:
+                message = f"{request.method} is not allowed on {path}; use {', '.join(allowed)}"
+                headers = {"Allow": ", ".join(allowed)}
+                return JSONResponse({"error": message}, status_code=405, headers=headers)
             return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
         namespace, endpoint = _split_namespace(path)
         if namespace is not None:
@@ -92,7 +103,7 @@ def create_app(
 
     app = Starlette(
         routes=[
-            *inspect.routes(),
+            *inspect_routes,
             *vendor_routes,
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],

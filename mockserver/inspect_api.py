@@ -23,6 +23,7 @@ PREFIX = "/_mock"
 VENDORS = ("neuralens", "lucidworks")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
+MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
 # Writes from this process wake waiters at once; this bound only matters for rows that
 # another process (a second worker on the same file) commits.
 RECHECK_SECONDS = 0.25
@@ -88,7 +89,7 @@ _PARSERS: dict[str, Parser] = {
     "until": _timestamp,
     "status": _integer(100, 599),
     "limit": _integer(1, MAX_LIMIT),
-    "offset": _integer(0),
+    "offset": _integer(0, MAX_OFFSET),
     "count": _integer(1),
     "timeout": _seconds,
 }
@@ -173,7 +174,8 @@ class InspectAPI:
         return JSONResponse({"total": page.total, "events": page.rows})
 
     async def event(self, request: Request) -> Response:
-        row = self.store.event(request.path_params["event_id"])
+        event_id = request.path_params["event_id"]
+        row = self.store.event(event_id) if event_id <= MAX_OFFSET else None
         if row is None:
             return JSONResponse({"error": "no event with this id"}, status_code=404)
         return JSONResponse(row)

@@ -16,6 +16,8 @@ _NULLABLE_STRING = {"type": ["string", "null"]}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    if schema.get("type") == "string":  # the server refuses an empty filter rather than guess
+        schema = {**schema, "minLength": 1}
     return {
         "name": name,
         "in": "query",
@@ -48,7 +50,11 @@ _PAGING = [
     _query(
         "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
     ),
-    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Rows to skip."),
+    _query(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "default": 0},
+        "Rows to skip.",
+    ),
 ]
 
 

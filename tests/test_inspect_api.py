@@ -71,6 +71,7 @@ def test_one_event_by_id(filled: TestClient) -> None:
     newest = filled.get("/_mock/events", params={"limit": 1}).json()["events"][0]
     assert filled.get(f"/_mock/events/{newest['id']}").json() == newest
     assert filled.get("/_mock/events/999999").status_code == 404
+    assert filled.get(f"/_mock/events/{2**70}").status_code == 404  # beyond SQLite integers
 
 
 def test_rejections_list_their_reasons(filled: TestClient) -> None:
@@ -165,3 +166,16 @@ def test_wait_times_out_with_408_and_what_matched(filled: TestClient) -> None:
     assert body["total"] == 2
     assert len(body["events"]) == 2
     assert "fewer than 10" in body["error"]
+
+
+def test_a_method_the_endpoint_does_not_take_is_405_with_allow(client: TestClient) -> None:
+    response = client.put("/_mock/summary")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert client.delete("/_mock/reset").headers["allow"] == "POST"
+
+
+def test_an_offset_beyond_sqlite_integers_is_a_400_not_a_crash(client: TestClient) -> None:
+    response = client.get("/_mock/events", params={"offset": 2**64})
+    assert response.status_code == 400
+    assert response.json()["parameter"] == "offset"
