@@ -36,7 +36,8 @@ ISO4217_CODES = frozenset(
 )
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zeros
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+IPV4_PATTERN = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4 = re.compile(IPV4_PATTERN)
 
 
 def go_parse_ip(text: str) -> bool:
