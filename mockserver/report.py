@@ -127,15 +127,16 @@ def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
     endpoints: dict[str, dict[str, int]] = defaultdict(
         lambda: {"accepted": 0, "rejected": 0, "events": 0}
     )
-    for events in traffic.requests().values():
+    requests = traffic.requests()
+    for events in requests.values():
         counts = endpoints[_suite_name(events[0]["vendor"], events[0]["endpoint"])]
         counts["accepted"] += 1
         counts["events"] += len(events)
     for rejection in traffic.rejections:
         endpoints[_suite_name(rejection["vendor"], rejection["endpoint"])]["rejected"] += 1
     return {
-        "requests": len(traffic.requests()) + len(traffic.rejections),
-        "accepted": len(traffic.requests()),
+        "requests": len(requests) + len(traffic.rejections),
+        "accepted": len(requests),
         "rejected": len(traffic.rejections),
         "events": len(traffic.events),
         "endpoints": dict(sorted(endpoints.items())),
