@@ -42,7 +42,7 @@ def create_app(
     lucidworks = LucidworksSignals(
         contracts.lucidworks, store, settings.max_body_bytes, settings.lucidworks_tokens
     )
-    inspect = InspectAPI(store)
+    inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()
 
     vendor_routes = []

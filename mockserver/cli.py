@@ -106,6 +106,11 @@ def _add_server_options(parser: argparse.ArgumentParser, default_port: str) -> N
         help="strict (default): every rule the real service may run; lenient: only what it "
         "surely refuses (see README, Profiles)",
     )
+    parser.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require Authorization: Bearer TOKEN on /_mock/* (all but health and openapi.json)",
+    )
     parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
 
 
@@ -196,6 +201,7 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "db": args.db,
         "max_body_bytes": args.max_body_bytes,
         "profile": args.profile,
+        "admin_token": args.admin_token,
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
     }
@@ -226,6 +232,13 @@ def serve(args: argparse.Namespace) -> int:
         )
     port = sock.getsockname()[1]
     base = f"http://{_url_host(settings.host)}:{port}"
+    if settings.exposed_without_admin_token:
+        print(
+            f"mockserver serve: warning: listening on {settings.host}, beyond this machine, "
+            "without --admin-token: anyone who reaches this port can read and reset what was "
+            "recorded. Set --admin-token, or --host 127.0.0.1.",
+            file=sys.stderr,
+        )
     print(f"mockserver listening on {base}  (store: {settings.db})")
     print(f"  Neuralens   POST {base}/analytics/event")
     print(f"  Lucidworks  POST {base}/retail/signals/{{click,query,cartadd,purchase}}")

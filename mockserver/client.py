@@ -46,10 +46,20 @@ class MockTimeout(AssertionError):
 
 
 class MockClient:
-    def __init__(self, base_url: str, namespace: str | None = None, *, timeout: float = 10.0):
+    def __init__(
+        self,
+        base_url: str,
+        namespace: str | None = None,
+        *,
+        admin_token: str | None = None,
+        timeout: float = 10.0,
+    ):
         self.urls = VendorURLs(base_url, namespace)
         self.namespace = namespace
-        self._http = httpx.Client(base_url=base_url.rstrip("/") + "/_mock", timeout=timeout)
+        headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/_mock", timeout=timeout, headers=headers
+        )
 
     # -- where to send traffic ----------------------------------------------------------
 

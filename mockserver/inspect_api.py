@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,22 +146,48 @@ class ChangeFeed:
         self._waiters.discard(waiter)
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
 class InspectAPI:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, admin_token: str | None = None) -> None:
         self.store = store
         self.changes = ChangeFeed(store)
+        self.admin_token = admin_token
 
     def routes(self) -> list[Route]:
+        guarded = self._guarded
         return [
+            # Open even with an admin token: health checks and API tooling need them, and they
+            # reveal nothing that was recorded.
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
-            Route(f"{PREFIX}/events", self.events, methods=["GET"]),
-            Route(f"{PREFIX}/events/{{event_id:int}}", self.event, methods=["GET"]),
-            Route(f"{PREFIX}/rejections", self.rejections, methods=["GET"]),
-            Route(f"{PREFIX}/summary", self.summary, methods=["GET"]),
-            Route(f"{PREFIX}/reset", self.reset, methods=["POST"]),
-            Route(f"{PREFIX}/wait", self.wait, methods=["GET"]),
             Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
+            Route(f"{PREFIX}/events", guarded(self.events), methods=["GET"]),
+            Route(f"{PREFIX}/events/{{event_id:int}}", guarded(self.event), methods=["GET"]),
+            Route(f"{PREFIX}/rejections", guarded(self.rejections), methods=["GET"]),
+            Route(f"{PREFIX}/summary", guarded(self.summary), methods=["GET"]),
+            Route(f"{PREFIX}/reset", guarded(self.reset), methods=["POST"]),
+            Route(f"{PREFIX}/wait", guarded(self.wait), methods=["GET"]),
         ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """With an admin token, the handler answers only ``Authorization: Bearer <token>``."""
+        token = self.admin_token
+        if not token:
+            return handler
+        expected = f"Bearer {token}".encode()
+
+        async def guarded(request: Request) -> Response:
+            given = request.headers.get("authorization", "").encode("latin-1", "replace")
+            if hmac.compare_digest(given, expected):
+                return await handler(request)
+            return JSONResponse(
+                {"error": "send Authorization: Bearer <admin token> (the server's --admin-token)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+        return guarded
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -101,7 +101,12 @@ def mockserver(request: pytest.FixtureRequest, mockserver_url: str) -> Iterator[
     """A client of the session's server, bound to a fresh namespace for this test."""
     from mockserver.client import MockClient
 
-    with MockClient(mockserver_url, namespace=_namespace_for(request.node.nodeid)) as client:
+    settings: Settings = request.getfixturevalue("mockserver_settings")
+    with MockClient(
+        mockserver_url,
+        namespace=_namespace_for(request.node.nodeid),
+        admin_token=settings.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
+    ) as client:
         client.reset()
         yield client
 

@@ -49,7 +49,7 @@ class MockServer:
 
     def client(self, namespace: str | None = None) -> MockClient:
         """A client of this server's inspection API, bound to ``namespace`` if given."""
-        return MockClient(self.url, namespace=namespace)
+        return MockClient(self.url, namespace=namespace, admin_token=self.settings.admin_token)
 
     def start(self) -> MockServer:
         if self._thread is not None:

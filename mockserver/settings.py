@@ -31,7 +31,14 @@ class Settings:
     neuralens_keys: tuple[str, ...] = ()
     lucidworks_tokens: tuple[str, ...] = ()
     profile: str = "strict"  # or "lenient": see mockserver/validation/contracts.py
+    admin_token: str | None = None  # when set, /_mock/* (but health) needs Bearer <it>
     schema_dir: Path = data_dir() / "schemas"
+
+    @property
+    def exposed_without_admin_token(self) -> bool:
+        """Listening beyond this machine while anyone who reaches it may read and reset."""
+        loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
+        return not loopback and not self.admin_token
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -69,6 +76,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             return tuple(str(item).strip() for item in items if str(item).strip())
         if kind == "Path":
             return Path(raw)
+        if kind == "str | None":
+            return str(raw) or None
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{source}: {name} = {raw!r} is not a valid {kind}") from exc

@@ -109,3 +109,30 @@ def test_serve_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "MOCKSERVER_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_warns_when_exposed_without_an_admin_token(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--host", "0.0.0.0", "--port", "0",
+         "--db", ":memory:"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        assert "listening on" in process.stdout.readline()
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert "without --admin-token" in err
+
+
+def test_the_admin_token_is_never_stored(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from mockserver import Settings, create_app
+
+    settings = Settings(db=str(tmp_path / "a.db"), admin_token="admin-secret-1")
+    with TestClient(create_app(settings)) as client:
+        client.get("/_mock/events", headers={"Authorization": "Bearer admin-secret-1"})
+        client.get("/analytics/event", headers={"Authorization": "Bearer admin-secret-1"})
+    assert b"admin-secret-1" not in (tmp_path / "a.db").read_bytes()

@@ -6,9 +6,9 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
+from mockserver import EventStore, MockClient, MockServer, Settings, create_app
 from mockserver.validation import Contracts
-from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
 
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 QUERY = load_fixture("lucidworks", "valid", "query-example.json")
@@ -179,3 +179,26 @@ def test_an_offset_beyond_sqlite_integers_is_a_400_not_a_crash(client: TestClien
     response = client.get("/_mock/events", params={"offset": 2**64})
     assert response.status_code == 400
     assert response.json()["parameter"] == "offset"
+
+
+def test_an_admin_token_guards_the_inspection_api(client_with: ClientFactory) -> None:
+    guarded = client_with(admin_token="s3cret")
+    assert guarded.get("/_mock/events").status_code == 401
+    assert (
+        guarded.post("/_mock/reset", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    )
+    ok = guarded.get("/_mock/events", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    assert guarded.get("/_mock/health").status_code == 200  # for health checks
+    assert guarded.get("/_mock/openapi.json").status_code == 200
+    # The vendor endpoints keep their own credentials: the admin token is not one of them.
+    assert post_neuralens(guarded, CLICK).status_code == 200
+
+
+def test_the_client_sends_the_admin_token() -> None:
+    settings = Settings(db=":memory:", port=0, admin_token="s3cret")
+    with MockServer(settings) as server:
+        with server.client() as client:
+            assert client.summary()["events"]["total"] == 0
+        with MockClient(server.url) as anonymous, pytest.raises(ValueError, match="401"):
+            anonymous.events()

@@ -43,3 +43,24 @@ def test_bad_values_say_where_they_came_from(tmp_path: Path) -> None:
     config.write_text("prot = 1\n")
     with pytest.raises(ValueError, match="unknown setting 'prot'"):
         Settings.load({}, {}, config)
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "exposed"),
+    [
+        ("127.0.0.1", None, False),
+        ("localhost", None, False),
+        ("::1", None, False),
+        ("0.0.0.0", None, True),
+        ("0.0.0.0", "t", False),
+        ("192.0.2.10", None, True),
+    ],
+)
+def test_exposure_beyond_loopback_without_an_admin_token(
+    host: str, token: str | None, exposed: bool
+) -> None:
+    assert Settings(host=host, admin_token=token).exposed_without_admin_token is exposed
+
+
+def test_admin_token_from_the_environment() -> None:
+    assert Settings.load({}, {"MOCKSERVER_ADMIN_TOKEN": "t"}).admin_token == "t"
