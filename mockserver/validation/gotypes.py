@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any
 
 from mockserver.validation.errors import FieldError, json_path
@@ -117,16 +118,20 @@ class GoChecker:
         case lands in that field (a later one overwriting an earlier); others are kept."""
         return _fold(value, self.root) if self.fold_keys else value
 
-    def errors(self, value: Any) -> list[FieldError]:
+    def errors(self, value: Any, limit: int | None = None) -> list[FieldError]:
         # Most bodies are clean: a compiled yes/no check answers in a few microseconds, and
         # only a body that fails it pays for the walk that builds paths and messages.
-        return [] if self.is_clean(value) else self.walk(value)
+        return [] if self.is_clean(value) else self.walk(value, limit)
 
     def is_clean(self, value: Any) -> bool:
         return self._clean(value)
 
-    def walk(self, value: Any) -> list[FieldError]:
-        return [*self._decode(value, self.root, ()), *self._validate(value, self.root, (), True)]
+    def walk(self, value: Any, limit: int | None = None) -> list[FieldError]:
+        """Every error, or the first ``limit`` (the walk stops there)."""
+        found = chain(
+            self._decode(value, self.root, ()), self._validate(value, self.root, (), True)
+        )
+        return list(islice(found, limit))
 
     def _decode(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
         if value is None or go.kind == "any":
