@@ -109,3 +109,11 @@ def test_invalid_namespace_name_is_404(client: TestClient) -> None:
     response = client.post("/ns/a%20b/analytics/event", json=CLICK, headers=NEURALENS_HEADERS)
     assert response.status_code == 404
     assert _rejection(client)["status"] == 404
+
+
+@pytest.mark.parametrize("field", ["event", "page"])
+def test_a_list_where_a_name_belongs_is_a_400_not_a_crash(client: TestClient, field: str) -> None:
+    # Found by tests/test_fuzz.py: the cross-field rules once hashed whatever was sent.
+    response = post_neuralens(client, {**CLICK, field: ["CLICK_PRODUCT"]})
+    assert response.status_code == 400
+    assert f"{field}:" in response.json()["message"]

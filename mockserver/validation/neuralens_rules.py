@@ -32,8 +32,8 @@ Rule = Callable[[Mapping[str, Any]], Iterator[FieldError]]
 
 
 def _one_item_unless_purchase(event: Mapping[str, Any]) -> Iterator[FieldError]:
-    kind, items = event.get("event"), event.get("items")
-    if isinstance(kind, str) and isinstance(items, list) and kind != "PURCHASE" and len(items) > 1:
+    kind, items = _text(event, "event"), event.get("items")
+    if kind is not None and isinstance(items, list) and kind != "PURCHASE" and len(items) > 1:
         yield FieldError(
             "$.items",
             "one-item-unless-purchase",
@@ -43,8 +43,14 @@ def _one_item_unless_purchase(event: Mapping[str, Any]) -> Iterator[FieldError]:
         )
 
 
+def _text(event: Mapping[str, Any], name: str) -> str | None:
+    """The field if it is a string; anything else is the schema layer's to report."""
+    value = event.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _index_for_positional_events(event: Mapping[str, Any]) -> Iterator[FieldError]:
-    kind = event.get("event")
+    kind = _text(event, "event")
     if kind in POSITIONAL_EVENTS and "index" not in event:
         yield FieldError(
             "$.index",
@@ -55,8 +61,8 @@ def _index_for_positional_events(event: Mapping[str, Any]) -> Iterator[FieldErro
 
 
 def _suggestions_on_autocomplete(event: Mapping[str, Any]) -> Iterator[FieldError]:
-    kind, page = event.get("event"), event.get("page")
-    if kind in SUGGESTION_EVENTS and isinstance(page, str) and page != "AUTOCOMPLETE":
+    kind, page = _text(event, "event"), _text(event, "page")
+    if kind in SUGGESTION_EVENTS and page is not None and page != "AUTOCOMPLETE":
         yield FieldError(
             "$.page",
             "suggestion-page",
@@ -66,7 +72,7 @@ def _suggestions_on_autocomplete(event: Mapping[str, Any]) -> Iterator[FieldErro
 
 
 def _query_on_search_pages(event: Mapping[str, Any]) -> Iterator[FieldError]:
-    page, query = event.get("page"), event.get("query")
+    page, query = _text(event, "page"), event.get("query")
     if page in QUERY_PAGES and (query is None or query == ""):
         yield FieldError(
             "$.query",

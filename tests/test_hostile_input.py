@@ -1,0 +1,99 @@
+"""Hostile input against a real server on a socket: each case has the outcome a user relies on,
+and the server answers normally afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from mockserver import MockServer, Settings
+from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(Settings(db=":memory:", port=0, max_body_bytes=1024 * 1024)) as running:
+        yield running
+
+
+def _address(server: MockServer) -> tuple[str, int]:
+    parts = urlsplit(server.url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+def _post_click(server: MockServer, body: object = CLICK) -> httpx.Response:
+    return httpx.post(
+        server.url + "/retail/signals/click", json=body, headers=LUCIDWORKS_HEADERS, timeout=30
+    )
+
+
+def _still_serving(server: MockServer) -> None:
+    assert _post_click(server).status_code == 202
+
+
+def test_a_huge_array_of_bad_signals_is_one_bounded_rejection(server: MockServer) -> None:
+    response = _post_click(server, [{}] * 100_000)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert len(errors) == 101
+    assert errors[-1]["rule"] == "error-limit"
+    _still_serving(server)
+
+
+def test_an_oversized_body_is_refused_before_it_is_sent(server: MockServer) -> None:
+    head = (
+        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n\r\n["
+    )
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        sock.sendall(head.encode())  # then nothing more of the 50 MiB
+        reply = sock.recv(4096).decode("latin-1")
+    assert reply.startswith("HTTP/1.1 413")
+    _still_serving(server)
+
+
+def test_a_slow_client_does_not_hold_up_others(server: MockServer) -> None:
+    body = json.dumps(CLICK).encode()
+    head = (
+        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    done = threading.Event()
+
+    def trickle() -> None:
+        with socket.create_connection(_address(server), timeout=30) as sock:
+            sock.sendall(head)
+            for offset in range(0, len(body), 64):
+                sock.sendall(body[offset : offset + 64])
+                time.sleep(0.05)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 202")
+        done.set()
+
+    slow = threading.Thread(target=trickle)
+    slow.start()
+    time.sleep(0.1)
+    assert not done.is_set()
+    _still_serving(server)  # answered while the slow body is still arriving
+    assert not done.is_set()
+    slow.join(30)
+    assert done.is_set()
+
+
+def test_many_idle_connections_do_not_block_service(server: MockServer) -> None:
+    idle = [socket.create_connection(_address(server), timeout=10) for _ in range(200)]
+    try:
+        _still_serving(server)
+    finally:
+        for sock in idle:
+            sock.close()
