@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint fuzz clean
+.PHONY: setup run test lint fuzz bench soak bench-tools clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,16 @@ test: setup  ## run the test suite
 
 fuzz: setup  ## 10,000 generated requests (5,000 a vendor): never a 5xx, each recorded once
 	MOCKSERVER_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_fuzz.py
+
+bench: setup bench-tools  ## mockserver vs Prism vs bare Starlette, one core each: bench/results/
+	$(BIN)/python bench/run.py
+
+soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_SECONDS to change)
+	$(BIN)/python bench/soak.py
+
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@test -x bench/.prism/node_modules/.bin/prism || npm install --silent --prefix bench/.prism @stoplight/prism-cli@5
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
+from mockserver.group_commit import GroupCommit
 from mockserver.inspect_api import PREFIX, InspectAPI
 from mockserver.settings import Settings
 from mockserver.store import EventStore
@@ -36,11 +37,12 @@ def create_app(
         contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
     store = store if store is not None else EventStore(settings.db)
+    writer = GroupCommit(store)
     neuralens = NeuralensEvents(
-        contracts.neuralens, store, settings.max_body_bytes, settings.neuralens_keys
+        contracts.neuralens, writer, settings.max_body_bytes, settings.neuralens_keys
     )
     lucidworks = LucidworksSignals(
-        contracts.lucidworks, store, settings.max_body_bytes, settings.lucidworks_tokens
+        contracts.lucidworks, writer, settings.max_body_bytes, settings.lucidworks_tokens
     )
     inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()
@@ -79,7 +81,7 @@ def create_app(
             f"POST {NEURALENS_ENDPOINT}, POST {ENDPOINT_PREFIX}{{click,query,cartadd,purchase}}"
         )
         error = http_error("not-found", f"nothing is served at {path}; mockserver serves {served}")
-        intake.reject(store, 404, [error], None, None)
+        await intake.reject(writer, 404, [error], None, None)
         return JSONResponse(
             {"type": "about:blank", "title": "Not Found", "status": 404, "detail": error.message},
             status_code=404,
@@ -103,8 +105,8 @@ def create_app(
 
     app = Starlette(
         routes=[
+            *vendor_routes,  # first: nearly every request is one of these
             *inspect_routes,
-            *vendor_routes,
             Route("/{path:path}", not_found, methods=ALL_METHODS),
         ],
         lifespan=lifespan,

@@ -5,6 +5,8 @@ This module imports nothing from mockserver.
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +15,17 @@ from typing import Any
 
 def utc_now() -> str:
     """UTC ISO 8601 with microseconds: sorts as text, which the store's time filters rely on."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times cheaper than strftime; "+00:00" becomes "Z".
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+_PROCESS = secrets.token_hex(6)
+_SEQUENCE = itertools.count()
+
+
+def new_request_id() -> str:
+    """Unique across processes and restarts: a random per-process prefix and a counter."""
+    return f"{_PROCESS}{next(_SEQUENCE):010x}"
 
 
 @dataclass(frozen=True, slots=True)

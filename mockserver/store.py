@@ -120,9 +120,9 @@ class EventStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[Event]) -> list[int]:
-        """Insert and commit ``events`` in one transaction; their ids, in order."""
-        rows = [
+    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+        """Insert and commit ``events`` and ``rejections`` in one transaction."""
+        event_rows = [
             (
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
@@ -130,20 +130,25 @@ class EventStore:
             )
             for e in events
         ]  # fmt: skip
-        with self._lock, self.db.atomic():
-            ids = [self.db.execute(_INSERT_EVENT, row).lastrowid or 0 for row in rows]
-        self._notify()
-        return ids
-
-    def add_rejection(self, rejection: Rejection) -> int:
-        row = [
-            _dumps(getattr(rejection, name)) if name in _JSON_COLUMNS else getattr(rejection, name)
-            for name in _REJECTION_COLUMNS
+        rejection_rows = [
+            [
+                _dumps(getattr(r, name)) if name in _JSON_COLUMNS else getattr(r, name)
+                for name in _REJECTION_COLUMNS
+            ]
+            for r in rejections
         ]
         with self._lock, self.db.atomic():
-            new_id = self.db.execute(_INSERT_REJECTION, row).lastrowid or 0
+            if event_rows:
+                self.db.conn.executemany(_INSERT_EVENT, event_rows)
+            if rejection_rows:
+                self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
         self._notify()
-        return new_id
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        self.add(events=events)
+
+    def add_rejection(self, rejection: Rejection) -> None:
+        self.add(rejections=[rejection])
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])

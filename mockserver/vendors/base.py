@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver.events import Event
-from mockserver.store import EventStore
+from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, Validated
 from mockserver.vendors.intake import (
     NAME_PATTERN,
@@ -32,8 +32,8 @@ PATH_NAMES = ("namespace", "store")  # names a client chooses, carried in the pa
 class VendorEndpoint(ABC):
     vendor: str
 
-    def __init__(self, store: EventStore, max_body_bytes: int) -> None:
-        self.store = store
+    def __init__(self, writer: GroupCommit, max_body_bytes: int) -> None:
+        self.writer = writer
         self.max_body_bytes = max_body_bytes
 
     async def handle(self, request: Request) -> Response:
@@ -43,29 +43,29 @@ class VendorEndpoint(ABC):
             name = request.path_params.get(kind)
             if name is not None and not NAME_PATTERN.fullmatch(name):
                 message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
-                return self.refuse(intake, 404, [http_error(kind, message)], tenant)
+                return await self.refuse(intake, 404, [http_error(kind, message)], tenant)
         if self.contract_name(request) is None:
-            return self.refuse(
+            return await self.refuse(
                 intake, 404, [http_error("not-found", self.not_found(request))], tenant
             )
         if request.method != "POST":
             error = http_error("method", f"{request.method} is not allowed here; use POST")
-            return self.refuse(intake, 405, [error], tenant, headers={"Allow": "POST"})
+            return await self.refuse(intake, 405, [error], tenant, headers={"Allow": "POST"})
         try:
             body = await read_body(request, self.max_body_bytes)
         except BodyTooLarge as exc:
-            return self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
+            return await self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
         auth = self.auth_errors(request)
         if auth:
-            return self.refuse(intake, 401, auth, tenant, body)
+            return await self.refuse(intake, 401, auth, tenant, body)
         validated = self.validate(request, body)
         errors = [*self.header_errors(request), *validated.errors]
         if errors:
-            return self.refuse(intake, 400, errors, tenant, body)
-        self.store.add_events(self.events(intake, tenant, validated.value))
+            return await self.refuse(intake, 400, errors, tenant, body)
+        await self.writer.write(events=self.events(intake, tenant, validated.value))
         return self.accepted()
 
-    def refuse(
+    async def refuse(
         self,
         intake: Intake,
         status: int,
@@ -74,7 +74,7 @@ class VendorEndpoint(ABC):
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        intake.reject(self.store, status, errors, tenant, body)
+        await intake.reject(self.writer, status, errors, tenant, body)
         return self.error_response(status, errors, headers)
 
     @abstractmethod

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from mockserver.events import Rejection, utc_now
-from mockserver.store import EventStore
+from mockserver.events import Rejection, new_request_id, utc_now
+from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
@@ -82,20 +81,20 @@ class Intake:
             vendor=vendor,
             endpoint=endpoint,
             namespace=request.path_params.get("namespace", DEFAULT_NAMESPACE),
-            request_id=uuid.uuid4().hex,
+            request_id=new_request_id(),
             received_at=utc_now(),
         )
 
-    def reject(
+    async def reject(
         self,
-        store: EventStore,
+        writer: GroupCommit,
         status: int,
         errors: Sequence[FieldError],
         tenant: str | None,
         body: bytes | None,
     ) -> None:
-        store.add_rejection(
-            Rejection(
+        await writer.write(
+            rejection=Rejection(
                 vendor=self.vendor,
                 method=self.request.method,
                 endpoint=self.endpoint,

@@ -12,7 +12,6 @@ the first label of the Host (``mystore.applications.lucidworks.com``, or
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mockserver.events import Event
-from mockserver.store import EventStore
+from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import Intake, is_known, plain_messages
@@ -44,12 +43,7 @@ def signal_store_from_host(host: str) -> str:
     if name.startswith("["):  # an IPv6 literal, with or without a port
         return DEFAULT_TENANT
     name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
-    try:
-        ipaddress.ip_address(name)
-        return DEFAULT_TENANT
-    except ValueError:
-        pass
-    for suffix in _HOST_SUFFIXES:
+    for suffix in _HOST_SUFFIXES:  # an IP address ends in neither
         if name.endswith(suffix) and name != suffix.lstrip("."):
             store_id = name.removesuffix(suffix).split(".")[-1]
             if store_id:
@@ -63,13 +57,18 @@ class LucidworksSignals(VendorEndpoint):
     def __init__(
         self,
         contracts: Mapping[str, LucidworksContract],
-        store: EventStore,
+        writer: GroupCommit,
         max_body_bytes: int,
         tokens: Collection[str] = (),
     ) -> None:
-        super().__init__(store, max_body_bytes)
+        super().__init__(writer, max_body_bytes)
         self.contracts = contracts
         self.tokens = frozenset(tokens)
+        # Authorization is the auth layer's (401); the others are header checks (400).
+        self._required_headers = {
+            signal: [h.name for h in c.headers if h.required and h.name.lower() != "authorization"]
+            for signal, c in contracts.items()
+        }
 
     def endpoint(self, request: Request) -> str:
         return ENDPOINT_PREFIX + str(request.path_params["signal"])
@@ -107,12 +106,11 @@ class LucidworksSignals(VendorEndpoint):
 
     def header_errors(self, request: Request) -> list[FieldError]:
         contract = self.contracts[request.path_params["signal"]]
+        headers = request.headers
         errors = [
-            FieldError(f"header:{h.name}", "required", "header", f"the {h.name} header is required")
-            for h in contract.headers
-            if h.required
-            and h.name.lower() != "authorization"
-            and not request.headers.get(h.name, "").strip()
+            FieldError(f"header:{name}", "required", "header", f"the {name} header is required")
+            for name in self._required_headers[contract.signal_type]
+            if not headers.get(name, "").strip()
         ]
         content_type = request.headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()

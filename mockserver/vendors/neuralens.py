@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from mockserver.events import Event
-from mockserver.store import EventStore
+from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import Intake, is_known, plain_messages
@@ -33,11 +33,11 @@ class NeuralensEvents(VendorEndpoint):
     def __init__(
         self,
         contract: NeuralensContract,
-        store: EventStore,
+        writer: GroupCommit,
         max_body_bytes: int,
         keys: Collection[str] = (),
     ) -> None:
-        super().__init__(store, max_body_bytes)
+        super().__init__(writer, max_body_bytes)
         self.contract = contract
         self.keys = frozenset(keys)
 

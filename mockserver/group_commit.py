@@ -1,0 +1,59 @@
+"""Group commit: rows from concurrent requests share one transaction; nobody is acknowledged
+before their own rows are committed.
+
+A request queues its rows and awaits a future. The first request queued in an event-loop
+iteration schedules a flush for the very next iteration (``call_soon``: no timer, so an idle
+server commits at once; a fixed 5 ms timer measured 172 req/s at c=1). Requests parsed in the
+meantime join the same transaction, so under load one commit serves many requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mockserver.events import Event, Rejection
+from mockserver.store import EventStore
+
+
+@dataclass
+class _Batch:
+    events: list[Event] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    waiting: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class GroupCommit:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        # One batch per event loop: an app served by several loops at once (test clients in
+        # threads) never resolves a future from another loop's thread.
+        self._batches: dict[asyncio.AbstractEventLoop, _Batch] = {}
+
+    async def write(self, events: Sequence[Event] = (), rejection: Rejection | None = None) -> None:
+        """Return once ``events`` and ``rejection`` are committed (with whatever else queued)."""
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get(loop)
+        if batch is None:
+            batch = self._batches[loop] = _Batch()
+            loop.call_soon(self._flush, loop)
+        batch.events.extend(events)
+        if rejection is not None:
+            batch.rejections.append(rejection)
+        done = loop.create_future()
+        batch.waiting.append(done)
+        await done
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._batches.pop(loop)
+        try:
+            self.store.add(batch.events, batch.rejections)
+        except Exception as exc:  # every waiter learns its rows were not committed
+            for done in batch.waiting:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for done in batch.waiting:
+            if not done.done():
+                done.set_result(None)
