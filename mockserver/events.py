@@ -10,7 +10,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 
 def utc_now() -> str:
@@ -44,7 +43,7 @@ class Event:
     items: Sequence[str]
     position: int | None  # 1-based for both vendors
     timestamp_ms: int | None
-    payload: Any
+    payload: str  # the signal as sent: JSON text, stored without re-encoding
     request_id: str
     received_at: str
 

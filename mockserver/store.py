@@ -126,7 +126,7 @@ class EventStore:
             (
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
-                e.timestamp_ms, e.received_at, _dumps(e.payload),
+                e.timestamp_ms, e.received_at, e.payload,
             )
             for e in events
         ]  # fmt: skip

@@ -113,3 +113,29 @@ def test_the_lenient_profile_is_what_the_server_runs(client_with: ClientFactory)
     response = lenient.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
     assert response.status_code == 202
     assert lenient.get("/_mock/events").json()["events"][0]["user"] == "abc"  # from VisitorId
+
+
+def test_an_event_is_stored_as_sent(client: TestClient) -> None:
+    body = b'[ {"timestamp": 1744305461169, "visitorId": "v", "sessionId": "s", "queryId": "q",\n'
+    body += (
+        b' "productDetails": [], "sourceId": "web", "uri": "u", "extra": {"nested": [1, 2.50]}} ]'
+    )
+    assert (
+        client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS).status_code
+        == 202
+    )
+    stored = client.get("/_mock/events").json()["events"][0]["payload"]
+    assert stored["extra"] == {"nested": [1, 2.5]}
+
+
+def test_a_lenient_surrogate_is_stored_as_the_replacement_character(
+    client_with: ClientFactory,
+) -> None:
+    lenient = client_with(profile="lenient")
+    body = b'[{"timestamp": 1, "visitorId": "v-\\ud800", "sessionId": "s", "queryId": "q"}]'
+    assert (
+        lenient.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS).status_code
+        == 202
+    )
+    event = lenient.get("/_mock/events").json()["events"][0]
+    assert event["payload"]["visitorId"] == "v-\ufffd"

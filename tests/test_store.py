@@ -11,7 +11,7 @@ def _event(namespace: str = "default", items: tuple[str, ...] = ("p1",), **over:
         "vendor": "lucidworks", "endpoint": "/retail/signals/click", "type": "click",
         "namespace": namespace, "tenant": "default", "user": "u1", "session": "s1",
         "query": None, "query_id": "q1", "items": list(items), "position": 1,
-        "timestamp_ms": 1, "payload": {"a": 1}, "request_id": "r1",
+        "timestamp_ms": 1, "payload": '{"a": 1}', "request_id": "r1",
         "received_at": "2026-01-01T00:00:00.000000Z",
     }  # fmt: skip
     fields.update(over)

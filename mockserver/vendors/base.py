@@ -62,7 +62,7 @@ class VendorEndpoint(ABC):
         errors = [*self.header_errors(request), *validated.errors]
         if errors:
             return await self.refuse(intake, 400, errors, tenant, body)
-        await self.writer.write(events=self.events(intake, tenant, validated.value))
+        await self.writer.write(events=self.events(intake, tenant, validated.value, body))
         return self.accepted()
 
     async def refuse(
@@ -101,7 +101,8 @@ class VendorEndpoint(ABC):
     def validate(self, request: Request, body: bytes) -> Validated: ...
 
     @abstractmethod
-    def events(self, intake: Intake, tenant: str | None, value: Any) -> list[Event]: ...
+    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
+        """The accepted body's events; ``body`` is what was sent, for their payloads."""
 
     @abstractmethod
     def accepted(self) -> Response: ...

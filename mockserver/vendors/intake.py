@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
@@ -108,6 +110,15 @@ class Intake:
                 received_at=self.received_at,
             )
         )
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def as_sent(text: str, value: Any) -> str:
+    """JSON text to store for ``value``: ``text`` as sent, unless it holds a surrogate escape
+    (only the lenient profile accepts one): then the decoded value, where it is U+FFFD."""
+    return json.dumps(value) if _SURROGATE_ESCAPE.search(text) else text
 
 
 def http_error(rule: str, message: str) -> FieldError:

@@ -12,6 +12,7 @@ the first label of the Host (``mystore.applications.lucidworks.com``, or
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 
 VENDOR = "lucidworks"
 ENDPOINT_PREFIX = "/retail/signals/"
@@ -129,7 +130,7 @@ class LucidworksSignals(VendorEndpoint):
     def validate(self, request: Request, body: bytes) -> Validated:
         return self.contracts[request.path_params["signal"]].validate(body)
 
-    def events(self, intake: Intake, tenant: str | None, value: Any) -> list[Event]:
+    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
         signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
         return [
             Event(
@@ -149,11 +150,11 @@ class LucidworksSignals(VendorEndpoint):
                 ],
                 position=signal.get("selectedPosition"),
                 timestamp_ms=signal.get("timestamp"),
-                payload=signal,
+                payload=payload,
                 request_id=intake.request_id,
                 received_at=intake.received_at,
             )
-            for signal in value
+            for signal, payload in zip(value, _payloads(value, body), strict=True)
         ]
 
     def accepted(self) -> Response:
@@ -175,6 +176,14 @@ class LucidworksSignals(VendorEndpoint):
             headers=dict(headers or {}),
             media_type="application/problem+json",
         )
+
+
+def _payloads(signals: list[Any], body: bytes) -> list[str]:
+    """Each signal as sent. One signal (the usual case) is the body without its brackets;
+    only the signals of a batch are encoded again."""
+    if len(signals) == 1:
+        return [as_sent(body.decode("utf-8", "replace").strip()[1:-1].strip(), signals[0])]
+    return [json.dumps(signal) for signal in signals]
 
 
 def _auth(rule: str, message: str) -> FieldError:

@@ -19,7 +19,7 @@ from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 
 VENDOR = "neuralens"
 ENDPOINT = "/analytics/event"
@@ -85,7 +85,7 @@ class NeuralensEvents(VendorEndpoint):
     def validate(self, request: Request, body: bytes) -> Validated:
         return self.contract.validate(body)
 
-    def events(self, intake: Intake, tenant: str | None, value: Any) -> list[Event]:
+    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
         index = value.get("index")
         return [
             Event(
@@ -101,7 +101,7 @@ class NeuralensEvents(VendorEndpoint):
                 items=[item["id"] for item in value["items"]],
                 position=index + 1 if isinstance(index, int) else None,
                 timestamp_ms=value["timestamp"] * 1000,
-                payload=value,
+                payload=as_sent(body.decode("utf-8", "replace"), value),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
             )
