@@ -9,8 +9,11 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import uvicorn
+from starlette.applications import Starlette
+from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
 from mockserver.checking import VENDORS, UsageError, check, format_human, format_json, read_payloads
@@ -25,7 +28,7 @@ from mockserver.report import (
 from mockserver.server import MockServer
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
 from mockserver.store import EventStore
-from mockserver.validation import PROFILES, load_contracts
+from mockserver.validation import PROFILES, Profile, load_contracts
 
 SERVE_EPILOG = """\\
 examples:
@@ -139,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     _add_server_options(serve, f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port and the --db file (default 1; not with :memory:)",
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
 
     validate = commands.add_parser(
@@ -201,7 +209,8 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "db": args.db,
         "max_body_bytes": args.max_body_bytes,
         "profile": args.profile,
-        "admin_token": args.admin_token,
+        "admin_token": getattr(args, "admin_token", None),
+        "workers": getattr(args, "workers", None),
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
     }
@@ -219,7 +228,14 @@ def _fail(command: str, message: str) -> int:
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
-        app = create_app(settings)
+        if settings.workers > 1 and settings.db == ":memory:":
+            raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
+        if settings.workers > 1:
+            # Fail here on bad settings, and migrate once, before any worker starts.
+            load_contracts(settings.schema_dir, cast(Profile, settings.profile))
+            EventStore(settings.db).close()
+        else:
+            app = create_app(settings)
     except ValueError as exc:
         return _fail("serve", str(exc))
     try:
@@ -246,9 +262,32 @@ def serve(args: argparse.Namespace) -> int:
         f"  inspect     GET  {base}/_mock/events   {base}/_mock/rejections   {base}/_mock/summary"
     )
     sys.stdout.flush()
+    if settings.workers > 1:
+        _serve_workers(settings, sock, args.log_level)
+        return 0
     config = uvicorn.Config(app, log_level=args.log_level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+WORKER_SETTINGS = "MOCKSERVER_WORKER_SETTINGS"
+
+
+def worker_app() -> Starlette:
+    """The app of one worker process (``--workers N``), from the settings the parent passed."""
+    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
+
+
+def _serve_workers(settings: Settings, sock: socket.socket, log_level: str) -> None:
+    os.environ[WORKER_SETTINGS] = settings.to_json()
+    config = uvicorn.Config(
+        "mockserver.cli:worker_app",
+        factory=True,
+        workers=settings.workers,
+        log_level=log_level,
+        lifespan="on",
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def validate(args: argparse.Namespace) -> int:

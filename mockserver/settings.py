@@ -6,6 +6,7 @@ TOML config file (``--config`` or ``MOCKSERVER_CONFIG``), then the defaults belo
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -28,6 +29,7 @@ class Settings:
     port: int = DEFAULT_PORT
     db: str = "mockserver.db"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    workers: int = 1  # server processes sharing the port and the SQLite file
     neuralens_keys: tuple[str, ...] = ()
     lucidworks_tokens: tuple[str, ...] = ()
     profile: str = "strict"  # or "lenient": see mockserver/validation/contracts.py
@@ -39,6 +41,17 @@ class Settings:
         """Listening beyond this machine while anyone who reaches it may read and reset."""
         loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
         return not loopback and not self.admin_token
+
+    def to_json(self) -> str:
+        """For worker processes, which receive their settings through the environment."""
+        return json.dumps({f.name: _jsonable(getattr(self, f.name)) for f in fields(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        return cls().with_overrides(
+            **{k: _coerce(k, v, "worker settings") for k, v in data.items()}
+        )
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
@@ -62,6 +75,16 @@ class Settings:
         return settings.with_overrides(**(flags or {}))
 
 
+def _jsonable(value: Any) -> Any:
+    return (
+        str(value)
+        if isinstance(value, Path)
+        else list(value)
+        if isinstance(value, tuple)
+        else value
+    )
+
+
 def _coerce(name: str, raw: Any, source: str) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = kinds.get(name)
@@ -77,7 +100,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         if kind == "Path":
             return Path(raw)
         if kind == "str | None":
-            return str(raw) or None
+            return None if raw is None else str(raw) or None
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{source}: {name} = {raw!r} is not a valid {kind}") from exc

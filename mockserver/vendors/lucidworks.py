@@ -23,7 +23,7 @@ from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, headers_of, is_known, plain_messages
 
 VENDOR = "lucidworks"
 ENDPOINT_PREFIX = "/retail/signals/"
@@ -86,10 +86,10 @@ class LucidworksSignals(VendorEndpoint):
         in_path = request.path_params.get("store")
         if in_path is not None:
             return str(in_path)
-        return signal_store_from_host(request.headers.get("host", ""))
+        return signal_store_from_host(headers_of(request).get("host", ""))
 
     def auth_errors(self, request: Request) -> list[FieldError]:
-        token = request.headers.get("authorization", "").strip()
+        token = headers_of(request).get("authorization", "").strip()
         if not token:
             return [_auth("missing-token", "send Authorization: <embed token>")]
         if token.lower().startswith("bearer "):
@@ -107,13 +107,13 @@ class LucidworksSignals(VendorEndpoint):
 
     def header_errors(self, request: Request) -> list[FieldError]:
         contract = self.contracts[request.path_params["signal"]]
-        headers = request.headers
+        headers = headers_of(request)
         errors = [
             FieldError(f"header:{name}", "required", "header", f"the {name} header is required")
             for name in self._required_headers[contract.signal_type]
-            if not headers.get(name, "").strip()
+            if not headers.get(name.lower(), "").strip()
         ]
-        content_type = request.headers.get("content-type", "")
+        content_type = headers_of(request).get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         accepted = contract.operation.body_media_types
         if content_type.strip() and media_type not in accepted:

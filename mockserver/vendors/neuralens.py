@@ -19,7 +19,7 @@ from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, headers_of, is_known, plain_messages
 
 VENDOR = "neuralens"
 ENDPOINT = "/analytics/event"
@@ -51,10 +51,10 @@ class NeuralensEvents(VendorEndpoint):
         return f"Neuralens serves POST {ENDPOINT}"
 
     def tenant(self, request: Request) -> str | None:
-        return request.headers.get(APP_HEADER) or None
+        return headers_of(request).get(APP_HEADER.lower()) or None
 
     def auth_errors(self, request: Request) -> list[FieldError]:
-        value = request.headers.get(KEY_HEADER, "")
+        value = headers_of(request).get(KEY_HEADER.lower(), "")
         scheme, _, key = value.strip().partition(" ")
         if not value:
             return [_auth("missing-key", f"send {KEY_HEADER}: Bearer <your API key>")]
@@ -71,7 +71,7 @@ class NeuralensEvents(VendorEndpoint):
         return []
 
     def header_errors(self, request: Request) -> list[FieldError]:
-        if request.headers.get(APP_HEADER, "").strip():
+        if headers_of(request).get(APP_HEADER.lower(), "").strip():
             return []
         return [
             FieldError(
