@@ -144,12 +144,6 @@ class EventStore:
                 self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
         self._notify()
 
-    def add_events(self, events: Sequence[Event]) -> None:
-        self.add(events=events)
-
-    def add_rejection(self, rejection: Rejection) -> None:
-        self.add(rejections=[rejection])
-
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
         with self._lock, self.db.atomic():

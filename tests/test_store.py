@@ -21,7 +21,7 @@ def _event(namespace: str = "default", items: tuple[str, ...] = ("p1",), **over:
 def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
     store = EventStore(path)
-    store.add_events([_event()])
+    store.add([_event()])
     store.close()
     reopened = EventStore(path)  # migrations already applied: nothing is redone or lost
     assert reopened.events({}).total == 1
@@ -39,14 +39,14 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
 
 def test_item_filter_matches_any_product_of_the_event() -> None:
     store = EventStore(":memory:")
-    store.add_events([_event(items=("a", "b")), _event(items=("c",))])
+    store.add([_event(items=("a", "b")), _event(items=("c",))])
     assert store.events({"item": "b"}).total == 1
     assert store.events({"item": "z"}).total == 0
 
 
 def test_time_filters_are_inclusive_since_and_exclusive_until() -> None:
     store = EventStore(":memory:")
-    store.add_events([_event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)])
+    store.add([_event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)])
     page = store.events(
         {"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"}
     )
@@ -55,7 +55,7 @@ def test_time_filters_are_inclusive_since_and_exclusive_until() -> None:
 
 def test_reset_one_namespace_leaves_the_others() -> None:
     store = EventStore(":memory:")
-    store.add_events([_event("a"), _event("b")])
+    store.add([_event("a"), _event("b")])
     store.reset("a")
     assert store.events({}).total == 1
     store.reset()
@@ -66,14 +66,13 @@ def test_listeners_hear_each_commit() -> None:
     store = EventStore(":memory:")
     heard: list[int] = []
     remove = store.add_listener(lambda: heard.append(1))
-    store.add_events([_event()])
-    store.add_rejection(
-        Rejection(
-            vendor=None, method="GET", endpoint="/x", namespace="default", tenant=None,
-            status=404, errors=[], headers={}, body=None, request_id="r",
-            received_at="2026-01-01T00:00:00.000000Z",
-        )
+    store.add([_event()])
+    rejection = Rejection(
+        vendor=None, method="GET", endpoint="/x", namespace="default", tenant=None,
+        status=404, errors=[], headers={}, body=None, request_id="r",
+        received_at="2026-01-01T00:00:00.000000Z",
     )  # fmt: skip
+    store.add(rejections=[rejection])
     remove()
     store.reset()
     assert heard == [1, 1]
@@ -81,6 +80,6 @@ def test_listeners_hear_each_commit() -> None:
 
 def test_filter_values_are_bound_not_spliced() -> None:
     store = EventStore(":memory:")
-    store.add_events([_event()])
+    store.add([_event()])
     assert store.events({"user": "u1' OR '1'='1"}).total == 0
     assert store.events({}).total == 1
