@@ -15,7 +15,7 @@ Unknown fields are ignored at any depth, as Go does. ``null`` decodes to the zer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
@@ -112,6 +112,7 @@ class GoChecker:
         element = root.element if root.kind == "slice" else root
         self._struct_name = element.name if element is not None else root.name
         self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
+        self._subtrees: dict[tuple[int, bool], Predicate] = {}
 
     def fold(self, value: Any) -> Any:
         """The value as Go's decoder fills the struct: a key that matches a field only ignoring
@@ -128,10 +129,30 @@ class GoChecker:
 
     def walk(self, value: Any, limit: int | None = None) -> list[FieldError]:
         """Every error, or the first ``limit`` (the walk stops there)."""
-        found = chain(
-            self._decode(value, self.root, ()), self._validate(value, self.root, (), True)
-        )
+        element = self.root.element
+        if self.root.kind == "slice" and isinstance(value, list) and element is not None:
+            # Signal by signal: one predicate call clears a clean signal for both walks.
+            found: Iterable[FieldError] = chain.from_iterable(
+                chain(self._decode(item, element, (i,)), self._validate(item, element, (i,), True))
+                for i, item in enumerate(value)
+                if not self._passes(item, element, True)
+            )
+        else:
+            found = chain(
+                self._decode(value, self.root, ()), self._validate(value, self.root, (), True)
+            )
         return list(islice(found, limit))
+
+    def _passes(self, value: Any, go: GoType, tags: bool) -> bool:
+        """Whether a struct or slice subtree holds nothing to report, by its compiled predicate:
+        the walk skips such subtrees (one bad signal among a hundred walks one signal)."""
+        if go.kind not in ("struct", "slice"):
+            return False
+        key = (id(go), tags)
+        predicate = self._subtrees.get(key)
+        if predicate is None:
+            predicate = self._subtrees[key] = _compile_clean(go, tags=tags, dive=self.dive)
+        return predicate(value)
 
     def _decode(self, value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
         if value is None or go.kind == "any":
@@ -143,12 +164,14 @@ class GoChecker:
         elif go.kind == "slice":
             assert go.element is not None
             for index, item in enumerate(value):
-                yield from self._decode(item, go.element, (*path, index))
+                if not self._passes(item, go.element, False):
+                    yield from self._decode(item, go.element, (*path, index))
         elif go.kind == "struct":
             for key, item in value.items():
                 go_field = go.fields.get(key)
                 if go_field is not None:
-                    yield from self._decode(item, go_field.type, (*path, key))
+                    if not self._passes(item, go_field.type, False):
+                        yield from self._decode(item, go_field.type, (*path, key))
                 elif not self.fold_keys and key.lower() in go.folded:
                     yield _case_error(key, go.folded[key.lower()], path)
 
@@ -157,7 +180,8 @@ class GoChecker:
         if go.kind == "slice" and isinstance(value, list) and go.element is not None:
             dive = tags and (not path or self.dive)
             for index, item in enumerate(value):
-                yield from self._validate(item, go.element, (*path, index), dive)
+                if not self._passes(item, go.element, dive):
+                    yield from self._validate(item, go.element, (*path, index), dive)
         elif go.kind == "struct" and isinstance(value, dict):
             for name, go_field in go.fields.items():
                 item = value.get(name)
@@ -170,7 +194,8 @@ class GoChecker:
                         yield FieldError(
                             json_path((*path, name)), tag.text, "validator", f"{name} {explanation}"
                         )
-                yield from self._validate(item, go_field.type, (*path, name), tags)
+                if not self._passes(item, go_field.type, tags):
+                    yield from self._validate(item, go_field.type, (*path, name), tags)
 
     def _type_error(self, value: Any, go: GoType, path: Path) -> FieldError:
         kind = "object" if isinstance(value, dict) else _JSON_KIND.get(type(value), "value")
