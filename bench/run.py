@@ -82,6 +82,10 @@ class Result:
     rss_mib: float
 
 
+def mockserver_command(port: int, db: Path | str) -> list[str]:
+    return [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", str(db)]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -239,16 +243,7 @@ def main() -> int:
         workdir = Path(tmp)
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        serve = [
-            python,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(workdir / "bench.db"),
-        ]
+        serve = mockserver_command(port, workdir / "bench.db")
         with _server("mockserver", serve, base + "/_mock/health") as process:
             results += _measure("mockserver", process, base, tuple(SCENARIOS), workdir)
         port = _free_port()

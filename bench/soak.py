@@ -14,7 +14,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import LOAD_CORE, RESULTS, SCENARIOS, _free_port, _rss_mib, _server, _wrk_script
+from run import (
+    LOAD_CORE,
+    RESULTS,
+    SCENARIOS,
+    _free_port,
+    _rss_mib,
+    _server,
+    _wrk_script,
+    mockserver_command,
+)
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 MAX_GROWTH_MIB = float(os.environ.get("SOAK_MAX_GROWTH_MIB", "10"))
@@ -28,16 +37,7 @@ def main() -> int:
         path, headers, body, _ = SCENARIOS["click valid"]
         script = Path(tmp) / "soak.lua"
         _wrk_script(script, headers, body)
-        serve = [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            f"{tmp}/soak.db",
-        ]
+        serve = mockserver_command(port, Path(tmp) / "soak.db")
         with _server("mockserver", serve, base + "/_mock/health") as process:
             load = subprocess.Popen(
                 ["taskset", "-c", LOAD_CORE, "wrk", "-t", "2", "-c", "16", "-d", f"{SECONDS}s",

@@ -92,16 +92,17 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        nonlocal lifespans
+        nonlocal lifespans  # several at once when test clients in threads share one app
         lifespans += 1
-        inspect.changes.started()
+        inspect.changes.attach()
         try:
             yield
         finally:
-            inspect.changes.stopped()
             lifespans -= 1
-            if owned_store and lifespans == 0:
-                store.close()
+            if lifespans == 0:
+                inspect.changes.detach()
+                if owned_store:
+                    store.close()
 
     app = Starlette(
         routes=[

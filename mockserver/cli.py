@@ -22,6 +22,7 @@ from mockserver.report import (
     json_report,
     junit_xml,
     markdown_report,
+    summary,
     traffic_from_store,
     traffic_from_url,
 )
@@ -209,7 +210,7 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "db": args.db,
         "max_body_bytes": args.max_body_bytes,
         "profile": args.profile,
-        "admin_token": getattr(args, "admin_token", None),
+        "admin_token": args.admin_token,
         "workers": getattr(args, "workers", None),
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
@@ -308,12 +309,12 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Settings) -> str:
-    contracts = load_contracts(settings.schema_dir)
+    data = summary(traffic, load_contracts(settings.schema_dir))
     if args.junit:
         args.junit.write_text(junit_xml(traffic), encoding="utf-8")
     if args.json:
-        args.json.write_text(json_report(traffic, contracts), encoding="utf-8")
-    markdown = markdown_report(traffic, contracts)
+        args.json.write_text(json_report(data), encoding="utf-8")
+    markdown = markdown_report(data)
     if args.markdown:
         args.markdown.write_text(markdown, encoding="utf-8")
     return markdown

@@ -116,20 +116,16 @@ class ChangeFeed:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        # Listening from the start serves apps run without a lifespan; an app whose lifespan
-        # runs (once or several times at once) stops listening when the last one ends, so a
-        # long-lived store does not collect listeners from apps that are gone.
+        # Listening from the start serves apps run without a lifespan; the app detaches when
+        # its last lifespan ends, so a long-lived store keeps no listeners of apps that are gone.
         self._detach: Callable[[], None] | None = store.add_listener(self._notify)
-        self._lifespans = 0
 
-    def started(self) -> None:
+    def attach(self) -> None:
         if self._detach is None:
             self._detach = self._store.add_listener(self._notify)
-        self._lifespans += 1
 
-    def stopped(self) -> None:
-        self._lifespans -= 1
-        if self._lifespans == 0 and self._detach is not None:
+    def detach(self) -> None:
+        if self._detach is not None:
             self._detach()
             self._detach = None
 

@@ -151,16 +151,17 @@ def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
     }
 
 
-def json_report(traffic: Traffic, contracts: Contracts) -> str:
-    return json.dumps(summary(traffic, contracts), indent=2, ensure_ascii=False) + "\n"
+def json_report(data: Mapping[str, Any]) -> str:
+    """``summary()`` as a JSON document."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_report(traffic: Traffic, contracts: Contracts) -> str:
-    data = summary(traffic, contracts)
+def markdown_report(data: Mapping[str, Any]) -> str:
+    """``summary()`` for people: counts, rejections with reasons, coverage gaps."""
     lines = [
         "## mockserver report",
         "",

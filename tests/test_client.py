@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver import MockClient, MockServer, MockTimeout
+from mockserver import MockClient, MockServer, MockTimeout, inspect_api
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICKS = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
@@ -63,7 +63,12 @@ def test_reset_clears_only_the_bound_namespace(server: MockServer, client: MockC
         assert everything.events(vendor="neuralens")
 
 
-def test_wait_for_returns_as_soon_as_the_event_lands(client: MockClient) -> None:
+def test_wait_for_returns_as_soon_as_the_event_lands(
+    client: MockClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server runs in this process: with its safety re-check pushed past the test, only
+    # the write's notification can wake the wait.
+    monkeypatch.setattr(inspect_api, "RECHECK_SECONDS", 60.0)
     sender = threading.Timer(0.3, _send_clicks, args=(client,))
     started = time.monotonic()
     sender.start()

@@ -6,7 +6,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, MockClient, MockServer, Settings, create_app
+from mockserver import EventStore, MockClient, MockServer, Settings, create_app, inspect_api
 from mockserver.validation import Contracts
 from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
 
@@ -137,8 +137,10 @@ def test_wait_returns_at_once_when_enough_events_are_there(filled: TestClient) -
 
 
 def test_wait_returns_as_soon_as_the_events_arrive(
-    settings: Settings, store: EventStore, contracts: Contracts
+    settings: Settings, store: EventStore, contracts: Contracts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # With the safety re-check pushed past the test, only the write's notification can wake it.
+    monkeypatch.setattr(inspect_api, "RECHECK_SECONDS", 60.0)
     app = create_app(settings, store, contracts)
     with TestClient(app) as waiter, TestClient(app) as sender:
 

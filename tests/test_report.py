@@ -104,7 +104,7 @@ def test_coverage_notices_a_multi_item_purchase_and_unsent_optional_fields(
 def test_markdown_shows_rejections_and_coverage(
     traffic_store: EventStore, contracts: Contracts
 ) -> None:
-    text = markdown_report(traffic_from_store(traffic_store), contracts)
+    text = markdown_report(summary(traffic_from_store(traffic_store), contracts))
     assert "4 request(s): 2 accepted (4 events), 2 rejected." in text
     assert "| lucidworks /retail/signals/click | 1 | 3 | 1 |" in text
     assert "[schema/enum]" in text
