@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
 from mockserver.group_commit import GroupCommit
@@ -16,17 +17,11 @@ from mockserver.inspect_api import PREFIX, InspectAPI
 from mockserver.settings import Settings
 from mockserver.store import EventStore
 from mockserver.validation import Contracts, Profile, load_contracts
-from mockserver.vendors.base import ALL_METHODS
-from mockserver.vendors.intake import Intake, http_error
-from mockserver.vendors.lucidworks import ENDPOINT_PREFIX, LucidworksSignals
-from mockserver.vendors.neuralens import ENDPOINT as NEURALENS_ENDPOINT
+from mockserver.vendors.lucidworks import LucidworksSignals
 from mockserver.vendors.neuralens import NeuralensEvents
+from mockserver.vendors.routes import VendorRoutes
 
-NAMESPACE_PREFIX = "/ns/{namespace}"
-# The signal store in the path, for clients that cannot reach mystore.localhost: not every
-# resolver maps *.localhost to 127.0.0.1.
-SIGNAL_STORE_PREFIX = "/signal-store/{store}"
-LUCIDWORKS_SIGNALS = ENDPOINT_PREFIX + "{signal}"
+ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def create_app(
@@ -47,46 +42,19 @@ def create_app(
     inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()
 
-    vendor_routes = []
-    for prefix in ("", NAMESPACE_PREFIX):
-        vendor_routes += [
-            Route(prefix + NEURALENS_ENDPOINT, neuralens.handle, methods=ALL_METHODS),
-            Route(prefix + LUCIDWORKS_SIGNALS, lucidworks.handle, methods=ALL_METHODS),
-            Route(
-                prefix + SIGNAL_STORE_PREFIX + LUCIDWORKS_SIGNALS,
-                lucidworks.handle,
-                methods=ALL_METHODS,
-            ),
-        ]
-
-    async def not_found(request: Request) -> Response:
+    async def inspection_not_found(request: Request) -> JSONResponse:
         path = request.url.path
-        if path.startswith(PREFIX + "/") or path == PREFIX:
-            allowed = sorted(
-                method
-                for route in inspect_routes
-                if route.matches(request.scope)[0] == Match.PARTIAL
-                for method in route.methods or ()
-            )
-            if allowed:
-                message = f"{request.method} is not allowed on {path}; use {', '.join(allowed)}"
-                headers = {"Allow": ", ".join(allowed)}
-                return JSONResponse({"error": message}, status_code=405, headers=headers)
-            return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
-        namespace, endpoint = _split_namespace(path)
-        if namespace is not None:
-            request.scope.setdefault("path_params", {})["namespace"] = namespace
-        intake = Intake.of(request, _vendor_of(endpoint), endpoint)
-        served = (
-            f"POST {NEURALENS_ENDPOINT}, POST {ENDPOINT_PREFIX}{{click,query,cartadd,purchase}}"
+        allowed = sorted(
+            method
+            for route in inspect_routes
+            if route.matches(request.scope)[0] == Match.PARTIAL
+            for method in route.methods or ()
         )
-        error = http_error("not-found", f"nothing is served at {path}; mockserver serves {served}")
-        await intake.reject(writer, 404, [error], None, None)
-        return JSONResponse(
-            {"type": "about:blank", "title": "Not Found", "status": 404, "detail": error.message},
-            status_code=404,
-            media_type="application/problem+json",
-        )
+        if allowed:
+            message = f"{request.method} is not allowed on {path}; use {', '.join(allowed)}"
+            headers = {"Allow": ", ".join(allowed)}
+            return JSONResponse({"error": message}, status_code=405, headers=headers)
+        return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
 
     lifespans = 0
 
@@ -105,28 +73,19 @@ def create_app(
                     store.close()
 
     app = Starlette(
-        routes=[
-            *vendor_routes,  # first: nearly every request is one of these
-            *inspect_routes,
-            Route("/{path:path}", not_found, methods=ALL_METHODS),
+        # Only /_mock paths reach the router: VendorRoutes answers every other path.
+        routes=[*inspect_routes, Route("/{path:path}", inspection_not_found, methods=ALL)],
+        middleware=[
+            Middleware(
+                VendorRoutes,
+                neuralens=neuralens,
+                lucidworks=lucidworks,
+                writer=writer,
+                passthrough_prefix=PREFIX,
+            )
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = store
     return app
-
-
-def _split_namespace(path: str) -> tuple[str | None, str]:
-    if path.startswith("/ns/"):
-        name, _, rest = path.removeprefix("/ns/").partition("/")
-        return name, "/" + rest
-    return None, path
-
-
-def _vendor_of(endpoint: str) -> str | None:
-    if endpoint.startswith("/analytics/"):
-        return "neuralens"
-    if endpoint.startswith("/retail/"):
-        return "lucidworks"
-    return None

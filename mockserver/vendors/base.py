@@ -11,9 +11,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, Validated
@@ -24,9 +21,7 @@ from mockserver.vendors.intake import (
     http_error,
     read_body,
 )
-
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-PATH_NAMES = ("namespace", "store")  # names a client chooses, carried in the path
+from mockserver.vendors.reply import Reply
 
 
 class VendorEndpoint(ABC):
@@ -36,34 +31,31 @@ class VendorEndpoint(ABC):
         self.writer = writer
         self.max_body_bytes = max_body_bytes
 
-    async def handle(self, request: Request) -> Response:
-        intake = Intake.of(request, self.vendor, self.endpoint(request))
-        tenant = self.tenant(request)
-        for kind in PATH_NAMES:
-            name = request.path_params.get(kind)
+    async def handle(self, intake: Intake) -> Reply:
+        tenant = self.tenant(intake)
+        for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
             if name is not None and not NAME_PATTERN.fullmatch(name):
                 message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
                 return await self.refuse(intake, 404, [http_error(kind, message)], tenant)
-        if self.contract_name(request) is None:
-            return await self.refuse(
-                intake, 404, [http_error("not-found", self.not_found(request))], tenant
-            )
-        if request.method != "POST":
-            error = http_error("method", f"{request.method} is not allowed here; use POST")
+        unknown = self.not_served(intake)
+        if unknown is not None:
+            return await self.refuse(intake, 404, [http_error("not-found", unknown)], tenant)
+        if intake.method != "POST":
+            error = http_error("method", f"{intake.method} is not allowed here; use POST")
             return await self.refuse(intake, 405, [error], tenant, headers={"Allow": "POST"})
         try:
-            body = await read_body(request, self.max_body_bytes)
+            body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
             return await self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
-        auth = self.auth_errors(request)
+        auth = self.auth_errors(intake)
         if auth:
             return await self.refuse(intake, 401, auth, tenant, body)
-        validated = self.validate(request, body)
-        errors = [*self.header_errors(request), *validated.errors]
+        validated = self.validate(intake, body)
+        errors = [*self.header_errors(intake), *validated.errors]
         if errors:
             return await self.refuse(intake, 400, errors, tenant, body)
         await self.writer.write(events=self.events(intake, tenant, validated.value, body))
-        return self.accepted()
+        return self.accepted
 
     async def refuse(
         self,
@@ -73,41 +65,36 @@ class VendorEndpoint(ABC):
         tenant: str | None,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> Response:
+    ) -> Reply:
         await intake.reject(self.writer, status, errors, tenant, body)
-        return self.error_response(status, errors, headers)
+        return self.error_reply(status, errors, headers)
+
+    @property
+    @abstractmethod
+    def accepted(self) -> Reply:
+        """The reply to every accepted request: the same bytes each time."""
 
     @abstractmethod
-    def endpoint(self, request: Request) -> str:
-        """The vendor path this request is for, without any ``/ns/{name}`` prefix."""
+    def not_served(self, intake: Intake) -> str | None:
+        """Why this vendor serves nothing at the intake's path (a 404), or None if it does."""
 
     @abstractmethod
-    def contract_name(self, request: Request) -> str | None:
-        """Which contract the path names, or None for a path this vendor does not serve."""
+    def tenant(self, intake: Intake) -> str | None: ...
 
     @abstractmethod
-    def not_found(self, request: Request) -> str: ...
+    def auth_errors(self, intake: Intake) -> list[FieldError]: ...
 
     @abstractmethod
-    def tenant(self, request: Request) -> str | None: ...
+    def header_errors(self, intake: Intake) -> list[FieldError]: ...
 
     @abstractmethod
-    def auth_errors(self, request: Request) -> list[FieldError]: ...
-
-    @abstractmethod
-    def header_errors(self, request: Request) -> list[FieldError]: ...
-
-    @abstractmethod
-    def validate(self, request: Request, body: bytes) -> Validated: ...
+    def validate(self, intake: Intake, body: bytes) -> Validated: ...
 
     @abstractmethod
     def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
         """The accepted body's events; ``body`` is what was sent, for their payloads."""
 
     @abstractmethod
-    def accepted(self) -> Response: ...
-
-    @abstractmethod
-    def error_response(
+    def error_reply(
         self, status: int, errors: Sequence[FieldError], headers: Mapping[str, str] | None
-    ) -> Response: ...
+    ) -> Reply: ...

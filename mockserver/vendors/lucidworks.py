@@ -16,14 +16,12 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, headers_of, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
+from mockserver.vendors.reply import Reply
 
 VENDOR = "lucidworks"
 ENDPOINT_PREFIX = "/retail/signals/"
@@ -71,25 +69,21 @@ class LucidworksSignals(VendorEndpoint):
             for signal, c in contracts.items()
         }
 
-    def endpoint(self, request: Request) -> str:
-        return ENDPOINT_PREFIX + str(request.path_params["signal"])
+    accepted = Reply(202)
 
-    def contract_name(self, request: Request) -> str | None:
-        signal = request.path_params["signal"]
-        return signal if signal in self.contracts else None
-
-    def not_found(self, request: Request) -> str:
+    def not_served(self, intake: Intake) -> str | None:
+        if intake.endpoint.removeprefix(ENDPOINT_PREFIX) in self.contracts:
+            return None
         served = ", ".join(f"POST {ENDPOINT_PREFIX}{name}" for name in sorted(self.contracts))
-        return f"{self.endpoint(request)} is not a Lucidworks signal endpoint; served: {served}"
+        return f"{intake.endpoint} is not a Lucidworks signal endpoint; served: {served}"
 
-    def tenant(self, request: Request) -> str | None:
-        in_path = request.path_params.get("store")
-        if in_path is not None:
-            return str(in_path)
-        return signal_store_from_host(headers_of(request).get("host", ""))
+    def tenant(self, intake: Intake) -> str | None:
+        if intake.store is not None:
+            return intake.store
+        return signal_store_from_host(intake.headers.get("host", ""))
 
-    def auth_errors(self, request: Request) -> list[FieldError]:
-        token = headers_of(request).get("authorization", "").strip()
+    def auth_errors(self, intake: Intake) -> list[FieldError]:
+        token = intake.headers.get("authorization", "").strip()
         if not token:
             return [_auth("missing-token", "send Authorization: <embed token>")]
         if token.lower().startswith("bearer "):
@@ -105,15 +99,15 @@ class LucidworksSignals(VendorEndpoint):
             ]
         return []
 
-    def header_errors(self, request: Request) -> list[FieldError]:
-        contract = self.contracts[request.path_params["signal"]]
-        headers = headers_of(request)
+    def header_errors(self, intake: Intake) -> list[FieldError]:
+        contract = self._contract(intake)
+        headers = intake.headers
         errors = [
             FieldError(f"header:{name}", "required", "header", f"the {name} header is required")
             for name in self._required_headers[contract.signal_type]
             if not headers.get(name.lower(), "").strip()
         ]
-        content_type = headers_of(request).get("content-type", "")
+        content_type = headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         accepted = contract.operation.body_media_types
         if content_type.strip() and media_type not in accepted:
@@ -127,8 +121,11 @@ class LucidworksSignals(VendorEndpoint):
             )
         return errors
 
-    def validate(self, request: Request, body: bytes) -> Validated:
-        return self.contracts[request.path_params["signal"]].validate(body)
+    def validate(self, intake: Intake, body: bytes) -> Validated:
+        return self._contract(intake).validate(body)
+
+    def _contract(self, intake: Intake) -> LucidworksContract:
+        return self.contracts[intake.endpoint.removeprefix(ENDPOINT_PREFIX)]
 
     def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
         signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
@@ -157,12 +154,9 @@ class LucidworksSignals(VendorEndpoint):
             for signal, payload in zip(value, _payloads(value, body), strict=True)
         ]
 
-    def accepted(self) -> Response:
-        return Response(status_code=202)
-
-    def error_response(
+    def error_reply(
         self, status: int, errors: Sequence[FieldError], headers: Mapping[str, str] | None
-    ) -> Response:
+    ) -> Reply:
         problem = {
             "type": "about:blank",
             "title": _STATUS_TITLES.get(status, "Error"),
@@ -170,12 +164,7 @@ class LucidworksSignals(VendorEndpoint):
             "detail": plain_messages(errors),
             "errors": [error.as_dict() for error in errors],
         }
-        return JSONResponse(
-            problem,
-            status_code=status,
-            headers=dict(headers or {}),
-            media_type="application/problem+json",
-        )
+        return Reply.json(status, problem, "application/problem+json", headers)
 
 
 def _payloads(signals: list[Any], body: bytes) -> list[str]:

@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, headers_of, is_known, plain_messages
+from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
+from mockserver.vendors.reply import Reply
 
 VENDOR = "neuralens"
 ENDPOINT = "/analytics/event"
@@ -41,20 +39,16 @@ class NeuralensEvents(VendorEndpoint):
         self.contract = contract
         self.keys = frozenset(keys)
 
-    def endpoint(self, request: Request) -> str:
-        return ENDPOINT
+    accepted = Reply.json(200, {"status": "success", "message": ""})
 
-    def contract_name(self, request: Request) -> str | None:
-        return "event"
+    def not_served(self, intake: Intake) -> str | None:
+        return None  # one endpoint, routed here only by its exact path
 
-    def not_found(self, request: Request) -> str:
-        return f"Neuralens serves POST {ENDPOINT}"
+    def tenant(self, intake: Intake) -> str | None:
+        return intake.headers.get(APP_HEADER.lower()) or None
 
-    def tenant(self, request: Request) -> str | None:
-        return headers_of(request).get(APP_HEADER.lower()) or None
-
-    def auth_errors(self, request: Request) -> list[FieldError]:
-        value = headers_of(request).get(KEY_HEADER.lower(), "")
+    def auth_errors(self, intake: Intake) -> list[FieldError]:
+        value = intake.headers.get(KEY_HEADER.lower(), "")
         scheme, _, key = value.strip().partition(" ")
         if not value:
             return [_auth("missing-key", f"send {KEY_HEADER}: Bearer <your API key>")]
@@ -70,8 +64,8 @@ class NeuralensEvents(VendorEndpoint):
             return [_auth("unknown-key", "this API key is not one the server was started with")]
         return []
 
-    def header_errors(self, request: Request) -> list[FieldError]:
-        if headers_of(request).get(APP_HEADER.lower(), "").strip():
+    def header_errors(self, intake: Intake) -> list[FieldError]:
+        if intake.headers.get(APP_HEADER.lower(), "").strip():
             return []
         return [
             FieldError(
@@ -82,7 +76,7 @@ class NeuralensEvents(VendorEndpoint):
             )
         ]
 
-    def validate(self, request: Request, body: bytes) -> Validated:
+    def validate(self, intake: Intake, body: bytes) -> Validated:
         return self.contract.validate(body)
 
     def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
@@ -107,16 +101,11 @@ class NeuralensEvents(VendorEndpoint):
             )
         ]
 
-    def accepted(self) -> Response:
-        return JSONResponse({"status": "success", "message": ""})
-
-    def error_response(
+    def error_reply(
         self, status: int, errors: Sequence[FieldError], headers: Mapping[str, str] | None
-    ) -> Response:
-        return JSONResponse(
-            {"status": "failure", "message": plain_messages(errors)},
-            status_code=status,
-            headers=dict(headers or {}),
+    ) -> Reply:
+        return Reply.json(
+            status, {"status": "failure", "message": plain_messages(errors)}, headers=headers
         )
 
 
