@@ -77,6 +77,7 @@ EVENT_FILTERS = (
 UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
 REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until")
 
+WAL_CHECKPOINT_PAGES = 200
 _EVENT_COLUMNS = (
     "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
     "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
@@ -112,6 +113,10 @@ class EventStore:
         if path != ":memory:":
             self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # The commit that fills the WAL copies it into the database and fsyncs, while every
+        # request waits. 200 pages (800 KiB) instead of SQLite's 1000 makes that pause a fifth
+        # as long at the same total cost: p99 at c=16 went from ~9.5 to ~5.5 ms (make bench).
+        self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         migrations.apply(self.db)
 
     def close(self) -> None:

@@ -79,6 +79,15 @@ def test_serve_prints_its_urls_and_records_to_the_db_file(server: tuple[str, Pat
     assert (directory / "events.db").is_file()
 
 
+def test_serving_loads_nothing_of_the_client_side() -> None:
+    # The server's resident memory is a budget (make bench): httpx and the client cost MiBs.
+    probe = "import sys, mockserver.cli; print(sorted(m for m in sys.modules if 'httpx' in m))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+
+
 def test_serve_says_what_to_do_when_the_port_is_taken(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -144,10 +144,9 @@ class GoChecker:
         return list(islice(found, limit))
 
     def _passes(self, value: Any, go: GoType, tags: bool) -> bool:
-        """Whether a struct or slice subtree holds nothing to report, by its compiled predicate:
-        the walk skips such subtrees (one bad signal among a hundred walks one signal)."""
-        if go.kind not in ("struct", "slice"):
-            return False
+        """Whether a value holds nothing to report, by its type's compiled predicate: the walk
+        skips such values (one bad signal among a hundred walks one signal, one bad field
+        among twenty builds one error), at a fraction of the cost of walking them."""
         key = (id(go), tags)
         predicate = self._subtrees.get(key)
         if predicate is None:
