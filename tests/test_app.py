@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 
@@ -126,6 +127,17 @@ def test_an_event_is_stored_as_sent(client: TestClient) -> None:
     )
     stored = client.get("/_mock/events").json()["events"][0]["payload"]
     assert stored["extra"] == {"nested": [1, 2.5]}
+
+
+def test_each_signal_of_a_batch_is_stored_as_sent(client: TestClient, settings: Settings) -> None:
+    first = json.dumps(CLICK[0], indent=1).replace("}", ', "extra": 2.50}', 1).encode()
+    second = json.dumps({**CLICK[0], "visitorId": "v2"}, separators=(",", ":")).encode()
+    body = b"[" + first + b" ,\n " + second + b"]"
+    response = client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+    with sqlite3.connect(settings.db) as db:
+        stored = [row[0] for row in db.execute("SELECT payload FROM events ORDER BY id")]
+    assert stored == [first.decode(), second.decode()]
 
 
 def test_a_lenient_surrogate_is_stored_as_the_replacement_character(

@@ -137,8 +137,30 @@ def test_errors_carry_path_rule_layer_and_message(contracts: Contracts) -> None:
     ids=lambda path: f"{path.parent.name}/{path.name}",
 )
 def test_fast_go_check_agrees_with_the_detailed_walk(contracts: Contracts, path: Path) -> None:
-    value, _ = decode_json(path.read_bytes())
+    value = decode_json(path.read_bytes()).value
     if value is None:
         return  # undecodable: neither Go check runs
     checker = contracts.lucidworks[path.name.split("-", 1)[0]].go
     assert checker.is_clean(value) is (not checker.walk(value))
+
+
+def test_a_top_level_array_keeps_each_element_as_sent() -> None:
+    decoded = decode_json(b'\n[ {"a": 1,  "b": [2.50]} ,\t"x" ]\n')
+    assert decoded.value == [{"a": 1, "b": [2.5]}, "x"]
+    assert decoded.element_texts == ('{"a": 1,  "b": [2.50]}', '"x"')
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"a": 1},]', "line 1 column 11: trailing comma before ']'; remove the comma"),
+        (b"[1 2]", "line 1 column 4: Expecting ',' delimiter"),
+        (b"[1]]", "line 1 column 4: more than one JSON value in the body"),
+        (b"[1,,2]", "line 1 column 4: Expecting value"),
+        (b"[", "line 1 column 2: Expecting value"),
+    ],
+)
+def test_a_malformed_array_is_described_where_it_breaks(body: bytes, message: str) -> None:
+    decoded = decode_json(body)
+    assert decoded.value is None
+    assert [error.message for error in decoded.errors] == [f"invalid JSON at {message}"]

@@ -41,6 +41,7 @@ PROFILES: tuple[str, ...] = get_args(Profile)
 class Validated:
     value: Any
     errors: tuple[FieldError, ...]
+    element_texts: tuple[str, ...] = ()  # a top-level array's elements as sent (see Decoded)
 
     @property
     def ok(self) -> bool:
@@ -64,13 +65,13 @@ class LucidworksContract:
         self._openapi = None if lenient else SchemaLayer(operation.body_schema, "openapi")
 
     def validate(self, body: bytes) -> Validated:
-        value, errors = decode_json(body, lenient=self._openapi is None)
+        value, errors, texts = decode_json(body, lenient=self._openapi is None)
         if value is None and errors:
             return Validated(None, tuple(errors))
         value = self.go.fold(value)
         go_errors = self.go.errors(value, MAX_ERRORS + 1)
         if self._openapi is None:
-            return _validated(value, [*errors, *go_errors])
+            return _validated(value, [*errors, *go_errors], texts)
         decode = [*errors, *(e for e in go_errors if e.layer == "decode")]
         mistyped = {e.path for e in decode}
         openapi = [
@@ -84,7 +85,7 @@ class LucidworksContract:
             for e in go_errors
             if e.layer == "validator" and not (e.rule == "required" and e.path in missing)
         ]
-        return _validated(value, [*decode, *openapi, *validator])
+        return _validated(value, [*decode, *openapi, *validator], texts)
 
 
 class NeuralensContract:
@@ -96,16 +97,16 @@ class NeuralensContract:
         self._schema = SchemaLayer(schema, "schema")
 
     def validate(self, body: bytes) -> Validated:
-        value, errors = decode_json(body, lenient=self.profile == "lenient")
+        value, errors, _ = decode_json(body, lenient=self.profile == "lenient")
         if value is None and errors:
             return Validated(None, tuple(errors))
         schema_errors = self._schema.errors(value, MAX_ERRORS + 1)
         return _validated(value, [*errors, *schema_errors, *semantic_errors(value)])
 
 
-def _validated(value: Any, errors: list[FieldError]) -> Validated:
+def _validated(value: Any, errors: list[FieldError], texts: tuple[str, ...] = ()) -> Validated:
     if len(errors) <= MAX_ERRORS:
-        return Validated(value, tuple(errors))
+        return Validated(value, tuple(errors), texts)
     more = FieldError(
         "$", "error-limit", "http", f"more problems follow; only the first {MAX_ERRORS} are listed"
     )

@@ -11,13 +11,14 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from mockserver.validation.errors import FieldError, json_path
 
 _UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, and nothing else
 
 
 class _BadLiteral(ValueError):
@@ -56,6 +57,8 @@ def _flag_duplicates(obj: dict[str, Any], pairs: list[tuple[str, Any]]) -> _Dupl
 class _StrictDecoder(json.JSONDecoder):
     """Built once per thread (building a decoder per call costs more than the hooks)."""
 
+    scan_once: Callable[[str, int], tuple[Any, int]]  # json's scanner, set by JSONDecoder
+
     def __init__(self) -> None:
         super().__init__(
             object_pairs_hook=self._object_from_pairs,
@@ -82,45 +85,97 @@ def _thread_decoder() -> _StrictDecoder:
     return decoder
 
 
-def decode_json(body: bytes, *, lenient: bool = False) -> tuple[Any, list[FieldError]]:
-    """The decoded value (``None`` when undecodable) and every decode problem found.
+class Decoded(NamedTuple):
+    value: Any  # None when the body does not decode
+    errors: list[FieldError]
+    # For a top-level array, each element's JSON text exactly as sent: a batch's events are
+    # stored as sent, and slicing them out costs a ninth of encoding each one again.
+    element_texts: tuple[str, ...] = ()
+
+
+def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
+    """The decoded value and every decode problem found.
 
     ``lenient`` decodes as Go's ``encoding/json`` does without complaint: invalid UTF-8 and
     unpaired surrogate escapes become U+FFFD, and the last of duplicate keys wins.
     """
     if not body.strip():
-        return None, [_error("$", "empty-body", "the request body is empty; send a JSON document")]
+        return Decoded(
+            None, [_error("$", "empty-body", "the request body is empty; send a JSON document")]
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         if not lenient:
             message = f"the body is not valid UTF-8 (bad byte at offset {exc.start})"
-            return None, [_error("$", "utf8", message)]
+            return Decoded(None, [_error("$", "utf8", message)])
         text = body.decode("utf-8", "replace")
     if text.startswith("\ufeff"):
-        return None, [
-            _error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")
-        ]
+        return Decoded(
+            None, [_error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")]
+        )
     decoder = _thread_decoder()
     decoder.flagged.clear()
+    element_texts: tuple[str, ...] = ()
     try:
-        value = decoder.decode(text)
-    except _BadLiteral as exc:
-        return None, [_error("$", "syntax", str(exc))]
-    except json.JSONDecodeError as exc:
-        return None, [_error("$", "syntax", _describe_syntax_error(text, exc))]
-    except RecursionError:
-        return None, [_error("$", "depth", "the JSON is nested too deeply")]
+        value, element_texts = _array_elements(decoder, text)
+    except (ValueError, StopIteration, RecursionError):
+        # Not an array, or not valid JSON: the whole-text decode says which, in its words.
+        decoder.flagged.clear()
+        try:
+            value = decoder.decode(text)
+        except _BadLiteral as exc:
+            return Decoded(None, [_error("$", "syntax", str(exc))])
+        except json.JSONDecodeError as exc:
+            return Decoded(None, [_error("$", "syntax", _describe_syntax_error(text, exc))])
+        except RecursionError:
+            return Decoded(None, [_error("$", "depth", "the JSON is nested too deeply")])
 
     errors: list[FieldError] = []
     has_surrogates = _UNPAIRED_SURROGATE_ESCAPE.search(text) is not None
     if lenient:
-        return (_replace_surrogates(value) if has_surrogates else value), errors
+        return Decoded(
+            _replace_surrogates(value) if has_surrogates else value, errors, element_texts
+        )
     if decoder.flagged:
         errors.extend(_duplicate_key_errors(value))
     if has_surrogates:
         errors.extend(_surrogate_errors(value))
-    return value, errors
+    return Decoded(value, errors, element_texts)
+
+
+def _array_elements(decoder: _StrictDecoder, text: str) -> tuple[list[Any], tuple[str, ...]]:
+    """A top-level array decoded element by element with the decoder's own scanner, keeping
+    each element's text. Raises ``ValueError`` for anything else, ``StopIteration`` (the
+    scanner's) where an element should start and none does."""
+    index = _skip_space(text, 0)
+    if not text.startswith("[", index):
+        raise ValueError("not an array")
+    values: list[Any] = []
+    texts: list[str] = []
+    index = _skip_space(text, index + 1)
+    if text.startswith("]", index):
+        index += 1
+    else:
+        while True:
+            value, end = decoder.scan_once(text, index)
+            values.append(value)
+            texts.append(text[index:end])
+            index = _skip_space(text, end)
+            if text.startswith(",", index):
+                index = _skip_space(text, index + 1)
+            elif text.startswith("]", index):
+                index += 1
+                break
+            else:
+                raise ValueError("expected , or ]")
+    if _skip_space(text, index) != len(text):
+        raise ValueError("extra data")
+    return values, tuple(texts)
+
+
+def _skip_space(text: str, index: int) -> int:
+    return _SPACE.match(text, index).end()  # type: ignore[union-attr]  # matches "" at worst
 
 
 def _error(path: str, rule: str, message: str) -> FieldError:

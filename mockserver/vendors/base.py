@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
@@ -54,7 +53,7 @@ class VendorEndpoint(ABC):
         errors = [*self.header_errors(intake), *validated.errors]
         if errors:
             return await self.refuse(intake, 400, errors, tenant, body)
-        await self.writer.write(events=self.events(intake, tenant, validated.value, body))
+        await self.writer.write(events=self.events(intake, tenant, validated, body))
         return self.accepted
 
     async def refuse(
@@ -91,7 +90,9 @@ class VendorEndpoint(ABC):
     def validate(self, intake: Intake, body: bytes) -> Validated: ...
 
     @abstractmethod
-    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
+    def events(
+        self, intake: Intake, tenant: str | None, validated: Validated, body: bytes
+    ) -> list[Event]:
         """The accepted body's events; ``body`` is what was sent, for their payloads."""
 
     @abstractmethod

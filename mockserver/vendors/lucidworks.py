@@ -12,9 +12,7 @@ the first label of the Host (``mystore.applications.lucidworks.com``, or
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
@@ -127,7 +125,9 @@ class LucidworksSignals(VendorEndpoint):
     def _contract(self, intake: Intake) -> LucidworksContract:
         return self.contracts[intake.endpoint.removeprefix(ENDPOINT_PREFIX)]
 
-    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
+    def events(
+        self, intake: Intake, tenant: str | None, validated: Validated, body: bytes
+    ) -> list[Event]:
         signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
         return [
             Event(
@@ -147,11 +147,11 @@ class LucidworksSignals(VendorEndpoint):
                 ],
                 position=signal.get("selectedPosition"),
                 timestamp_ms=signal.get("timestamp"),
-                payload=payload,
+                payload=as_sent(text, signal),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
             )
-            for signal, payload in zip(value, _payloads(value, body), strict=True)
+            for signal, text in zip(validated.value, validated.element_texts, strict=True)
         ]
 
     def error_reply(
@@ -165,14 +165,6 @@ class LucidworksSignals(VendorEndpoint):
             "errors": [error.as_dict() for error in errors],
         }
         return Reply.json(status, problem, "application/problem+json", headers)
-
-
-def _payloads(signals: list[Any], body: bytes) -> list[str]:
-    """Each signal as sent. One signal (the usual case) is the body without its brackets;
-    only the signals of a batch are encoded again."""
-    if len(signals) == 1:
-        return [as_sent(body.decode("utf-8", "replace").strip()[1:-1].strip(), signals[0])]
-    return [json.dumps(signal) for signal in signals]
 
 
 def _auth(rule: str, message: str) -> FieldError:

@@ -10,7 +10,6 @@ malformed or unknown key.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
 
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
@@ -79,7 +78,10 @@ class NeuralensEvents(VendorEndpoint):
     def validate(self, intake: Intake, body: bytes) -> Validated:
         return self.contract.validate(body)
 
-    def events(self, intake: Intake, tenant: str | None, value: Any, body: bytes) -> list[Event]:
+    def events(
+        self, intake: Intake, tenant: str | None, validated: Validated, body: bytes
+    ) -> list[Event]:
+        value = validated.value
         index = value.get("index")
         return [
             Event(
