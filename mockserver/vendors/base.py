@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
@@ -21,6 +22,11 @@ from mockserver.vendors.intake import (
     read_body,
 )
 from mockserver.vendors.reply import Reply
+
+
+class Refusal(NamedTuple):
+    status: int
+    errors: Sequence[FieldError]
 
 
 class VendorEndpoint(ABC):
@@ -46,15 +52,25 @@ class VendorEndpoint(ABC):
             body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
             return await self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
+        judged = self._judge(intake, tenant, body)
+        if isinstance(judged, Refusal):
+            return await self.refuse(intake, judged.status, judged.errors, tenant, body)
+        del body  # nor the raw bytes: held by 64 waiting batches, they kept 12 MiB resident
+        await self.writer.write(events=judged)
+        return self.accepted
+
+    def _judge(self, intake: Intake, tenant: str | None, body: bytes) -> Refusal | list[Event]:
+        """The refusal's status and reasons, or the accepted body's events. Not a coroutine:
+        the decoded body is freed here, once its events are built, instead of being held
+        while the commit is awaited."""
         auth = self.auth_errors(intake)
         if auth:
-            return await self.refuse(intake, 401, auth, tenant, body)
+            return Refusal(401, auth)
         validated = self.validate(intake, body)
         errors = [*self.header_errors(intake), *validated.errors]
         if errors:
-            return await self.refuse(intake, 400, errors, tenant, body)
-        await self.writer.write(events=self.events(intake, tenant, validated, body))
-        return self.accepted
+            return Refusal(400, errors)
+        return self.events(intake, tenant, validated, body)
 
     async def refuse(
         self,
