@@ -19,10 +19,11 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -44,12 +45,12 @@ NEURALENS_HEADERS = {
 }
 
 
-def _fixture(vendor: str, kind: str, name: str) -> object:
+def _fixture(vendor: str, kind: str, name: str) -> Any:
     return json.loads((ROOT / "fixtures" / vendor / kind / name).read_bytes())
 
 
 CLICK = _fixture("lucidworks", "valid", "click-full.json")
-SCENARIOS = {
+SCENARIOS: dict[str, tuple[str, dict[str, str], Any, int]] = {
     # name: (path, headers, body, events a request)
     "click valid": ("/retail/signals/click", LUCIDWORKS_HEADERS, CLICK, 1),
     "click invalid": (
@@ -201,35 +202,54 @@ def _wrk(url: str, script: Path, concurrency: int) -> tuple[float, float, float,
 
 
 def _measure(
-    server: str, process: subprocess.Popen[bytes], base: str, names: tuple[str, ...], workdir: Path
-) -> list[Result]:
-    results = []
-    for name in names:
-        path, headers, body, events = SCENARIOS[name]
-        script = workdir / f"{server}-{name.replace(' ', '-')}.lua"
-        _wrk_script(script, headers, body)
-        for concurrency in CONCURRENCY:
-            rps, p50, p99, errors = _wrk(base + path, script, concurrency)
-            results.append(
-                Result(
-                    server,
-                    name,
-                    concurrency,
-                    round(rps, 1),
-                    round(rps * events, 1),
-                    p50,
-                    p99,
-                    errors,
-                    _rss_mib(process.pid),
-                )
-            )
-            row = results[-1]
-            print(
-                f"  {server:12} {name:20} c={concurrency:<3} {rps:9.0f} req/s "
-                f"p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  rss {row.rss_mib} MiB",
-                flush=True,
-            )
-    return results
+    server: str,
+    process: subprocess.Popen[bytes],
+    url: str,
+    name: str,
+    concurrency: int,
+    script: Path,
+) -> Result:
+    events = SCENARIOS[name][3]
+    rps, p50, p99, errors = _wrk(url, script, concurrency)
+    row = Result(
+        server,
+        name,
+        concurrency,
+        round(rps, 1),
+        round(rps * events, 1),
+        p50,
+        p99,
+        errors,
+        _rss_mib(process.pid),
+    )
+    print(
+        f"  {server:12} {name:20} c={concurrency:<3} {rps:9.0f} req/s "
+        f"p50 {p50:6.2f} ms  p99 {p99:7.2f} ms  rss {row.rss_mib} MiB",
+        flush=True,
+    )
+    return row
+
+
+def _commands(workdir: Path) -> list[tuple[str, list[str], str, tuple[str, ...]]]:
+    """Each server: its name, command, the URL that answers once it is up, its scenarios."""
+    servers = []
+    port = _free_port()
+    serve = mockserver_command(port, workdir / "bench.db")
+    servers.append(("mockserver", serve, f"http://127.0.0.1:{port}", tuple(SCENARIOS)))
+    port = _free_port()
+    bare = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
+            "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    servers.append(("bare", bare, f"http://127.0.0.1:{port}", tuple(SCENARIOS)))
+    if PRISM.exists():
+        port = _free_port()
+        prism = [str(PRISM), "mock", str(CLICK_SPEC), "-p", str(port), "--errors"]
+        servers.append(("prism", prism, f"http://127.0.0.1:{port}", PRISM_SCENARIOS))
+    else:
+        print(
+            "bench: Prism is not installed (make bench installs it); measuring without it",
+            file=sys.stderr,
+        )
+    return servers
 
 
 def main() -> int:
@@ -237,42 +257,26 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"bench: {tool} is missing; `make bench` installs it", file=sys.stderr)
             return 2
-    python = sys.executable
     results: list[Result] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
         workdir = Path(tmp)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        serve = mockserver_command(port, workdir / "bench.db")
-        with _server("mockserver", serve, base + "/_mock/health") as process:
-            results += _measure("mockserver", process, base, tuple(SCENARIOS), workdir)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        bare = [
-            python,
-            "-m",
-            "uvicorn",
-            "bench.bare_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        with _server("bare", bare, base + "/") as process:
-            results += _measure("bare", process, base, tuple(SCENARIOS), workdir)
-        if PRISM.exists():
-            port = _free_port()
-            base = f"http://127.0.0.1:{port}"
-            prism = [str(PRISM), "mock", str(CLICK_SPEC), "-p", str(port), "--errors"]
-            with _server("prism", prism, base + "/retail/signals/click") as process:
-                results += _measure("prism", process, base, PRISM_SCENARIOS, workdir)
-        else:
-            print(
-                "bench: Prism is not installed (make bench installs it); measuring without it",
-                file=sys.stderr,
-            )
-    _write(results)
+        servers = []
+        for server, command, base, names in _commands(workdir):
+            probe = base + ("/_mock/health" if server == "mockserver" else "/retail/signals/click")
+            process = running.enter_context(_server(server, command, probe))
+            servers.append((server, process, base, names))
+        # Cell by cell, every server in turn: the servers being compared are measured seconds
+        # apart, not minutes, so the machine's drift hardly moves the ratios.
+        for name, (path, headers, body, _) in SCENARIOS.items():
+            script = workdir / f"{name.replace(' ', '-')}.lua"
+            _wrk_script(script, headers, body)
+            for concurrency in CONCURRENCY:
+                results += [
+                    _measure(server, process, base + path, name, concurrency, script)
+                    for server, process, base, names in servers
+                    if name in names
+                ]
+    _write(sorted(results, key=lambda r: [s for s, *_ in servers].index(r.server)))
     return 0
 
 
