@@ -269,7 +269,7 @@ def serve(args: argparse.Namespace) -> int:
 def _exempt_startup_objects_from_gc() -> None:
     """Keep what start-up built (modules, schemas, compiled validators) out of every later
     garbage collection: a full collection walked them all mid-request, which was most of p99
-    at c=64 (35 -> 25 ms in make bench). Only for the server process: a library call must not
+    at c=64 (35 -> 25 ms under wrk). Only for the server process: a library call must not
     change its host's collector."""
     gc.collect()
     gc.freeze()

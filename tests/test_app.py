@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterator
 
 from starlette.testclient import TestClient
+from starlette.types import Message
 
-from mockserver import Settings
+from mockserver import Settings, create_app
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
@@ -151,3 +153,24 @@ def test_a_lenient_surrogate_is_stored_as_the_replacement_character(
     )
     event = lenient.get("/_mock/events").json()["events"][0]
     assert event["payload"]["visitorId"] == "v-\ufffd"
+
+
+def test_a_client_that_hangs_up_mid_body_gets_nothing_recorded(settings: Settings) -> None:
+    app = create_app(settings)
+    scope = {
+        "type": "http", "method": "POST", "path": "/retail/signals/click", "root_path": "",
+        "query_string": b"", "headers": [(b"content-length", b"1000")],
+    }  # fmt: skip
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent == []  # nobody to answer, and no 500 either
+    with TestClient(app) as client:  # its lifespan closes the app's store
+        assert client.get("/_mock/rejections").json()["total"] == 0
+        assert post_lucidworks(client, "click", CLICK).status_code == 202
