@@ -1,0 +1,89 @@
+"""Group commit: who shares a transaction, and that nobody hears back before their commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pytest
+
+from mockserver.events import Event, Rejection
+from mockserver.group_commit import GroupCommit
+from mockserver.store import EventStore
+
+
+class RecordingStore:
+    """Stands in for EventStore: records each transaction's rejections (used as labels)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.commits: list[list[str]] = []
+        self.fail = fail
+
+    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        self.commits.append([r.request_id for r in rejections])
+
+
+def _rejection(label: str) -> Rejection:
+    fields: dict[str, Any] = {
+        "vendor": None, "method": "POST", "endpoint": "/", "namespace": "default",
+        "tenant": None, "status": 404, "errors": [], "headers": {}, "body": None,
+        "request_id": label, "received_at": "2026-01-01T00:00:00.000000Z",
+    }  # fmt: skip
+    return Rejection(**fields)
+
+
+async def _write_after(writer: GroupCommit, label: str, iterations: int) -> None:
+    for _ in range(iterations):
+        await asyncio.sleep(0)  # one event-loop iteration
+    await writer.write(rejection=_rejection(label))
+
+
+def _run(store: RecordingStore, arrivals: dict[str, int]) -> None:
+    writer = GroupCommit(cast(EventStore, store))
+
+    async def main() -> None:
+        await asyncio.gather(*(_write_after(writer, k, n) for k, n in arrivals.items()))
+
+    asyncio.run(main())
+
+
+def test_a_lone_request_is_committed_at_once() -> None:
+    store = RecordingStore()
+    writer = GroupCommit(cast(EventStore, store))
+    iterations = 0
+
+    async def main() -> None:
+        nonlocal iterations
+        write = asyncio.ensure_future(writer.write(rejection=_rejection("a")))
+        while not write.done():
+            iterations += 1
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert store.commits == [["a"]]
+    # Queued; committed the next iteration; the writer resumes the one after: no waiting.
+    assert iterations <= 3
+
+
+def test_requests_that_keep_arriving_join_the_pending_commit() -> None:
+    store = RecordingStore()
+    # a and b arrive together, c and d in the next two iterations, e well after.
+    _run(store, {"a": 0, "b": 0, "c": 1, "d": 2, "e": 8})
+    assert store.commits == [["a", "b", "c", "d"], ["e"]]
+
+
+def test_a_commit_waits_for_arrivals_a_bounded_number_of_times() -> None:
+    store = RecordingStore()
+    _run(store, {"a": 0, "b": 0, **{f"r{n}": n for n in range(1, 7)}})
+    assert len(store.commits[0]) < 8  # a steady stream does not hold the first commit forever
+    assert sorted(label for commit in store.commits for label in commit) == sorted(
+        ["a", "b", *(f"r{n}" for n in range(1, 7))]
+    )
+
+
+def test_a_failed_commit_fails_every_request_in_it() -> None:
+    with pytest.raises(OSError, match="disk full"):
+        _run(RecordingStore(fail=True), {"a": 0, "b": 0})
