@@ -123,16 +123,27 @@ def load_contracts(schema_dir: Path, profile: Profile = "strict") -> Contracts:
     """Every contract under ``schema_dir``; a schema that is not valid JSON Schema fails here."""
     if profile not in PROFILES:
         raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
-    with (schema_dir / "neuralens" / "event.schema.json").open(encoding="utf-8") as handle:
+    neuralens_file = schema_dir / "neuralens" / "event.schema.json"
+    with neuralens_file.open(encoding="utf-8") as handle:
         neuralens_schema = json.load(handle)
-    jsonschema.Draft202012Validator.check_schema(neuralens_schema)
+    _check_schema(neuralens_schema, str(neuralens_file))
     neuralens = NeuralensContract(neuralens_schema, profile)
     specs = SpecSet(schema_dir / "lucidworks")
     lucidworks: dict[str, LucidworksContract] = {}
     for spec_file in sorted(p.name for p in specs.directory.glob("*.openapi.yaml")):
         for operation in specs.operations(spec_file):
             if operation.path.startswith(LUCIDWORKS_SIGNAL_PREFIX):
-                jsonschema.Draft202012Validator.check_schema(operation.body_schema)
+                where = f"the request body of {operation.path} in {spec_file}"
+                _check_schema(operation.body_schema, where)
                 contract = LucidworksContract(operation, profile)
                 lucidworks[contract.signal_type] = contract
     return Contracts(neuralens=neuralens, lucidworks=lucidworks)
+
+
+def _check_schema(schema: Mapping[str, Any], where: str) -> None:
+    """A ValueError naming the file and the keyword, which ``serve`` shows without a traceback."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        at = "/".join(str(part) for part in exc.absolute_path) or "the top level"
+        raise ValueError(f"{where} is not valid JSON Schema at {at}: {exc.message}") from exc
