@@ -17,6 +17,7 @@ from mockserver.inspect_api import PREFIX, InspectAPI
 from mockserver.settings import Settings
 from mockserver.store import EventStore
 from mockserver.validation import Contracts, Profile, load_contracts
+from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.lucidworks import LucidworksSignals
 from mockserver.vendors.neuralens import NeuralensEvents
 from mockserver.vendors.routes import VendorRoutes
@@ -33,11 +34,12 @@ def create_app(
     owned_store = store is None
     store = store if store is not None else EventStore(settings.db)
     writer = GroupCommit(store)
+    budget = BodyBudget()
     neuralens = NeuralensEvents(
-        contracts.neuralens, writer, settings.max_body_bytes, settings.neuralens_keys
+        contracts.neuralens, writer, budget, settings.max_body_bytes, settings.neuralens_keys
     )
     lucidworks = LucidworksSignals(
-        contracts.lucidworks, writer, settings.max_body_bytes, settings.lucidworks_tokens
+        contracts.lucidworks, writer, budget, settings.max_body_bytes, settings.lucidworks_tokens
     )
     inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()

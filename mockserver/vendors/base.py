@@ -14,6 +14,7 @@ from typing import NamedTuple
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, Validated
+from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.intake import (
     NAME_PATTERN,
     BodyTooLarge,
@@ -32,8 +33,9 @@ class Refusal(NamedTuple):
 class VendorEndpoint(ABC):
     vendor: str
 
-    def __init__(self, writer: GroupCommit, max_body_bytes: int) -> None:
+    def __init__(self, writer: GroupCommit, budget: BodyBudget, max_body_bytes: int) -> None:
         self.writer = writer
+        self.budget = budget  # shared by every vendor endpoint of an app
         self.max_body_bytes = max_body_bytes
 
     async def handle(self, intake: Intake) -> Reply:
@@ -48,16 +50,23 @@ class VendorEndpoint(ABC):
         if intake.method != "POST":
             error = http_error("method", f"{intake.method} is not allowed here; use POST")
             return await self.refuse(intake, 405, [error], tenant, headers={"Allow": "POST"})
+        share = self.budget.share(intake.headers.get("content-length"))
+        if not self.budget.try_enter(share):
+            await self.budget.wait_for_turn(share)
         try:
-            body = await read_body(intake, self.max_body_bytes)
-        except BodyTooLarge as exc:
-            return await self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
-        judged = self._judge(intake, tenant, body)
-        if isinstance(judged, Refusal):
-            return await self.refuse(intake, judged.status, judged.errors, tenant, body)
-        del body  # the raw bytes need not wait for the commit either (see _judge)
-        await self.writer.write(events=judged)
-        return self.accepted
+            try:
+                body = await read_body(intake, self.max_body_bytes)
+            except BodyTooLarge as exc:
+                error = http_error("body-too-large", str(exc))
+                return await self.refuse(intake, 413, [error], tenant)
+            judged = self._judge(intake, tenant, body)
+            if isinstance(judged, Refusal):
+                return await self.refuse(intake, judged.status, judged.errors, tenant, body)
+            del body  # the raw bytes need not wait for the commit either (see _judge)
+            await self.writer.write(events=judged)
+            return self.accepted
+        finally:
+            self.budget.leave(share)
 
     def _judge(self, intake: Intake, tenant: str | None, body: bytes) -> Refusal | list[Event]:
         """The refusal's status and reasons, or the accepted body's events. Not a coroutine:

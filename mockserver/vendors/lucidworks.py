@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
+from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 from mockserver.vendors.reply import Reply
@@ -55,10 +56,11 @@ class LucidworksSignals(VendorEndpoint):
         self,
         contracts: Mapping[str, LucidworksContract],
         writer: GroupCommit,
+        budget: BodyBudget,
         max_body_bytes: int,
         tokens: Collection[str] = (),
     ) -> None:
-        super().__init__(writer, max_body_bytes)
+        super().__init__(writer, budget, max_body_bytes)
         self.contracts = contracts
         self.tokens = frozenset(tokens)
         # Authorization is the auth layer's (401); the others are header checks (400).

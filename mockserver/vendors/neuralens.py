@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from mockserver.events import Event
 from mockserver.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
+from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 from mockserver.vendors.reply import Reply
@@ -31,10 +32,11 @@ class NeuralensEvents(VendorEndpoint):
         self,
         contract: NeuralensContract,
         writer: GroupCommit,
+        budget: BodyBudget,
         max_body_bytes: int,
         keys: Collection[str] = (),
     ) -> None:
-        super().__init__(writer, max_body_bytes)
+        super().__init__(writer, budget, max_body_bytes)
         self.contract = contract
         self.keys = frozenset(keys)
 

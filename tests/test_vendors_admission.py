@@ -1,0 +1,92 @@
+"""BodyBudget: small requests never wait; large ones take turns, first come first served."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mockserver.vendors.admission import BodyBudget
+
+
+async def _hold(
+    budget: BodyBudget, share: int, label: str, log: list[str], release: asyncio.Event
+) -> None:
+    if not budget.try_enter(share):
+        await budget.wait_for_turn(share)
+    log.append(label)
+    try:
+        await release.wait()
+    finally:
+        budget.leave(share)
+
+
+def test_small_bodies_are_all_admitted_at_once() -> None:
+    budget = BodyBudget(512 * 1024)
+
+    async def main() -> None:
+        shares = [budget.share("700") for _ in range(200)]
+        assert all(budget.try_enter(share) for share in shares)  # 200 clicks in flight
+        for share in shares:
+            budget.leave(share)
+
+    asyncio.run(main())
+
+
+def test_large_bodies_take_turns_in_arrival_order() -> None:
+    budget = BodyBudget(100)
+    log: list[str] = []
+
+    async def main() -> None:
+        sizes = {"a": 60, "b": 60, "c": 10, "d": 60}
+        releases = {label: asyncio.Event() for label in sizes}
+        tasks = [
+            asyncio.create_task(_hold(budget, size, label, log, releases[label]))
+            for label, size in sizes.items()
+        ]
+        await asyncio.sleep(0)
+        assert log == ["a"]  # b would not fit beside a; c would, but it came after b
+        releases["a"].set()
+        await asyncio.sleep(0.01)
+        assert log == ["a", "b", "c"]  # b and c fit together; d waits for them
+        releases["b"].set()
+        releases["c"].set()
+        releases["d"].set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    assert log == ["a", "b", "c", "d"]
+
+
+def test_a_body_larger_than_the_budget_is_admitted_alone() -> None:
+    budget = BodyBudget(100)
+
+    async def main() -> None:
+        assert budget.try_enter(budget.share(None))  # undeclared length: the whole budget
+        assert not budget.try_enter(budget.share("1"))
+        budget.leave(budget.share(None))
+        assert budget.try_enter(budget.share("5000"))  # nothing else in flight: admitted
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_waiter_gives_up_its_place() -> None:
+    budget = BodyBudget(100)
+    log: list[str] = []
+
+    async def main() -> None:
+        release_a, release_b, release_c = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        a = asyncio.create_task(_hold(budget, 100, "a", log, release_a))
+        b = asyncio.create_task(_hold(budget, 100, "b", log, release_b))
+        c = asyncio.create_task(_hold(budget, 100, "c", log, release_c))
+        await asyncio.sleep(0)
+        b.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await b
+        release_a.set()
+        release_c.set()
+        await asyncio.gather(a, c)
+        assert budget.try_enter(100)  # nothing leaked: the whole budget is free again
+
+    asyncio.run(main())
+    assert log == ["a", "c"]
