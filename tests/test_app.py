@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from mockserver import Settings, create_app
+from mockserver.store import EventStore
+from mockserver.validation import Contracts
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
@@ -174,3 +176,44 @@ def test_a_client_that_hangs_up_mid_body_gets_nothing_recorded(settings: Setting
     with TestClient(app) as client:  # its lifespan closes the app's store
         assert client.get("/_mock/rejections").json()["total"] == 0
         assert post_lucidworks(client, "click", CLICK).status_code == 202
+
+
+def test_a_slow_large_upload_does_not_hold_up_a_click(
+    settings: Settings, store: EventStore, contracts: Contracts
+) -> None:
+    app = create_app(settings, store, contracts)
+    headers = [(k.lower().encode(), v.encode()) for k, v in LUCIDWORKS_HEADERS.items()]
+
+    def scope(length: int) -> dict[str, object]:
+        return {
+            "type": "http", "method": "POST", "path": "/retail/signals/click", "root_path": "",
+            "query_string": b"", "headers": [*headers, (b"content-length", str(length).encode())],
+        }  # fmt: skip
+
+    async def main() -> list[Message]:
+        hung_up = asyncio.Event()
+
+        async def trickle() -> Message:  # 900 KiB announced (under the limit), never sent
+            await hung_up.wait()
+            return {"type": "http.disconnect"}
+
+        async def ignore(message: Message) -> None:
+            pass
+
+        upload = asyncio.create_task(app(scope(900 * 1024), trickle, ignore))
+        await asyncio.sleep(0.05)
+        body = json.dumps(CLICK).encode()
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        await asyncio.wait_for(app(scope(len(body)), receive, send), timeout=10)
+        hung_up.set()
+        await upload
+        return sent
+
+    assert asyncio.run(main())[0]["status"] == 202

@@ -25,7 +25,7 @@ def test_small_bodies_are_all_admitted_at_once() -> None:
     budget = BodyBudget(512 * 1024)
 
     async def main() -> None:
-        shares = [budget.share("700") for _ in range(200)]
+        shares = [budget.share(700) for _ in range(200)]
         assert all(budget.try_enter(share) for share in shares)  # 200 clicks in flight
         for share in shares:
             budget.leave(share)
@@ -62,10 +62,12 @@ def test_a_body_larger_than_the_budget_is_admitted_alone() -> None:
     budget = BodyBudget(100)
 
     async def main() -> None:
-        assert budget.try_enter(budget.share(None))  # undeclared length: the whole budget
-        assert not budget.try_enter(budget.share("1"))
-        budget.leave(budget.share(None))
-        assert budget.try_enter(budget.share("5000"))  # nothing else in flight: admitted
+        whole = budget.share(5000)
+        assert whole == 100  # takes the whole budget, no more
+        assert budget.try_enter(whole)  # nothing else in flight: admitted
+        assert not budget.try_enter(budget.share(1))
+        budget.leave(whole)
+        assert budget.try_enter(budget.share(1))
 
     asyncio.run(main())
 

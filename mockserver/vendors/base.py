@@ -50,15 +50,15 @@ class VendorEndpoint(ABC):
         if intake.method != "POST":
             error = http_error("method", f"{intake.method} is not allowed here; use POST")
             return await self.refuse(intake, 405, [error], tenant, headers={"Allow": "POST"})
-        share = self.budget.share(intake.headers.get("content-length"))
+        try:
+            body = await read_body(intake, self.max_body_bytes)
+        except BodyTooLarge as exc:
+            return await self.refuse(intake, 413, [http_error("body-too-large", str(exc))], tenant)
+        # Admitted once read: a slow upload holds no share while it trickles in.
+        share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
             await self.budget.wait_for_turn(share)
         try:
-            try:
-                body = await read_body(intake, self.max_body_bytes)
-            except BodyTooLarge as exc:
-                error = http_error("body-too-large", str(exc))
-                return await self.refuse(intake, 413, [error], tenant)
             judged = self._judge(intake, tenant, body)
             if isinstance(judged, Refusal):
                 return await self.refuse(intake, judged.status, judged.errors, tenant, body)
