@@ -68,15 +68,33 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_serve_prints_its_urls_and_records_to_the_db_file(server: tuple[str, Path]) -> None:
     base, directory = server
     assert base.startswith("http://127.0.0.1:")
+    _post_click(base)
+    with urllib.request.urlopen(f"{base}/_mock/events", timeout=10) as response:
+        assert json.load(response)["total"] == 1
+    assert (directory / "events.db").is_file()
+
+
+def _post_click(base: str) -> None:
     body = json.dumps(load_fixture("lucidworks", "valid", "click-full.json")).encode()
     request = urllib.request.Request(
         f"{base}/retail/signals/click", data=body, headers=LUCIDWORKS_HEADERS, method="POST"
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202
-    with urllib.request.urlopen(f"{base}/_mock/events", timeout=10) as response:
-        assert json.load(response)["total"] == 1
-    assert (directory / "events.db").is_file()
+
+
+@pytest.mark.parametrize(("level", "logged"), [("info", True), ("warning", False)])
+def test_each_request_is_logged_from_log_level_info(
+    tmp_path: Path, level: str, logged: bool
+) -> None:
+    process = _start(tmp_path, "--db", ":memory:", "--log-level", level)
+    assert process.stdout is not None
+    match = re.search(r"listening on (http://\S+)", process.stdout.readline())
+    assert match
+    _post_click(match.group(1))
+    process.terminate()
+    stdout, _ = process.communicate(timeout=10)  # uvicorn writes access lines to stdout
+    assert ('"POST /retail/signals/click HTTP/1.1" 202' in stdout) is logged, stdout
 
 
 def test_serving_loads_nothing_of_the_client_side() -> None:
