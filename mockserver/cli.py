@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-SERVE_EPILOG = """\\
+SERVE_EPILOG = """\
 examples:
   mockserver serve                                  # http://127.0.0.1:8080, ./mockserver.db
   mockserver serve --port 9000 --db :memory:        # throwaway store
@@ -44,7 +44,7 @@ Every flag can also be set as MOCKSERVER_<NAME> (MOCKSERVER_PORT=9000,
 MOCKSERVER_NEURALENS_KEYS=k1,k2) or in a TOML file given by --config or MOCKSERVER_CONFIG.
 """
 
-VALIDATE_EPILOG = """\\
+VALIDATE_EPILOG = """\
 examples:
   mockserver validate payloads/*.json                  # vendor and endpoint inferred
   mockserver validate --endpoint purchase basket.json  # a cartId alone is ambiguous
@@ -56,7 +56,7 @@ body: an object is a Neuralens event; an array is Lucidworks: searchTerms -> que
 with orderId or revenue -> purchase, cartId alone -> ask, anything else -> click.
 """
 
-RUN_EPILOG = """\\
+RUN_EPILOG = """\
 examples:
   mockserver run -- pytest tests/integration
   mockserver run --junit mock-junit.xml --markdown mock-report.md -- npm test
@@ -68,7 +68,7 @@ command's when it failed, else 1 when the mock rejected anything (unless
 --allow-rejections), else 0.
 """
 
-REPORT_EPILOG = """\\
+REPORT_EPILOG = """\
 examples:
   mockserver report --db mockserver.db --junit junit.xml
   mockserver report --url http://127.0.0.1:8080 --namespace ci-42 --markdown report.md

@@ -41,6 +41,17 @@ def test_serve_help_explains_flags_and_where_to_point_an_app(
         assert expected in out
 
 
+@pytest.mark.parametrize("command", ["serve", "validate", "run", "report"])
+def test_each_command_help_shows_its_examples_cleanly(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    assert "examples:" in lines
+    assert "\\" not in lines  # an epilog's line continuation printed as a stray backslash
+
+
 def _start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", *args],
