@@ -92,3 +92,25 @@ def test_a_cancelled_waiter_gives_up_its_place() -> None:
 
     asyncio.run(main())
     assert log == ["a", "c"]
+
+
+def test_a_cancelled_waiter_lets_those_behind_it_in_at_once() -> None:
+    budget = BodyBudget(100)
+    log: list[str] = []
+
+    async def main() -> None:
+        release = asyncio.Event()
+        a = asyncio.create_task(_hold(budget, 60, "a", log, release))
+        b = asyncio.create_task(_hold(budget, 60, "b", log, release))
+        c = asyncio.create_task(_hold(budget, 10, "c", log, release))
+        await asyncio.sleep(0)
+        assert log == ["a"]  # c fits beside a, but waits behind b
+        b.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await b
+        await asyncio.sleep(0)
+        assert log == ["a", "c"]  # admitted without waiting for a to leave
+        release.set()
+        await asyncio.gather(a, c)
+
+    asyncio.run(main())

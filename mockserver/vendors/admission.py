@@ -58,17 +58,22 @@ class BodyBudget:
                 self.leave(share)
             else:
                 gate.queue.remove((share, turn))
+                self._admit_waiting(gate)  # those behind it may fit now
             raise
 
     def leave(self, share: int) -> None:
         loop = asyncio.get_running_loop()
         gate = self._gates[loop]
         gate.in_flight -= share
+        self._admit_waiting(gate)
+        if not gate.in_flight and not gate.queue:
+            del self._gates[loop]
+
+    def _admit_waiting(self, gate: _Gate) -> None:
+        """Admit waiters from the head of the queue, in order, while they fit."""
         while gate.queue and (
             not gate.in_flight or gate.in_flight + gate.queue[0][0] <= self.budget
         ):
             waiting, turn = gate.queue.popleft()
             gate.in_flight += waiting
             turn.set_result(None)
-        if not gate.in_flight and not gate.queue:
-            del self._gates[loop]
