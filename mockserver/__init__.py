@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mockserver.app import create_app
-    from mockserver.client import MockClient, MockTimeout
-    from mockserver.server import MockServer
     from mockserver.settings import Settings
-    from mockserver.store import EventStore
+    from mockserver.storage.sqlite import EventStore
+    from mockserver.testing.client import MockClient, MockTimeout
+    from mockserver.testing.server import MockServer
 
 __all__ = ["EventStore", "MockClient", "MockServer", "MockTimeout", "Settings", "create_app"]
 __version__ = "0.1.0"
 
 _HOMES = {
     "create_app": "mockserver.app",
-    "MockClient": "mockserver.client",
-    "MockTimeout": "mockserver.client",
-    "MockServer": "mockserver.server",
+    "MockClient": "mockserver.testing.client",
+    "MockTimeout": "mockserver.testing.client",
+    "MockServer": "mockserver.testing.server",
     "Settings": "mockserver.settings",
-    "EventStore": "mockserver.store",
+    "EventStore": "mockserver.storage.sqlite",
 }
 
 

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
-from mockserver.group_commit import GroupCommit
-from mockserver.inspect_api import PREFIX, InspectAPI
+from mockserver.inspect.api import PREFIX, InspectAPI
 from mockserver.settings import Settings
-from mockserver.store import EventStore
+from mockserver.storage.group_commit import GroupCommit
+from mockserver.storage.sqlite import EventStore
 from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.lucidworks import LucidworksSignals

@@ -17,13 +17,20 @@ from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
-from mockserver.checking import VENDORS, UsageError, check, format_human, format_json, read_payloads
+from mockserver.ci.payload_files import (
+    VENDORS,
+    UsageError,
+    check,
+    format_human,
+    format_json,
+    read_payloads,
+)
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
 from mockserver.validation import PROFILES, Profile, load_contracts
 
 if TYPE_CHECKING:
-    from mockserver.report import Traffic
+    from mockserver.ci.reports import Traffic
 
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -332,7 +339,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Settings) -> str:
-    from mockserver.report import json_report, junit_xml, markdown_report, summary
+    from mockserver.ci.reports import json_report, junit_xml, markdown_report, summary
 
     data = summary(traffic, load_contracts(settings.schema_dir))
     if args.junit:
@@ -347,8 +354,8 @@ def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Setting
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, as in report: the client side (httpx) has no place in a serving process.
-    from mockserver.report import traffic_from_store
-    from mockserver.server import MockServer
+    from mockserver.ci.reports import traffic_from_store
+    from mockserver.testing.server import MockServer
 
     command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
     if not command:
@@ -388,7 +395,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from mockserver.report import traffic_from_store, traffic_from_url
+    from mockserver.ci.reports import traffic_from_store, traffic_from_url
 
     settings = Settings()
     if args.url:

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from mockserver import Settings, create_app
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
 from mockserver.validation import Contracts
 from tests.conftest import (
     LUCIDWORKS_HEADERS,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")[0]

@@ -6,7 +6,8 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, MockClient, MockServer, Settings, create_app, inspect_api
+from mockserver import EventStore, MockClient, MockServer, Settings, create_app
+from mockserver.inspect import api as inspect_api
 from mockserver.validation import Contracts
 from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from mockserver import MockServer
-from mockserver.validation.effective import effective_openapi
 from mockserver.validation.openapi import SpecSet
 from tests.conftest import ROOT
+from tests.effective_openapi import effective_openapi
 
 LUCIDWORKS = ROOT / "schemas" / "lucidworks"
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from mockserver.events import Event
-from mockserver.group_commit import GroupCommit
+from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError, Validated
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.intake import (

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.types import Receive, Scope
 
 from mockserver.events import Rejection, new_request_id, utc_now
-from mockserver.group_commit import GroupCommit
+from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"

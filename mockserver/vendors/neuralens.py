@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 
 from mockserver.events import Event
-from mockserver.group_commit import GroupCommit
+from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.group_commit import GroupCommit
+from mockserver.storage.group_commit import GroupCommit
 from mockserver.vendors.intake import ClientDisconnected, Intake, http_error
 from mockserver.vendors.lucidworks import ENDPOINT_PREFIX, LucidworksSignals
 from mockserver.vendors.neuralens import ENDPOINT as NEURALENS_ENDPOINT

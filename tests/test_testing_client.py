@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from mockserver import MockClient, MockServer, MockTimeout, inspect_api
+from mockserver import MockClient, MockServer, MockTimeout
+from mockserver.inspect import api as inspect_api
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICKS = load_fixture("lucidworks", "valid", "click-batch-of-three.json")

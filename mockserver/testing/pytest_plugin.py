@@ -25,8 +25,8 @@ import pytest
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from mockserver.client import MockClient
     from mockserver.settings import Settings
+    from mockserver.testing.client import MockClient
 
 STRICT_MARKER = "mockserver_strict"
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9._-]+")
@@ -90,7 +90,7 @@ def mockserver_url(pytestconfig: pytest.Config, mockserver_settings: Settings) -
     if configured:
         yield str(configured).rstrip("/")
         return
-    from mockserver.server import MockServer
+    from mockserver.testing.server import MockServer
 
     with MockServer(mockserver_settings) as server:
         yield server.url
@@ -99,7 +99,7 @@ def mockserver_url(pytestconfig: pytest.Config, mockserver_settings: Settings) -
 @pytest.fixture
 def mockserver(request: pytest.FixtureRequest, mockserver_url: str) -> Iterator[MockClient]:
     """A client of the session's server, bound to a fresh namespace for this test."""
-    from mockserver.client import MockClient
+    from mockserver.testing.client import MockClient
 
     settings: Settings = request.getfixturevalue("mockserver_settings")
     with MockClient(

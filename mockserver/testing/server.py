@@ -15,9 +15,9 @@ from types import TracebackType
 import uvicorn
 
 from mockserver.app import create_app
-from mockserver.client import MockClient, VendorURLs
 from mockserver.settings import Settings
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
+from mockserver.testing.client import MockClient, VendorURLs
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockserver.events import Event, Rejection
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
 
 
 def _event(namespace: str = "default", items: tuple[str, ...] = ("p1",), **over: object) -> Event:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.checking import Payload, UsageError, infer_target, read_payloads
+from mockserver.ci.payload_files import Payload, UsageError, infer_target, read_payloads
 from mockserver.cli import main
 from tests.conftest import FIXTURES
 

@@ -9,8 +9,8 @@ from typing import Any, cast
 import pytest
 
 from mockserver.events import Event, Rejection
-from mockserver.group_commit import GroupCommit
-from mockserver.store import EventStore
+from mockserver.storage.group_commit import GroupCommit
+from mockserver.storage.sqlite import EventStore
 
 
 class RecordingStore:

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from mockserver.client import MockClient
-from mockserver.coverage import contract_coverage, never_exercised
-from mockserver.store import EventStore
+from mockserver.ci.contract_coverage import contract_coverage, never_exercised
+from mockserver.storage.sqlite import EventStore
+from mockserver.testing.client import MockClient
 from mockserver.validation import Contracts
 
 PAGE = 1000

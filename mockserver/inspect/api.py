@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mockserver.inspect_openapi import inspection_openapi
-from mockserver.store import EVENT_FILTERS, REJECTION_FILTERS, EventStore
+from mockserver.inspect.openapi import inspection_openapi
+from mockserver.storage.sqlite import EVENT_FILTERS, REJECTION_FILTERS, EventStore
 
 PREFIX = "/_mock"
 VENDORS = ("neuralens", "lucidworks")

@@ -12,15 +12,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import EventStore, MockServer
-from mockserver.cli import main
-from mockserver.coverage import BATCH, SEVERAL_ITEMS, contract_coverage, never_exercised
-from mockserver.report import (
+from mockserver.ci.contract_coverage import BATCH, SEVERAL_ITEMS, contract_coverage, never_exercised
+from mockserver.ci.reports import (
     junit_xml,
     markdown_report,
     summary,
     traffic_from_store,
     traffic_from_url,
 )
+from mockserver.cli import main
 from mockserver.validation import Contracts
 from tests.conftest import load_fixture, post_lucidworks, post_neuralens
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mockserver.events import Event, Rejection
-from mockserver.store import EventStore
+from mockserver.storage.sqlite import EventStore
 
 MAX_DEFERRALS = 2
 

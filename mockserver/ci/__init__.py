@@ -1,0 +1,1 @@
+"""CI tools: offline validation of payload files, contract coverage, and reports."""

@@ -1,0 +1,1 @@
+"""The store: its interface, the SQLite implementation, group commit and migrations."""

@@ -1,0 +1,1 @@
+"""For tests: MockServer (a real socket), MockClient, and the pytest plugin."""
