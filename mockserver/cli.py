@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-import uvicorn
-from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
-
-from mockserver.app import create_app
+from mockserver import serving
 from mockserver.ci.payload_files import (
     VENDORS,
     UsageError,
@@ -27,13 +21,11 @@ from mockserver.ci.payload_files import (
 )
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
 from mockserver.storage.sqlite import EventStore
-from mockserver.validation import PROFILES, Profile, load_contracts
+from mockserver.validation import PROFILES, load_contracts
 
 if TYPE_CHECKING:
     from mockserver.ci.reports import Traffic
 
-# uvicorn's, most severe first
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 SERVE_EPILOG = """\
 examples:
   mockserver serve                                  # http://127.0.0.1:8080, ./mockserver.db
@@ -153,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level",
-        default="warning",
-        choices=LOG_LEVELS,
+        default=serving.DEFAULT_LOG_LEVEL,
+        choices=serving.LOG_LEVELS,
         help="uvicorn log level (default warning); info or lower also logs each request",
     )
 
@@ -237,25 +229,23 @@ def _fail(command: str, message: str) -> int:
 def serve(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
-        if settings.workers > 1 and settings.db == ":memory:":
-            raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
-        if settings.workers > 1:
-            # Fail here on bad settings, and migrate once, before any worker starts.
-            load_contracts(settings.schema_dir, cast(Profile, settings.profile))
-            EventStore(settings.db).close()
-        else:
-            app = create_app(settings)
+        app = serving.prepare(settings)
     except ValueError as exc:
         return _fail("serve", str(exc))
     try:
-        sock = socket.create_server((settings.host, settings.port))
+        sock = serving.bind(settings)
     except OSError as exc:
         return _fail(
             "serve",
             f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
             "choose another --port (0 picks a free one)",
         )
-    port = sock.getsockname()[1]
+    _print_banner(settings, sock.getsockname()[1])
+    serving.serve(settings, app, sock, args.log_level)
+    return 0
+
+
+def _print_banner(settings: Settings, port: int) -> None:
     base = f"http://{_url_host(settings.host)}:{port}"
     if settings.exposed_without_admin_token:
         print(
@@ -271,54 +261,6 @@ def serve(args: argparse.Namespace) -> int:
         f"  inspect     GET  {base}/_mock/events   {base}/_mock/rejections   {base}/_mock/summary"
     )
     sys.stdout.flush()
-    if settings.workers > 1:
-        _serve_workers(settings, sock, args.log_level)
-        return 0
-    config = uvicorn.Config(
-        app, log_level=args.log_level, access_log=_logs_requests(args.log_level), lifespan="on"
-    )
-    _exempt_startup_objects_from_gc()
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
-
-
-def _logs_requests(log_level: str) -> bool:
-    """Whether uvicorn's access log is on: only where its level shows the lines. uvicorn builds
-    each request's line (client address, quoted path) before the logger drops it, 2-4 µs a
-    request for nothing at the default warning level."""
-    return LOG_LEVELS.index(log_level) >= LOG_LEVELS.index("info")
-
-
-def _exempt_startup_objects_from_gc() -> None:
-    """Keep what start-up built (modules, schemas, compiled validators) out of every later
-    garbage collection: a full collection walked them all mid-request, which was most of p99
-    at c=64 (35 -> 25 ms under wrk). Only for the server process: a library call must not
-    change its host's collector."""
-    gc.collect()
-    gc.freeze()
-
-
-WORKER_SETTINGS = "MOCKSERVER_WORKER_SETTINGS"
-
-
-def worker_app() -> Starlette:
-    """The app of one worker process (``--workers N``), from the settings the parent passed."""
-    app = create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
-    _exempt_startup_objects_from_gc()
-    return app
-
-
-def _serve_workers(settings: Settings, sock: socket.socket, log_level: str) -> None:
-    os.environ[WORKER_SETTINGS] = settings.to_json()
-    config = uvicorn.Config(
-        "mockserver.cli:worker_app",
-        factory=True,
-        workers=settings.workers,
-        log_level=log_level,
-        access_log=_logs_requests(log_level),
-        lifespan="on",
-    )
-    Multiprocess(config, sockets=[sock]).run()
 
 
 def validate(args: argparse.Namespace) -> int:

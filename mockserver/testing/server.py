@@ -15,6 +15,7 @@ from types import TracebackType
 import uvicorn
 
 from mockserver.app import create_app
+from mockserver.serving import uvicorn_config
 from mockserver.settings import Settings
 from mockserver.storage.sqlite import EventStore
 from mockserver.testing.client import MockClient, VendorURLs
@@ -56,13 +57,7 @@ class MockServer:
             raise RuntimeError("this MockServer is already started")
         sock = socket.create_server((self.settings.host, self.settings.port))
         host, port = sock.getsockname()[:2]
-        config = uvicorn.Config(
-            create_app(self.settings, self.store),
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn_config(create_app(self.settings, self.store)))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"mockserver:{port}", daemon=True
         )
