@@ -12,11 +12,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mockserver.app import create_app
     from mockserver.settings import Settings
-    from mockserver.storage.sqlite import EventStore
+    from mockserver.storage import SqliteStore, Store
     from mockserver.testing.client import MockClient, MockTimeout
     from mockserver.testing.server import MockServer
 
-__all__ = ["EventStore", "MockClient", "MockServer", "MockTimeout", "Settings", "create_app"]
+__all__ = [
+    "EventStore",
+    "MockClient",
+    "MockServer",
+    "MockTimeout",
+    "Settings",
+    "SqliteStore",
+    "Store",
+    "create_app",
+]
 __version__ = "0.1.0"
 
 _HOMES = {
@@ -25,11 +34,17 @@ _HOMES = {
     "MockTimeout": "mockserver.testing.client",
     "MockServer": "mockserver.testing.server",
     "Settings": "mockserver.settings",
-    "EventStore": "mockserver.storage.sqlite",
+    "SqliteStore": "mockserver.storage",
+    "Store": "mockserver.storage",
 }
 
 
+# The name of the SQLite store before the store interface existed; kept for existing callers.
+_RENAMED = {"EventStore": "SqliteStore"}
+
+
 def __getattr__(name: str) -> Any:
+    name = _RENAMED.get(name, name)
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'mockserver' has no attribute {name!r}")

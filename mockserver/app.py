@@ -14,32 +14,32 @@ from starlette.routing import Match, Route
 
 from mockserver.inspect.api import PREFIX, InspectAPI
 from mockserver.settings import Settings
+from mockserver.storage import Store, open_store
 from mockserver.storage.group_commit import GroupCommit
-from mockserver.storage.sqlite import EventStore
 from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
-from mockserver.vendors.lucidworks import LucidworksSignals
-from mockserver.vendors.neuralens import NeuralensEvents
+from mockserver.vendors.recorder import Recorder
+from mockserver.vendors.registry import VENDORS
+from mockserver.vendors.request_path import FaultSeam, RequestPath
 from mockserver.vendors.routes import VendorRoutes
 
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def create_app(
-    settings: Settings, store: EventStore | None = None, contracts: Contracts | None = None
+    settings: Settings,
+    store: Store | None = None,
+    contracts: Contracts | None = None,
+    faults: FaultSeam | None = None,
 ) -> Starlette:
-    """The mock as an ASGI app. A ``store`` passed in stays the caller's to close."""
+    """The mock as an ASGI app. A ``store`` passed in stays the caller's to close; ``faults``
+    may answer instead of the vendors (see ``vendors/request_path.py``)."""
     if contracts is None:
         contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
-    store = store if store is not None else EventStore(settings.db)
-    writer = GroupCommit(store)
-    budget = BodyBudget()
-    neuralens = NeuralensEvents(
-        contracts.neuralens, writer, budget, settings.max_body_bytes, settings.neuralens_keys
-    )
-    lucidworks = LucidworksSignals(
-        contracts.lucidworks, writer, budget, settings.max_body_bytes, settings.lucidworks_tokens
+    store = store if store is not None else open_store(settings.db)
+    request_path = RequestPath(
+        Recorder(GroupCommit(store)), BodyBudget(), settings.max_body_bytes, faults
     )
     inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()
@@ -80,14 +80,11 @@ def create_app(
         middleware=[
             Middleware(
                 VendorRoutes,
-                neuralens=neuralens,
-                lucidworks=lucidworks,
-                writer=writer,
+                vendors=[spec.build(contracts, settings) for spec in VENDORS],
+                request_path=request_path,
                 passthrough_prefix=PREFIX,
             )
         ],
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.store = store
     return app

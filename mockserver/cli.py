@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from mockserver import serving
 from mockserver.ci.payload_files import (
-    VENDORS,
     UsageError,
     check,
     format_human,
@@ -20,8 +19,9 @@ from mockserver.ci.payload_files import (
     read_payloads,
 )
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage import open_store
 from mockserver.validation import PROFILES, load_contracts
+from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 
 if TYPE_CHECKING:
     from mockserver.ci.reports import Traffic
@@ -161,10 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "files", nargs="+", metavar="FILE", help="JSON or NDJSON file, or - for stdin"
     )
-    validate.add_argument("--vendor", choices=VENDORS, help="default: inferred from each body")
+    validate.add_argument("--vendor", choices=VENDOR_NAMES, help="default: inferred from each body")
     validate.add_argument(
         "--endpoint",
-        choices=("event", "click", "query", "cartadd", "purchase"),
+        choices=ENDPOINT_NAMES,
         help="default: from the file name (query-x.json), else the body's fields",
     )
     validate.add_argument("--profile", choices=PROFILES, default="strict", help="default strict")
@@ -255,8 +255,8 @@ def _print_banner(settings: Settings, port: int) -> None:
             file=sys.stderr,
         )
     print(f"mockserver listening on {base}  (store: {settings.db})")
-    print(f"  Neuralens   POST {base}/analytics/event")
-    print(f"  Lucidworks  POST {base}/retail/signals/{{click,query,cartadd,purchase}}")
+    for spec in VENDORS:
+        print(f"  {spec.name.capitalize():<11} {spec.served.replace(' ', f' {base}', 1)}")
     print(
         f"  inspect     GET  {base}/_mock/events   {base}/_mock/rejections   {base}/_mock/summary"
     )
@@ -306,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
         settings = _settings(args, port=0, db=":memory:")
     except ValueError as exc:
         return _fail("run", str(exc))
-    store = EventStore(settings.db)
+    store = open_store(settings.db)
     try:
         with MockServer(settings, store) as server:
             urls = {
@@ -348,7 +348,7 @@ def report(args: argparse.Namespace) -> int:
     else:
         if args.db != ":memory:" and not Path(args.db).is_file():
             return _fail("report", f"no database at {args.db}; give the --db the server used")
-        store = EventStore(args.db)
+        store = open_store(args.db)
         try:
             traffic = traffic_from_store(store, args.namespace)
         finally:

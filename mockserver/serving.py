@@ -19,7 +19,7 @@ from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
 
 # uvicorn's, most severe first
@@ -53,7 +53,7 @@ def prepare(settings: Settings) -> Starlette | None:
     if settings.db == ":memory:":
         raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
-    EventStore(settings.db).close()
+    open_store(settings.db).close()
     return None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
+from mockserver import Settings, SqliteStore, create_app
 from mockserver.validation import Contracts, load_contracts
 
 pytest_plugins = ["pytester"]
@@ -46,14 +46,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[EventStore]:
-    store = EventStore(settings.db)
+def store(settings: Settings) -> Iterator[SqliteStore]:
+    store = SqliteStore(settings.db)
     yield store
     store.close()
 
 
 @pytest.fixture
-def client(settings: Settings, store: EventStore, contracts: Contracts) -> Iterator[TestClient]:
+def client(settings: Settings, store: SqliteStore, contracts: Contracts) -> Iterator[TestClient]:
     with TestClient(create_app(settings, store, contracts)) as test_client:
         yield test_client
 
@@ -69,7 +69,7 @@ def client_with(tmp_path: Path, contracts: Contracts) -> Iterator[ClientFactory]
 
         def make(**overrides: Any) -> TestClient:
             settings = Settings(db=str(tmp_path / f"app-{next(numbers)}.db"), **overrides)
-            store = EventStore(settings.db)
+            store = SqliteStore(settings.db)
             stack.callback(store.close)
             # The session's contracts are strict ones: another profile loads its own.
             shared = contracts if settings.profile == "strict" else None

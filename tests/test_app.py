@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message
 
 from mockserver import Settings, create_app
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.sqlite import SqliteStore
 from mockserver.validation import Contracts
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
@@ -179,7 +179,7 @@ def test_a_client_that_hangs_up_mid_body_gets_nothing_recorded(settings: Setting
 
 
 def test_a_slow_large_upload_does_not_hold_up_a_click(
-    settings: Settings, store: EventStore, contracts: Contracts
+    settings: Settings, store: SqliteStore, contracts: Contracts
 ) -> None:
     app = create_app(settings, store, contracts)
     headers = [(k.lower().encode(), v.encode()) for k, v in LUCIDWORKS_HEADERS.items()]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, MockServer
-from mockserver.ci.contract_coverage import BATCH, SEVERAL_ITEMS, contract_coverage, never_exercised
+from mockserver import MockServer, SqliteStore
+from mockserver.ci.contract_coverage import contract_coverage, never_exercised
 from mockserver.ci.reports import (
     junit_xml,
     markdown_report,
@@ -22,6 +22,8 @@ from mockserver.ci.reports import (
 )
 from mockserver.cli import main
 from mockserver.validation import Contracts
+from mockserver.vendors.lucidworks import BATCH
+from mockserver.vendors.neuralens import SEVERAL_ITEMS
 from tests.conftest import load_fixture, post_lucidworks, post_neuralens
 
 BATCH_BODY = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
@@ -30,7 +32,7 @@ CLICK_EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fix
 
 
 @pytest.fixture
-def traffic_store(client: TestClient, store: EventStore) -> EventStore:
+def traffic_store(client: TestClient, store: SqliteStore) -> SqliteStore:
     post_lucidworks(client, "click", BATCH_BODY)  # one request, three events
     post_neuralens(client, CLICK_EVENT)  # one request, one event
     post_lucidworks(client, "click", [{"timestamp": 1.0}])  # rejected
@@ -39,7 +41,7 @@ def traffic_store(client: TestClient, store: EventStore) -> EventStore:
 
 
 def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
-    traffic_store: EventStore,
+    traffic_store: SqliteStore,
 ) -> None:
     root = ET.fromstring(junit_xml(traffic_from_store(traffic_store)))
     assert (root.get("tests"), root.get("failures")) == ("4", "2")
@@ -54,7 +56,7 @@ def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
 
 
 def test_summary_counts_requests_events_and_rejections(
-    traffic_store: EventStore, contracts: Contracts
+    traffic_store: SqliteStore, contracts: Contracts
 ) -> None:
     data = summary(traffic_from_store(traffic_store), contracts)
     assert (data["requests"], data["accepted"], data["rejected"], data["events"]) == (4, 2, 2, 4)
@@ -70,7 +72,7 @@ def _entry(coverage: list[dict[str, object]], endpoint: str) -> dict[str, object
 
 
 def test_coverage_lists_what_the_traffic_never_exercised(
-    traffic_store: EventStore, contracts: Contracts
+    traffic_store: SqliteStore, contracts: Contracts
 ) -> None:
     coverage = contract_coverage(traffic_from_store(traffic_store).events, contracts)
     neuralens = _entry(coverage, "/analytics/event")
@@ -87,7 +89,7 @@ def test_coverage_lists_what_the_traffic_never_exercised(
 
 
 def test_coverage_notices_a_multi_item_purchase_and_unsent_optional_fields(
-    client: TestClient, store: EventStore, contracts: Contracts
+    client: TestClient, store: SqliteStore, contracts: Contracts
 ) -> None:
     post_neuralens(client, PURCHASE)
     minimal = load_fixture("lucidworks", "valid", "click-minimal.json")
@@ -102,7 +104,7 @@ def test_coverage_notices_a_multi_item_purchase_and_unsent_optional_fields(
 
 
 def test_markdown_shows_rejections_and_coverage(
-    traffic_store: EventStore, contracts: Contracts
+    traffic_store: SqliteStore, contracts: Contracts
 ) -> None:
     text = markdown_report(summary(traffic_from_store(traffic_store), contracts))
     assert "4 request(s): 2 accepted (4 events), 2 rejected." in text
@@ -112,7 +114,7 @@ def test_markdown_shows_rejections_and_coverage(
 
 
 def test_report_from_a_database_file(
-    traffic_store: EventStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    traffic_store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     junit = tmp_path / "junit.xml"
     assert main(["report", "--db", traffic_store.path, "--junit", str(junit)]) == 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.sqlite import SqliteStore
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")[0]
@@ -78,7 +78,7 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
     finally:
         restarted.terminate()
         restarted.communicate(timeout=10)
-    store = EventStore(str(db))
+    store = SqliteStore(str(db))
     try:
         stored = Counter(row["user"] for row in store.events({}, limit=1_000_000).rows)
     finally:

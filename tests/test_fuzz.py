@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, Settings, create_app
+from mockserver import Settings, SqliteStore, create_app
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 EXAMPLES = int(os.environ.get("MOCKSERVER_FUZZ_EXAMPLES", "200"))
@@ -73,15 +73,15 @@ def _headers(valid: dict[str, str]) -> st.SearchStrategy[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def mock() -> Iterator[tuple[TestClient, EventStore]]:
-    store = EventStore(":memory:")
+def mock() -> Iterator[tuple[TestClient, SqliteStore]]:
+    store = SqliteStore(":memory:")
     with TestClient(create_app(Settings(db=":memory:"), store)) as client:
         yield client, store
     store.close()
 
 
 def _exactly_once(
-    client: TestClient, store: EventStore, path: str, body: bytes, headers: dict[str, str]
+    client: TestClient, store: SqliteStore, path: str, body: bytes, headers: dict[str, str]
 ) -> None:
     events, rejections = store.count_events({}), store.rejections({}, 1).total
     response = client.post(path, content=body, headers=headers)
@@ -98,7 +98,7 @@ def _exactly_once(
 @FUZZ
 @given(body=_bodies(CLICK, wrap=True), headers=_headers(LUCIDWORKS_HEADERS))
 def test_lucidworks_fuzz(
-    mock: tuple[TestClient, EventStore], body: bytes, headers: dict[str, str]
+    mock: tuple[TestClient, SqliteStore], body: bytes, headers: dict[str, str]
 ) -> None:
     _exactly_once(*mock, "/retail/signals/click", body, headers)
 
@@ -106,12 +106,12 @@ def test_lucidworks_fuzz(
 @FUZZ
 @given(body=_bodies(EVENT, wrap=False), headers=_headers(NEURALENS_HEADERS))
 def test_neuralens_fuzz(
-    mock: tuple[TestClient, EventStore], body: bytes, headers: dict[str, str]
+    mock: tuple[TestClient, SqliteStore], body: bytes, headers: dict[str, str]
 ) -> None:
     _exactly_once(*mock, "/analytics/event", body, headers)
 
 
-def test_the_server_answers_normally_after_fuzzing(mock: tuple[TestClient, EventStore]) -> None:
+def test_the_server_answers_normally_after_fuzzing(mock: tuple[TestClient, SqliteStore]) -> None:
     client, _ = mock
     response = client.post("/retail/signals/click", json=[CLICK], headers=LUCIDWORKS_HEADERS)
     assert response.status_code == 202

@@ -6,7 +6,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import EventStore, MockClient, MockServer, Settings, create_app
+from mockserver import MockClient, MockServer, Settings, SqliteStore, create_app
 from mockserver.inspect import api as inspect_api
 from mockserver.validation import Contracts
 from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
@@ -138,7 +138,7 @@ def test_wait_returns_at_once_when_enough_events_are_there(filled: TestClient) -
 
 
 def test_wait_returns_as_soon_as_the_events_arrive(
-    settings: Settings, store: EventStore, contracts: Contracts, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, store: SqliteStore, contracts: Contracts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # With the safety re-check pushed past the test, only the write's notification can wake it.
     monkeypatch.setattr(inspect_api, "RECHECK_SECONDS", 60.0)

@@ -10,11 +10,11 @@ import pytest
 
 from mockserver.events import Event, Rejection
 from mockserver.storage.group_commit import GroupCommit
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.sqlite import SqliteStore
 
 
 class RecordingStore:
-    """Stands in for EventStore: records each transaction's rejections (used as labels)."""
+    """Stands in for SqliteStore: records each transaction's rejections (used as labels)."""
 
     def __init__(self, fail: bool = False) -> None:
         self.commits: list[list[str]] = []
@@ -42,7 +42,7 @@ async def _write_after(writer: GroupCommit, label: str, iterations: int) -> None
 
 
 def _run(store: RecordingStore, arrivals: dict[str, int]) -> None:
-    writer = GroupCommit(cast(EventStore, store))
+    writer = GroupCommit(cast(SqliteStore, store))
 
     async def main() -> None:
         await asyncio.gather(*(_write_after(writer, k, n) for k, n in arrivals.items()))
@@ -52,7 +52,7 @@ def _run(store: RecordingStore, arrivals: dict[str, int]) -> None:
 
 def test_a_lone_request_is_committed_at_once() -> None:
     store = RecordingStore()
-    writer = GroupCommit(cast(EventStore, store))
+    writer = GroupCommit(cast(SqliteStore, store))
     iterations = 0
 
     async def main() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockserver.events import Event, Rejection
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.sqlite import SqliteStore
 
 
 def _event(namespace: str = "default", items: tuple[str, ...] = ("p1",), **over: object) -> Event:
@@ -20,17 +20,17 @@ def _event(namespace: str = "default", items: tuple[str, ...] = ("p1",), **over:
 
 def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
-    store = EventStore(path)
+    store = SqliteStore(path)
     store.add([_event()])
     store.close()
-    reopened = EventStore(path)  # migrations already applied: nothing is redone or lost
+    reopened = SqliteStore(path)  # migrations already applied: nothing is redone or lost
     assert reopened.events({}).total == 1
     reopened.close()
 
 
 def test_the_write_ahead_log_stays_small_under_steady_writes(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = EventStore(str(path))
+    store = SqliteStore(str(path))
     for _ in range(600):  # ~7 MiB of rows, one commit each, as a server at c=1 writes them
         store.add([_event(payload='{"pad": "' + "x" * 4000 + '"}') for _ in range(3)])
     # Checkpointed every 200 pages (SQLite's default is 1000, ~4 MiB): the file is reused
@@ -42,22 +42,22 @@ def test_the_write_ahead_log_stays_small_under_steady_writes(tmp_path: Path) -> 
 
 def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
-    EventStore(path).close()
-    store = EventStore(path)
+    SqliteStore(path).close()
+    store = SqliteStore(path)
     names = [row[0] for row in store.db.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_create_events_and_rejections"]
     store.close()
 
 
 def test_item_filter_matches_any_product_of_the_event() -> None:
-    store = EventStore(":memory:")
+    store = SqliteStore(":memory:")
     store.add([_event(items=("a", "b")), _event(items=("c",))])
     assert store.events({"item": "b"}).total == 1
     assert store.events({"item": "z"}).total == 0
 
 
 def test_time_filters_are_inclusive_since_and_exclusive_until() -> None:
-    store = EventStore(":memory:")
+    store = SqliteStore(":memory:")
     store.add([_event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)])
     page = store.events(
         {"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"}
@@ -66,7 +66,7 @@ def test_time_filters_are_inclusive_since_and_exclusive_until() -> None:
 
 
 def test_reset_one_namespace_leaves_the_others() -> None:
-    store = EventStore(":memory:")
+    store = SqliteStore(":memory:")
     store.add([_event("a"), _event("b")])
     store.reset("a")
     assert store.events({}).total == 1
@@ -75,7 +75,7 @@ def test_reset_one_namespace_leaves_the_others() -> None:
 
 
 def test_listeners_hear_each_commit() -> None:
-    store = EventStore(":memory:")
+    store = SqliteStore(":memory:")
     heard: list[int] = []
     remove = store.add_listener(lambda: heard.append(1))
     store.add([_event()])
@@ -91,7 +91,7 @@ def test_listeners_hear_each_commit() -> None:
 
 
 def test_filter_values_are_bound_not_spliced() -> None:
-    store = EventStore(":memory:")
+    store = SqliteStore(":memory:")
     store.add([_event()])
     assert store.events({"user": "u1' OR '1'='1"}).total == 0
     assert store.events({}).total == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.sqlite import SqliteStore
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")[0]
@@ -68,7 +68,7 @@ def test_workers_share_one_file_without_losing_or_doubling(tmp_path: Path) -> No
     assert len(waited) == 1
     assert waited[0].status_code == 200  # wait saw every worker's writes
     assert summaries == {REQUESTS}  # whichever worker answered, it read all the rows
-    store = EventStore(str(db))
+    store = SqliteStore(str(db))
     try:
         users = Counter(row["user"] for row in store.events({}, limit=10_000).rows)
     finally:

@@ -1,9 +1,9 @@
 """Contract coverage: which parts of each vendor contract the recorded traffic exercised.
 
 Everything measured comes from the schemas themselves: the enum values (Neuralens ``event``
-and ``page``), and every optional field at any depth (``productDetails[].quantity``). Two
-scenarios are named because a schema cannot state them: a PURCHASE listing several items,
-and a Lucidworks request carrying several signals at once.
+and ``page``), and every optional field at any depth (``productDetails[].quantity``). Each
+vendor names the scenarios a schema cannot state (``VendorSpec.coverage_scenarios``): a
+PURCHASE listing several items, a Lucidworks request carrying several signals at once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from mockserver.validation import Contracts
-
-SEVERAL_ITEMS = "PURCHASE with more than one item"
-BATCH = "several signals in one request"
+from mockserver.validation import Contract, Contracts
+from mockserver.vendors.registry import VENDORS
+from mockserver.vendors.spec import VendorSpec
 
 
 def optional_fields(schema: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
@@ -55,17 +54,15 @@ def _enums(schema: Mapping[str, Any]) -> dict[str, list[str]]:
 def contract_coverage(
     events: Iterable[Mapping[str, Any]], contracts: Contracts
 ) -> list[dict[str, Any]]:
-    """One entry per endpoint: what was exercised and what never was."""
+    """One entry per endpoint of every vendor: what was exercised and what never was."""
     by_endpoint: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for event in events:
         by_endpoint[event["endpoint"]].append(event)
-    report = [_neuralens(by_endpoint["/analytics/event"], contracts.neuralens.schema)]
-    for signal, contract in sorted(contracts.lucidworks.items()):
-        endpoint = contract.operation.path
-        report.append(
-            _lucidworks(endpoint, signal, by_endpoint[endpoint], contract.operation.body_schema)
-        )
-    return report
+    return [
+        _endpoint_coverage(spec, path, by_endpoint[path], spec.contracts(contracts)[name])
+        for spec in VENDORS
+        for name, path in spec.paths.items()
+    ]
 
 
 def _split(expected: Iterable[str], seen: set[str]) -> dict[str, list[str]]:
@@ -76,38 +73,24 @@ def _split(expected: Iterable[str], seen: set[str]) -> dict[str, list[str]]:
     }
 
 
-def _neuralens(events: list[Mapping[str, Any]], schema: Mapping[str, Any]) -> dict[str, Any]:
+def _endpoint_coverage(
+    spec: VendorSpec, endpoint: str, events: list[Mapping[str, Any]], contract: Contract
+) -> dict[str, Any]:
+    # An event's payload is one signal of an array body, or the whole object body.
+    schema = contract.body_schema
+    element = schema.get("items", {}) if spec.body == "array" else schema
     payloads = [event["payload"] for event in events]
     seen_fields = {path for payload in payloads for path in present_fields(payload)}
-    values = {
-        name: _split(allowed, {str(p.get(name)) for p in payloads})
-        for name, allowed in _enums(schema).items()
-    }
-    several = any(p.get("event") == "PURCHASE" and len(p.get("items") or ()) > 1 for p in payloads)
     return {
-        "vendor": "neuralens",
-        "endpoint": "/analytics/event",
-        "events": len(events),
-        "values": values,
-        "optional_fields": _split(optional_fields(schema), seen_fields),
-        "scenarios": {SEVERAL_ITEMS: several},
-    }
-
-
-def _lucidworks(
-    endpoint: str, signal: str, events: list[Mapping[str, Any]], body_schema: Mapping[str, Any]
-) -> dict[str, Any]:
-    signals_per_request: dict[str, int] = defaultdict(int)
-    for event in events:
-        signals_per_request[event["request_id"]] += 1
-    seen_fields = {path for event in events for path in present_fields(event["payload"])}
-    return {
-        "vendor": "lucidworks",
+        "vendor": spec.name,
         "endpoint": endpoint,
         "events": len(events),
-        "values": {},
-        "optional_fields": _split(optional_fields(body_schema.get("items", {})), seen_fields),
-        "scenarios": {BATCH: any(n > 1 for n in signals_per_request.values())},
+        "values": {
+            name: _split(allowed, {str(p.get(name)) for p in payloads})
+            for name, allowed in _enums(element).items()
+        },
+        "optional_fields": _split(optional_fields(element), seen_fields),
+        "scenarios": {name: shown(events) for name, shown in spec.coverage_scenarios.items()},
     }
 
 

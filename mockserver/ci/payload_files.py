@@ -14,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.validation import Contracts, FieldError
+from mockserver.vendors import registry
+from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
+from mockserver.vendors.spec import VendorSpec
 
-VENDORS = ("neuralens", "lucidworks")
-_SIGNAL_IN_NAME = re.compile(r"(?<![a-z])(click|query|cartadd|purchase)(?![a-z])")
+_OPENINGS = {"array": b"[", "object": b"{"}
+_ENDPOINT_IN_NAME = {
+    spec.name: re.compile(rf"(?<![a-z])({'|'.join(spec.endpoints)})(?![a-z])") for spec in VENDORS
+}
 
 
 class UsageError(Exception):
@@ -81,37 +86,42 @@ def infer_target(payload: Payload, vendor: str | None, endpoint: str | None) -> 
         value = json.loads(payload.body)
     except ValueError:
         value = None
-    # Broken JSON still shows its shape: Lucidworks bodies are arrays, Neuralens ones objects.
-    opening = payload.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if vendor is None:
-        if opening == b"[" or (endpoint and endpoint != "event"):
-            vendor = "lucidworks"
-        elif opening == b"{" or endpoint == "event":
-            vendor = "neuralens"
-        else:
-            raise UsageError(
-                f"{payload.source}: cannot tell the vendor of a body that is neither an object "
-                "nor an array; "
-                "pass --vendor neuralens or --vendor lucidworks"
-            )
-    if vendor == "neuralens":
-        return vendor, "event"
+    spec = _vendor_for(payload, vendor, endpoint)
     if endpoint is not None:
-        return vendor, endpoint
-    named = _SIGNAL_IN_NAME.search(Path(payload.source).name.lower())
+        if endpoint not in spec.endpoints:
+            raise UsageError(
+                f"--endpoint {endpoint!r} is not a {spec.name} endpoint "
+                f"({', '.join(spec.endpoints)})"
+            )
+        return spec.name, endpoint
+    if len(spec.endpoints) == 1:
+        return spec.name, spec.endpoints[0]
+    named = _ENDPOINT_IN_NAME[spec.name].search(Path(payload.source).name.lower())
     if named:
-        return vendor, named.group(1)
-    first = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else {}
-    if "searchTerms" in first:
-        return vendor, "query"
-    if "cartId" in first:
-        if "orderId" in first or "revenue" in first:
-            return vendor, "purchase"
-        raise UsageError(
-            f"{payload.source}: a signal with cartId may be a cartadd or a purchase; "
-            "pass --endpoint cartadd or --endpoint purchase"
-        )
-    return vendor, "click"
+        return spec.name, named.group(1)
+    first = value[0] if isinstance(value, list) and value else value
+    try:
+        return spec.name, spec.guess_endpoint(first if isinstance(first, dict) else {})
+    except ValueError as exc:
+        raise UsageError(f"{payload.source}: {exc}") from None
+
+
+def _vendor_for(payload: Payload, vendor: str | None, endpoint: str | None) -> VendorSpec:
+    if vendor is not None:
+        return registry.vendor(vendor)
+    serving = [spec for spec in VENDORS if endpoint in spec.endpoints]
+    if len(serving) == 1:
+        return serving[0]
+    # Broken JSON still shows its shape: an array or an object.
+    opening = payload.body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    shaped = [spec for spec in VENDORS if _OPENINGS[spec.body] == opening]
+    if len(shaped) == 1:
+        return shaped[0]
+    choices = " or ".join(f"--vendor {name}" for name in VENDOR_NAMES)
+    raise UsageError(
+        f"{payload.source}: cannot tell the vendor of a body that is neither an object "
+        f"nor an array; pass {choices}"
+    )
 
 
 def check(
@@ -122,14 +132,10 @@ def check(
 ) -> Iterator[CheckResult]:
     for payload in payloads:
         target_vendor, target = infer_target(payload, vendor, endpoint)
-        if target_vendor == "neuralens":
-            result = contracts.neuralens.validate(payload.body)
-        elif target in contracts.lucidworks:
-            result = contracts.lucidworks[target].validate(payload.body)
-        else:
-            known = ", ".join(sorted(contracts.lucidworks))
-            raise UsageError(f"--endpoint {target!r} is not a Lucidworks signal ({known})")
-        yield CheckResult(payload.source, target_vendor, target, result.errors)
+        contract = registry.vendor(target_vendor).contracts(contracts)[target]
+        yield CheckResult(
+            payload.source, target_vendor, target, contract.validate(payload.body).errors
+        )
 
 
 def format_human(results: Sequence[CheckResult]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from mockserver.ci.contract_coverage import contract_coverage, never_exercised
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage import Store
 from mockserver.testing.client import MockClient
 from mockserver.validation import Contracts
 
@@ -46,7 +46,7 @@ def _all_pages(fetch: Callable[[int], list[Row]]) -> list[Row]:
     return rows
 
 
-def traffic_from_store(store: EventStore, namespace: str | None = None) -> Traffic:
+def traffic_from_store(store: Store, namespace: str | None = None) -> Traffic:
     filters = {"namespace": namespace}
     return Traffic(
         events=_all_pages(lambda offset: store.events(filters, PAGE, offset).rows),

@@ -18,10 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.inspect.openapi import inspection_openapi
-from mockserver.storage.sqlite import EVENT_FILTERS, REJECTION_FILTERS, EventStore
+from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, Store
+from mockserver.vendors.registry import VENDOR_NAMES
 
 PREFIX = "/_mock"
-VENDORS = ("neuralens", "lucidworks")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
@@ -43,8 +43,8 @@ def _text(name: str, raw: str) -> str:
 
 
 def _vendor(name: str, raw: str) -> str:
-    if raw not in VENDORS:
-        raise BadParameter(name, f"must be one of {', '.join(VENDORS)}")
+    if raw not in VENDOR_NAMES:
+        raise BadParameter(name, f"must be one of {', '.join(VENDOR_NAMES)}")
     return raw
 
 
@@ -113,7 +113,7 @@ def _bad(exc: BadParameter) -> JSONResponse:
 class ChangeFeed:
     """Wakes coroutines waiting on the store, from whichever thread committed the write."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         # Listening from the start serves apps run without a lifespan; the app detaches when
@@ -146,7 +146,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class InspectAPI:
-    def __init__(self, store: EventStore, admin_token: str | None = None) -> None:
+    def __init__(self, store: Store, admin_token: str | None = None) -> None:
         self.store = store
         self.changes = ChangeFeed(store)
         self.admin_token = admin_token

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from mockserver.validation import Layer
+from mockserver.vendors.registry import VENDOR_NAMES
 
 LAYERS = get_args(Layer)
 
@@ -32,7 +33,7 @@ _NAMESPACE = _query(
 )
 _COMMON_FILTERS = [
     _NAMESPACE,
-    _query("vendor", {"enum": ["neuralens", "lucidworks"]}, "Only this vendor."),
+    _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
     _query("tenant", {"type": "string"}, "Neuralens application id or Lucidworks signal store id."),
     _query("since", {"type": "string", "format": "date-time"}, "Received at or after (ISO 8601)."),
     _query("until", {"type": "string", "format": "date-time"}, "Received before (ISO 8601)."),
@@ -80,7 +81,7 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "integer"},
             "request_id": {"type": "string", "description": "Shared by the events of one request."},
-            "vendor": {"enum": ["neuralens", "lucidworks"]},
+            "vendor": {"enum": list(VENDOR_NAMES)},
             "endpoint": {"type": "string", "examples": ["/retail/signals/click"]},
             "type": {"type": "string"},
             "namespace": {"type": "string"},

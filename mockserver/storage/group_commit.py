@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mockserver.events import Event, Rejection
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage.base import Store
 
 MAX_DEFERRALS = 2
 
@@ -32,7 +32,7 @@ class _Batch:
 
 
 class GroupCommit:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         # One batch per event loop: an app served by several loops at once (test clients in
         # threads) never resolves a future from another loop's thread.

@@ -1,7 +1,6 @@
-"""EventStore: accepted events and rejections in SQLite, through sqlite-utils.
+"""SqliteStore: the store interface (``storage/base.py``) over SQLite, through sqlite-utils.
 
-Every write commits before it returns, so a caller that replies after ``add_*`` never
-acknowledges something that lives only in memory. WAL lets readers (the inspection API,
+Every write commits before it returns. WAL lets readers (the inspection API,
 another process) see committed rows while writes go on; ``synchronous=NORMAL`` keeps a
 commit durable across a crash of this process (not of the machine), at WAL's speed.
 Schema changes are sqlite-utils migrations: add one, never edit an applied one.
@@ -13,12 +12,13 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from sqlite_utils import Database, Migrations
 
 from mockserver.events import Event, Rejection
+from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, UNKNOWN, Page
 
 migrations = Migrations("mockserver")
 
@@ -70,13 +70,6 @@ def m001_create_events_and_rejections(db: Database) -> None:
     db.table("rejections").create_index(["namespace", "id"])
 
 
-EVENT_FILTERS = (
-    "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
-    "since", "until",
-)  # fmt: skip
-UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
-REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until")
-
 WAL_CHECKPOINT_PAGES = 200
 _EVENT_COLUMNS = (
     "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
@@ -95,13 +88,7 @@ _INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS)
 _INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
 
 
-@dataclass(frozen=True)
-class Page:
-    total: int
-    rows: list[dict[str, Any]]
-
-
-class EventStore:
+class SqliteStore:
     def __init__(self, path: str) -> None:
         # One connection shared by the server's threads, serialised by a lock: SQLite writes
         # are single-writer anyway, and each statement here takes microseconds.
@@ -126,7 +113,6 @@ class EventStore:
     # -- writes ---------------------------------------------------------------------------
 
     def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
-        """Insert and commit ``events`` and ``rejections`` in one transaction."""
         event_rows = [
             (
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
@@ -159,7 +145,6 @@ class EventStore:
     # -- change notification ----------------------------------------------------------------
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` (from the writing thread) after each commit; returns a remover."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 

@@ -17,7 +17,7 @@ import uvicorn
 from mockserver.app import create_app
 from mockserver.serving import uvicorn_config
 from mockserver.settings import Settings
-from mockserver.storage.sqlite import EventStore
+from mockserver.storage import Store
 from mockserver.testing.client import MockClient, VendorURLs
 
 STARTUP_TIMEOUT_SECONDS = 10.0
@@ -26,7 +26,7 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 class MockServer:
     """``with MockServer() as server: requests.post(server.neuralens_url, ...)``."""
 
-    def __init__(self, settings: Settings | None = None, store: EventStore | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
         """``store``: keep the events after ``stop`` (the caller closes it); by default the
         server opens ``settings.db`` and closes it when it stops."""
         self.settings = settings if settings is not None else Settings(db=":memory:", port=0)

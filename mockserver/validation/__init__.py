@@ -5,6 +5,7 @@ This package imports nothing else from mockserver.
 
 from mockserver.validation.contracts import (
     PROFILES,
+    Contract,
     Contracts,
     LucidworksContract,
     NeuralensContract,
@@ -16,6 +17,7 @@ from mockserver.validation.errors import FieldError, Layer, json_path
 
 __all__ = [
     "PROFILES",
+    "Contract",
     "Contracts",
     "FieldError",
     "Layer",

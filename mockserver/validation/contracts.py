@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 import jsonschema
 
@@ -48,6 +48,15 @@ class Validated:
         return not self.errors
 
 
+class Contract(Protocol):
+    """What every endpoint's contract offers: the body's schema, and a check of raw bytes."""
+
+    @property
+    def body_schema(self) -> Mapping[str, Any]: ...
+
+    def validate(self, body: bytes) -> Validated: ...
+
+
 class LucidworksContract:
     """One Lucidworks signal endpoint: Go decoding, the OpenAPI schema, the validator tags."""
 
@@ -63,6 +72,10 @@ class LucidworksContract:
             fold_keys=lenient,
         )
         self._openapi = None if lenient else SchemaLayer(operation.body_schema, "openapi")
+
+    @property
+    def body_schema(self) -> Mapping[str, Any]:
+        return self.operation.body_schema
 
     def validate(self, body: bytes) -> Validated:
         value, errors, texts = decode_json(body, lenient=self._openapi is None)
@@ -95,6 +108,10 @@ class NeuralensContract:
         self.profile = profile
         self.schema = schema
         self._schema = SchemaLayer(schema, "schema")
+
+    @property
+    def body_schema(self) -> Mapping[str, Any]:
+        return self.schema
 
     def validate(self, body: bytes) -> Validated:
         value, errors, _ = decode_json(body, lenient=self.profile == "lenient")

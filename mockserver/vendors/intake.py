@@ -1,5 +1,5 @@
-"""What both vendor modules do the same way: read a bounded body, fingerprint credentials,
-record a rejection, and know which namespace and endpoint a request is for."""
+"""What every vendor's request shares: a bounded body, fingerprinted credentials, and the
+namespace and endpoint a request is for."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
-from mockserver.events import Rejection, new_request_id, utc_now
-from mockserver.storage.group_commit import GroupCommit
+from mockserver.events import new_request_id, utc_now
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
@@ -26,8 +25,6 @@ CREDENTIAL_HEADERS = frozenset(
 
 class BodyTooLarge(Exception):
     def __init__(self, size: int | None, limit: int) -> None:
-        self.size = size
-        self.limit = limit
         seen = f"{size} bytes" if size is not None else "more than that"
         super().__init__(f"the body is {seen}; the limit is {limit} bytes (--max-body-bytes)")
 
@@ -116,30 +113,6 @@ class Intake:
             received_at=utc_now(),
         )
 
-    async def reject(
-        self,
-        writer: GroupCommit,
-        status: int,
-        errors: Sequence[FieldError],
-        tenant: str | None,
-        body: bytes | None,
-    ) -> None:
-        await writer.write(
-            rejection=Rejection(
-                vendor=self.vendor,
-                method=self.method,
-                endpoint=self.endpoint,
-                namespace=self.namespace,
-                tenant=tenant,
-                status=status,
-                errors=[e.as_dict() for e in errors],
-                headers=safe_headers(self.headers),
-                body=None if body is None else body.decode("utf-8", "replace"),
-                request_id=self.request_id,
-                received_at=self.received_at,
-            )
-        )
-
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -148,6 +121,15 @@ def as_sent(text: str, value: Any) -> str:
     """JSON text to store for ``value``: ``text`` as sent, unless it holds a surrogate escape
     (only the lenient profile accepts one): then the decoded value, where it is U+FFFD."""
     return json.dumps(value) if _SURROGATE_ESCAPE.search(text) else text
+
+
+def take_prefix(path: str, prefix: str) -> tuple[str | None, str]:
+    """``("name", "/rest")`` from ``prefix + "name/rest"``; ``(None, path)`` otherwise."""
+    if path.startswith(prefix):
+        name, slash, rest = path[len(prefix) :].partition("/")
+        if name and slash:
+            return name, "/" + rest
+    return None, path
 
 
 def http_error(rule: str, message: str) -> FieldError:

@@ -12,19 +12,22 @@ the first label of the Host (``mystore.applications.lucidworks.com``, or
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from mockserver.events import Event
-from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError, LucidworksContract, Validated
-from mockserver.vendors.admission import BodyBudget
-from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
+from mockserver.vendors.base import Routed, VendorEndpoint
+from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages, take_prefix
 from mockserver.vendors.reply import Reply
+from mockserver.vendors.spec import Row, VendorSpec
 
-VENDOR = "lucidworks"
 ENDPOINT_PREFIX = "/retail/signals/"
+SIGNALS = ("click", "query", "cartadd", "purchase")
+SIGNAL_STORE_PREFIX = "/signal-store/"
 DEFAULT_TENANT = "default"
+BATCH = "several signals in one request"
 _HOST_SUFFIXES = (".applications.lucidworks.com", ".localhost")
 _STATUS_TITLES = {
     400: "Bad Request",
@@ -50,17 +53,12 @@ def signal_store_from_host(host: str) -> str:
 
 
 class LucidworksSignals(VendorEndpoint):
-    vendor = VENDOR
-
     def __init__(
-        self,
-        contracts: Mapping[str, LucidworksContract],
-        writer: GroupCommit,
-        budget: BodyBudget,
-        max_body_bytes: int,
-        tokens: Collection[str] = (),
+        self, contracts: Mapping[str, LucidworksContract], tokens: Collection[str] = ()
     ) -> None:
-        super().__init__(writer, budget, max_body_bytes)
+        missing = set(SIGNALS) - set(contracts)
+        if missing:
+            raise ValueError(f"no Lucidworks contract for {', '.join(sorted(missing))}")
         self.contracts = contracts
         self.tokens = frozenset(tokens)
         # Authorization is the auth layer's (401); the others are header checks (400).
@@ -71,11 +69,19 @@ class LucidworksSignals(VendorEndpoint):
 
     accepted = Reply(202)
 
+    def route(self, path: str) -> Routed | None:
+        """``/retail/signals/{signal}``, also under ``/signal-store/{store}``. An unknown signal
+        is routed here too: it is Lucidworks' own 404 (``not_served``)."""
+        store, signals_path = take_prefix(path, SIGNAL_STORE_PREFIX)
+        signal = signals_path.removeprefix(ENDPOINT_PREFIX)
+        if signal != signals_path and signal and "/" not in signal:
+            return Routed(signals_path, store)
+        return None
+
     def not_served(self, intake: Intake) -> str | None:
         if intake.endpoint.removeprefix(ENDPOINT_PREFIX) in self.contracts:
             return None
-        served = ", ".join(f"POST {ENDPOINT_PREFIX}{name}" for name in sorted(self.contracts))
-        return f"{intake.endpoint} is not a Lucidworks signal endpoint; served: {served}"
+        return f"{intake.endpoint} is not a Lucidworks signal endpoint; served: {SPEC.served}"
 
     def tenant(self, intake: Intake) -> str | None:
         if intake.store is not None:
@@ -133,7 +139,7 @@ class LucidworksSignals(VendorEndpoint):
         signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
         return [
             Event(
-                vendor=VENDOR,
+                vendor=SPEC.name,
                 endpoint=intake.endpoint,
                 type=signal_type,
                 namespace=intake.namespace,
@@ -171,3 +177,34 @@ class LucidworksSignals(VendorEndpoint):
 
 def _auth(rule: str, message: str) -> FieldError:
     return FieldError("header:Authorization", rule, "auth", message)
+
+
+def _guess_signal(first: Mapping[str, Any]) -> str:
+    if "searchTerms" in first:
+        return "query"
+    if "cartId" in first:
+        if "orderId" in first or "revenue" in first:
+            return "purchase"
+        raise ValueError(
+            "a signal with cartId may be a cartadd or a purchase; "
+            "pass --endpoint cartadd or --endpoint purchase"
+        )
+    return "click"
+
+
+def _batch(events: Sequence[Row]) -> bool:
+    return any(n > 1 for n in Counter(e["request_id"] for e in events).values())
+
+
+SPEC = VendorSpec(
+    name="lucidworks",
+    paths={signal: ENDPOINT_PREFIX + signal for signal in SIGNALS},
+    body="array",
+    contracts=lambda contracts: contracts.lucidworks,
+    build=lambda contracts, settings: LucidworksSignals(
+        contracts.lucidworks, settings.lucidworks_tokens
+    ),
+    guess_endpoint=_guess_signal,
+    coverage_scenarios={BATCH: _batch},
+)
+LucidworksSignals.spec = SPEC

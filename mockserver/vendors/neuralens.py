@@ -10,37 +10,30 @@ malformed or unknown key.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 from mockserver.events import Event
-from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError, NeuralensContract, Validated
-from mockserver.vendors.admission import BodyBudget
-from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.base import Routed, VendorEndpoint
 from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 from mockserver.vendors.reply import Reply
+from mockserver.vendors.spec import Row, VendorSpec
 
-VENDOR = "neuralens"
 ENDPOINT = "/analytics/event"
 KEY_HEADER = "X-Neuralens-API-Key"
 APP_HEADER = "X-Neuralens-Application-ID"
+SEVERAL_ITEMS = "PURCHASE with more than one item"
 
 
 class NeuralensEvents(VendorEndpoint):
-    vendor = VENDOR
-
-    def __init__(
-        self,
-        contract: NeuralensContract,
-        writer: GroupCommit,
-        budget: BodyBudget,
-        max_body_bytes: int,
-        keys: Collection[str] = (),
-    ) -> None:
-        super().__init__(writer, budget, max_body_bytes)
+    def __init__(self, contract: NeuralensContract, keys: Collection[str] = ()) -> None:
         self.contract = contract
         self.keys = frozenset(keys)
 
     accepted = Reply.json(200, {"status": "success", "message": ""})
+
+    def route(self, path: str) -> Routed | None:
+        return Routed(ENDPOINT) if path == ENDPOINT else None
 
     def not_served(self, intake: Intake) -> str | None:
         return None  # one endpoint, routed here only by its exact path
@@ -87,7 +80,7 @@ class NeuralensEvents(VendorEndpoint):
         index = value.get("index")
         return [
             Event(
-                vendor=VENDOR,
+                vendor=SPEC.name,
                 endpoint=ENDPOINT,
                 type=value["event"],
                 namespace=intake.namespace,
@@ -115,3 +108,26 @@ class NeuralensEvents(VendorEndpoint):
 
 def _auth(rule: str, message: str) -> FieldError:
     return FieldError(f"header:{KEY_HEADER}", rule, "auth", message)
+
+
+def _several_items(events: Sequence[Row]) -> bool:
+    return any(
+        e["payload"].get("event") == "PURCHASE" and len(e["payload"].get("items") or ()) > 1
+        for e in events
+    )
+
+
+def _the_only_endpoint(body: Mapping[str, Any]) -> str:
+    return "event"
+
+
+SPEC = VendorSpec(
+    name="neuralens",
+    paths={"event": ENDPOINT},
+    body="object",
+    contracts=lambda contracts: {"event": contracts.neuralens},
+    build=lambda contracts, settings: NeuralensEvents(contracts.neuralens, settings.neuralens_keys),
+    guess_endpoint=_the_only_endpoint,
+    coverage_scenarios={SEVERAL_ITEMS: _several_items},
+)
+NeuralensEvents.spec = SPEC

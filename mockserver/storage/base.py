@@ -1,0 +1,53 @@
+"""The store interface: what the request path, the inspection API and the reports need.
+
+``SqliteStore`` implements it; any other store must pass the same conformance suite
+(``tests/test_storage_conformance.py``). Every write commits before it returns: a caller that
+replies after ``add`` never acknowledges something that lives only in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mockserver.events import Event, Rejection
+
+EVENT_FILTERS = (
+    "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
+    "since", "until",
+)  # fmt: skip
+REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until")
+UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    rows: list[dict[str, Any]]
+
+
+class Store(Protocol):
+    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+        """Insert and commit ``events`` and ``rejections`` in one transaction."""
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Delete every row, or one namespace's."""
+
+    def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        """Events matching ``filters`` (names from EVENT_FILTERS), newest first."""
+
+    def count_events(self, filters: Mapping[str, Any]) -> int: ...
+
+    def event(self, event_id: int) -> dict[str, Any] | None: ...
+
+    def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        """Rejections matching ``filters`` (names from REJECTION_FILTERS), newest first."""
+
+    def summary(self, namespace: str | None = None) -> dict[str, Any]:
+        """Counts of events by vendor, type and tenant; of rejections by vendor and status."""
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (from the writing thread) after each commit; returns a remover."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,48 @@
+"""Recorder: the one component on the request path that writes.
+
+Every vendor request is recorded once: its events when accepted, one rejection with its
+reasons otherwise. Only ``RequestPath`` holds a recorder; the vendor modules cannot write, so
+a vendor, a fault or a preflight cannot forget to record or record twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mockserver.events import Event, Rejection
+from mockserver.storage.group_commit import GroupCommit
+from mockserver.validation import FieldError
+from mockserver.vendors.intake import Intake, safe_headers
+
+
+class Recorder:
+    def __init__(self, writer: GroupCommit) -> None:
+        self.writer = writer
+
+    async def accept(self, events: Sequence[Event]) -> None:
+        """Returns once ``events`` are committed: only then may the 2xx go out."""
+        await self.writer.write(events=events)
+
+    async def reject(
+        self,
+        intake: Intake,
+        status: int,
+        errors: Sequence[FieldError],
+        tenant: str | None,
+        body: bytes | None,
+    ) -> None:
+        await self.writer.write(
+            rejection=Rejection(
+                vendor=intake.vendor,
+                method=intake.method,
+                endpoint=intake.endpoint,
+                namespace=intake.namespace,
+                tenant=tenant,
+                status=status,
+                errors=[e.as_dict() for e in errors],
+                headers=safe_headers(intake.headers),
+                body=None if body is None else body.decode("utf-8", "replace"),
+                request_id=intake.request_id,
+                received_at=intake.received_at,
+            )
+        )

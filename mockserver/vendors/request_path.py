@@ -1,0 +1,131 @@
+"""RequestPath: the one path every vendor request takes, whichever vendor's rules apply.
+
+Order, as a real service checks: route and method (404, 405), size (413), credentials (401),
+then headers and body together (400, every problem at once). An accepted request's events are
+committed before the reply is built. The recorder writes each request once, here and nowhere
+else.
+
+The fault seam: a ``FaultSeam`` may answer instead of the vendor before anything is read or
+recorded, and may replace (or withhold) the reply after the request was recorded. Without
+one, the seam costs one comparison a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, Protocol
+
+from mockserver.events import Event
+from mockserver.validation import FieldError
+from mockserver.vendors.admission import BodyBudget
+from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.intake import NAME_PATTERN, BodyTooLarge, Intake, http_error, read_body
+from mockserver.vendors.recorder import Recorder
+from mockserver.vendors.reply import Reply
+
+
+class FaultSeam(Protocol):
+    async def before(self, intake: Intake) -> Reply | None:
+        """A reply to send instead of serving ``intake`` (nothing read, nothing recorded by the
+        vendor path), or None to serve it."""
+
+    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
+        """The reply to send once ``intake`` was served and recorded: ``reply``, another one,
+        or None to send nothing (the connection is dropped)."""
+
+
+class Refusal(NamedTuple):
+    status: int
+    errors: Sequence[FieldError]
+
+
+class RequestPath:
+    def __init__(
+        self,
+        recorder: Recorder,
+        budget: BodyBudget,
+        max_body_bytes: int,
+        faults: FaultSeam | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.budget = budget  # shared by every vendor endpoint of an app
+        self.max_body_bytes = max_body_bytes
+        self.faults = faults
+
+    async def handle(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
+        """The reply to send, or None when a fault drops the connection."""
+        if self.faults is None:
+            return await self._serve(vendor, intake)
+        instead = await self.faults.before(intake)
+        if instead is not None:
+            return instead
+        return await self.faults.after(intake, await self._serve(vendor, intake))
+
+    async def not_found(self, intake: Intake, message: str) -> Reply:
+        """A path no vendor serves: recorded, and answered as an API gateway would."""
+        error = http_error("not-found", message)
+        await self.recorder.reject(intake, 404, [error], None, None)
+        problem = {"type": "about:blank", "title": "Not Found", "status": 404}
+        return Reply.json(404, {**problem, "detail": message}, "application/problem+json")
+
+    async def _serve(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
+        tenant = vendor.tenant(intake)
+        for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
+            if name is not None and not NAME_PATTERN.fullmatch(name):
+                message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
+                return await self._refuse(vendor, intake, 404, [http_error(kind, message)], tenant)
+        unknown = vendor.not_served(intake)
+        if unknown is not None:
+            error = http_error("not-found", unknown)
+            return await self._refuse(vendor, intake, 404, [error], tenant)
+        if intake.method != "POST":
+            error = http_error("method", f"{intake.method} is not allowed here; use POST")
+            allow = {"Allow": "POST"}
+            return await self._refuse(vendor, intake, 405, [error], tenant, headers=allow)
+        try:
+            body = await read_body(intake, self.max_body_bytes)
+        except BodyTooLarge as exc:
+            error = http_error("body-too-large", str(exc))
+            return await self._refuse(vendor, intake, 413, [error], tenant)
+        # Admitted once read: a slow upload holds no share while it trickles in.
+        share = self.budget.share(len(body))
+        if not self.budget.try_enter(share):
+            await self.budget.wait_for_turn(share)
+        try:
+            judged = _judge(vendor, intake, tenant, body)
+            if isinstance(judged, Refusal):
+                return await self._refuse(vendor, intake, *judged, tenant, body)
+            del body  # the raw bytes need not wait for the commit either (see _judge)
+            await self.recorder.accept(judged)
+            return vendor.accepted
+        finally:
+            self.budget.leave(share)
+
+    async def _refuse(
+        self,
+        vendor: VendorEndpoint,
+        intake: Intake,
+        status: int,
+        errors: Sequence[FieldError],
+        tenant: str | None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        await self.recorder.reject(intake, status, errors, tenant, body)
+        return vendor.error_reply(status, errors, headers)
+
+
+def _judge(
+    vendor: VendorEndpoint, intake: Intake, tenant: str | None, body: bytes
+) -> Refusal | list[Event]:
+    """The refusal's status and reasons, or the accepted body's events. Not a coroutine: the
+    decoded body is freed here, once its events are built, instead of being held while the
+    commit is awaited."""
+    auth = vendor.auth_errors(intake)
+    if auth:
+        return Refusal(401, auth)
+    validated = vendor.validate(intake, body)
+    errors = [*vendor.header_errors(intake), *validated.errors]
+    if errors:
+        return Refusal(400, errors)
+    return vendor.events(intake, tenant, validated, body)
