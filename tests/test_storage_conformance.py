@@ -1,0 +1,168 @@
+"""The store conformance suite: every implementation of ``storage.base.Store`` must pass it.
+
+Parametrised over implementations (SQLite in memory and in a file today); a new store adds
+itself to ``IMPLEMENTATIONS`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.events import Event, Rejection
+from mockserver.storage import SqliteStore, Store
+
+IMPLEMENTATIONS: dict[str, Callable[[Path], Store]] = {
+    "sqlite-memory": lambda tmp: SqliteStore(":memory:"),
+    "sqlite-file": lambda tmp: SqliteStore(str(tmp / "conformance.db")),
+}
+
+
+@pytest.fixture(params=list(IMPLEMENTATIONS))
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    store = IMPLEMENTATIONS[request.param](tmp_path)
+    yield store
+    store.close()
+
+
+def event(**over: object) -> Event:
+    fields: dict[str, object] = {
+        "vendor": "lucidworks", "endpoint": "/retail/signals/click", "type": "click",
+        "namespace": "default", "tenant": "shop", "user": "u1", "session": "s1",
+        "query": "chair", "query_id": "q1", "items": ["p1"], "position": 1,
+        "timestamp_ms": 1, "payload": '{"a":1}', "request_id": "r1",
+        "received_at": "2026-01-01T00:00:00.000000Z",
+    }  # fmt: skip
+    fields.update(over)
+    return Event(**fields)  # type: ignore[arg-type]
+
+
+def rejection(**over: object) -> Rejection:
+    fields: dict[str, object] = {
+        "vendor": "neuralens", "method": "POST", "endpoint": "/analytics/event",
+        "namespace": "default", "tenant": "app", "status": 400,
+        "errors": [{"path": "$.uid", "rule": "type", "layer": "schema", "message": "m"}],
+        "headers": {"content-type": "application/json"}, "body": "{}", "request_id": "r9",
+        "received_at": "2026-01-01T00:00:00.000000Z",
+    }  # fmt: skip
+    fields.update(over)
+    return Rejection(**fields)  # type: ignore[arg-type]
+
+
+def test_an_added_event_reads_back_whole(any_store: Store) -> None:
+    any_store.add([event(items=["p1", "p2"], payload='{"visitorId":"u1"}')])
+    (row,) = any_store.events({}).rows
+    assert row["items"] == ["p1", "p2"]
+    assert row["payload"] == {"visitorId": "u1"}
+    assert (row["vendor"], row["type"], row["tenant"], row["position"]) == (
+        "lucidworks",
+        "click",
+        "shop",
+        1,
+    )
+    assert any_store.event(row["id"]) == row
+
+
+def test_a_missing_event_is_none(any_store: Store) -> None:
+    assert any_store.event(12345) is None
+
+
+def test_events_come_newest_first_and_pages_keep_the_total(any_store: Store) -> None:
+    any_store.add([event(user=f"u{n}") for n in range(5)])
+    page = any_store.events({}, limit=2, offset=1)
+    assert page.total == 5
+    assert [row["user"] for row in page.rows] == ["u3", "u2"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "total"),
+    [
+        ({"vendor": "neuralens"}, 1),
+        ({"type": "click"}, 2),
+        ({"tenant": "other"}, 1),
+        ({"user": "u2"}, 1),
+        ({"session": "s1"}, 2),
+        ({"query": "sofa"}, 1),
+        ({"query_id": "q1"}, 2),
+        ({"item": "p2"}, 1),
+        ({"namespace": "ns"}, 1),
+        ({"type": "click", "tenant": "other"}, 1),
+        ({"user": "u1' OR '1'='1"}, 0),  # values are bound, never spliced into SQL
+    ],
+)
+def test_each_filter_narrows_the_events(
+    any_store: Store, filters: dict[str, str], total: int
+) -> None:
+    any_store.add(
+        [
+            event(),
+            event(tenant="other", user="u2", items=["p1", "p2"], namespace="ns"),
+            event(vendor="neuralens", type="CLICK_PRODUCT", query="sofa", session=None,
+                  query_id=None),
+        ]
+    )  # fmt: skip
+    assert any_store.events(filters).total == total
+    assert any_store.count_events(filters) == total
+
+
+def test_time_filters_are_inclusive_since_and_exclusive_until(any_store: Store) -> None:
+    any_store.add([event(received_at=f"2026-01-0{day}T00:00:00.000000Z") for day in (1, 2, 3)])
+    page = any_store.events(
+        {"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"}
+    )
+    assert [row["received_at"][:10] for row in page.rows] == ["2026-01-02"]
+
+
+def test_rejections_keep_their_reasons_and_filter_by_status(any_store: Store) -> None:
+    any_store.add(rejections=[rejection(), rejection(status=401, vendor="lucidworks")])
+    assert any_store.rejections({"status": 401}).total == 1
+    row = any_store.rejections({"vendor": "neuralens"}).rows[0]
+    assert row["errors"] == [{"path": "$.uid", "rule": "type", "layer": "schema", "message": "m"}]
+    assert row["headers"] == {"content-type": "application/json"}
+
+
+def test_events_and_rejections_commit_together(any_store: Store) -> None:
+    any_store.add([event()], [rejection()])
+    assert (any_store.events({}).total, any_store.rejections({}).total) == (1, 1)
+
+
+def test_summary_counts_by_vendor_type_tenant_and_status(any_store: Store) -> None:
+    any_store.add(
+        [event(), event(), event(vendor="neuralens", type="CLICK_PRODUCT", tenant=None)],
+        [rejection(vendor=None, status=404), rejection()],
+    )
+    summary = any_store.summary()
+    assert summary["events"] == {
+        "total": 3,
+        "by_vendor": {"lucidworks": 2, "neuralens": 1},
+        "by_type": {"click": 2, "CLICK_PRODUCT": 1},
+        "by_tenant": {"shop": 2, "unknown": 1},
+    }
+    assert summary["rejections"] == {
+        "total": 2,
+        "by_vendor": {"neuralens": 1, "unknown": 1},
+        "by_status": {"400": 1, "404": 1},
+    }
+    assert any_store.summary("elsewhere")["events"]["total"] == 0
+
+
+def test_reset_one_namespace_leaves_the_others(any_store: Store) -> None:
+    any_store.add([event(namespace="a"), event(namespace="b")], [rejection(namespace="a")])
+    any_store.reset("a")
+    assert [row["namespace"] for row in any_store.events({}).rows] == ["b"]
+    assert any_store.rejections({}).total == 0
+    any_store.reset()
+    assert any_store.events({}).total == 0
+
+
+def test_listeners_hear_each_commit_until_removed(any_store: Store) -> None:
+    heard: list[int] = []
+    remove = any_store.add_listener(lambda: heard.append(1))
+    any_store.add([event()])
+    any_store.add(rejections=[rejection()])
+    any_store.reset()
+    remove()
+    any_store.add([event()])
+    assert heard == [1, 1, 1]
