@@ -1,6 +1,7 @@
 """The shapes that travel from the vendor modules to the store: accepted events and rejections.
 
-This module imports nothing from mockserver.
+This module imports nothing from mockserver, and nothing outside the standard library: the
+client side (``testing/client.py``) reads ``describe_error`` from here too.
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ class Event:
     payload: str  # the signal as sent: JSON text, stored without re-encoding
     request_id: str
     received_at: str
+
+
+def describe_error(error: Mapping[str, str]) -> str:
+    """One reason of a rejection as a line of text: ``$[0].timestamp  [decode/integer]  …``.
+    The one rendering the terminal, the CLI, the pytest plugin and the reports share."""
+    return f"{error['path']}  [{error['layer']}/{error['rule']}]  {error['message']}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
     assert (click.get("tests"), click.get("failures")) == ("2", "1")
     failure = click.find("testcase/failure")
     assert failure is not None
-    assert "$[0].timestamp [decode/integer]" in (failure.text or "")
+    assert "$[0].timestamp  [decode/integer]" in (failure.text or "")
     assert "3 event(s): click" in (click.find("testcase").get("name") or "")  # type: ignore[union-attr]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mockserver.events import describe_error
 from mockserver.validation import Contracts, FieldError
 from mockserver.vendors import registry
 from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
@@ -144,7 +145,7 @@ def format_human(results: Sequence[CheckResult]) -> str:
         verdict = "valid  " if result.ok else "INVALID"
         lines.append(f"{verdict} {result.source}  ({result.vendor} {result.endpoint})")
         for error in result.errors:
-            lines.append(f"    {error.path}  [{error.layer}/{error.rule}]  {error.message}")
+            lines.append(f"    {describe_error(error.as_dict())}")
     invalid = sum(not r.ok for r in results)
     lines.append(
         f"checked {len(results)} payload(s): {len(results) - invalid} valid, {invalid} invalid"

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from mockserver.ci.contract_coverage import contract_coverage, never_exercised
+from mockserver.events import describe_error
 from mockserver.storage import Store
 from mockserver.testing.client import MockClient
 from mockserver.validation import Contracts
@@ -118,7 +119,7 @@ def junit_xml(traffic: Traffic) -> str:
 
 def _reason_lines(rejection: Mapping[str, Any]) -> Iterator[str]:
     for error in rejection["errors"]:
-        yield f"{error['path']} [{error['layer']}/{error['rule']}] {error['message']}"
+        yield describe_error(error)
     if rejection.get("body"):
         yield f"body: {rejection['body'][:500]}"
 
@@ -182,8 +183,7 @@ def markdown_report(data: Mapping[str, Any]) -> str:
                 f"- **{rejection['status']} {rejection['method']} {_cell(rejection['endpoint'])}**"
             )
             for error in rejection["errors"]:
-                rule = f"[{error['layer']}/{error['rule']}]"
-                lines.append(f"  - `{error['path']}` {rule} {_cell(error['message'])}")
+                lines.append(f"  - {_cell(describe_error(error))}")
     lines += ["", "### Contract coverage", ""]
     for entry in data["coverage"]:
         gaps = never_exercised(entry)

@@ -2,7 +2,8 @@
 
 Works against any running mockserver (a MockServer in this process, ``make run``, a CI service
 container). Bound to a namespace, it reads only that namespace, and its URLs send traffic
-there. This module imports only httpx.
+there. This module imports only httpx (and ``mockserver.events``, which is standard library
+only): a downstream test process never loads the server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+
+from mockserver.events import describe_error
 
 Filters = dict[str, Any]
 NEAR_MISSES_SHOWN = 5
@@ -230,9 +233,7 @@ def format_rejections(rejections: list[dict[str, Any]]) -> str:
         request = f"{rejection['status']} {rejection['method']} {rejection['endpoint']}"
         lines.append(f"  #{rejection['id']} {request}")
         for error in rejection["errors"]:
-            lines.append(
-                f"      {error['path']}  [{error['layer']}/{error['rule']}]  {error['message']}"
-            )
+            lines.append(f"      {describe_error(error)}")
         body = rejection.get("body")
         if body:
             shown = body if len(body) <= 200 else body[:200] + "…"

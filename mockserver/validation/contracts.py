@@ -43,10 +43,6 @@ class Validated:
     errors: tuple[FieldError, ...]
     element_texts: tuple[str, ...] = ()  # a top-level array's elements as sent (see Decoded)
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 class Contract(Protocol):
     """What every endpoint's contract offers: the body's schema, and a check of raw bytes."""
