@@ -79,12 +79,33 @@ def test_each_request_is_recorded_exactly_once(client: TestClient) -> None:
     assert summary["rejections"]["total"] == 2
 
 
-def test_event_is_committed_before_the_reply(client: TestClient, settings: Settings) -> None:
-    assert post_lucidworks(client, "click", CLICK).status_code == 202
-    # A separate connection sees the row as soon as the 2xx is in hand: it is on disk, not
-    # in a buffer of this process.
-    with sqlite3.connect(settings.db) as other:
-        assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+def test_event_is_committed_before_the_reply(settings: Settings, contracts: Contracts) -> None:
+    # Checked at the moment the reply starts, from a separate connection: the row must be on
+    # disk by then. (Checked after the reply, a server that committed a moment later passed.)
+    app = create_app(settings, SqliteStore(settings.db), contracts)
+    body = json.dumps(CLICK).encode()
+    scope = {
+        "type": "http", "method": "POST", "path": "/retail/signals/click", "root_path": "",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in LUCIDWORKS_HEADERS.items()],
+    }  # fmt: skip
+    stored_when_replying: list[tuple[int, int]] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            with sqlite3.connect(settings.db) as other:
+                count = other.execute("SELECT count(*) FROM events").fetchone()[0]
+            stored_when_replying.append((message["status"], count))
+
+    async def serve_and_let_pending_work_finish() -> None:
+        await app(scope, receive, send)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(serve_and_let_pending_work_finish())
+    assert stored_when_replying == [(202, 1)]
 
 
 def test_credentials_never_reach_the_database(client: TestClient, settings: Settings) -> None:

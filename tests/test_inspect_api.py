@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockClient, MockServer, Settings, SqliteStore, create_app
 from mockserver.inspect import api as inspect_api
+from mockserver.inspect.api import InspectAPI
 from mockserver.validation import Contracts
 from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
 
@@ -196,6 +197,35 @@ def test_an_admin_token_guards_the_inspection_api(client_with: ClientFactory) ->
     assert guarded.get("/_mock/openapi.json").status_code == 200
     # The vendor endpoints keep their own credentials: the admin token is not one of them.
     assert post_neuralens(guarded, CLICK).status_code == 200
+
+
+OPEN_ROUTES = {"/_mock/health", "/_mock/openapi.json"}
+GUARDED_ROUTES = [
+    (method, route.path.replace("{event_id:int}", "1"))
+    for route in InspectAPI(SqliteStore(":memory:")).routes()
+    if route.path not in OPEN_ROUTES
+    for method in sorted(route.methods or ())
+    if method != "HEAD"
+]
+
+
+def test_every_route_but_health_and_openapi_is_guarded() -> None:
+    assert len(GUARDED_ROUTES) >= 6  # events, events/{id}, rejections, summary, reset, wait
+
+
+@pytest.mark.parametrize(("method", "path"), GUARDED_ROUTES)
+def test_the_admin_token_guards_each_inspection_route(
+    client_with: ClientFactory, method: str, path: str
+) -> None:
+    guarded = client_with(admin_token="s3cret")
+    assert guarded.request(method, path).status_code == 401
+    wrong = guarded.request(method, path, headers={"Authorization": "Bearer s3cre"})
+    assert wrong.status_code == 401
+    given = guarded.request(
+        method, path, params={"timeout": "0"} if path.endswith("/wait") else None,
+        headers={"Authorization": "Bearer s3cret"},
+    )  # fmt: skip
+    assert given.status_code != 401
 
 
 def test_the_client_sends_the_admin_token() -> None:

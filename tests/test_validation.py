@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from mockserver.settings import Settings
-from mockserver.validation import Contracts, load_contracts
+from mockserver.validation import PROFILES, Contracts, Profile, load_contracts
 from mockserver.validation.decoding import decode_json
 from mockserver.validation.goplayground import go_parse_ip, parse_tags
+from mockserver.validation.gotypes import GoChecker
 from tests.conftest import FIXTURES, load_fixture
 
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
@@ -128,24 +133,134 @@ def test_a_broken_neuralens_schema_fails_at_start_up(tmp_path: Path) -> None:
 
 def test_errors_carry_path_rule_layer_and_message(contracts: Contracts) -> None:
     body = b'[{"timestamp": 1.0}]'
-    for error in contracts.lucidworks["click"].validate(body).errors:
+    errors = contracts.lucidworks["click"].validate(body).errors
+    assert errors  # a loop over no errors would pass whatever they held
+    for error in errors:
         assert error.path.startswith("$")
         assert error.rule
         assert error.layer in {"decode", "openapi", "validator"}
         assert error.message
+    assert ("$[0].timestamp", "integer", "decode") in {(e.path, e.rule, e.layer) for e in errors}
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_boolean_is_no_number_in_either_profile(profile: Profile) -> None:
+    signal = load_fixture("lucidworks", "valid", "click-full.json")[0]
+    signal["productDetails"][0]["product"]["price"] = True
+    body = json.dumps([signal]).encode()
+    errors = load_contracts(Settings().schema_dir, profile).lucidworks["click"].validate(body)
+    assert [(e.path, e.rule, e.layer) for e in errors.errors] == [
+        ("$[0].productDetails[0].product.price", "type", "decode")
+    ]
+
+
+CHECKERS = {
+    (profile, signal): contract.go
+    for profile in ("strict", "lenient")
+    for signal, contract in load_contracts(Settings().schema_dir, profile).lucidworks.items()
+}
+
+
+def _oracle(checker: GoChecker) -> GoChecker:
+    """The same rules, walked without the compiled predicates: nothing is skipped."""
+    return GoChecker(
+        checker.root, dive_nested_slices=checker.dive, fold_keys=checker.fold_keys, prune=False
+    )
+
+
+def _agrees_with_the_oracle(checker: GoChecker, value: object) -> None:
+    value = checker.fold(value)
+    expected = _oracle(checker).walk(value)
+    assert checker.is_clean(value) is (not expected)
+    assert checker.walk(value) == expected  # pruning skips only what holds no error
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize(
     "path",
     sorted((FIXTURES / "lucidworks").glob("*/*.json")),
     ids=lambda path: f"{path.parent.name}/{path.name}",
 )
-def test_fast_go_check_agrees_with_the_detailed_walk(contracts: Contracts, path: Path) -> None:
-    value = decode_json(path.read_bytes()).value
+def test_fast_go_check_agrees_with_an_unpruned_walk(profile: str, path: Path) -> None:
+    value = decode_json(path.read_bytes(), lenient=profile == "lenient").value
     if value is None:
         return  # undecodable: neither Go check runs
-    checker = contracts.lucidworks[path.name.split("-", 1)[0]].go
-    assert checker.is_clean(value) is (not checker.walk(value))
+    _agrees_with_the_oracle(CHECKERS[profile, path.name.split("-", 1)[0]], value)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+_EDGE_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.0,
+    1.5,
+    2**63,
+    -(2**63) - 1,
+    "",
+    "x",
+    "USD",
+    [],
+    {},
+    [{}],
+]
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value inside ``value``, itself included."""
+    children = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    return [path, *(p for key, child in children for p in _places(child, (*path, key)))]
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def _replace_somewhere(value: Any, draw: st.DrawFn) -> Any:
+    """``value`` with one of its values, any one alike, replaced by an arbitrary JSON value."""
+    # Mostly one value of each JSON type and boundary: each type meets each field often.
+    new = draw(st.sampled_from(_EDGE_VALUES) | _JSON_VALUES)
+    return _replaced(value, draw(st.sampled_from(_places(value))), new)
+
+
+@st.composite
+def _mutated_signals(draw: st.DrawFn) -> tuple[str, str, Any]:
+    path = draw(st.sampled_from(sorted((FIXTURES / "lucidworks" / "valid").glob("*.json"))))
+    body = json.loads(path.read_bytes())
+    return (
+        draw(st.sampled_from(PROFILES)),
+        path.name.split("-", 1)[0],
+        _replace_somewhere(body, draw),
+    )
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(_mutated_signals())
+def test_fast_go_check_agrees_with_an_unpruned_walk_on_generated_bodies(
+    case: tuple[str, str, Any],
+) -> None:
+    profile, signal, value = case
+    _agrees_with_the_oracle(CHECKERS[profile, signal], value)
 
 
 def test_a_top_level_array_keeps_each_element_as_sent() -> None:

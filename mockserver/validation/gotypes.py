@@ -105,15 +105,23 @@ class GoChecker:
     """Go decoding and validator-tag checks for one request body type, built once."""
 
     def __init__(
-        self, root: GoType, *, dive_nested_slices: bool = True, fold_keys: bool = False
+        self,
+        root: GoType,
+        *,
+        dive_nested_slices: bool = True,
+        fold_keys: bool = False,
+        prune: bool = True,
     ) -> None:
         """``dive_nested_slices=False`` is the validator without ``dive`` tags: the top-level
         array of signals is validated element by element, slices inside them are not.
         ``fold_keys=True`` is Go's decoder matching keys to fields ignoring case (see
-        ``fold``) instead of reporting such keys."""
+        ``fold``) instead of reporting such keys. ``prune=False`` walks every value instead
+        of skipping those the compiled predicates clear: slower, and independent of them,
+        which makes it the oracle the tests hold the predicates to."""
         self.root = root
         self.dive = dive_nested_slices
         self.fold_keys = fold_keys
+        self.prune = prune
         element = root.element if root.kind == "slice" else root
         self._struct_name = element.name if element is not None else root.name
         self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
@@ -155,6 +163,8 @@ class GoChecker:
         return self._predicate(go, tags)(value)
 
     def _predicate(self, go: GoType, tags: bool) -> Predicate:
+        if not self.prune:
+            return _never_clean
         key = (id(go), tags)
         predicate = self._subtrees.get(key)
         if predicate is None:
@@ -232,12 +242,17 @@ class GoChecker:
         )
 
 
+def _never_clean(value: Any) -> bool:
+    return False
+
+
 def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> Predicate:
     """A predicate true exactly when ``GoChecker`` would report nothing for the value.
 
     It mirrors ``_decode`` and ``_validate`` with closures specialised per type, built once:
-    no paths, no generators, no messages. tests/test_validation.py holds the two to agreement
-    over the whole fixture corpus, in both profiles.
+    no paths, no generators, no messages. tests/test_validation.py holds it to agreement with
+    an unpruned walk (``prune=False``) over the fixture corpus and generated bodies, in both
+    profiles.
     """
     if go.kind in _INT_RANGES:
         low, high = _INT_RANGES[go.kind]
