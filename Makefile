@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lint fuzz bench soak bench-tools clean
+.PHONY: setup run test test-fast lint fuzz bench soak bench-tools clean
 
 setup: $(STAMP)
 
@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 	$(BIN)/mockserver serve $(ARGS)
 
-test: setup  ## run the test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup  ## every test, on every core (README: Tests, for the time budget)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, wheels or schemathesis
+	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 fuzz: setup  ## 10,000 generated requests (5,000 a vendor): never a 5xx, each recorded once
 	MOCKSERVER_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_fuzz.py

@@ -13,9 +13,12 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mockserver.storage.sqlite import SqliteStore
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+
+pytestmark = pytest.mark.slow  # kills and restarts a server process
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")[0]
 WORKERS = 4

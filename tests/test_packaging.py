@@ -1,4 +1,5 @@
-"""A real wheel in a fresh virtualenv finds its schemas and serves (not only a checkout)."""
+"""A real wheel in a fresh virtualenv: it finds its schemas, serves, and another project's
+tests find the fixture and the public names (not only a checkout)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pytest
 
 from tests.conftest import LUCIDWORKS_HEADERS, ROOT, load_fixture
 
+pytestmark = pytest.mark.slow  # builds a wheel and installs it in a fresh virtualenv
 
-@pytest.mark.slow
+
 def test_wheel_installs_and_serves_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
@@ -28,7 +30,9 @@ def test_wheel_installs_and_serves_in_a_fresh_virtualenv(tmp_path: Path) -> None
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=600
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel), "pytest"],
+        check=True,
+        timeout=600,
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -64,3 +68,31 @@ def test_wheel_installs_and_serves_in_a_fresh_virtualenv(tmp_path: Path) -> None
         check=True,
     ).stdout
     assert "site-packages" in installed  # the schemas came from the wheel, not this checkout
+    # Another project's tests: the fixture comes from the pytest11 entry point, and the
+    # public names import from the package root.
+    (elsewhere / "test_downstream.py").write_text(DOWNSTREAM_TEST, encoding="utf-8")
+    downstream = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_downstream.py"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert downstream.returncode == 0, downstream.stdout + downstream.stderr
+    assert "2 passed" in downstream.stdout
+
+
+DOWNSTREAM_TEST = """
+from mockserver import MockClient, MockServer
+
+
+def test_the_fixture_is_found(mockserver):
+    assert isinstance(mockserver, MockClient)
+    assert mockserver.events() == []
+
+
+def test_a_server_of_its_own():
+    with MockServer() as server, server.client() as client:
+        assert client.summary()["events"]["total"] == 0
+"""

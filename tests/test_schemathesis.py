@@ -21,6 +21,9 @@ from mockserver.validation.openapi import SpecSet
 from tests.conftest import ROOT
 from tests.effective_openapi import effective_openapi
 
+# schemathesis runs thousands of generated requests against a live server
+pytestmark = pytest.mark.slow
+
 LUCIDWORKS = ROOT / "schemas" / "lucidworks"
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
 RECONSTRUCTED_SPEC = "signals-reconstructed.openapi.yaml"

@@ -24,6 +24,8 @@ def send(mockserver, body):
     return httpx.post(url, json=body, headers=HEADERS)
 """
 
+pytestmark = pytest.mark.slow  # runs pytest in subprocesses
+
 
 def test_a_downstream_test_posts_and_asserts(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
@@ -39,7 +41,7 @@ def test_next_test_starts_empty(mockserver):
     assert mockserver.events() == []
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
@@ -54,8 +56,8 @@ def test_app_sends_a_bad_click(mockserver):
 
 def test_contract_mode_fails_a_test_whose_traffic_was_rejected(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(BAD_PAYLOAD_TEST)
-    assert pytester.runpytest_subprocess("-p", "no:cacheprovider").ret == 0  # not strict: passes
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    assert pytester.runpytest("-p", "no:cacheprovider").ret == 0  # not strict: passes
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
     assert "contract mode: mockserver rejected 1 request(s)" in output
@@ -66,7 +68,7 @@ def test_contract_mode_fails_a_test_whose_traffic_was_rejected(pytester: pytest.
 def test_contract_mode_from_the_ini_file(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nmockserver_fail_on_rejection = true\n")
     pytester.makepyfile(BAD_PAYLOAD_TEST)
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(failed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
 
 
 def test_contract_mode_per_test_with_the_marker(pytester: pytest.Pytester) -> None:
@@ -81,7 +83,7 @@ def test_strictness_can_be_turned_off(mockserver):
     send(mockserver, [{}])
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(passed=1, failed=1)
 
 
@@ -105,7 +107,7 @@ def test_only_the_configured_token_passes(mockserver):
     assert rejection["errors"][0]["rule"] == "unknown-token"
 """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_in_process_app_fixture_needs_no_sockets(pytester: pytest.Pytester) -> None:
@@ -125,9 +127,7 @@ def test_in_process(mockserver_app):
         assert client.get("/_mock/events").json()["total"] == 1
 """
     )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"
-    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning")
     result.assert_outcomes(passed=1)
 
 
@@ -161,5 +161,5 @@ def test_the_readme_example_runs_as_it_stands(pytester: pytest.Pytester) -> None
     section = readme.split("## Use it in your tests", 1)[1]
     example = section.split("```python\n", 1)[1].split("```", 1)[0]
     pytester.makepyfile(test_search_tracking=example)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--mockserver-strict")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(passed=example.count("\ndef test_"))

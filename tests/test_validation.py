@@ -197,7 +197,7 @@ _JSON_VALUES = st.recursive(
 )  # fmt: skip
 
 
-_EDGE_VALUES = [
+_EDGE_VALUES: list[Any] = [
     None,
     True,
     False,

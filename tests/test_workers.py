@@ -10,9 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mockserver.storage.sqlite import SqliteStore
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+
+pytestmark = pytest.mark.slow  # starts server processes
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")[0]
 REQUESTS, SENDERS = 300, 6
