@@ -71,9 +71,9 @@ def read_payloads(name: str, data: bytes) -> list[Payload]:
 def _is_json(data: bytes) -> bool:
     try:
         json.loads(data)
+        return True
     except ValueError:
         return False
-    return True
 
 
 def _lines_are_json(data: bytes) -> bool:

@@ -106,10 +106,6 @@ def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-def _bad(exc: BadParameter) -> JSONResponse:
-    return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
-
-
 class ChangeFeed:
     """Wakes coroutines waiting on the store, from whichever thread committed the write."""
 
@@ -143,6 +139,22 @@ class ChangeFeed:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Params = dict[str, Any]
+
+
+def _with_params(
+    allowed: tuple[str, ...], handler: Callable[[Params], Awaitable[Response]]
+) -> Handler:
+    """The handler, given the request's parameters parsed; a 400 naming a bad one."""
+
+    async def parsed(request: Request) -> Response:
+        try:
+            params = parse_params(request, allowed)
+        except BadParameter as exc:
+            return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
+        return await handler(params)
+
+    return parsed
 
 
 class InspectAPI:
@@ -152,18 +164,26 @@ class InspectAPI:
         self.admin_token = admin_token
 
     def routes(self) -> list[Route]:
-        guarded = self._guarded
+        def guarded(
+            path: str, allowed: tuple[str, ...], handler: Callable[[Params], Awaitable[Response]]
+        ) -> Route:
+            method = "POST" if path == "/reset" else "GET"
+            return Route(
+                PREFIX + path, self._guarded(_with_params(allowed, handler)), methods=[method]
+            )
+
+        listing = (*EVENT_FILTERS, *_PAGING)
         return [
             # Open even with an admin token: health checks and API tooling need them, and they
             # reveal nothing that was recorded.
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
             Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
-            Route(f"{PREFIX}/events", guarded(self.events), methods=["GET"]),
-            Route(f"{PREFIX}/events/{{event_id:int}}", guarded(self.event), methods=["GET"]),
-            Route(f"{PREFIX}/rejections", guarded(self.rejections), methods=["GET"]),
-            Route(f"{PREFIX}/summary", guarded(self.summary), methods=["GET"]),
-            Route(f"{PREFIX}/reset", guarded(self.reset), methods=["POST"]),
-            Route(f"{PREFIX}/wait", guarded(self.wait), methods=["GET"]),
+            guarded("/events", listing, self.events),
+            Route(f"{PREFIX}/events/{{event_id:int}}", self._guarded(self.event), methods=["GET"]),
+            guarded("/rejections", (*REJECTION_FILTERS, *_PAGING), self.rejections),
+            guarded("/summary", ("namespace",), self.summary),
+            guarded("/reset", ("namespace",), self.reset),
+            guarded("/wait", (*listing, "count", "timeout"), self.wait),
         ]
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -188,11 +208,7 @@ class InspectAPI:
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def events(self, request: Request) -> Response:
-        try:
-            params = parse_params(request, (*EVENT_FILTERS, *_PAGING))
-        except BadParameter as exc:
-            return _bad(exc)
+    async def events(self, params: Params) -> Response:
         page = self.store.events(params, *_paging(params))
         return JSONResponse({"total": page.total, "events": page.rows})
 
@@ -203,35 +219,19 @@ class InspectAPI:
             return JSONResponse({"error": "no event with this id"}, status_code=404)
         return JSONResponse(row)
 
-    async def rejections(self, request: Request) -> Response:
-        try:
-            params = parse_params(request, (*REJECTION_FILTERS, *_PAGING))
-        except BadParameter as exc:
-            return _bad(exc)
+    async def rejections(self, params: Params) -> Response:
         page = self.store.rejections(params, *_paging(params))
         return JSONResponse({"total": page.total, "rejections": page.rows})
 
-    async def summary(self, request: Request) -> Response:
-        try:
-            params = parse_params(request, ("namespace",))
-        except BadParameter as exc:
-            return _bad(exc)
+    async def summary(self, params: Params) -> Response:
         return JSONResponse(self.store.summary(params.get("namespace")))
 
-    async def reset(self, request: Request) -> Response:
-        try:
-            params = parse_params(request, ("namespace",))
-        except BadParameter as exc:
-            return _bad(exc)
+    async def reset(self, params: Params) -> Response:
         self.store.reset(params.get("namespace"))
         return Response(status_code=204)
 
-    async def wait(self, request: Request) -> Response:
+    async def wait(self, params: Params) -> Response:
         """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes."""
-        try:
-            params = parse_params(request, (*EVENT_FILTERS, "count", "timeout", *_PAGING))
-        except BadParameter as exc:
-            return _bad(exc)
         wanted = params.pop("count", 1)
         timeout = params.pop("timeout", DEFAULT_WAIT_SECONDS)
         loop = asyncio.get_running_loop()

@@ -34,13 +34,16 @@ Rule = Callable[[Mapping[str, Any]], Iterator[FieldError]]
 def _one_item_unless_purchase(event: Mapping[str, Any]) -> Iterator[FieldError]:
     kind, items = _text(event, "event"), event.get("items")
     if kind is not None and isinstance(items, list) and kind != "PURCHASE" and len(items) > 1:
-        yield FieldError(
-            "$.items",
+        yield _semantic(
+            "items",
             "one-item-unless-purchase",
-            "semantic",
             f"items must hold exactly one product for {kind} (got {len(items)}); "
             "only PURCHASE may list several",
         )
+
+
+def _semantic(field: str, rule: str, message: str) -> FieldError:
+    return FieldError(f"$.{field}", rule, "semantic", message)
 
 
 def _text(event: Mapping[str, Any], name: str) -> str | None:
@@ -52,10 +55,9 @@ def _text(event: Mapping[str, Any], name: str) -> str | None:
 def _index_for_positional_events(event: Mapping[str, Any]) -> Iterator[FieldError]:
     kind = _text(event, "event")
     if kind in POSITIONAL_EVENTS and "index" not in event:
-        yield FieldError(
-            "$.index",
+        yield _semantic(
+            "index",
             "index-required",
-            "semantic",
             f"{kind} needs index, the 0-based position of the product or suggestion",
         )
 
@@ -63,10 +65,9 @@ def _index_for_positional_events(event: Mapping[str, Any]) -> Iterator[FieldErro
 def _suggestions_on_autocomplete(event: Mapping[str, Any]) -> Iterator[FieldError]:
     kind, page = _text(event, "event"), _text(event, "page")
     if kind in SUGGESTION_EVENTS and page is not None and page != "AUTOCOMPLETE":
-        yield FieldError(
-            "$.page",
+        yield _semantic(
+            "page",
             "suggestion-page",
-            "semantic",
             f"{kind} is an autocomplete suggestion event; page must be AUTOCOMPLETE, not {page}",
         )
 
@@ -74,10 +75,9 @@ def _suggestions_on_autocomplete(event: Mapping[str, Any]) -> Iterator[FieldErro
 def _query_on_search_pages(event: Mapping[str, Any]) -> Iterator[FieldError]:
     page, query = _text(event, "page"), event.get("query")
     if page in QUERY_PAGES and (query is None or query == ""):
-        yield FieldError(
-            "$.query",
+        yield _semantic(
+            "query",
             "query-required",
-            "semantic",
             f"events on {page} must carry query, the search text they came from",
         )
 
