@@ -103,7 +103,7 @@ def _add_server_options(parser: argparse.ArgumentParser, default_port: str) -> N
         "--profile",
         choices=PROFILES,
         help="strict (default): every rule the real service may run; lenient: only what it "
-        "surely refuses (see README, Profiles)",
+        "surely refuses (see docs/validation.md, Profiles)",
     )
     parser.add_argument(
         "--admin-token",

@@ -13,7 +13,7 @@ from mockserver.validation import Contracts, load_contracts
 from tests.conftest import FIXTURES
 
 VENDORS = ("neuralens", "lucidworks")
-# The named differences (README, "Profiles"): strict errors that lenient does not raise.
+# The named differences (docs/validation.md, "Profiles"): strict errors that lenient does not raise.
 LENIENT_DROPS = {
     ("decode", "case-insensitive-key"),
     ("decode", "duplicate-key"),

@@ -85,3 +85,11 @@ def test_readme_examples_get_what_they_promise(client: TestClient) -> None:
         assert response.status_code == example.status, (example.command, response.text)
         if example.body is not None:
             assert response.json() == example.body, example.command
+
+
+def test_every_relative_link_in_the_docs_points_at_a_file() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+    assert len(pages) > 1

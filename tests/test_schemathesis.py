@@ -2,7 +2,7 @@
 
 Each run is the ``st`` command a person would type. The number of generated cases per operation
 is ``SCHEMATHESIS_MAX_EXAMPLES`` (default 10; raise it for a longer run). What cannot apply, and
-why, is in the README ("Schemathesis").
+why, is in docs/validation.md ("Schemathesis").
 """
 
 from __future__ import annotations
