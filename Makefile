@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint fuzz bench soak bench-tools clean
+.PHONY: setup run test test-fast lint fuzz bench soak bench-tools dist clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_S
 bench-tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@test -x bench/.prism/node_modules/.bin/prism || npm install --silent --prefix bench/.prism @stoplight/prism-cli@5
+
+dist: setup  ## a wheel in dist/, to install into another project: pip install dist/*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	@ls dist/*.whl
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .

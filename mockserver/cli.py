@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mockserver import serving
+from mockserver import __version__, serving
 from mockserver.ci.payload_files import (
     UsageError,
     check,
@@ -61,10 +61,11 @@ examples:
   mockserver run --junit mock-junit.xml --markdown mock-report.md -- npm test
   mockserver run --allow-rejections --json traffic.json -- ./e2e.sh
 
-The command sees MOCKSERVER_URL, NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL (all the
-server's base URL: append /analytics/event or /retail/signals/click). Exit status: the
-command's when it failed, else 1 when the mock rejected anything (unless
---allow-rejections), else 0.
+The command sees MOCKSERVER_URL, NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL, each the
+server's base URL (append /analytics/event or /retail/signals/click), and
+NEURALENS_EVENT_URL, the Neuralens endpoint itself. Exit status: the command's when it
+failed, else 1 when the mock rejected anything (unless --allow-rejections) or received
+nothing at all (unless --allow-empty), else 0.
 """
 
 REPORT_EPILOG = """\
@@ -74,12 +75,14 @@ examples:
 """
 
 
-def _add_server_options(parser: argparse.ArgumentParser, default_port: str) -> None:
+def _add_server_options(
+    parser: argparse.ArgumentParser, default_port: str, default_db: str
+) -> None:
     parser.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument(
         "--port", type=int, help=f"port to bind, 0 for any free one ({default_port})"
     )
-    parser.add_argument("--db", help="SQLite file, or :memory: (default ./mockserver.db)")
+    parser.add_argument("--db", help=f"SQLite file, or :memory: ({default_db})")
     parser.add_argument(
         "--max-body-bytes",
         type=int,
@@ -127,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local Neuralens and Lucidworks event API that validates like the real "
         "services and records every event and rejection in SQLite.",
     )
+    parser.add_argument("-V", "--version", action="version", version=f"mockserver {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
 
@@ -137,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SERVE_EPILOG,
         formatter_class=raw,
     )
-    _add_server_options(serve, f"default {DEFAULT_PORT}")
+    _add_server_options(serve, f"default {DEFAULT_PORT}", "default ./mockserver.db")
     serve.add_argument(
         "--workers",
         type=int,
@@ -178,10 +182,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=RUN_EPILOG,
         formatter_class=raw,
     )
-    _add_server_options(run, "default 0")
+    _add_server_options(run, "default 0", "default :memory:, gone when the command ends")
     _add_report_options(run)
     run.add_argument(
         "--allow-rejections", action="store_true", help="report rejections without failing"
+    )
+    run.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="pass when the command sent nothing (by default that fails: a contract test that "
+        "saw no traffic tested nothing)",
     )
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
 
@@ -310,8 +320,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         with MockServer(settings, store) as server:
             urls = {
-                name: server.url
-                for name in ("MOCKSERVER_URL", "NEURALENS_API_URL", "LUCIDWORKS_SIGNALS_URL")
+                "MOCKSERVER_URL": server.url,
+                "NEURALENS_API_URL": server.url,  # base URLs: append the vendor's paths
+                "LUCIDWORKS_SIGNALS_URL": server.url,
+                "NEURALENS_EVENT_URL": server.neuralens_url,  # the endpoint itself
             }
             print(
                 f"mockserver run: serving on {server.url} for: {' '.join(command)}", file=sys.stderr
@@ -326,6 +338,13 @@ def run(args: argparse.Namespace) -> int:
     print(_write_reports(args, traffic, settings), file=sys.stderr)
     if completed.returncode != 0:
         return completed.returncode
+    if not traffic.events and not traffic.rejections and not args.allow_empty:
+        print(
+            "mockserver run: the command sent no request to the mock; failing (point the app "
+            "at NEURALENS_API_URL / LUCIDWORKS_SIGNALS_URL, or --allow-empty)",
+            file=sys.stderr,
+        )
+        return 1
     if traffic.rejections and not args.allow_rejections:
         print(
             f"mockserver run: the mock rejected {len(traffic.rejections)} request(s); "

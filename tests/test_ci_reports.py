@@ -167,6 +167,7 @@ try:
 except urllib.error.HTTPError as error:
     error.close()
 assert os.environ["NEURALENS_API_URL"] == os.environ["MOCKSERVER_URL"]
+assert os.environ["NEURALENS_EVENT_URL"] == os.environ["NEURALENS_API_URL"] + "/analytics/event"
 sys.exit(int(sys.argv[3]))
 """
 
@@ -191,6 +192,15 @@ def test_run_fails_on_a_rejection_unless_allowed(tmp_path: Path) -> None:
 
 def test_run_passes_the_commands_own_failure_through(tmp_path: Path) -> None:
     assert _run(tmp_path, BATCH_BODY, 3) == 3
+
+
+def test_run_fails_when_the_command_sent_nothing_unless_allowed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    nothing = [sys.executable, "-c", "pass"]
+    assert main(["run", "--", *nothing]) == 1
+    assert "sent no request to the mock" in capsys.readouterr().err
+    assert main(["run", "--allow-empty", "--", *nothing]) == 0
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import mockserver
 from mockserver.cli import build_parser
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
@@ -21,6 +22,26 @@ def test_help_lists_the_serve_command() -> None:
     help_text = build_parser().format_help()
     assert "serve" in help_text
     assert "start the mock server" in help_text
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([flag])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mockserver {mockserver.__version__}"
+
+
+@pytest.mark.parametrize(
+    ("command", "store"),
+    [("serve", "default ./mockserver.db"), ("run", "default :memory:")],
+)
+def test_each_command_says_which_store_it_uses_by_default(
+    command: str, store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    assert store in " ".join(capsys.readouterr().out.split())
 
 
 def test_serve_help_explains_flags_and_where_to_point_an_app(

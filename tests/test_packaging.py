@@ -25,7 +25,7 @@ def test_wheel_installs_and_serves_in_a_fresh_virtualenv(tmp_path: Path) -> None
         check=True,
         timeout=300,
     )
-    (wheel,) = dist.glob("mockserver-*.whl")
+    (wheel,) = dist.glob("search_tracking_mock-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
