@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import socket
 from typing import Any, cast
@@ -26,6 +27,7 @@ from mockserver.validation import Profile, load_contracts
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_LOG_LEVEL = "warning"
 WORKER_SETTINGS = "MOCKSERVER_WORKER_SETTINGS"
+WORKER_LOG_LEVEL = "MOCKSERVER_WORKER_LOG_LEVEL"
 
 
 def uvicorn_config(
@@ -67,18 +69,32 @@ def serve(settings: Settings, app: Starlette | None, sock: socket.socket, log_le
     processes, each building its own app (``worker_app``)."""
     if app is None:
         os.environ[WORKER_SETTINGS] = settings.to_json()
+        os.environ[WORKER_LOG_LEVEL] = log_level
         config = uvicorn_config(
             "mockserver.serving:worker_app", log_level, factory=True, workers=settings.workers
         )
         Multiprocess(config, sockets=[sock]).run()
         return
+    _log_requests_to_stderr(log_level)
     _exempt_startup_objects_from_gc()
     uvicorn.Server(uvicorn_config(app, log_level)).run(sockets=[sock])
+
+
+def _log_requests_to_stderr(log_level: str) -> None:
+    """The request path's lines (a refused request's status, vendor, endpoint and first
+    reason) as plain lines on stderr, from the given level."""
+    logger = logging.getLogger("mockserver")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(log_level.upper() if log_level != "trace" else logging.DEBUG)
+    logger.propagate = False
 
 
 def worker_app() -> Starlette:
     """The app of one worker process (``--workers N``), from the settings the parent passed."""
     app = create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
+    _log_requests_to_stderr(os.environ.get(WORKER_LOG_LEVEL, DEFAULT_LOG_LEVEL))
     _exempt_startup_objects_from_gc()
     return app
 

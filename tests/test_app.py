@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -49,7 +50,34 @@ def test_streamed_body_over_the_limit_is_413_without_a_content_length(
         "/retail/signals/click", content=chunks(), headers=LUCIDWORKS_HEADERS
     )
     assert response.status_code == 413
-    assert "limit is 200 bytes" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        "the body is over the limit of 200 bytes (--max-body-bytes)"
+    )
+
+
+def test_a_declared_body_over_the_limit_says_its_size(client_with: ClientFactory) -> None:
+    response = client_with(max_body_bytes=200).post(
+        "/analytics/event", content=b"{" + b" " * 299, headers=NEURALENS_HEADERS
+    )
+    assert response.json()["message"] == (
+        "the body is 300 bytes, over the limit of 200 bytes (--max-body-bytes)"
+    )
+
+
+def test_a_compressed_body_is_refused_by_its_encoding_not_its_bytes(client: TestClient) -> None:
+    body = gzip.compress(json.dumps(CLICK).encode())
+    response = client.post(
+        "/retail/signals/click",
+        content=body,
+        headers={**LUCIDWORKS_HEADERS, "Content-Encoding": "gzip"},
+    )
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["path"], error["rule"]) == ("header:Content-Encoding", "content-encoding")
+    assert "Content-Encoding: gzip is not accepted" in error["message"]
+    assert "send the body uncompressed" in error["message"]
+    rejection = client.get("/_mock/rejections").json()["rejections"][0]
+    assert rejection["errors"] == [error]
 
 
 def test_unknown_path_is_a_recorded_404(client: TestClient) -> None:

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,31 @@ def test_each_request_is_logged_from_log_level_info(
     process.terminate()
     stdout, _ = process.communicate(timeout=10)  # uvicorn writes access lines to stdout
     assert ('"POST /retail/signals/click HTTP/1.1" 202' in stdout) is logged, stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_each_refused_request_prints_one_line_that_says_why(tmp_path: Path, workers: str) -> None:
+    process = _start(tmp_path, "--db", "events.db", "--workers", workers)
+    assert process.stdout is not None
+    match = re.search(r"listening on (http://\S+)", process.stdout.readline())
+    assert match
+    base = match.group(1)
+    _post_click(base)  # accepted: quiet at the default level
+    signal = {**load_fixture("lucidworks", "valid", "click-full.json")[0], "sessionId": ""}
+    del signal["visitorId"]
+    refused = urllib.request.Request(
+        f"{base}/ns/team-a/retail/signals/click",
+        data=json.dumps([signal]).encode(),
+        headers=LUCIDWORKS_HEADERS,
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(refused, timeout=10)
+    error.value.close()
+    process.terminate()
+    _, stderr = process.communicate(timeout=10)
+    lines = [line for line in stderr.splitlines() if line.startswith(("2", "4"))]
+    assert lines == ["400 lucidworks click ns=team-a [0].visitorId required (+1 more)"], stderr
 
 
 def test_serving_loads_nothing_of_the_client_side() -> None:

@@ -25,8 +25,10 @@ CREDENTIAL_HEADERS = frozenset(
 
 class BodyTooLarge(Exception):
     def __init__(self, size: int | None, limit: int) -> None:
-        seen = f"{size} bytes" if size is not None else "more than that"
-        super().__init__(f"the body is {seen}; the limit is {limit} bytes (--max-body-bytes)")
+        size_text = f"{size} bytes, " if size is not None else ""  # unknown when chunked
+        super().__init__(
+            f"the body is {size_text}over the limit of {limit} bytes (--max-body-bytes)"
+        )
 
 
 class ClientDisconnected(Exception):

@@ -7,12 +7,18 @@ a vendor, a fault or a preflight cannot forget to record or record twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from mockserver.events import Event, Rejection
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
-from mockserver.vendors.intake import Intake, safe_headers
+from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
+from mockserver.vendors.registry import endpoint_name
+
+# One line a refused request, at warning (the server's default level shows it): a developer
+# pointing an app at ``make run`` sees why, without opening /_mock/rejections.
+log = logging.getLogger("mockserver.requests")
 
 
 class Recorder:
@@ -31,6 +37,8 @@ class Recorder:
         tenant: str | None,
         body: bytes | None,
     ) -> None:
+        if log.isEnabledFor(logging.WARNING):
+            log.warning("%s", refusal_line(intake, status, errors))
         await self.writer.write(
             rejection=Rejection(
                 vendor=intake.vendor,
@@ -46,3 +54,18 @@ class Recorder:
                 received_at=intake.received_at,
             )
         )
+
+
+def refusal_line(intake: Intake, status: int, errors: Sequence[FieldError]) -> str:
+    """``400 lucidworks click [0].sessionId required (+1 more)``."""
+    where = endpoint_name(intake.vendor, intake.endpoint)
+    parts = [str(status), intake.vendor or "-", where]
+    if intake.namespace != DEFAULT_NAMESPACE:
+        parts.append(f"ns={intake.namespace}")
+    if errors:
+        first = errors[0]
+        path = first.path.removeprefix("$").lstrip(".") or "$"
+        parts.append(f"{path} {first.rule}")
+    if len(errors) > 1:
+        parts.append(f"(+{len(errors) - 1} more)")
+    return " ".join(parts)

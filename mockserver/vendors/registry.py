@@ -23,6 +23,16 @@ def vendor(name: str) -> VendorSpec:
     raise KeyError(f"no vendor {name!r}; known: {', '.join(VENDOR_NAMES)}")
 
 
+def endpoint_name(vendor: str | None, path: str) -> str:
+    """``click`` for Lucidworks' ``/retail/signals/click``; the path itself if none serves it."""
+    for spec in VENDORS:
+        if spec.name == vendor:
+            for name, served in spec.paths.items():
+                if served == path:
+                    return name
+    return path
+
+
 def owner_of(path: str) -> str | None:
     """The vendor whose paths ``path`` looks like, for recording a request nobody serves."""
     for spec in VENDORS:

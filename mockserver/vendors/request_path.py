@@ -115,6 +115,16 @@ class RequestPath:
         return vendor.error_reply(status, errors, headers)
 
 
+def _compressed(encoding: str) -> FieldError:
+    return FieldError(
+        "header:Content-Encoding",
+        "content-encoding",
+        "header",
+        f"Content-Encoding: {encoding} is not accepted: the service reads the body as plain "
+        "JSON and does not decompress it; send the body uncompressed",
+    )
+
+
 def _judge(
     vendor: VendorEndpoint, intake: Intake, tenant: str | None, body: bytes
 ) -> Refusal | list[Event]:
@@ -124,6 +134,11 @@ def _judge(
     auth = vendor.auth_errors(intake)
     if auth:
         return Refusal(401, auth)
+    encoding = intake.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        # The Go service does not decompress request bodies: the bytes would be read as JSON
+        # and fail as "not valid UTF-8", which sends people the wrong way.
+        return Refusal(400, [_compressed(encoding)])
     validated = vendor.validate(intake, body)
     errors = [*vendor.header_errors(intake), *validated.errors]
     if errors:
