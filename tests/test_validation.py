@@ -16,7 +16,7 @@ from mockserver.settings import Settings
 from mockserver.validation import PROFILES, Contracts, Profile, load_contracts
 from mockserver.validation.decoding import decode_json
 from mockserver.validation.goplayground import go_parse_ip, parse_tags
-from mockserver.validation.gotypes import GoChecker
+from mockserver.validation.gotypes import GoChecker, compile_go_type
 from tests.conftest import FIXTURES, load_fixture
 
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
@@ -54,6 +54,37 @@ def test_ip_tag_accepts_what_go_net_parseip_accepts(text: str, accepted: bool) -
 def test_iso4217_tag_is_an_exact_uppercase_match(value: str, passes: bool) -> None:
     (tag,) = parse_tags("iso4217")
     assert (tag.failure(value) is None) is passes
+
+
+@pytest.mark.parametrize(
+    ("value", "passes"),
+    [([], True), ({}, False), ("", False), (0, False), (False, False), (None, False), ([0], True)],
+)
+def test_required_tag_refuses_go_zero_values_but_not_an_empty_slice(
+    value: object, passes: bool
+) -> None:
+    # go-playground's required on a slice refuses only nil: [] decodes to a non-nil slice.
+    (required,) = parse_tags("required")
+    assert required.check(value) is passes
+
+
+def test_max_tag_compares_numbers_by_value() -> None:
+    (at_most_ten,) = parse_tags("max=10")
+    assert (at_most_ten.check(10), at_most_ten.check(10.5), at_most_ten.check(11)) == (
+        True,
+        False,
+        False,
+    )
+
+
+def test_a_boolean_field_takes_only_booleans() -> None:
+    checker = GoChecker(
+        compile_go_type({"type": "object", "properties": {"on": {"type": "boolean"}}})
+    )
+    for value, clean in (({"on": True}, True), ({"on": None}, True), ({"on": 1}, False),
+                         ({"on": "true"}, False)):  # fmt: skip
+        assert checker.is_clean(value) is clean
+        assert [e.rule for e in checker.walk(value)] == ([] if clean else ["type"])
 
 
 def test_max_tag_counts_code_points_not_bytes() -> None:
