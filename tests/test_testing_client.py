@@ -109,6 +109,13 @@ def test_assert_received_failure_shows_near_misses_and_rejections(client: MockCl
     assert "[validator/ip]" in message
 
 
+def test_a_near_miss_of_another_event_type_is_marked(client: MockClient) -> None:
+    _send_clicks(client, CLICKS[:1])
+    with pytest.raises(AssertionError) as failure:
+        client.assert_received(type="query")
+    assert "lucidworks click (wanted 'query')" in str(failure.value)
+
+
 def test_assert_received_with_a_count_is_exact(client: MockClient) -> None:
     _send_clicks(client)
     with pytest.raises(AssertionError, match="expected 2 event"):
@@ -122,6 +129,8 @@ def test_assert_no_rejections_lists_every_reason(client: MockClient) -> None:
         client.assert_no_rejections()
     assert "rejected 1 request(s)" in str(failure.value)
     assert "$[0].timestamp  [validator/required]" in str(failure.value)
+    # The body as sent: its quotes are not escaped a second time.
+    assert '      body: [{"timestamp": 0, ' in str(failure.value)
 
 
 def test_bad_filters_raise_a_clear_error(client: MockClient) -> None:

@@ -8,7 +8,6 @@ only): a downstream test process never loads the server.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from mockserver.events import describe_error
 
 Filters = dict[str, Any]
 NEAR_MISSES_SHOWN = 5
+_ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
 # Filters that compare an event field directly (the others, like since/until, do not).
 _FIELD_FILTERS = ("vendor", "type", "tenant", "user", "session", "query", "query_id")
 
@@ -203,13 +203,15 @@ def _matching_fields(event: dict[str, Any], filters: Filters) -> int:
 
 
 def format_event(event: dict[str, Any], filters: Filters | None = None) -> str:
-    """``#12 lucidworks click user='v-1' (wanted 'v-2') items=['p1'] position=3``."""
-    parts = [f"#{event['id']}", str(event["vendor"]), str(event["type"])]
-    for name in ("tenant", "user", "session", "query", "query_id", "items", "position"):
+    """``#12 lucidworks click (wanted 'query') user='v-1' (wanted 'v-2') items=['p1']``."""
+    parts = [f"#{event['id']}"]
+    for name in ("vendor", "type", "tenant", "user", "session", "query", "query_id", "items",
+                 "position"):  # fmt: skip
         value = event.get(name)
         if value in (None, []):
             continue
-        text = f"{name}={value!r}"
+        # vendor and type read as words (lucidworks click); the rest as name=value.
+        text = str(value) if name in ("vendor", "type") else f"{name}={value!r}"
         wanted = (filters or {}).get(name)
         if name in _FIELD_FILTERS and wanted is not None and str(wanted) != str(value):
             text += f" (wanted {wanted!r})"
@@ -231,5 +233,6 @@ def format_rejections(rejections: list[dict[str, Any]]) -> str:
         body = rejection.get("body")
         if body:
             shown = body if len(body) <= 200 else body[:200] + "…"
-            lines.append(f"      body: {json.dumps(shown)[1:-1]}")
+            # As sent, on one line: JSON's own quotes are not escaped again.
+            lines.append(f"      body: {shown.translate(_ONE_LINE)}")
     return "\n".join(lines)

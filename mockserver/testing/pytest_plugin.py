@@ -127,7 +127,12 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         try:
             client.assert_no_rejections()
         except AssertionError as rejected:
-            pytest.fail(f"contract mode: {rejected}", pytrace=False)
+            failure = f"contract mode: {rejected}"
+        else:
+            return result
+        # Failed outside the except block: inside it, pytest printed the message twice (the
+        # assertion, then "During handling of the above exception" and the failure).
+        pytest.fail(failure, pytrace=False)
     return result
 
 
