@@ -77,6 +77,13 @@ def test_max_tag_compares_numbers_by_value() -> None:
     )
 
 
+def test_an_int32_field_refuses_what_int64_would_take() -> None:
+    checker = GoChecker(compile_go_type({"type": "integer", "format": "int32"}))
+    assert checker.is_clean(2**31 - 1)
+    assert not checker.is_clean(2**31)
+    assert [e.rule for e in checker.walk(2**31)] == ["integer"]
+
+
 def test_a_boolean_field_takes_only_booleans() -> None:
     checker = GoChecker(
         compile_go_type({"type": "object", "properties": {"on": {"type": "boolean"}}})
