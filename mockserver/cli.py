@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from mockserver import __version__, serving
 from mockserver.ci.payload_files import (
-    UsageError,
     check,
+    exit_status,
     format_human,
     format_json,
     read_payloads,
@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check payload files offline, without a server",
         description="Check request bodies against the same contracts the server runs. Exit 0 "
-        "when all are valid, 1 when any is invalid, 2 when the command cannot run as asked.",
+        "when all are valid, 1 when any is invalid, else 2 when any could not be checked (its "
+        "vendor or endpoint cannot be told: the output says which flag to pass) or the command "
+        "cannot run as asked.",
         epilog=VALIDATE_EPILOG,
         formatter_class=raw,
     )
@@ -173,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--profile", choices=PROFILES, default="strict", help="default strict")
     validate.add_argument("--format", choices=("human", "json"), default="human")
+    validate.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"a larger payload is invalid, as the server's 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
 
     run = commands.add_parser(
         "run",
@@ -282,12 +290,9 @@ def validate(args: argparse.Namespace) -> int:
             return _fail("validate", f"cannot read {name}: {exc.strerror}")
         payloads += read_payloads(name, data)
     contracts = load_contracts(Settings().schema_dir, args.profile)
-    try:
-        results = list(check(payloads, contracts, args.vendor, args.endpoint))
-    except UsageError as exc:
-        return _fail("validate", str(exc))
+    results = list(check(payloads, contracts, args.vendor, args.endpoint, args.max_body_bytes))
     print(format_json(results) if args.format == "json" else format_human(results))
-    return 0 if all(result.ok for result in results) else 1
+    return exit_status(results)
 
 
 def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Settings) -> str:

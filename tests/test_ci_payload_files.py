@@ -84,12 +84,39 @@ def test_an_ambiguous_endpoint_exits_2_and_says_which_flag(
 ) -> None:
     basket = tmp_path / "basket.json"
     basket.write_text(json.dumps([{"cartId": "7f626d8c-4176-4f55-b17d-e89531e92ef7"}]))
-    code, _, err = _run(capsys, str(basket))
+    code, out, _ = _run(capsys, str(basket))
     assert code == 2
-    assert "--endpoint cartadd or --endpoint purchase" in err
+    assert f"UNCHECKED {basket}" in out
+    assert "--endpoint cartadd or --endpoint purchase" in out
     code, out, _ = _run(capsys, "--endpoint", "cartadd", str(basket))
     assert code == 1
     assert "(lucidworks cartadd)" in out
+
+
+def test_a_file_that_cannot_be_classified_is_reported_and_the_rest_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    number = tmp_path / "number.json"
+    number.write_text("42")
+    code, out, _ = _run(capsys, str(number), str(VALID_CLICK))
+    assert code == 2  # nothing invalid, but one file was not checked
+    assert f"UNCHECKED {number}  {number}: cannot tell the vendor" in out
+    assert f"valid   {VALID_CLICK}  (lucidworks click)" in out
+    assert "checked 2 payload(s): 1 valid, 0 invalid, 1 could not be checked" in out
+    code, out, _ = _run(capsys, str(number), str(DOCS_QUERY))
+    assert code == 1  # an invalid payload is the failure that matters
+    assert f"INVALID {DOCS_QUERY}" in out
+
+
+def test_a_payload_the_server_would_refuse_as_too_large_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--max-body-bytes", "100", str(VALID_CLICK))
+    assert code == 1
+    size = VALID_CLICK.stat().st_size
+    assert f"$  [http/body-too-large]  the body is {size} bytes, over the limit of 100" in out
+    code, out, _ = _run(capsys, "--format", "json", str(VALID_CLICK))
+    assert (code, json.loads(out)["valid"]) == (0, 1)
 
 
 def test_the_lenient_profile_is_available_offline(capsys: pytest.CaptureFixture[str]) -> None:

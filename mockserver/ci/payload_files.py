@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.events import describe_error
+from mockserver.settings import DEFAULT_MAX_BODY_BYTES
 from mockserver.validation import Contracts, FieldError
 from mockserver.vendors import registry
+from mockserver.vendors.intake import BodyTooLarge, http_error
 from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
 from mockserver.vendors.spec import VendorSpec
 
@@ -38,13 +40,14 @@ class Payload:
 @dataclass(frozen=True)
 class CheckResult:
     source: str
-    vendor: str
-    endpoint: str
+    vendor: str | None  # None when the payload could not be checked (see ``unchecked``)
+    endpoint: str | None
     errors: tuple[FieldError, ...] = field(default=())
+    unchecked: str | None = None  # why the payload could not be checked: which flag to pass
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and self.unchecked is None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class CheckResult:
             "endpoint": self.endpoint,
             "ok": self.ok,
             "errors": [e.as_dict() for e in self.errors],
+            "unchecked": self.unchecked,
         }
 
 
@@ -130,35 +134,65 @@ def check(
     contracts: Contracts,
     vendor: str | None = None,
     endpoint: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Iterator[CheckResult]:
+    """A result for every payload: one that cannot be classified is reported, not fatal."""
     for payload in payloads:
-        target_vendor, target = infer_target(payload, vendor, endpoint)
+        try:
+            target_vendor, target = infer_target(payload, vendor, endpoint)
+        except UsageError as exc:
+            yield CheckResult(payload.source, None, None, unchecked=str(exc))
+            continue
+        if len(payload.body) > max_body_bytes:  # the server's 413, before reading the body
+            too_large = http_error(
+                "body-too-large", str(BodyTooLarge(len(payload.body), max_body_bytes))
+            )
+            yield CheckResult(payload.source, target_vendor, target, (too_large,))
+            continue
         contract = registry.vendor(target_vendor).contracts(contracts)[target]
-        yield CheckResult(
-            payload.source, target_vendor, target, contract.validate(payload.body).errors
-        )
+        errors = contract.validate(payload.body).errors
+        yield CheckResult(payload.source, target_vendor, target, errors)
+
+
+def exit_status(results: Sequence[CheckResult]) -> int:
+    """1 when any payload is invalid; else 2 when any could not be checked; else 0."""
+    if any(r.errors for r in results):
+        return 1
+    return 2 if any(r.unchecked for r in results) else 0
+
+
+def _counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    unchecked = sum(r.unchecked is not None for r in results)
+    invalid = sum(bool(r.errors) for r in results)
+    return {
+        "checked": len(results),
+        "valid": len(results) - invalid - unchecked,
+        "invalid": invalid,
+        "unchecked": unchecked,
+    }
 
 
 def format_human(results: Sequence[CheckResult]) -> str:
     lines = []
     for result in results:
+        if result.unchecked is not None:
+            lines.append(f"UNCHECKED {result.source}  {result.unchecked}")
+            continue
         verdict = "valid  " if result.ok else "INVALID"
         lines.append(f"{verdict} {result.source}  ({result.vendor} {result.endpoint})")
         for error in result.errors:
             lines.append(f"    {describe_error(error.as_dict())}")
-    invalid = sum(not r.ok for r in results)
-    lines.append(
-        f"checked {len(results)} payload(s): {len(results) - invalid} valid, {invalid} invalid"
+    counts = _counts(results)
+    summary = (
+        f"checked {counts['checked']} payload(s): {counts['valid']} valid, "
+        f"{counts['invalid']} invalid"
     )
+    if counts["unchecked"]:
+        summary += f", {counts['unchecked']} could not be checked"
+    lines.append(summary)
     return "\n".join(lines)
 
 
 def format_json(results: Sequence[CheckResult]) -> str:
-    invalid = sum(not r.ok for r in results)
-    summary: Mapping[str, Any] = {
-        "checked": len(results),
-        "valid": len(results) - invalid,
-        "invalid": invalid,
-        "results": [r.as_dict() for r in results],
-    }
+    summary: Mapping[str, Any] = {**_counts(results), "results": [r.as_dict() for r in results]}
     return json.dumps(summary, indent=2, ensure_ascii=False)
