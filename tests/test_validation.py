@@ -301,6 +301,15 @@ def test_fast_go_check_agrees_with_an_unpruned_walk_on_generated_bodies(
     _agrees_with_the_oracle(CHECKERS[profile, signal], value)
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_a_number_beyond_a_64_bit_float_is_refused_where_it_stands(number: str) -> None:
+    decoded = decode_json(f'{{"price": {number}}}'.encode())
+    assert decoded.value is None
+    assert [(e.rule, e.message) for e in decoded.errors] == [
+        ("syntax", f"number {number} does not fit a 64-bit float")
+    ]
+
+
 def test_a_top_level_array_keeps_each_element_as_sent() -> None:
     decoded = decode_json(b'\n[ {"a": 1,  "b": [2.50]} ,\t"x" ]\n')
     assert decoded.value == [{"a": 1, "b": [2.5]}, "x"]
