@@ -60,6 +60,20 @@ def describe_error(error: Mapping[str, str]) -> str:
     return f"{error['path']}  [{error['layer']}/{error['rule']}]  {error['message']}"
 
 
+def short_reason(errors: Sequence[Mapping[str, str]]) -> str:
+    """The first reason, in a few words: ``[0].sessionId required (+1 more)``."""
+    if not errors:
+        return "rejected"
+    first = errors[0]
+    words = f"{first['path'].removeprefix('$').lstrip('.') or '$'} {first['rule']}"
+    return f"{words} (+{len(errors) - 1} more)" if len(errors) > 1 else words
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """One refused request with every reason, its headers (credentials fingerprinted) and body."""

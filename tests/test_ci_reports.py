@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from mockserver import MockServer, SqliteStore
 from mockserver.ci.contract_coverage import contract_coverage, never_exercised
 from mockserver.ci.reports import (
+    Traffic,
     junit_xml,
     markdown_report,
     summary,
@@ -24,7 +25,13 @@ from mockserver.cli import main
 from mockserver.validation import Contracts
 from mockserver.vendors.lucidworks import BATCH
 from mockserver.vendors.neuralens import SEVERAL_ITEMS
-from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+from tests.conftest import (
+    LUCIDWORKS_HEADERS,
+    ClientFactory,
+    load_fixture,
+    post_lucidworks,
+    post_neuralens,
+)
 
 BATCH_BODY = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 PURCHASE = load_fixture("neuralens", "valid", "purchase-several-items.json")
@@ -52,7 +59,43 @@ def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
     failure = click.find("testcase/failure")
     assert failure is not None
     assert "$[0].timestamp  [decode/integer]" in (failure.text or "")
-    assert "3 event(s): click" in (click.find("testcase").get("name") or "")  # type: ignore[union-attr]
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert "lucidworks click #1: 3 events (click)" in names
+    assert "neuralens event #4: 1 event (CLICK_PRODUCT)" in names
+    assert len(set(names)) == len(names)  # CI UIs tell each case apart by its name
+
+
+def test_rejections_alike_are_one_failure_with_a_count(
+    client_with: ClientFactory, contracts: Contracts
+) -> None:
+    client = client_with()
+    for _ in range(3):  # the same mistake three times, in one namespace
+        client.post(
+            "/ns/team-a/retail/signals/click",
+            content=json.dumps([{**BATCH_BODY[0], "sessionId": ""}]).encode(),
+            headers=LUCIDWORKS_HEADERS,
+        )
+    post_lucidworks(client, "click", [{**BATCH_BODY[0], "queryId": ""}])  # another mistake
+    traffic = recorded_traffic(client)
+    root = ET.fromstring(junit_xml(traffic))
+    assert (root.get("tests"), root.get("failures")) == ("2", "2")
+    names = sorted(case.get("name") or "" for case in root.iter("testcase"))
+    assert names == [
+        "[team-a] lucidworks click #1: 400 [0].sessionId required × 3",
+        "lucidworks click #4: 400 [0].queryId required",
+    ]
+    failure = next(case for case in root.iter("testcase") if "× 3" in (case.get("name") or ""))
+    text = failure.findtext("failure") or ""
+    assert "3 requests refused alike: #1, #2, #3" in text
+    markdown = markdown_report(summary(traffic, contracts))
+    assert "- **400 POST /retail/signals/click** × 3 in team-a" in markdown
+    assert markdown.count("[validator/required]") == 2  # each group's reasons once
+
+
+def recorded_traffic(client: TestClient) -> Traffic:
+    rows = client.get("/_mock/rejections", params={"limit": 1000}).json()["rejections"]
+    events = client.get("/_mock/events", params={"limit": 1000}).json()["events"]
+    return Traffic(events=events, rejections=rows)
 
 
 def test_summary_counts_requests_events_and_rejections(
@@ -107,7 +150,7 @@ def test_markdown_shows_rejections_and_coverage(
     traffic_store: SqliteStore, contracts: Contracts
 ) -> None:
     text = markdown_report(summary(traffic_from_store(traffic_store), contracts))
-    assert "4 request(s): 2 accepted (4 events), 2 rejected." in text
+    assert "4 requests: 2 accepted (4 events), 2 rejected." in text
     assert "| lucidworks /retail/signals/click | 1 | 3 | 1 |" in text
     assert "[schema/enum]" in text
     assert "no PURCHASE with more than one item" in text

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 
 from mockserver.ci.contract_coverage import contract_coverage, never_exercised
-from mockserver.events import describe_error
+from mockserver.events import describe_error, plural, short_reason
 from mockserver.storage import Store
 from mockserver.testing.client import MockClient
 from mockserver.validation import Contracts
+from mockserver.vendors.intake import DEFAULT_NAMESPACE
+from mockserver.vendors.registry import endpoint_name
 
 PAGE = 1000
 Row = dict[str, Any]
@@ -71,36 +73,75 @@ def _suite_name(vendor: str | None, endpoint: str) -> str:
     return f"{vendor or 'unknown'} {endpoint}"
 
 
+def _case_prefix(row: Mapping[str, Any], first_id: int) -> str:
+    """``[team-a] lucidworks click #12``: where it went, and which request (ids are unique)."""
+    namespace = "" if row["namespace"] == DEFAULT_NAMESPACE else f"[{row['namespace']}] "
+    name = endpoint_name(row["vendor"], row["endpoint"])
+    return f"{namespace}{row['vendor'] or 'unknown'} {name} #{first_id}"
+
+
+def rejection_groups(rejections: list[Row]) -> list[dict[str, Any]]:
+    """Rejections refused alike (same place, status and reasons) as one group with a count,
+    oldest first: 37 identical mistakes read as one failure, not 37."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for rejection in sorted(rejections, key=lambda r: r["id"]):
+        reasons = tuple((e["layer"], e["rule"], e["path"]) for e in rejection["errors"])
+        key = (rejection["namespace"], rejection["vendor"], rejection["endpoint"],
+               rejection["method"], rejection["status"], reasons)  # fmt: skip
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                **{name: rejection[name] for name in _REJECTION_FIELDS},
+                "count": 0,
+                "ids": [],
+            }
+        group["count"] += 1
+        group["ids"].append(rejection["id"])
+    return list(groups.values())
+
+
+def _times(count: int) -> str:
+    return f" × {count}" if count > 1 else ""
+
+
+_REJECTION_FIELDS = (
+    "namespace", "vendor", "endpoint", "method", "status", "errors", "body", "received_at",
+)  # fmt: skip
+
+
 def junit_xml(traffic: Traffic) -> str:
+    """A test case per accepted request, and one per group of rejections alike (failures)."""
     suites: dict[str, list[ET.Element]] = defaultdict(list)
-    for request_id, events in traffic.requests().items():
+    for events in traffic.requests().values():
         first = events[0]
+        types = ", ".join(sorted({e["type"] for e in events}))
         case = ET.Element(
             "testcase",
             classname=_suite_name(first["vendor"], first["endpoint"]),
-            name=f"POST {first['endpoint']} {request_id[:12]} "
-            f"({len(events)} event(s): {', '.join(sorted({e['type'] for e in events}))})",
+            name=f"{_case_prefix(first, first['id'])}: {plural(len(events), 'event')} ({types})",
             timestamp=first["received_at"],
             time="0",
         )
         suites[case.get("classname", "")].append(case)
-    for rejection in sorted(traffic.rejections, key=lambda r: r["id"]):
-        suite = _suite_name(rejection["vendor"], rejection["endpoint"])
+    groups = rejection_groups(traffic.rejections)
+    for group in groups:
+        suite = _suite_name(group["vendor"], group["endpoint"])
         case = ET.Element(
             "testcase",
             classname=suite,
-            name=f"{rejection['method']} {rejection['endpoint']} {rejection['request_id'][:12]}",
-            timestamp=rejection["received_at"],
+            name=f"{_case_prefix(group, group['ids'][0])}: {group['status']} "
+            f"{short_reason(group['errors'])}{_times(group['count'])}",
+            timestamp=group["received_at"],
             time="0",
         )
-        errors = rejection["errors"]
+        errors = group["errors"]
         failure = ET.SubElement(
             case,
             "failure",
-            message=f"{rejection['status']}: {errors[0]['message'] if errors else 'rejected'}",
-            type=f"HTTP {rejection['status']}",
+            message=f"{group['status']}: {errors[0]['message'] if errors else 'rejected'}",
+            type=f"HTTP {group['status']}",
         )
-        failure.text = "\n".join(_reason_lines(rejection))
+        failure.text = "\n".join(_reason_lines(group))
         suites[suite].append(case)
     root = ET.Element("testsuites", name="mockserver")
     for name, cases in sorted(suites.items()):
@@ -109,19 +150,24 @@ def junit_xml(traffic: Traffic) -> str:
             root, "testsuite", name=name, tests=str(len(cases)), failures=str(failures), errors="0"
         )
         suite_element.extend(cases)
-    total = sum(len(cases) for cases in suites.values())
-    root.set("tests", str(total))
-    root.set("failures", str(len(traffic.rejections)))
+    root.set("tests", str(sum(len(cases) for cases in suites.values())))
+    root.set("failures", str(len(groups)))
     root.set("errors", "0")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _reason_lines(rejection: Mapping[str, Any]) -> Iterator[str]:
-    for error in rejection["errors"]:
+def _reason_lines(group: Mapping[str, Any]) -> Iterator[str]:
+    for error in group["errors"]:
         yield describe_error(error)
-    if rejection.get("body"):
-        yield f"body: {rejection['body'][:500]}"
+    if group["count"] > 1:
+        yield (
+            f"{group['count']} requests refused alike: "
+            + ", ".join(f"#{i}" for i in group["ids"][:20])
+            + (" …" if group["count"] > 20 else "")
+        )
+    if group.get("body"):
+        yield f"body{' of the first' if group['count'] > 1 else ''}: {group['body'][:500]}"
 
 
 def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
@@ -148,6 +194,10 @@ def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
             }
             for rejection in sorted(traffic.rejections, key=lambda r: r["id"])
         ],
+        "rejection_groups": [
+            {k: v for k, v in group.items() if k not in ("body", "received_at")}
+            for group in rejection_groups(traffic.rejections)
+        ],
         "coverage": contract_coverage(traffic.events, contracts),
     }
 
@@ -166,8 +216,8 @@ def markdown_report(data: Mapping[str, Any]) -> str:
     lines = [
         "## mockserver report",
         "",
-        f"{data['requests']} request(s): {data['accepted']} accepted ({data['events']} events), "
-        f"{data['rejected']} rejected.",
+        f"{plural(data['requests'], 'request')}: {data['accepted']} accepted "
+        f"({plural(data['events'], 'event')}), {data['rejected']} rejected.",
         "",
         "| endpoint | accepted | events | rejected |",
         "|---|---:|---:|---:|",
@@ -176,18 +226,19 @@ def markdown_report(data: Mapping[str, Any]) -> str:
         lines.append(
             f"| {_cell(name)} | {counts['accepted']} | {counts['events']} | {counts['rejected']} |"
         )
-    if data["rejections"]:
+    if data["rejection_groups"]:
         lines += ["", "### Rejections", ""]
-        for rejection in data["rejections"]:
-            lines.append(
-                f"- **{rejection['status']} {rejection['method']} {_cell(rejection['endpoint'])}**"
-            )
-            for error in rejection["errors"]:
+        for group in data["rejection_groups"]:
+            where = f"{group['status']} {group['method']} {_cell(group['endpoint'])}"
+            namespace = group["namespace"]
+            elsewhere = "" if namespace == DEFAULT_NAMESPACE else f" in {namespace}"
+            lines.append(f"- **{where}**{_times(group['count'])}{_cell(elsewhere)}")
+            for error in group["errors"]:
                 lines.append(f"  - {_cell(describe_error(error))}")
     lines += ["", "### Contract coverage", ""]
     for entry in data["coverage"]:
         gaps = never_exercised(entry)
         status = "everything exercised" if not gaps else "; ".join(gaps)
-        where = f"**{entry['vendor']} {entry['endpoint']}** ({entry['events']} events)"
+        where = f"**{entry['vendor']} {entry['endpoint']}** ({plural(entry['events'], 'event')})"
         lines.append(f"- {where}: {_cell(status)}")
     return "\n".join(lines) + "\n"

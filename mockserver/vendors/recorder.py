@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Event, Rejection, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
@@ -58,14 +58,8 @@ class Recorder:
 
 def refusal_line(intake: Intake, status: int, errors: Sequence[FieldError]) -> str:
     """``400 lucidworks click [0].sessionId required (+1 more)``."""
-    where = endpoint_name(intake.vendor, intake.endpoint)
-    parts = [str(status), intake.vendor or "-", where]
+    parts = [str(status), intake.vendor or "-", endpoint_name(intake.vendor, intake.endpoint)]
     if intake.namespace != DEFAULT_NAMESPACE:
         parts.append(f"ns={intake.namespace}")
-    if errors:
-        first = errors[0]
-        path = first.path.removeprefix("$").lstrip(".") or "$"
-        parts.append(f"{path} {first.rule}")
-    if len(errors) > 1:
-        parts.append(f"(+{len(errors) - 1} more)")
+    parts.append(short_reason([e.as_dict() for e in errors]))
     return " ".join(parts)
