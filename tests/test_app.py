@@ -7,7 +7,9 @@ import gzip
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 from starlette.types import Message
 
@@ -53,6 +55,37 @@ def test_streamed_body_over_the_limit_is_413_without_a_content_length(
     assert response.json()["detail"] == (
         "the body is over the limit of 200 bytes (--max-body-bytes)"
     )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not(
+    client_with: ClientFactory, streamed: bool
+) -> None:
+    body = json.dumps(CLICK).encode()
+    at_the_limit = client_with(max_body_bytes=len(body))
+
+    def send(content: bytes) -> int:
+        sent: Any = iter([content]) if streamed else content  # chunked: no Content-Length
+        response = at_the_limit.post(
+            "/retail/signals/click", content=sent, headers=LUCIDWORKS_HEADERS
+        )
+        return response.status_code
+
+    assert send(body) == 202
+    assert send(body + b" ") == 413
+
+
+def test_the_first_of_repeated_headers_counts_as_in_go(client_with: ClientFactory) -> None:
+    # Go's Header.Get returns the first value of a repeated header.
+    only_good = client_with(lucidworks_tokens=("good",))
+    body = json.dumps(CLICK).encode()
+    headers = [(k, v) for k, v in LUCIDWORKS_HEADERS.items() if k != "Authorization"]
+
+    def send(*tokens: str) -> int:
+        raw = [*headers, *(("Authorization", token) for token in tokens)]
+        return only_good.post("/retail/signals/click", content=body, headers=raw).status_code
+
+    assert (send("good", "bad"), send("bad", "good")) == (202, 401)
 
 
 def test_a_declared_body_over_the_limit_says_its_size(client_with: ClientFactory) -> None:
