@@ -64,15 +64,16 @@ def test_a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not(
     body = json.dumps(CLICK).encode()
     at_the_limit = client_with(max_body_bytes=len(body))
 
-    def send(content: bytes) -> int:
+    def send(content: bytes) -> Any:
         sent: Any = iter([content]) if streamed else content  # chunked: no Content-Length
-        response = at_the_limit.post(
-            "/retail/signals/click", content=sent, headers=LUCIDWORKS_HEADERS
-        )
-        return response.status_code
+        return at_the_limit.post("/retail/signals/click", content=sent, headers=LUCIDWORKS_HEADERS)
 
-    assert send(body) == 202
-    assert send(body + b" ") == 413
+    assert send(body).status_code == 202
+    refused = send(body + b" ")
+    assert refused.status_code == 413
+    # A declared length is refused before the body is read, and says so by its size.
+    declared = f"the body is {len(body) + 1} bytes, " if not streamed else "the body is over"
+    assert refused.json()["detail"].startswith(declared)
 
 
 def test_the_first_of_repeated_headers_counts_as_in_go(client_with: ClientFactory) -> None:
