@@ -328,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
                 "MOCKSERVER_URL": server.url,
                 "NEURALENS_API_URL": server.url,  # base URLs: append the vendor's paths
                 "LUCIDWORKS_SIGNALS_URL": server.url,
-                "NEURALENS_EVENT_URL": server.neuralens_url,  # the endpoint itself
+                "NEURALENS_EVENT_URL": server.neuralens_event_url,  # the endpoint itself
             }
             print(
                 f"mockserver run: serving on {server.url} for: {' '.join(command)}", file=sys.stderr

@@ -55,6 +55,15 @@ def test_a_bound_client_sees_only_its_namespace(server: MockServer, client: Mock
         assert len(everything.events(vendor="neuralens")) >= 1
 
 
+def test_base_urls_and_the_neuralens_endpoint_say_which_is_which(client: MockClient) -> None:
+    # The same names as under `mockserver run`: *_url(store)/url are bases, the event URL
+    # is the endpoint (NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL vs NEURALENS_EVENT_URL).
+    assert client.neuralens_event_url == client.url + "/analytics/event"
+    assert client.neuralens_url == client.neuralens_event_url
+    assert client.lucidworks_url() == client.url
+    assert client.url.endswith(f"/ns/{client.namespace}")
+
+
 def test_reset_clears_only_the_bound_namespace(server: MockServer, client: MockClient) -> None:
     _send_clicks(client)
     _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)

@@ -71,10 +71,14 @@ class MockClient:
         return self.urls.base
 
     @property
-    def neuralens_url(self) -> str:
+    def neuralens_event_url(self) -> str:
+        """The Neuralens endpoint itself: POST events here (``url`` + ``/analytics/event``)."""
         return self.urls.neuralens
 
+    neuralens_url = neuralens_event_url  # its first name, kept: the endpoint too
+
     def lucidworks_url(self, store: str | None = None) -> str:
+        """Lucidworks base URL for signal store ``store``: append ``/retail/signals/click``."""
         return self.urls.lucidworks(store)
 
     # -- reading ------------------------------------------------------------------------
