@@ -73,6 +73,13 @@ def test_missing_or_malformed_key_is_401(
     assert [(e["layer"], e["rule"]) for e in errors] == [("auth", rule)]  # type: ignore[attr-defined]
 
 
+def test_the_bearer_scheme_is_read_in_any_case(client: TestClient) -> None:
+    assert post_neuralens(client, CLICK, **{"X-Neuralens-API-Key": "bearer test-key"}).json() == {
+        "status": "success",
+        "message": "",
+    }
+
+
 def test_configured_keys_are_the_only_ones_accepted(client_with: ClientFactory) -> None:
     keyed_client = client_with(neuralens_keys=("good-key",))
     assert post_neuralens(keyed_client, CLICK).status_code == 401

@@ -45,7 +45,7 @@ def signal_store_from_host(host: str) -> str:
         return DEFAULT_TENANT
     name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
     for suffix in _HOST_SUFFIXES:  # an IP address ends in neither
-        if name.endswith(suffix) and name != suffix.lstrip("."):
+        if name.endswith(suffix):
             store_id = name.removesuffix(suffix).split(".")[-1]
             if store_id:
                 return store_id
