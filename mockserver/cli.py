@@ -18,6 +18,7 @@ from mockserver.ci.payload_files import (
     format_json,
     read_payloads,
 )
+from mockserver.events import plural
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
 from mockserver.storage import open_store
 from mockserver.validation import PROFILES, load_contracts
@@ -352,7 +353,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if traffic.rejections and not args.allow_rejections:
         print(
-            f"mockserver run: the mock rejected {len(traffic.rejections)} request(s); "
+            f"mockserver run: the mock rejected {plural(len(traffic.rejections), 'request')}; "
             "failing (--allow-rejections to only report)",
             file=sys.stderr,
         )

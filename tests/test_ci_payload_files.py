@@ -30,7 +30,7 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 def test_all_valid_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, str(VALID_CLICK), str(VALID_EVENT))
     assert code == 0
-    assert "checked 2 payload(s): 2 valid, 0 invalid" in out
+    assert "checked 2 payloads: 2 valid, 0 invalid" in out
 
 
 def test_any_invalid_exits_1_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +102,7 @@ def test_a_file_that_cannot_be_classified_is_reported_and_the_rest_checked(
     assert code == 2  # nothing invalid, but one file was not checked
     assert f"UNCHECKED {number}  {number}: cannot tell the vendor" in out
     assert f"valid   {VALID_CLICK}  (lucidworks click)" in out
-    assert "checked 2 payload(s): 1 valid, 0 invalid, 1 could not be checked" in out
+    assert "checked 2 payloads: 1 valid, 0 invalid, 1 could not be checked" in out
     code, out, _ = _run(capsys, str(number), str(DOCS_QUERY))
     assert code == 1  # an invalid payload is the failure that matters
     assert f"INVALID {DOCS_QUERY}" in out

@@ -60,7 +60,7 @@ def test_contract_mode_fails_a_test_whose_traffic_was_rejected(pytester: pytest.
     result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
-    assert "contract mode: mockserver rejected 1 request(s)" in output
+    assert "contract mode: mockserver rejected 1 request in namespace" in output
     assert output.count("$[0].timestamp  [decode/integer]") == 1  # said once, not twice
     assert "During handling" not in output
     assert "pytest_plugin.py" not in output  # the reasons, not the plugin's traceback

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mockserver.events import describe_error
+from mockserver.events import describe_error, plural
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES
 from mockserver.validation import Contracts, FieldError
 from mockserver.vendors import registry
@@ -184,7 +184,7 @@ def format_human(results: Sequence[CheckResult]) -> str:
             lines.append(f"    {describe_error(error.as_dict())}")
     counts = _counts(results)
     summary = (
-        f"checked {counts['checked']} payload(s): {counts['valid']} valid, "
+        f"checked {plural(counts['checked'], 'payload')}: {counts['valid']} valid, "
         f"{counts['invalid']} invalid"
     )
     if counts["unchecked"]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from mockserver.events import describe_error
+from mockserver.events import describe_error, plural
 
 Filters = dict[str, Any]
 NEAR_MISSES_SHOWN = 5
@@ -133,7 +133,7 @@ class MockClient:
         rejections = self.rejections(limit=1000)
         if rejections:
             raise AssertionError(
-                f"mockserver rejected {len(rejections)} request(s){self._where()}:\n"
+                f"mockserver rejected {plural(len(rejections), 'request')}{self._where()}:\n"
                 + format_rejections(rejections)
             )
 
@@ -175,15 +175,13 @@ class MockClient:
         self, verb: str, count: int, filters: Filters, found: list[dict[str, Any]], *, exact: bool
     ) -> str:
         wanted = " ".join(f"{k}={v!r}" for k, v in filters.items()) or "(any)"
-        quantity = f"{count}" if exact else f"at least {count}"
-        lines = [
-            f"{verb} {quantity} event(s) matching {wanted}{self._where()}, found {len(found)}."
-        ]
+        quantity = plural(count, "event") if exact else f"at least {plural(count, 'event')}"
+        lines = [f"{verb} {quantity} matching {wanted}{self._where()}, found {len(found)}."]
         if not found:
             everything = self.events(limit=1000)
             near = sorted(everything, key=lambda e: -_matching_fields(e, filters))
             if near:
-                lines.append(f"Closest of the {len(everything)} event(s) received:")
+                lines.append(f"Closest of the {plural(len(everything), 'event')} received:")
                 lines += [f"  {format_event(e, filters)}" for e in near[:NEAR_MISSES_SHOWN]]
             else:
                 lines.append("No events were received at all.")
@@ -192,7 +190,7 @@ class MockClient:
             lines += [f"  {format_event(e, filters)}" for e in found[:NEAR_MISSES_SHOWN]]
         rejections = self.rejections(limit=1000)
         if rejections:
-            lines.append(f"Rejected request(s) ({len(rejections)}):")
+            lines.append(f"Rejected: {plural(len(rejections), 'request')}:")
             lines.append(format_rejections(rejections))
         return "\n".join(lines)
 
