@@ -126,6 +126,14 @@ def test_unknown_path_is_a_recorded_404(client: TestClient) -> None:
     )
 
 
+def test_a_path_that_only_starts_like_the_inspection_prefix_is_a_vendor_404(
+    client: TestClient,
+) -> None:
+    assert client.post("/_mockery", json={}).status_code == 404
+    (rejection,) = client.get("/_mock/rejections").json()["rejections"]
+    assert rejection["endpoint"] == "/_mockery"
+
+
 def test_unknown_inspection_path_is_404_and_not_recorded(client: TestClient) -> None:
     assert client.get("/_mock/nothing").status_code == 404
     assert client.get("/_mock/rejections").json()["total"] == 0
