@@ -65,7 +65,10 @@ def short_reason(errors: Sequence[Mapping[str, str]]) -> str:
     if not errors:
         return "rejected"
     first = errors[0]
-    words = f"{first['path'].removeprefix('$').lstrip('.') or '$'} {first['rule']}"
+    path = first["path"].removeprefix("$").lstrip(".") or "$"
+    if len(path) > 80:  # a path 600 levels deep is no line for a terminal
+        path = f"{path[:60]}…{path[-16:]}"
+    words = f"{path} {first['rule']}"
     return f"{words} (+{len(errors) - 1} more)" if len(errors) > 1 else words
 
 

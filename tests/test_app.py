@@ -203,6 +203,68 @@ def test_server_keeps_going_after_hostile_bodies(client: TestClient) -> None:
     assert client.get("/_mock/rejections").json()["total"] == 10
 
 
+def _spliced(signal: dict[str, object], field: str, raw: str) -> bytes:
+    """A click whose ``field`` holds ``raw`` JSON text (text no Python value dumps to)."""
+    return json.dumps([{**signal, field: "RAW"}]).replace('"RAW"', raw).encode()
+
+
+def _product(product: object) -> bytes:
+    return json.dumps([{**CLICK[0], "productDetails": [{"product": product}]}]).encode()
+
+
+# Each of these once answered 500 and recorded nothing. Go refuses the first three too, and
+# decodes the lenient ones without complaint (its validator does not dive into
+# productDetails; a null body is no signals).
+DEEP = "[" * 600 + "]" * 600
+DEEP_SURROGATE = "[" * 489 + '"\\ud800"' + "]" * 489
+TYPE_ERROR = {**CLICK[0], "timestamp": "x"}
+HOSTILE_CLICKS = {
+    "integer of 4,301 digits": (_spliced(CLICK[0], "timestamp", "9" * 4301), 400, 400),
+    "integer of 5,000 digits, unknown field": (_spliced(CLICK[0], "zz", "9" * 5000), 400, 400),
+    "arrays 600 deep in a typed field": (_spliced(CLICK[0], "timestamp", DEEP), 400, 400),
+    "lone surrogate 489 deep": (_spliced(CLICK[0], "zz", DEEP_SURROGATE), 400, 400),
+    "lone surrogate and a type error": (_spliced(TYPE_ERROR, "visitorId", '"\\ud800"'), 400, 400),
+    "a product without productId": (_product({"price": 1.0}), 400, 202),
+    "an empty product": (_product({}), 400, 202),
+    "a null product": (_product(None), 400, 202),
+    "a body of null": (b"null", 400, 202),
+    "an array of null": (b"[null]", 400, 400),
+}
+
+
+@pytest.mark.parametrize("profile", ["strict", "lenient"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_CLICKS))
+def test_hostile_bodies_get_a_vendor_answer_and_one_record(
+    client_with: ClientFactory, profile: str, case: str
+) -> None:
+    body, strict_status, lenient_status = HOSTILE_CLICKS[case]
+    client = client_with(profile=profile)
+    response = client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == (strict_status if profile == "strict" else lenient_status)
+    summary = client.get("/_mock/summary").json()
+    records = summary["events"]["total"] + summary["rejections"]["total"]
+    assert records == (0 if case == "a body of null" and response.status_code == 202 else 1)
+
+
+def test_a_huge_integer_is_refused_in_words(client: TestClient) -> None:
+    body = json.dumps({**EVENT, "timestamp": "RAW"}).replace('"RAW"', "9" * 4301).encode()
+    response = client.post("/analytics/event", content=body, headers=NEURALENS_HEADERS)
+    assert response.json()["message"] == (
+        "number 999999999999…9999 (4301 digits) does not fit a 64-bit integer or float"
+    )
+
+
+def test_a_lone_surrogate_beside_a_schema_error_is_both_reasons(client: TestClient) -> None:
+    body = b'{"uid": "\\ud800", "items": 3, "page": "HOME", "event": "SEARCH", "timestamp": 1}'
+    response = client.post("/analytics/event", content=body, headers=NEURALENS_HEADERS)
+    assert response.status_code == 400
+    (rejection,) = client.get("/_mock/rejections").json()["rejections"]
+    assert {(e["path"], e["rule"]) for e in rejection["errors"]} >= {
+        ("$.uid", "utf8"),
+        ("$.items", "type"),
+    }
+
+
 def test_the_lenient_profile_is_what_the_server_runs(client_with: ClientFactory) -> None:
     lenient = client_with(profile="lenient")
     body = (ROOT / "fixtures/lucidworks/invalid/click-key-case-mismatch.json").read_bytes()

@@ -14,8 +14,9 @@ A contract turns raw body bytes into a decoded value and every error its profile
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -42,6 +43,31 @@ class Validated:
     value: Any
     errors: tuple[FieldError, ...]
     element_texts: tuple[str, ...] = ()  # a top-level array's elements as sent (see Decoded)
+
+
+_TOO_DEEP = FieldError(
+    "$",
+    "depth",
+    "decode",
+    "the JSON is nested deeper than mockserver can check (a few hundred levels; Go allows "
+    "10,000): nest it less deeply",
+)
+
+
+def _depth_guarded(
+    validate: Callable[[Any, bytes], Validated],
+) -> Callable[[Any, bytes], Validated]:
+    """A body nested deeper than Python's recursion allows (decoding takes ~1,000 levels; some
+    layers fewer) is a decode error, never a crash: every layer walks the value recursively."""
+
+    @functools.wraps(validate)
+    def guarded(contract: Any, body: bytes) -> Validated:
+        try:
+            return validate(contract, body)
+        except RecursionError:
+            return Validated(None, (_TOO_DEEP,))
+
+    return guarded
 
 
 class Contract(Protocol):
@@ -73,6 +99,7 @@ class LucidworksContract:
     def body_schema(self) -> Mapping[str, Any]:
         return self.operation.body_schema
 
+    @_depth_guarded
     def validate(self, body: bytes) -> Validated:
         value, errors, texts = decode_json(body, lenient=self._openapi is None)
         if value is None and errors:
@@ -109,6 +136,7 @@ class NeuralensContract:
     def body_schema(self) -> Mapping[str, Any]:
         return self.schema
 
+    @_depth_guarded
     def validate(self, body: bytes) -> Validated:
         value, errors, _ = decode_json(body, lenient=self.profile == "lenient")
         if value is None and errors:

@@ -19,6 +19,7 @@ from mockserver.validation.errors import FieldError, json_path
 _UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, and nothing else
+_HUGE_INTEGER = re.compile(r"\d{4301,}")
 
 
 class _BadLiteral(ValueError):
@@ -130,6 +131,8 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
             return Decoded(None, [_error("$", "syntax", _describe_syntax_error(text, exc))])
         except RecursionError:
             return Decoded(None, [_error("$", "depth", "the JSON is nested too deeply")])
+        except ValueError as exc:  # json's int(): a literal of more than 4,300 digits
+            return Decoded(None, [_error("$", "syntax", _describe_huge_number(text, exc))])
 
     errors: list[FieldError] = []
     has_surrogates = _UNPAIRED_SURROGATE_ESCAPE.search(text) is not None
@@ -141,6 +144,9 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
         errors.extend(_duplicate_key_errors(value))
     if has_surrogates:
         errors.extend(_surrogate_errors(value))
+        # Reported once, here; the layers after this one see what Go would (U+FFFD), and
+        # never a lone surrogate, which no UTF-8 encoder (jsonschema-rs's included) takes.
+        value = _replace_surrogates(value)
     return Decoded(value, errors, element_texts)
 
 
@@ -193,6 +199,19 @@ def _describe_syntax_error(text: str, exc: json.JSONDecodeError) -> str:
     if exc.msg.startswith("Extra data"):
         return f"invalid JSON at {where}: more than one JSON value in the body"
     return f"invalid JSON at {where}: {exc.msg}"
+
+
+def _describe_huge_number(text: str, exc: ValueError) -> str:
+    """Python's json refuses integers of more than 4,300 digits (a guard against slow
+    conversions); Go refuses them too, as out of range for int64 and float64 alike."""
+    huge = _HUGE_INTEGER.search(text)
+    if huge is None:
+        return f"invalid JSON: {exc}"
+    digits = huge.group()
+    return (
+        f"number {digits[:12]}…{digits[-4:]} ({len(digits)} digits) does not fit a 64-bit "
+        "integer or float"
+    )
 
 
 def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:

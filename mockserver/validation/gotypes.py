@@ -147,9 +147,12 @@ class GoChecker:
         if self.root.kind == "slice" and isinstance(value, list) and element is not None:
             # Signal by signal: one predicate call clears a clean signal for both walks.
             found: Iterable[FieldError] = chain.from_iterable(
-                chain(self._decode(item, element, (i,)), self._validate(item, element, (i,), True))
+                chain(
+                    self._decode(item, element, (i,)),
+                    self._validate(_element_value(item, element), element, (i,), True),
+                )
                 for i, item in enumerate(value)
-                if not self._passes(item, element, True)
+                if not self._passes(_element_value(item, element), element, True)
             )
         else:
             found = chain(
@@ -213,6 +216,7 @@ class GoChecker:
             dive = tags and (not path or self.dive)
             element_clean = self._predicate(go.element, dive)
             for index, item in enumerate(value):
+                item = _element_value(item, go.element)
                 if not element_clean(item):
                     yield from self._validate(item, go.element, (*path, index), dive)
         elif go.kind == "struct" and isinstance(value, dict):
@@ -242,6 +246,12 @@ class GoChecker:
         )
 
 
+def _element_value(item: Any, element: GoType) -> Any:
+    """A null element of a slice of structs decodes to the zero struct, whose tags the
+    validator then checks (``[null]`` fails ``required``); a null field stays "not sent"."""
+    return {} if item is None and element.kind == "struct" else item
+
+
 def _never_clean(value: Any) -> bool:
     return False
 
@@ -266,7 +276,13 @@ def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> 
     if go.kind == "slice":
         assert go.element is not None
         element_clean = _compile_clean(go.element, tags=tags and (top or dive), dive=dive)
-        return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
+        if go.element.kind != "struct":
+            return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
+        zero_clean = element_clean({})  # a null element is the zero struct (see _element_value)
+        return lambda v: (
+            v is None
+            or (type(v) is list and (zero_clean or None not in v) and all(map(element_clean, v)))
+        )
     if go.kind == "struct":
         return _compile_struct_clean(go, tags=tags, dive=dive)
     return lambda v: True

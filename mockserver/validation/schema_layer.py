@@ -34,6 +34,14 @@ class SchemaLayer:
             self._items = jsonschema_rs.Draft202012Validator(dict(schema.get("items", {})))
 
     def errors(self, value: Any, limit: int | None = None) -> list[FieldError]:
+        try:
+            return self._errors(value, limit)
+        except ValueError as exc:  # jsonschema-rs's own depth guard, as a ValueError
+            if "recursion limit" in str(exc).lower():
+                raise RecursionError(str(exc)) from exc
+            raise
+
+    def _errors(self, value: Any, limit: int | None) -> list[FieldError]:
         if self._validator.is_valid(value):
             return []
         if self._items is None or not isinstance(value, list):

@@ -148,18 +148,16 @@ class LucidworksSignals(VendorEndpoint):
                 session=signal.get("sessionId"),
                 query=signal.get("searchTerms"),
                 query_id=signal.get("queryId"),
-                items=[
-                    detail["product"]["productId"]
-                    for detail in signal.get("productDetails") or ()
-                    if isinstance(detail.get("product"), dict)
-                ],
+                items=_product_ids(signal),
                 position=signal.get("selectedPosition"),
                 timestamp_ms=signal.get("timestamp"),
                 payload=as_sent(text, signal),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
             )
-            for signal, text in zip(validated.value, validated.element_texts, strict=True)
+            # The lenient profile lets through what Go decodes without complaint: a body of
+            # null (no signals), nested objects null or empty (no product ids).
+            for signal, text in zip(validated.value or (), validated.element_texts, strict=True)
         ]
 
     def error_reply(
@@ -177,6 +175,16 @@ class LucidworksSignals(VendorEndpoint):
 
 def _auth(rule: str, message: str) -> FieldError:
     return FieldError("header:Authorization", rule, "auth", message)
+
+
+def _product_ids(signal: Mapping[str, Any]) -> list[str]:
+    details = signal.get("productDetails") or ()
+    products = [d.get("product") for d in details if isinstance(d, dict)]
+    return [
+        p["productId"]
+        for p in products
+        if isinstance(p, dict) and isinstance(p.get("productId"), str) and p["productId"]
+    ]
 
 
 def _guess_signal(first: Mapping[str, Any]) -> str:
