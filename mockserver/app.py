@@ -14,7 +14,7 @@ from starlette.routing import Match, Route
 
 from mockserver.inspect.api import PREFIX, InspectAPI
 from mockserver.settings import Settings
-from mockserver.storage import Store, open_store
+from mockserver.storage import Store, StoreUnavailable, open_store
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
@@ -58,6 +58,10 @@ def create_app(
             return JSONResponse({"error": message}, status_code=405, headers=headers)
         return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
 
+    async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """An inspection write (reset) the store refused: say why, and keep serving."""
+        return JSONResponse({"error": f"mockserver could not write: {exc}"}, status_code=503)
+
     lifespans = 0
 
     @contextlib.asynccontextmanager
@@ -86,5 +90,6 @@ def create_app(
             )
         ],
         lifespan=lifespan,
+        exception_handlers={StoreUnavailable: store_unavailable},
     )
     return app

@@ -166,3 +166,9 @@ def test_listeners_hear_each_commit_until_removed(any_store: Store) -> None:
     remove()
     any_store.add([event()])
     assert heard == [1, 1, 1]
+
+
+def test_a_store_that_takes_writes_has_no_problem(any_store: Store) -> None:
+    assert any_store.problem() is None
+    any_store.add([event()])
+    assert any_store.problem() is None

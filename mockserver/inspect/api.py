@@ -206,7 +206,10 @@ class InspectAPI:
         return guarded
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        problem = self.store.problem()
+        if problem is None:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "store": problem}, status_code=503)
 
     async def events(self, params: Params) -> Response:
         page = self.store.events(params, *_paging(params))

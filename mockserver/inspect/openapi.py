@@ -175,7 +175,14 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "store": {"type": "string", "description": "Why the store takes no writes."},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -197,7 +204,10 @@ def inspection_openapi() -> dict[str, Any]:
             "/_mock/health": {
                 "get": {
                     "operationId": "health",
-                    "responses": {"200": _json("Health", "The server is up.")},
+                    "responses": {
+                        "200": _json("Health", "The server is up and its store takes writes."),
+                        "503": _json("Health", "The store takes no writes now; `store` says why."),
+                    },
                 }
             },
             "/_mock/events": {
@@ -259,7 +269,11 @@ def inspection_openapi() -> dict[str, Any]:
                     "operationId": "reset",
                     "description": "Delete events and rejections: all, or one namespace's.",
                     "parameters": [_NAMESPACE],
-                    "responses": {"204": {"description": "Deleted."}, "400": _BAD_PARAMETER},
+                    "responses": {
+                        "204": {"description": "Deleted."},
+                        "400": _BAD_PARAMETER,
+                        "503": _json("Error", "The store takes no writes now; the error says why."),
+                    },
                 }
             },
             "/_mock/wait": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.storage.base import Store
+from mockserver.storage.base import Store, StoreUnavailable
 from mockserver.storage.sqlite import SqliteStore
 
 
@@ -11,4 +11,4 @@ def open_store(db: str) -> Store:
     return SqliteStore(db)
 
 
-__all__ = ["SqliteStore", "Store", "open_store"]
+__all__ = ["SqliteStore", "Store", "StoreUnavailable", "open_store"]

@@ -21,6 +21,11 @@ REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until"
 UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
 
 
+class StoreUnavailable(Exception):
+    """The store cannot take writes now, and nothing of this write was stored. The message
+    says why and what to do; callers answer 503 with it and keep serving."""
+
+
 @dataclass(frozen=True)
 class Page:
     total: int
@@ -29,7 +34,8 @@ class Page:
 
 class Store(Protocol):
     def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
-        """Insert and commit ``events`` and ``rejections`` in one transaction."""
+        """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
+        ``StoreUnavailable`` having stored none of them."""
 
     def reset(self, namespace: str | None = None) -> None:
         """Delete every row, or one namespace's."""
@@ -49,5 +55,9 @@ class Store(Protocol):
 
     def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` (from the writing thread) after each commit; returns a remover."""
+
+    def problem(self) -> str | None:
+        """Why the store cannot take writes now (what ``StoreUnavailable`` would say), or None.
+        Cleared by itself once a write succeeds again."""
 
     def close(self) -> None: ...

@@ -8,7 +8,10 @@ Schema changes are sqlite-utils migrations: add one, never edit an applied one.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,7 +21,15 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from mockserver.events import Event, Rejection
-from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, UNKNOWN, Page
+from mockserver.storage.base import (
+    EVENT_FILTERS,
+    REJECTION_FILTERS,
+    UNKNOWN,
+    Page,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("mockserver.store")
 
 migrations = Migrations("mockserver")
 
@@ -104,7 +115,19 @@ class SqliteStore:
         # request waits. 200 pages (800 KiB) instead of SQLite's 1000 makes that pause a fifth
         # as long at the same total cost: p99 at c=16 went from ~9.5 to ~5.5 ms under wrk.
         self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-        migrations.apply(self.db)
+        try:
+            migrations.apply(self.db)
+            # A write that changes nothing: a file SQLite could open only for reading fails
+            # here, at start-up, instead of on every request.
+            self.db.execute("DELETE FROM events WHERE 0")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise ValueError(
+                f"cannot write to the database {path}: {exc}; check the file's and its "
+                "folder's permissions, or choose another --db"
+            ) from exc
+        self._file = _identity(path)  # to notice the file deleted or replaced under us
+        self._problem: str | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -128,7 +151,7 @@ class SqliteStore:
             ]
             for r in rejections
         ]
-        with self._lock, self.db.atomic():
+        with self._lock, self._writing():
             if event_rows:
                 self.db.conn.executemany(_INSERT_EVENT, event_rows)
             if rejection_rows:
@@ -137,10 +160,42 @@ class SqliteStore:
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
-        with self._lock, self.db.atomic():
+        with self._lock, self._writing():
             self.db.execute(f"DELETE FROM events {where}", params)
             self.db.execute(f"DELETE FROM rejections {where}", params)
         self._notify()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction, or ``StoreUnavailable`` saying why (nothing of it was stored)."""
+        moved = self._file_moved()
+        if moved:
+            self._set_problem(moved)
+            raise StoreUnavailable(moved)
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.Error as exc:
+            self._set_problem(_explain(exc))
+            raise StoreUnavailable(self._problem) from exc
+        self._problem = None
+
+    def problem(self) -> str | None:
+        with self._lock:
+            return self._file_moved() or self._problem
+
+    def _set_problem(self, problem: str) -> None:
+        if problem != self._problem:  # said once in the log, not once a request
+            log.error("mockserver cannot store anything: %s", problem)
+        self._problem = problem
+
+    def _file_moved(self) -> str | None:
+        if self._file is None or _identity(self.path) == self._file:
+            return None
+        return (
+            f"the database file {self.path} was deleted or replaced while mockserver ran, "
+            "so writes would be lost; restart mockserver to open the file again"
+        )
 
     # -- change notification ----------------------------------------------------------------
 
@@ -219,6 +274,29 @@ class SqliteStore:
                 if row[name] is not None:
                     row[name] = json.loads(row[name])
             yield row
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The file's device and inode, None for :memory: or a file that is gone."""
+    if path == ":memory:":
+        return None
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL":
+        return (
+            "the database or its disk is full; free space and mockserver stores again by "
+            "itself (nothing of this request was stored)"
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return f"the database became read-only ({exc}); make it writable again"
+    return f"the database refused the write ({exc})"
 
 
 # Every column name below is a constant of this module; every value is a bound parameter.

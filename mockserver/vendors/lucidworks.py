@@ -35,6 +35,7 @@ _STATUS_TITLES = {
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",
+    503: "Service Unavailable",
 }
 
 

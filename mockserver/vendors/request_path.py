@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from mockserver.events import Event
+from mockserver.storage.base import StoreUnavailable
 from mockserver.validation import FieldError
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
@@ -55,18 +56,26 @@ class RequestPath:
     async def handle(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         """The reply to send, or None when a fault drops the connection."""
         if self.faults is None:
-            return await self._serve(vendor, intake)
+            return await self._serve_or_503(vendor, intake)
         instead = await self.faults.before(intake)
         if instead is not None:
             return instead
-        return await self.faults.after(intake, await self._serve(vendor, intake))
+        return await self.faults.after(intake, await self._serve_or_503(vendor, intake))
 
     async def not_found(self, intake: Intake, message: str) -> Reply:
         """A path no vendor serves: recorded, and answered as an API gateway would."""
         error = http_error("not-found", message)
-        await self.recorder.reject(intake, 404, [error], None, None)
-        problem = {"type": "about:blank", "title": "Not Found", "status": 404}
-        return Reply.json(404, {**problem, "detail": message}, "application/problem+json")
+        try:
+            await self.recorder.reject(intake, 404, [error], None, None)
+        except StoreUnavailable as exc:
+            return _problem(503, "Service Unavailable", _unstored(exc).message)
+        return _problem(404, "Not Found", message)
+
+    async def _serve_or_503(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
+        try:
+            return await self._serve(vendor, intake)
+        except StoreUnavailable as exc:  # never a 2xx for what was not stored; keep serving
+            return vendor.error_reply(503, [_unstored(exc)], None)
 
     async def _serve(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
         tenant = vendor.tenant(intake)
@@ -113,6 +122,15 @@ class RequestPath:
     ) -> Reply:
         await self.recorder.reject(intake, status, errors, tenant, body)
         return vendor.error_reply(status, errors, headers)
+
+
+def _unstored(exc: StoreUnavailable) -> FieldError:
+    return http_error("store-unavailable", f"mockserver could not store this request: {exc}")
+
+
+def _problem(status: int, title: str, detail: str) -> Reply:
+    problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return Reply.json(status, problem, "application/problem+json")
 
 
 def _compressed(encoding: str) -> FieldError:
