@@ -221,11 +221,16 @@ def test_the_admin_token_guards_each_inspection_route(
     assert guarded.request(method, path).status_code == 401
     wrong = guarded.request(method, path, headers={"Authorization": "Bearer s3cre"})
     assert wrong.status_code == 401
-    given = guarded.request(
-        method, path, params={"timeout": "0"} if path.endswith("/wait") else None,
-        headers={"Authorization": "Bearer s3cret"},
-    )  # fmt: skip
-    assert given.status_code != 401
+    longer = guarded.request(method, path, headers={"Authorization": "Bearer s3cret2"})
+    assert longer.status_code == 401
+    schemeless = guarded.request(method, path, headers={"Authorization": "s3cret"})
+    assert schemeless.status_code == 401
+    for scheme in ("Bearer", "bearer", "BEARER"):  # schemes are case-insensitive (RFC 9110)
+        given = guarded.request(
+            method, path, params={"timeout": "0"} if path.endswith("/wait") else None,
+            headers={"Authorization": f"{scheme} s3cret"},
+        )  # fmt: skip
+        assert given.status_code != 401, scheme
 
 
 def test_the_client_sends_the_admin_token() -> None:

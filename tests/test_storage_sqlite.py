@@ -38,3 +38,15 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     names = [row[0] for row in store.db.execute("SELECT name FROM _sqlite_migrations")]
     assert names == ["m001_create_events_and_rejections"]
     store.close()
+
+
+def test_the_write_ahead_log_shrinks_after_a_large_reset(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqliteStore(str(path))
+    for _ in range(60):  # ~10 MiB of rows
+        store.add([_event(payload='{"pad": "' + "x" * 4000 + '"}') for _ in range(40)])
+    store.reset()  # one transaction deleting all of it: the WAL grows past the interval
+    assert (tmp_path / "m.db-wal").stat().st_size <= 1024 * 1024
+    store.add([_event()])
+    assert store.events({}).total == 1
+    store.close()

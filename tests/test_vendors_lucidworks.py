@@ -150,6 +150,19 @@ def test_signal_store_can_come_from_the_path(client: TestClient) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "host", ["<script>.localhost", "../../etc.localhost", "x" * 300 + ".localhost"]
+)
+def test_a_malformed_signal_store_in_the_host_is_400_and_not_recorded_as_a_tenant(
+    client: TestClient, host: str
+) -> None:
+    response = post_lucidworks(client, "click", CLICK, Host=host)
+    assert response.status_code == 400
+    assert ("header", "signal-store", "header:Host") in _errors(client)
+    (rejection,) = client.get("/_mock/rejections").json()["rejections"]
+    assert rejection["tenant"] is None
+
+
 def test_a_malformed_signal_store_in_the_path_is_404(client: TestClient) -> None:
     response = client.post(
         "/signal-store/a%20b/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS

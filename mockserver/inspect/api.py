@@ -191,11 +191,13 @@ class InspectAPI:
         token = self.admin_token
         if not token:
             return handler
-        expected = f"Bearer {token}".encode()
+        expected = token.encode()
 
         async def guarded(request: Request) -> Response:
-            given = request.headers.get("authorization", "").encode("latin-1", "replace")
-            if hmac.compare_digest(given, expected):
+            scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+            given = credentials.strip().encode("latin-1", "replace")
+            # Auth schemes are case-insensitive (RFC 9110): bearer and BEARER read as Bearer.
+            if scheme.lower() == "bearer" and hmac.compare_digest(given, expected):
                 return await handler(request)
             return JSONResponse(
                 {"error": "send Authorization: Bearer <admin token> (the server's --admin-token)"},

@@ -19,7 +19,14 @@ from typing import Any
 from mockserver.events import Event
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import Routed, VendorEndpoint
-from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages, take_prefix
+from mockserver.vendors.intake import (
+    NAME_PATTERN,
+    Intake,
+    as_sent,
+    is_known,
+    plain_messages,
+    take_prefix,
+)
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.spec import Row, VendorSpec
 
@@ -85,9 +92,12 @@ class LucidworksSignals(VendorEndpoint):
         return f"{intake.endpoint} is not a Lucidworks signal endpoint; served: {SPEC.served}"
 
     def tenant(self, intake: Intake) -> str | None:
+        """The signal store; None when the Host names one no store can be called (the
+        request is refused, and the name is not recorded as a tenant)."""
         if intake.store is not None:
             return intake.store
-        return signal_store_from_host(intake.headers.get("host", ""))
+        store = signal_store_from_host(intake.headers.get("host", ""))
+        return store if NAME_PATTERN.fullmatch(store) else None
 
     def auth_errors(self, intake: Intake) -> list[FieldError]:
         token = intake.headers.get("authorization", "").strip()
@@ -114,6 +124,16 @@ class LucidworksSignals(VendorEndpoint):
             for name in self._required_headers[contract.signal_type]
             if not headers.get(name.lower(), "").strip()
         ]
+        if intake.store is None and self.tenant(intake) is None:
+            errors.append(
+                FieldError(
+                    "header:Host",
+                    "signal-store",
+                    "header",
+                    "the signal store named in the Host must be 1-64 letters, digits, '.', '_' "
+                    "or '-' (as in mystore.localhost)",
+                )
+            )
         content_type = headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         accepted = contract.operation.body_media_types
