@@ -39,7 +39,7 @@ def create_app(
     owned_store = store is None
     store = store if store is not None else open_store(settings.db)
     request_path = RequestPath(
-        Recorder(GroupCommit(store)), BodyBudget(), settings.max_body_bytes, faults
+        Recorder(GroupCommit(store), store.salt), BodyBudget(), settings.max_body_bytes, faults
     )
     inspect = InspectAPI(store, settings.admin_token)
     inspect_routes = inspect.routes()

@@ -183,14 +183,32 @@ def test_credentials_never_reach_the_database(client: TestClient, settings: Sett
     post_neuralens(client, EVENT, **{"X-Neuralens-API-Key": f"Bearer {secrets[0]}"})
     post_neuralens(client, {}, **{"X-Neuralens-API-Key": f"Bearer {secrets[0]}"})
     post_lucidworks(client, "click", CLICK, Authorization=secrets[1])
-    post_lucidworks(client, "click", [{}], Authorization=secrets[1], Cookie="session=abc")
+    post_lucidworks(
+        client, "click", [{}], Authorization=secrets[1], Cookie="session=abc",
+        **{"X-Api-Token": "custom-token-1", "X-Client-Secret": "custom-secret-1"},
+    )  # fmt: skip
     with sqlite3.connect(settings.db) as conn:
         dump = "\n".join(conn.iterdump())
-    for secret in (*secrets, "session=abc"):
+    for secret in (*secrets, "session=abc", "custom-token-1", "custom-secret-1"):
         assert secret not in dump
     headers = client.get("/_mock/rejections").json()["rejections"][0]["headers"]
-    assert headers["authorization"].startswith("sha256:")
-    assert headers["cookie"].startswith("sha256:")
+    for name in ("authorization", "cookie", "x-api-token", "x-client-secret"):
+        assert headers[name].startswith("hmac-sha256:"), name
+    assert headers["accept"] == "application/json"  # not a credential: kept as sent
+
+
+def test_fingerprints_tell_tokens_apart_in_a_store_but_not_across_stores(
+    client_with: ClientFactory,
+) -> None:
+    def fingerprint(client: TestClient, token: str) -> str:
+        post_lucidworks(client, "click", [{}], Authorization=token)
+        rejection = client.get("/_mock/rejections", params={"limit": 1}).json()["rejections"][0]
+        return str(rejection["headers"]["authorization"])
+
+    first, second = client_with(), client_with()
+    assert fingerprint(first, "token-a") == fingerprint(first, "token-a")
+    assert fingerprint(first, "token-a") != fingerprint(first, "token-b")
+    assert fingerprint(first, "token-a") != fingerprint(second, "token-a")  # salted per store
 
 
 def test_server_keeps_going_after_hostile_bodies(client: TestClient) -> None:

@@ -36,7 +36,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     SqliteStore(path).close()
     store = SqliteStore(path)
     names = [row[0] for row in store.db.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_create_events_and_rejections"]
+    assert names == ["m001_create_events_and_rejections", "m002_a_salt_for_credential_fingerprints"]
     store.close()
 
 

@@ -126,7 +126,8 @@ _SCHEMAS: dict[str, Any] = {
             "headers": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
-                "description": "As received, with credentials replaced by a sha256 fingerprint.",
+                "description": "As received; a header whose name says credential (auth, token, "
+                "key, secret, password, cookie) is replaced by a fingerprint salted per store.",
             },
             "body": _NULLABLE_STRING,
             "received_at": {"type": "string", "format": "date-time"},

@@ -33,6 +33,8 @@ class Page:
 
 
 class Store(Protocol):
+    salt: bytes  # random per store, kept with it: credential fingerprints are salted with it
+
     def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
         """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
         ``StoreUnavailable`` having stored none of them."""

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -81,6 +82,12 @@ def m001_create_events_and_rejections(db: Database) -> None:
     db.table("rejections").create_index(["namespace", "id"])
 
 
+@migrations()
+def m002_a_salt_for_credential_fingerprints(db: Database) -> None:
+    db.table("_mockserver_meta").create({"name": str, "value": str}, pk="name")
+    db.table("_mockserver_meta").insert({"name": "salt", "value": secrets.token_hex(16)})
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
@@ -130,8 +137,13 @@ class SqliteStore:
                 f"cannot write to the database {path}: {exc}; check the file's and its "
                 "folder's permissions, or choose another --db"
             ) from exc
+        self.salt = self._salt()
         self._file = _identity(path)  # to notice the file deleted or replaced under us
         self._problem: str | None = None
+
+    def _salt(self) -> bytes:
+        row = self.db.execute("SELECT value FROM _mockserver_meta WHERE name = 'salt'").fetchone()
+        return bytes.fromhex(row[0])
 
     def close(self) -> None:
         with self._lock:

@@ -18,9 +18,9 @@ from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "x-neuralens-api-key"}
-)
+# A header whose name holds one of these is taken for a credential and stored only as a
+# fingerprint: Authorization, X-Neuralens-API-Key, Cookie, Set-Cookie, X-Api-Token, ...
+CREDENTIAL_NAME_PARTS = ("auth", "token", "key", "secret", "password", "cookie")
 
 
 class BodyTooLarge(Exception):
@@ -54,14 +54,22 @@ async def read_body(intake: Intake, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def fingerprint(secret: str) -> str:
-    """A stable, non-reversible name for a credential: enough to tell two apart, not to reuse."""
-    return "sha256:" + hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()[:16]
+def fingerprint(secret: str, salt: bytes) -> str:
+    """A stable, non-reversible name for a credential: enough to tell two apart within one
+    store, not to reuse it. Salted per store, so a fingerprint cannot be looked up in a table
+    of known tokens' hashes, nor matched across stores."""
+    digest = hmac.new(salt, secret.encode("utf-8", "replace"), hashlib.sha256)
+    return "hmac-sha256:" + digest.hexdigest()[:16]
 
 
-def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def is_credential(header_name: str) -> bool:
+    name = header_name.lower()
+    return any(part in name for part in CREDENTIAL_NAME_PARTS)
+
+
+def safe_headers(headers: Mapping[str, str], salt: bytes) -> dict[str, str]:
     return {
-        name: fingerprint(value) if name.lower() in CREDENTIAL_HEADERS else value
+        name: fingerprint(value, salt) if is_credential(name) else value
         for name, value in headers.items()
     }
 

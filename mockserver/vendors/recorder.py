@@ -22,8 +22,9 @@ log = logging.getLogger("mockserver.requests")
 
 
 class Recorder:
-    def __init__(self, writer: GroupCommit) -> None:
+    def __init__(self, writer: GroupCommit, salt: bytes) -> None:
         self.writer = writer
+        self.salt = salt  # the store's, for credential fingerprints
 
     async def accept(self, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed: only then may the 2xx go out."""
@@ -48,7 +49,7 @@ class Recorder:
                 tenant=tenant,
                 status=status,
                 errors=[e.as_dict() for e in errors],
-                headers=safe_headers(intake.headers),
+                headers=safe_headers(intake.headers, self.salt),
                 body=None if body is None else body.decode("utf-8", "replace"),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
