@@ -114,6 +114,12 @@ def _add_server_options(
         metavar="TOKEN",
         help="require Authorization: Bearer TOKEN on /_mock/* (all but health and openapi.json)",
     )
+    parser.add_argument(
+        "--admin-token-file",
+        type=Path,
+        metavar="FILE",
+        help="read the admin token from FILE, so that it shows neither in ps nor in history",
+    )
     parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
 
 
@@ -230,6 +236,7 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "max_body_bytes": args.max_body_bytes,
         "profile": args.profile,
         "admin_token": args.admin_token,
+        "admin_token_file": args.admin_token_file,
         "workers": getattr(args, "workers", None),
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,

@@ -34,6 +34,8 @@ class Settings:
     lucidworks_tokens: tuple[str, ...] = ()
     profile: str = "strict"  # or "lenient": see mockserver/validation/contracts.py
     admin_token: str | None = None  # when set, /_mock/* (but health) needs Bearer <it>
+    # The admin token read from a file: it then shows neither in `ps` nor in shell history.
+    admin_token_file: Path | None = None
     schema_dir: Path = data_dir() / "schemas"
 
     @property
@@ -72,7 +74,20 @@ class Settings:
         if config_path is not None:
             settings = settings.with_overrides(**_from_config(config_path))
         settings = settings.with_overrides(**_from_env(env))
-        return settings.with_overrides(**(flags or {}))
+        return settings.with_overrides(**(flags or {}))._with_admin_token_from_file()
+
+    def _with_admin_token_from_file(self) -> Settings:
+        if self.admin_token_file is None or self.admin_token:
+            return self
+        try:
+            token = self.admin_token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read the admin token file {self.admin_token_file}: {exc.strerror}"
+            ) from exc
+        if not token:
+            raise ValueError(f"the admin token file {self.admin_token_file} is empty")
+        return replace(self, admin_token=token)
 
 
 def _jsonable(value: Any) -> Any:
@@ -97,8 +112,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         if kind == "tuple[str, ...]":
             items = raw.split(",") if isinstance(raw, str) else list(raw)
             return tuple(str(item).strip() for item in items if str(item).strip())
-        if kind == "Path":
-            return Path(raw)
+        if kind in ("Path", "Path | None"):
+            return None if raw is None else Path(raw)
         if kind == "str | None":
             return None if raw is None else str(raw) or None
         return str(raw)

@@ -211,6 +211,31 @@ def test_serve_warns_when_exposed_without_an_admin_token(tmp_path: Path) -> None
     assert "without --admin-token" in err
 
 
+def test_an_admin_token_from_a_file_guards_and_stays_out_of_the_command_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "token").write_text("file-secret-1\n", encoding="utf-8")
+    process = _start(tmp_path, "--db", ":memory:", "--admin-token-file", "token")
+    try:
+        assert process.stdout is not None
+        match = re.search(r"listening on (http://\S+)", process.stdout.readline())
+        assert match
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        assert b"file-secret-1" not in command_line
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{match.group(1)}/_mock/events", timeout=10)
+        assert refused.value.code == 401
+        refused.value.close()
+        request = urllib.request.Request(
+            f"{match.group(1)}/_mock/events", headers={"Authorization": "Bearer file-secret-1"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
 def test_the_admin_token_is_never_stored(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 

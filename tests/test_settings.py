@@ -64,3 +64,22 @@ def test_exposure_beyond_loopback_without_an_admin_token(
 
 def test_admin_token_from_the_environment() -> None:
     assert Settings.load({}, {"MOCKSERVER_ADMIN_TOKEN": "t"}).admin_token == "t"
+
+
+def test_admin_token_from_a_file_by_flag_or_environment(tmp_path: Path) -> None:
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("from-a-file\n", encoding="utf-8")
+    assert Settings.load({"admin_token_file": token_file}).admin_token == "from-a-file"
+    env = {"MOCKSERVER_ADMIN_TOKEN_FILE": str(token_file)}
+    assert Settings.load({}, env).admin_token == "from-a-file"
+
+
+@pytest.mark.parametrize(("content", "message"), [(None, "cannot read"), ("\n", "is empty")])
+def test_an_unusable_admin_token_file_says_so(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    token_file = tmp_path / "admin-token"
+    if content is not None:
+        token_file.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        Settings.load({"admin_token_file": token_file})
