@@ -26,6 +26,7 @@ from mockserver.validation import Profile, load_contracts
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 DEFAULT_LOG_LEVEL = "warning"
+GRACEFUL_SHUTDOWN_SECONDS = 2
 WORKER_SETTINGS = "MOCKSERVER_WORKER_SETTINGS"
 WORKER_LOG_LEVEL = "MOCKSERVER_WORKER_LOG_LEVEL"
 
@@ -34,7 +35,14 @@ def uvicorn_config(
     app: ASGIApp | str, log_level: str = DEFAULT_LOG_LEVEL, **extra: Any
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        app, log_level=log_level, access_log=logs_requests(log_level), lifespan="on", **extra
+        app,
+        log_level=log_level,
+        access_log=logs_requests(log_level),
+        lifespan="on",
+        # On SIGTERM (or MockServer.stop) requests still running get this long, then are
+        # cancelled: a /_mock/wait of up to 300 s must not hold a shutdown.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **extra,
     )
 
 

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from mockserver import MockClient, MockServer, Settings, SqliteStore, create_app
 from mockserver.inspect import api as inspect_api
 from mockserver.inspect.api import InspectAPI
 from mockserver.validation import Contracts
-from tests.conftest import ClientFactory, load_fixture, post_lucidworks, post_neuralens
+from tests.conftest import (
+    NEURALENS_HEADERS,
+    ClientFactory,
+    load_fixture,
+    post_lucidworks,
+    post_neuralens,
+)
 
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 QUERY = load_fixture("lucidworks", "valid", "query-example.json")
@@ -159,6 +167,69 @@ def test_wait_returns_as_soon_as_the_events_arrive(
     assert response.status_code == 200
     assert response.json()["total"] == 1
     assert elapsed < 30  # far below the 60 s timeout: woken by the write, not by the clock
+
+
+def test_a_wait_ends_as_soon_as_its_client_hangs_up(
+    settings: Settings, store: SqliteStore, contracts: Contracts
+) -> None:
+    app = create_app(settings, store, contracts)
+    scope = {
+        "type": "http", "method": "GET", "path": "/_mock/wait", "root_path": "",
+        "query_string": b"count=1&timeout=300", "headers": [],
+    }  # fmt: skip
+
+    async def wait_then_hang_up() -> float:
+        hung_up = asyncio.Event()
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> Message:
+            if messages:
+                return messages.pop()
+            await hung_up.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            pass
+
+        waiting = asyncio.ensure_future(app(scope, receive, send))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # nothing matched: still waiting
+        started = time.monotonic()
+        hung_up.set()
+        await asyncio.wait_for(waiting, timeout=10)
+        return time.monotonic() - started
+
+    assert asyncio.run(wait_then_hang_up()) < 2  # not the 300 s it asked for
+
+
+def test_a_wait_does_not_count_what_a_reset_deleted(
+    settings: Settings, store: SqliteStore, contracts: Contracts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inspect_api, "RECHECK_SECONDS", 60.0)
+    app = create_app(settings, store, contracts)
+    with TestClient(app) as waiter, TestClient(app) as sender:
+        results: list[int] = []
+
+        def send(namespace: str) -> None:
+            sender.post(f"/ns/{namespace}/analytics/event", json=CLICK, headers=NEURALENS_HEADERS)
+            time.sleep(0.2)  # the waiter counts after each write
+
+        def wait() -> None:
+            params: dict[str, str | int] = {"count": 2, "namespace": "a", "timeout": 30}
+            results.append(waiter.get("/_mock/wait", params=params).status_code)
+
+        send("b")
+        thread = threading.Thread(target=wait)
+        thread.start()
+        time.sleep(0.2)
+        send("a")  # counted: one of two
+        sender.post("/_mock/reset", params={"namespace": "a"})  # ... and deleted
+        send("b")  # takes the deleted row's id: SQLite reuses the highest ids
+        send("a")  # one event in namespace a now, not two
+        assert results == []
+        send("a")
+        thread.join(timeout=10)
+    assert results == [200]
 
 
 def test_wait_times_out_with_408_and_what_matched(filled: TestClient) -> None:

@@ -7,12 +7,12 @@ everything. Unknown or malformed query parameters are a 400 that names the param
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -142,9 +142,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 Params = dict[str, Any]
 
 
-def _with_params(
-    allowed: tuple[str, ...], handler: Callable[[Params], Awaitable[Response]]
-) -> Handler:
+ParamsHandler = Callable[[Params, Request], Awaitable[Response]]
+
+
+def _with_params(allowed: tuple[str, ...], handler: ParamsHandler) -> Handler:
     """The handler, given the request's parameters parsed; a 400 naming a bad one."""
 
     async def parsed(request: Request) -> Response:
@@ -152,9 +153,15 @@ def _with_params(
             params = parse_params(request, allowed)
         except BadParameter as exc:
             return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
-        return await handler(params)
+        return await handler(params, request)
 
     return parsed
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns once the client hangs up (a GET's receive() has nothing else to say)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class InspectAPI:
@@ -164,9 +171,7 @@ class InspectAPI:
         self.admin_token = admin_token
 
     def routes(self) -> list[Route]:
-        def guarded(
-            path: str, allowed: tuple[str, ...], handler: Callable[[Params], Awaitable[Response]]
-        ) -> Route:
+        def guarded(path: str, allowed: tuple[str, ...], handler: ParamsHandler) -> Route:
             method = "POST" if path == "/reset" else "GET"
             return Route(
                 PREFIX + path, self._guarded(_with_params(allowed, handler)), methods=[method]
@@ -213,54 +218,81 @@ class InspectAPI:
             return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "unavailable", "store": problem}, status_code=503)
 
-    async def events(self, params: Params) -> Response:
-        page = self.store.events(params, *_paging(params))
+    # Reads run in the thread pool, each thread on a read connection of its own: a summary
+    # over a million rows (1.4 s) or a wait's count must not hold the event loop, where every
+    # vendor request is served.
+
+    async def events(self, params: Params, request: Request) -> Response:
+        page = await run_in_threadpool(self.store.events, params, *_paging(params))
         return JSONResponse({"total": page.total, "events": page.rows})
 
     async def event(self, request: Request) -> Response:
         event_id = request.path_params["event_id"]
-        row = self.store.event(event_id) if event_id <= MAX_OFFSET else None
+        row = (
+            await run_in_threadpool(self.store.event, event_id) if event_id <= MAX_OFFSET else None
+        )
         if row is None:
             return JSONResponse({"error": "no event with this id"}, status_code=404)
         return JSONResponse(row)
 
-    async def rejections(self, params: Params) -> Response:
-        page = self.store.rejections(params, *_paging(params))
+    async def rejections(self, params: Params, request: Request) -> Response:
+        page = await run_in_threadpool(self.store.rejections, params, *_paging(params))
         return JSONResponse({"total": page.total, "rejections": page.rows})
 
-    async def summary(self, params: Params) -> Response:
-        return JSONResponse(self.store.summary(params.get("namespace")))
+    async def summary(self, params: Params, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self.store.summary, params.get("namespace")))
 
-    async def reset(self, params: Params) -> Response:
+    async def reset(self, params: Params, request: Request) -> Response:
         self.store.reset(params.get("namespace"))
         return Response(status_code=204)
 
-    async def wait(self, params: Params) -> Response:
-        """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes."""
+    async def wait(self, params: Params, request: Request) -> Response:
+        """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes.
+
+        Each check counts only the rows written since the last one (ids above the highest
+        seen), so a wait costs the same over a million stored events as over ten. A client
+        that hangs up ends its wait at once."""
         wanted = params.pop("count", 1)
         timeout = params.pop("timeout", DEFAULT_WAIT_SECONDS)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         waiter = self.changes.subscribe()
+        gone = asyncio.ensure_future(_client_gone(request))
+        matched = highest = 0
+        resets = self.store.resets
         try:
             while True:
                 waiter[1].clear()  # before counting: a write after this point wakes us
-                if self.store.count_events(params) >= wanted:
-                    return self._matching(params, 200)
+                if self.store.resets != resets:  # deleted rows were counted: count again
+                    matched, highest, resets = 0, 0, self.store.resets
+                new, top = await run_in_threadpool(self.store.count_new_events, params, highest)
+                if top < highest:  # ids went back: a reset by another process
+                    matched, highest = 0, 0
+                    continue
+                matched, highest = matched + new, top
+                if matched >= wanted:
+                    return await self._matching(params, 200)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    return self._matching(
-                        params, 408, f"fewer than {wanted} events after {timeout:g}s"
-                    )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter[1].wait(), min(remaining, RECHECK_SECONDS))
+                    message = f"fewer than {wanted} events after {timeout:g}s"
+                    return await self._matching(params, 408, message)
+                woken = asyncio.ensure_future(waiter[1].wait())
+                await asyncio.wait(
+                    (woken, gone),
+                    timeout=min(remaining, RECHECK_SECONDS),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                woken.cancel()
+                if gone.done():
+                    return Response(status_code=408)  # nobody is left to read it
         finally:
+            gone.cancel()
             self.changes.unsubscribe(waiter)
 
-    def _matching(
+    async def _matching(
         self, params: Mapping[str, Any], status: int, message: str | None = None
     ) -> Response:
-        page = self.store.events(params, *_paging(params))
+        page = await run_in_threadpool(self.store.events, params, *_paging(params))
         body: dict[str, Any] = {"total": page.total, "events": page.rows}
         if message:
             body["error"] = message

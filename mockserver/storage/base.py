@@ -34,6 +34,7 @@ class Page:
 
 class Store(Protocol):
     salt: bytes  # random per store, kept with it: credential fingerprints are salted with it
+    resets: int  # how many times reset() ran in this process: counts kept across writes restart
 
     def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
         """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
@@ -46,6 +47,10 @@ class Store(Protocol):
         """Events matching ``filters`` (names from EVENT_FILTERS), newest first."""
 
     def count_events(self, filters: Mapping[str, Any]) -> int: ...
+
+    def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
+        """Events matching ``filters`` whose id is above ``after_id``, and the highest event id
+        in the store, read together: a waiter counts only the rows written since it looked."""
 
     def event(self, event_id: int) -> dict[str, Any] | None: ...
 

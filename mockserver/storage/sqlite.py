@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database, Migrations
@@ -138,6 +139,9 @@ class SqliteStore:
                 "folder's permissions, or choose another --db"
             ) from exc
         self.salt = self._salt()
+        self.resets = 0  # reset() calls so far: a count kept across writes starts over
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
         self._file = _identity(path)  # to notice the file deleted or replaced under us
         self._problem: str | None = None
 
@@ -147,6 +151,8 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._reader_conns:
+                reader.close()
             self.db.close()
 
     # -- writes ---------------------------------------------------------------------------
@@ -180,6 +186,7 @@ class SqliteStore:
             with self._writing():
                 self.db.execute(f"DELETE FROM events {where}", params)
                 self.db.execute(f"DELETE FROM rejections {where}", params)
+            self.resets += 1
             if self.path != ":memory:":  # copy the deletion in and give the WAL's space back
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._notify()
@@ -227,6 +234,25 @@ class SqliteStore:
             listener()
 
     # -- reads ----------------------------------------------------------------------------
+    # A file's reads run on a read-only connection of the calling thread's own: the inspection
+    # API reads from a thread pool, and a summary over a million rows must not hold the writer
+    # (WAL lets readers and the writer go on at once). :memory: has one connection only.
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if self.path == ":memory:":
+            with self._lock:
+                yield self.db.conn
+            return
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            # mode=ro: a reader never creates a file, even if this one was deleted.
+            uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        yield conn
 
     def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         where, params = _where(filters, EVENT_FILTERS)
@@ -234,14 +260,20 @@ class SqliteStore:
 
     def count_events(self, filters: Mapping[str, Any]) -> int:
         where, params = _where(filters, EVENT_FILTERS)
-        with self._lock:
-            return int(
-                self.db.execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0]
-            )
+        with self._reading() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0])
+
+    def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
+        where, params = _where({**filters, "after_id": after_id}, (*EVENT_FILTERS, "after_id"))
+        # One statement, one snapshot: the highest id and the count agree.
+        sql = f"SELECT (SELECT coalesce(max(id), 0) FROM events), count(*) FROM events {where}"
+        with self._reading() as conn:
+            top, count = conn.execute(sql, params).fetchone()
+        return int(count), int(top)
 
     def event(self, event_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            rows = list(self._rows("SELECT * FROM events WHERE id = ?", [event_id]))
+        with self._reading() as conn:
+            rows = list(_rows(conn, "SELECT * FROM events WHERE id = ?", [event_id]))
         return rows[0] if rows else None
 
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
@@ -250,49 +282,49 @@ class SqliteStore:
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, EVENT_FILTERS)
+        with self._reading() as conn:
 
-        def counts(table: str, column: str) -> dict[str, int]:
-            sql = f"SELECT [{column}], count(*) FROM {table} {where} GROUP BY 1 ORDER BY 2 DESC, 1"
-            rows = self.db.execute(sql, params).fetchall()
-            return {UNKNOWN if key is None else str(key): n for key, n in rows}
+            def counts(table: str, column: str) -> dict[str, int]:
+                sql = f"SELECT [{column}], count(*) FROM {table} {where} GROUP BY 1"
+                rows = conn.execute(sql + " ORDER BY 2 DESC, 1", params).fetchall()
+                return {UNKNOWN if key is None else str(key): n for key, n in rows}
 
-        with self._lock:
-            events_total = self.db.execute(
-                f"SELECT count(*) FROM events {where}", params
-            ).fetchone()[0]
-            rejections_total = self.db.execute(
-                f"SELECT count(*) FROM rejections {where}", params
-            ).fetchone()[0]
+            def total(table: str) -> int:
+                return int(
+                    conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+                )
+
             return {
                 "events": {
-                    "total": events_total,
+                    "total": total("events"),
                     "by_vendor": counts("events", "vendor"),
                     "by_type": counts("events", "type"),
                     "by_tenant": counts("events", "tenant"),
                 },
                 "rejections": {
-                    "total": rejections_total,
+                    "total": total("rejections"),
                     "by_vendor": counts("rejections", "vendor"),
                     "by_status": counts("rejections", "status"),
                 },
             }
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
-        with self._lock:
-            total = self.db.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+        with self._reading() as conn:
+            total = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
             sql = f"SELECT * FROM {table} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
-            rows = list(self._rows(sql, [*params, limit, offset]))
+            rows = list(_rows(conn, sql, [*params, limit, offset]))
         return Page(total=int(total), rows=rows)
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
-        cursor = self.db.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            for name in _JSON_COLUMNS.intersection(row):
-                if row[name] is not None:
-                    row[name] = json.loads(row[name])
-            yield row
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        for name in _JSON_COLUMNS.intersection(row):
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+        yield row
 
 
 def _identity(path: str) -> tuple[int, int] | None:
@@ -324,7 +356,7 @@ _EQUALS = {
     "tenant": "tenant = ?", "user": "user = ?", "session": "session = ?", "query": "query = ?",
     "query_id": "query_id = ?", "status": "status = ?",
     "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
-    "since": "received_at >= ?", "until": "received_at < ?",
+    "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
 }  # fmt: skip
 
 
