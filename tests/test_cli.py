@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -153,6 +157,29 @@ def test_each_refused_request_prints_one_line_that_says_why(tmp_path: Path, work
     _, stderr = process.communicate(timeout=10)
     lines = [line for line in stderr.splitlines() if line.startswith(("2", "4"))]
     assert lines == ["400 lucidworks click ns=team-a [0].visitorId required (+1 more)"], stderr
+
+
+def test_a_pending_wait_does_not_hold_a_shutdown(tmp_path: Path) -> None:
+    process = _start(tmp_path, "--db", ":memory:")
+    assert process.stdout is not None
+    match = re.search(r"listening on (http://\S+)", process.stdout.readline())
+    assert match
+    waiting = threading.Thread(
+        target=lambda: _get_quietly(f"{match.group(1)}/_mock/wait?count=1&timeout=300"),
+        daemon=True,
+    )
+    waiting.start()
+    time.sleep(0.5)  # the wait is in
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert time.monotonic() - started < 10  # not the 300 s the wait asked for
+    assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it ended on
+
+
+def _get_quietly(url: str) -> None:
+    with contextlib.suppress(OSError):
+        urllib.request.urlopen(url, timeout=60).close()
 
 
 def test_serving_loads_nothing_of_the_client_side() -> None:
