@@ -33,6 +33,20 @@ def test_small_bodies_are_all_admitted_at_once() -> None:
     asyncio.run(main())
 
 
+def test_a_small_body_is_never_held_behind_a_large_one() -> None:
+    budget = BodyBudget(512 * 1024)
+
+    async def main() -> None:
+        large = budget.share(1024 * 1024)
+        assert budget.try_enter(large)  # a megabyte holds the whole budget
+        assert not budget.try_enter(budget.share(100 * 1024))  # another large one waits
+        assert budget.try_enter(budget.share(700))  # a click does not
+        budget.leave(budget.share(700))
+        budget.leave(large)
+
+    asyncio.run(main())
+
+
 def test_large_bodies_take_turns_in_arrival_order() -> None:
     budget = BodyBudget(100)
     log: list[str] = []
@@ -59,7 +73,7 @@ def test_large_bodies_take_turns_in_arrival_order() -> None:
 
 
 def test_a_body_larger_than_the_budget_is_admitted_alone() -> None:
-    budget = BodyBudget(100)
+    budget = BodyBudget(100, small=0)
 
     async def main() -> None:
         whole = budget.share(5000)

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -19,6 +20,8 @@ from mockserver.validation.errors import FieldError, json_path
 _UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, and nothing else
+_ELEMENTS_BETWEEN_YIELDS = 512
+_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _HUGE_INTEGER = re.compile(r"\d{4301,}")
 
 
@@ -161,21 +164,24 @@ def _array_elements(decoder: _StrictDecoder, text: str) -> tuple[list[Any], tupl
     texts: list[str] = []
     index = _skip_space(text, index + 1)
     if text.startswith("]", index):
-        index += 1
+        index = _skip_space(text, index + 1)
     else:
+        scan, separator = decoder.scan_once, _SEPARATOR.match
         while True:
-            value, end = decoder.scan_once(text, index)
+            value, end = scan(text, index)
             values.append(value)
             texts.append(text[index:end])
-            index = _skip_space(text, end)
-            if text.startswith(",", index):
-                index = _skip_space(text, index + 1)
-            elif text.startswith("]", index):
-                index += 1
-                break
-            else:
+            if len(values) % _ELEMENTS_BETWEEN_YIELDS == 0:
+                # Large bodies are decoded off the event loop; giving up the GIL now and then
+                # lets the loop serve other requests in between, not after the whole body.
+                time.sleep(0)
+            found = separator(text, end)  # one match a element: 1 MiB of [{},{},...] is 340k
+            if found is None:
                 raise ValueError("expected , or ]")
-    if _skip_space(text, index) != len(text):
+            index = found.end()
+            if found.group(1) == "]":
+                break
+    if index != len(text):
         raise ValueError("extra data")
     return values, tuple(texts)
 

@@ -2,7 +2,8 @@
 
 A request is admitted once its body is read, first come, first served, while the bodies in
 flight total at most the budget; one request is always admitted, however large. Small
-requests never notice: 512 KiB is hundreds of clicks. Large ones take turns instead of all
+bodies (16 KiB or less) are never held back, not even behind a megabyte that holds the
+whole budget while it is decoded. Large ones take turns instead of all
 decoding at once: with 64 clients sending batches of 100 signals (60 kB each), RSS went from
 64 to 57 MiB and p99 from 1.4 s to 0.5-0.7 s under wrk, at the same throughput.
 """
@@ -13,6 +14,7 @@ import asyncio
 from collections import deque
 
 BUDGET_BYTES = 512 * 1024
+SMALL_BODY_BYTES = 16 * 1024  # a click is under 1 KB, a batch of ten about 6 KB
 
 
 class _Gate:
@@ -24,16 +26,21 @@ class _Gate:
 
 
 class BodyBudget:
-    def __init__(self, budget: int = BUDGET_BYTES) -> None:
+    def __init__(self, budget: int = BUDGET_BYTES, small: int = SMALL_BODY_BYTES) -> None:
         self.budget = budget
+        self.small = small
         # One gate per event loop, as in GroupCommit: futures never cross loops.
         self._gates: dict[asyncio.AbstractEventLoop, _Gate] = {}
 
     def share(self, body_bytes: int) -> int:
-        """The part of the budget a body of this size takes (at most all of it)."""
-        return min(body_bytes, self.budget)
+        """The part of the budget a body of this size takes (at most all of it); 0 for a small
+        body, which is never held back: a click must not queue behind a megabyte that holds
+        the whole budget while it is decoded."""
+        return 0 if body_bytes <= self.small else min(body_bytes, self.budget)
 
     def try_enter(self, share: int) -> bool:
+        if not share:
+            return True
         """Admit ``share`` now if it fits; otherwise ``await wait_for_turn(share)``. Either way
         pair it with ``leave`` (try/finally). Split so that the usual case, on every request,
         is one plain call."""
@@ -62,6 +69,8 @@ class BodyBudget:
             raise
 
     def leave(self, share: int) -> None:
+        if not share:
+            return
         loop = asyncio.get_running_loop()
         gate = self._gates[loop]
         gate.in_flight -= share
