@@ -7,6 +7,8 @@ import json
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -59,6 +61,39 @@ def test_an_oversized_body_is_refused_before_it_is_sent(server: MockServer) -> N
         sock.sendall(head.encode())  # then nothing more of the 50 MiB
         reply = sock.recv(4096).decode("latin-1")
     assert reply.startswith("HTTP/1.1 413")
+    _still_serving(server)
+
+
+def test_a_client_that_writes_its_whole_body_first_reads_the_413(server: MockServer) -> None:
+    # urllib sends Connection: close and the whole body before it reads: answered before the
+    # body was drained, it got ConnectionResetError most of the time.
+    body = b"[" + b" " * (3 * 1024 * 1024) + b"]"  # three times the limit
+    for _ in range(10):
+        request = urllib.request.Request(
+            server.url + "/retail/signals/click", data=body, headers=LUCIDWORKS_HEADERS
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 413
+        assert refused.value.headers["Connection"] == "close"
+        refused.value.close()
+    _still_serving(server)
+
+
+def test_an_early_413_to_expect_100_continue_closes_the_connection(server: MockServer) -> None:
+    head = (
+        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {2 * 1024 * 1024}\r\n\r\n"
+    )
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        while chunk := sock.recv(65536):  # the server closes: no request can follow
+            reply += chunk
+    text = reply.decode("latin-1")
+    assert text.startswith("HTTP/1.1 413")
+    assert "connection: close" in text.lower()
     _still_serving(server)
 
 

@@ -54,6 +54,26 @@ async def read_body(intake: Intake, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+async def drain(intake: Intake, limit: int) -> None:
+    """Read and drop what is left of a refused body, up to ``limit`` bytes, so that a client
+    that writes its whole body before reading (urllib) reads the 413 instead of a reset. A
+    client that asked ``Expect: 100-continue`` has sent nothing yet: it is not asked to; nor
+    is one that announced more than ``limit``."""
+    if intake.headers.get("expect", "").strip().lower() == "100-continue":
+        return
+    declared = intake.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return
+    seen = 0
+    while seen < limit:
+        message = await intake.receive()
+        if message["type"] == "http.disconnect":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 def fingerprint(secret: str, salt: bytes) -> str:
     """A stable, non-reversible name for a credential: enough to tell two apart within one
     store, not to reuse it. Salted per store, so a fingerprint cannot be looked up in a table

@@ -12,6 +12,8 @@ one, the seam costs one comparison a request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol
 
@@ -22,10 +24,19 @@ from mockserver.storage.base import StoreUnavailable
 from mockserver.validation import FieldError
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import NAME_PATTERN, BodyTooLarge, Intake, http_error, read_body
+from mockserver.vendors.intake import (
+    NAME_PATTERN,
+    BodyTooLarge,
+    Intake,
+    drain,
+    http_error,
+    read_body,
+)
 from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.reply import Reply
 
+DRAIN_BYTES = 8 * 1024 * 1024  # read at most this much of a refused body before answering
+DRAIN_SECONDS = 2.0
 OFF_LOOP_BYTES = 64 * 1024  # a batch of a hundred clicks is about 60 KB: it stays on the loop
 
 
@@ -98,8 +109,13 @@ class RequestPath:
         try:
             body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
+            with contextlib.suppress(TimeoutError):  # a client that stops sending
+                await asyncio.wait_for(drain(intake, DRAIN_BYTES), DRAIN_SECONDS)
             error = http_error("body-too-large", str(exc))
-            return await self._refuse(vendor, intake, 413, [error], tenant)
+            # The rest of the body may still be on its way: the connection cannot carry
+            # another request, so say it closes (a client that reuses it would hang).
+            closing = {"Connection": "close"}
+            return await self._refuse(vendor, intake, 413, [error], tenant, headers=closing)
         # Admitted once read: a slow upload holds no share while it trickles in.
         share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
