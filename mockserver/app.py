@@ -41,7 +41,7 @@ def create_app(
     request_path = RequestPath(
         Recorder(GroupCommit(store), store.salt), BodyBudget(), settings.max_body_bytes, faults
     )
-    inspect = InspectAPI(store, settings.admin_token)
+    inspect = InspectAPI(store, settings.admin_token, shared_store=settings.workers > 1)
     inspect_routes = inspect.routes()
 
     async def inspection_not_found(request: Request) -> JSONResponse:

@@ -13,6 +13,7 @@ import pytest
 
 from mockserver.events import Event, Rejection
 from mockserver.storage import SqliteStore, Store
+from mockserver.storage.base import Change
 
 IMPLEMENTATIONS: dict[str, Callable[[Path], Store]] = {
     "sqlite-memory": lambda tmp: SqliteStore(":memory:"),
@@ -157,15 +158,25 @@ def test_reset_one_namespace_leaves_the_others(any_store: Store) -> None:
     assert any_store.events({}).total == 0
 
 
-def test_listeners_hear_each_commit_until_removed(any_store: Store) -> None:
-    heard: list[int] = []
-    remove = any_store.add_listener(lambda: heard.append(1))
-    any_store.add([event()])
+def test_listeners_hear_each_commit_with_its_events_numbered_until_removed(
+    any_store: Store,
+) -> None:
+    heard: list[Change] = []
+    remove = any_store.add_listener(heard.append)
+    any_store.add([event(user="a"), event(user="b")])
     any_store.add(rejections=[rejection()])
+    any_store.add([event(user="c")])
+    stored = {row["id"]: row["user"] for row in any_store.events({}).rows}
     any_store.reset()
     remove()
     any_store.add([event()])
-    assert heard == [1, 1, 1]
+    assert [change.reset for change in heard] == [False, False, False, True]
+    # Each event comes numbered with the id it was stored under.
+    assert dict(i_and_user for change in heard for i_and_user in _users(change)) == stored
+
+
+def _users(change: Change) -> list[tuple[int, str | None]]:
+    return [(i, e.user) for i, e in change.numbered()]
 
 
 def test_a_store_that_takes_writes_has_no_problem(any_store: Store) -> None:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mockserver.inspect.openapi import inspection_openapi
+from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, Store
 from mockserver.vendors.registry import VENDOR_NAMES
 
@@ -25,8 +26,7 @@ PREFIX = "/_mock"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
-# Writes from this process wake waiters at once; this bound only matters for rows that
-# another process (a second worker on the same file) commits.
+# With several processes on one store, how often a wait looks for rows another one wrote.
 RECHECK_SECONDS = 0.25
 
 
@@ -106,38 +106,6 @@ def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-class ChangeFeed:
-    """Wakes coroutines waiting on the store, from whichever thread committed the write."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        # Listening from the start serves apps run without a lifespan; the app detaches when
-        # its last lifespan ends, so a long-lived store keeps no listeners of apps that are gone.
-        self._detach: Callable[[], None] | None = store.add_listener(self._notify)
-
-    def attach(self) -> None:
-        if self._detach is None:
-            self._detach = self._store.add_listener(self._notify)
-
-    def detach(self) -> None:
-        if self._detach is not None:
-            self._detach()
-            self._detach = None
-
-    def _notify(self) -> None:
-        for loop, flag in list(self._waiters):
-            loop.call_soon_threadsafe(flag.set)
-
-    def subscribe(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Event]:
-        waiter = (asyncio.get_running_loop(), asyncio.Event())
-        self._waiters.add(waiter)
-        return waiter
-
-    def unsubscribe(self, waiter: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
-        self._waiters.discard(waiter)
-
-
 Handler = Callable[[Request], Awaitable[Response]]
 Params = dict[str, Any]
 
@@ -165,10 +133,15 @@ async def _client_gone(request: Request) -> None:
 
 
 class InspectAPI:
-    def __init__(self, store: Store, admin_token: str | None = None) -> None:
+    def __init__(
+        self, store: Store, admin_token: str | None = None, shared_store: bool = False
+    ) -> None:
+        """``shared_store``: other processes write to the store too (``--workers``); their
+        commits are not announced here, so waits count in SQL."""
         self.store = store
         self.changes = ChangeFeed(store)
         self.admin_token = admin_token
+        self.shared_store = shared_store
 
     def routes(self) -> list[Route]:
         def guarded(path: str, allowed: tuple[str, ...], handler: ParamsHandler) -> Route:
@@ -249,37 +222,30 @@ class InspectAPI:
     async def wait(self, params: Params, request: Request) -> Response:
         """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes.
 
-        Each check counts only the rows written since the last one (ids above the highest
-        seen), so a wait costs the same over a million stored events as over ten. A client
-        that hangs up ends its wait at once."""
+        The matches are counted in SQL once; after that each commit's events are matched in
+        memory (``inspect/waiting.py``), so a wait costs the same over a million stored events
+        as over ten. A client that hangs up ends its wait at once."""
         wanted = params.pop("count", 1)
         timeout = params.pop("timeout", DEFAULT_WAIT_SECONDS)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        waiter = self.changes.subscribe()
+        waiter = self.changes.subscribe(params, in_memory=not self.shared_store)
         gone = asyncio.ensure_future(_client_gone(request))
-        matched = highest = 0
-        resets = self.store.resets
         try:
             while True:
-                waiter[1].clear()  # before counting: a write after this point wakes us
-                if self.store.resets != resets:  # deleted rows were counted: count again
-                    matched, highest, resets = 0, 0, self.store.resets
-                new, top = await run_in_threadpool(self.store.count_new_events, params, highest)
-                if top < highest:  # ids went back: a reset by another process
-                    matched, highest = 0, 0
-                    continue
-                matched, highest = matched + new, top
-                if matched >= wanted:
+                waiter.woken.clear()  # before counting: a match after this point wakes us
+                if self.shared_store or waiter.recount or not waiter.counted:
+                    await self._count_in_sql(waiter, params)
+                if waiter.matched >= wanted:
                     return await self._matching(params, 200)
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     message = f"fewer than {wanted} events after {timeout:g}s"
                     return await self._matching(params, 408, message)
-                woken = asyncio.ensure_future(waiter[1].wait())
+                woken = asyncio.ensure_future(waiter.woken.wait())
                 await asyncio.wait(
                     (woken, gone),
-                    timeout=min(remaining, RECHECK_SECONDS),
+                    timeout=min(remaining, RECHECK_SECONDS) if self.shared_store else remaining,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 woken.cancel()
@@ -288,6 +254,18 @@ class InspectAPI:
         finally:
             gone.cancel()
             self.changes.unsubscribe(waiter)
+
+    async def _count_in_sql(self, waiter: Waiter, params: Params) -> None:
+        """Every match (the first count, or after a reset); with a store other processes write
+        to, only the rows above the highest id already counted."""
+        if waiter.counted and not waiter.recount:
+            new, top = await run_in_threadpool(self.store.count_new_events, params, waiter.highest)
+            if top >= waiter.highest:
+                waiter.matched, waiter.highest = waiter.matched + new, top
+                return
+            # ids went back: another process reset the store; count everything again
+        matched, top = await run_in_threadpool(self.store.count_new_events, params, 0)
+        waiter.counted_in_sql(matched, top)
 
     async def _matching(
         self, params: Mapping[str, Any], status: int, message: str | None = None

@@ -7,7 +7,7 @@ replies after ``add`` never acknowledges something that lives only in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +27,19 @@ class StoreUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class Change:
+    """What one commit did, for listeners: added ``events`` (the first with id
+    ``first_event_id``, the rest numbered on from it), or a ``reset``."""
+
+    events: Sequence[Event] = ()
+    first_event_id: int = 0
+    reset: bool = False
+
+    def numbered(self) -> Iterator[tuple[int, Event]]:
+        return enumerate(self.events, start=self.first_event_id)
+
+
+@dataclass(frozen=True)
 class Page:
     total: int
     rows: list[dict[str, Any]]
@@ -34,7 +47,6 @@ class Page:
 
 class Store(Protocol):
     salt: bytes  # random per store, kept with it: credential fingerprints are salted with it
-    resets: int  # how many times reset() ran in this process: counts kept across writes restart
 
     def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
         """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
@@ -60,8 +72,9 @@ class Store(Protocol):
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         """Counts of events by vendor, type and tenant; of rejections by vendor and status."""
 
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call ``listener`` (from the writing thread) after each commit; returns a remover."""
+    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``listener`` (from the writing thread) after each commit of this process with
+        what it changed; returns a remover."""
 
     def problem(self) -> str | None:
         """Why the store cannot take writes now (what ``StoreUnavailable`` would say), or None.

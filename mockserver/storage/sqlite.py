@@ -27,6 +27,7 @@ from mockserver.storage.base import (
     EVENT_FILTERS,
     REJECTION_FILTERS,
     UNKNOWN,
+    Change,
     Page,
     StoreUnavailable,
 )
@@ -116,7 +117,7 @@ class SqliteStore:
         self.db = Database(conn)
         self.path = path
         self._lock = threading.RLock()
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[Change], None]] = []
         if path != ":memory:":
             self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -139,7 +140,6 @@ class SqliteStore:
                 "folder's permissions, or choose another --db"
             ) from exc
         self.salt = self._salt()
-        self.resets = 0  # reset() calls so far: a count kept across writes starts over
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._file = _identity(path)  # to notice the file deleted or replaced under us
@@ -173,12 +173,16 @@ class SqliteStore:
             ]
             for r in rejections
         ]
+        first_id = 0
         with self._lock, self._writing():
             if event_rows:
                 self.db.conn.executemany(_INSERT_EVENT, event_rows)
+                # One writer, one transaction: the new rows' ids run up to the highest.
+                highest = self.db.conn.execute("SELECT max(id) FROM events").fetchone()[0]
+                first_id = highest - len(event_rows) + 1
             if rejection_rows:
                 self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
-        self._notify()
+        self._notify(Change(events, first_id))
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
@@ -186,10 +190,9 @@ class SqliteStore:
             with self._writing():
                 self.db.execute(f"DELETE FROM events {where}", params)
                 self.db.execute(f"DELETE FROM rejections {where}", params)
-            self.resets += 1
             if self.path != ":memory:":  # copy the deletion in and give the WAL's space back
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._notify()
+        self._notify(Change(reset=True))
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -225,13 +228,13 @@ class SqliteStore:
 
     # -- change notification ----------------------------------------------------------------
 
-    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _notify(self) -> None:
+    def _notify(self, change: Change) -> None:
         for listener in list(self._listeners):
-            listener()
+            listener(change)
 
     # -- reads ----------------------------------------------------------------------------
     # A file's reads run on a read-only connection of the calling thread's own: the inspection

@@ -1,0 +1,141 @@
+"""What ``/_mock/wait`` waits on: each commit's events, matched against the waiters in memory.
+
+A wait counts its matches in SQL once, when it starts; after that each commit's new events
+(with their ids, from the store's change notice) are matched in memory, and only against
+the waiters whose filters could take them (waiters are indexed by one equality filter). So
+500 pending waits cost a few dictionary lookups a commit, not 500 queries, whatever the
+store holds. Several server processes on one file (``--workers``) do not see each other's
+commits: there every waiter counts the rows above the highest id it has seen, in SQL, when
+woken and every ``RECHECK_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.events import Event
+from mockserver.storage.base import Change, Store
+
+# Equality filters and the event fields they compare, most selective first: a waiter is
+# indexed by the first one it has (query ids are rarely shared, vendors always are).
+_EQUALITY = ("query_id", "user", "session", "query", "tenant", "namespace", "type", "vendor")
+
+
+def matches(event: Event, filters: Mapping[str, Any]) -> bool:
+    """What the store's SQL filters select, for one event (tests hold the two to agreement)."""
+    for name in _EQUALITY:
+        wanted = filters.get(name)
+        if wanted is not None and getattr(event, name) != wanted:
+            return False
+    item = filters.get("item")
+    if item is not None and item not in event.items:
+        return False
+    since, until = filters.get("since"), filters.get("until")
+    if since is not None and event.received_at < since:
+        return False
+    return until is None or event.received_at < until
+
+
+@dataclass(eq=False)
+class Waiter:
+    filters: Mapping[str, Any]
+    loop: asyncio.AbstractEventLoop
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    matched: int = 0  # matching events so far
+    highest: int = 0  # the highest event id the count covers
+    counted: bool = False  # the first count (in SQL) is in
+    recount: bool = False  # a reset deleted what was counted
+    early: list[int] = field(default_factory=list)  # ids of matches offered before the count
+    in_memory: bool = True  # False with several processes: every count is in SQL
+
+    def offer(self, event_id: int) -> None:
+        """A new matching event (on the waiter's loop)."""
+        if not self.in_memory:
+            pass  # only a wake-up: the count comes from SQL
+        elif not self.counted:
+            self.early.append(event_id)
+        elif event_id > self.highest:
+            self.matched += 1
+            self.highest = event_id
+        self.woken.set()
+
+    def counted_in_sql(self, matched: int, highest: int) -> None:
+        self.matched, self.highest, self.counted, self.recount = matched, highest, True, False
+        late = [i for i in self.early if i > highest]
+        self.matched += len(late)
+        self.highest = max([highest, *late])
+        self.early.clear()
+
+    def reset(self) -> None:
+        self.recount = True
+        self.woken.set()
+
+
+class ChangeFeed:
+    """Hands each commit's events to the waiters they match, from whichever thread wrote."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()  # waiters come and go on loops; changes on the writer's
+        self._by_key: dict[tuple[str, Any], set[Waiter]] = defaultdict(set)
+        self._unkeyed: set[Waiter] = set()
+        self._all: set[Waiter] = set()
+        # Listening from the start serves apps run without a lifespan; the app detaches when
+        # its last lifespan ends, so a long-lived store keeps no listeners of apps that are gone.
+        self._detach: Callable[[], None] | None = store.add_listener(self._on_change)
+
+    def attach(self) -> None:
+        if self._detach is None:
+            self._detach = self._store.add_listener(self._on_change)
+
+    def detach(self) -> None:
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+
+    def subscribe(self, filters: Mapping[str, Any], in_memory: bool = True) -> Waiter:
+        waiter = Waiter(filters, asyncio.get_running_loop(), in_memory=in_memory)
+        key = _key(filters)
+        with self._lock:
+            self._all.add(waiter)
+            (self._by_key[key] if key else self._unkeyed).add(waiter)
+        return waiter
+
+    def unsubscribe(self, waiter: Waiter) -> None:
+        key = _key(waiter.filters)
+        with self._lock:
+            self._all.discard(waiter)
+            if key is None:
+                self._unkeyed.discard(waiter)
+            else:
+                self._by_key[key].discard(waiter)
+                if not self._by_key[key]:
+                    del self._by_key[key]
+
+    def _on_change(self, change: Change) -> None:
+        with self._lock:
+            if not self._all:
+                return  # the usual case: nobody waits
+            if change.reset:
+                for waiter in self._all:
+                    waiter.loop.call_soon_threadsafe(waiter.reset)
+                return
+            for event_id, event in change.numbered():
+                candidates = set(self._unkeyed)
+                for name in _EQUALITY:
+                    candidates |= self._by_key.get((name, getattr(event, name)), set())
+                for waiter in candidates:
+                    if matches(event, waiter.filters):
+                        waiter.loop.call_soon_threadsafe(waiter.offer, event_id)
+
+
+def _key(filters: Mapping[str, Any]) -> tuple[str, Any] | None:
+    for name in _EQUALITY:
+        if filters.get(name) is not None:
+            return name, filters[name]
+    return None
