@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,9 +13,10 @@ from mockserver.inspect.waiting import matches
 from mockserver.storage import SqliteStore
 
 WORDS = st.sampled_from(["a", "b", "c"])
-TIMES = st.sampled_from(
-    ["2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-01-03T00:00:00.000000Z"]
-)
+TIMES_LIST = [
+    "2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-01-03T00:00:00.000000Z"
+]  # fmt: skip
+TIMES = st.sampled_from(TIMES_LIST)
 
 
 @st.composite
@@ -29,23 +31,18 @@ def events(draw: st.DrawFn) -> Event:
     )  # fmt: skip
 
 
-FILTERS = st.fixed_dictionaries(
-    {},
-    optional={
-        name: st.sampled_from(["neuralens", "lucidworks"]) if name == "vendor" else WORDS
-        for name in (
-            "namespace",
-            "vendor",
-            "type",
-            "tenant",
-            "user",
-            "session",
-            "query",
-            "query_id",
-            "item",
-        )
-    }
-    | {"since": TIMES, "until": TIMES},
+VALUES: dict[str, st.SearchStrategy[str]] = {
+    **{
+        name: WORDS
+        for name in ("namespace", "type", "tenant", "user", "session", "query", "query_id", "item")
+    },
+    "vendor": st.sampled_from(["neuralens", "lucidworks"]),
+    "since": TIMES,
+    "until": TIMES,
+}
+# One or two filters at a time: with more, nearly nothing matches and nothing is compared.
+FILTERS = st.lists(st.sampled_from(sorted(VALUES)), max_size=2, unique=True).flatmap(
+    lambda names: st.fixed_dictionaries({name: VALUES[name] for name in names})
 )
 
 
@@ -54,6 +51,35 @@ FILTERS = st.fixed_dictionaries(
 def test_the_in_memory_match_selects_what_sql_selects(
     stored: list[Event], filters: dict[str, Any]
 ) -> None:
+    store = SqliteStore(":memory:")
+    store.add(stored)
+    assert sum(matches(event, filters) for event in stored) == store.count_events(filters)
+    store.close()
+
+
+def _at(time: str, **fields: Any) -> Event:
+    base: dict[str, Any] = {
+        "vendor": "lucidworks", "endpoint": "/x", "type": "click", "namespace": "a",
+        "tenant": None, "user": None, "session": None, "query": None, "query_id": None,
+        "items": ["p"], "position": None, "timestamp_ms": None, "payload": "{}",
+        "request_id": "r", "received_at": time,
+    }  # fmt: skip
+    return Event(**{**base, **fields})
+
+
+BOUNDARIES = [
+    {"since": "2026-01-02T00:00:00.000000Z"},  # inclusive
+    {"until": "2026-01-02T00:00:00.000000Z"},  # exclusive
+    {"since": "2026-01-02T00:00:00.000000Z", "until": "2026-01-03T00:00:00.000000Z"},
+    {"item": "p"},
+    {"item": "q"},
+    {"tenant": "t"},  # a null column never equals a value
+]
+
+
+@pytest.mark.parametrize("filters", BOUNDARIES, ids=str)
+def test_the_in_memory_match_agrees_at_the_boundaries(filters: dict[str, Any]) -> None:
+    stored = [_at(time) for time in TIMES_LIST] + [_at(TIMES_LIST[1], tenant="t")]
     store = SqliteStore(":memory:")
     store.add(stored)
     assert sum(matches(event, filters) for event in stored) == store.count_events(filters)
