@@ -34,14 +34,14 @@ def test_serves_on_a_free_loopback_port() -> None:
             assert client.events()[0]["tenant"] == "shop"
 
 
-@pytest.mark.slow  # twenty servers started and stopped
+@pytest.mark.slow  # ten servers started and stopped
 def test_many_servers_in_one_process_leave_nothing_behind() -> None:
     # The first server in a process opens what lives as long as the process (the event loop
     # policy's descriptors): count from after it, or the test fails when it happens to run first.
     with MockServer():
         pass
     threads, descriptors = threading.active_count(), _open_descriptors()
-    for _ in range(20):
+    for _ in range(10):
         with MockServer() as server, server.client() as client:
             assert client.summary()["events"]["total"] == 0
     assert threading.active_count() == threads

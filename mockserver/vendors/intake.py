@@ -24,7 +24,8 @@ CREDENTIAL_NAME_PARTS = ("auth", "token", "key", "secret", "password", "cookie")
 
 
 class BodyTooLarge(Exception):
-    def __init__(self, size: int | None, limit: int) -> None:
+    def __init__(self, size: int | None, limit: int, rest_unread: bool = True) -> None:
+        self.rest_unread = rest_unread  # more of the body is still on its way
         size_text = f"{size} bytes, " if size is not None else ""  # unknown when chunked
         super().__init__(
             f"the body is {size_text}over the limit of {limit} bytes (--max-body-bytes)"
@@ -48,7 +49,7 @@ async def read_body(intake: Intake, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(None, limit)
+            raise BodyTooLarge(None, limit, rest_unread=message.get("more_body", False))
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -109,8 +109,9 @@ class RequestPath:
         try:
             body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
-            with contextlib.suppress(TimeoutError):  # a client that stops sending
-                await asyncio.wait_for(drain(intake, DRAIN_BYTES), DRAIN_SECONDS)
+            if exc.rest_unread:
+                with contextlib.suppress(TimeoutError):  # a client that stops sending
+                    await asyncio.wait_for(drain(intake, DRAIN_BYTES), DRAIN_SECONDS)
             error = http_error("body-too-large", str(exc))
             # The rest of the body may still be on its way: the connection cannot carry
             # another request, so say it closes (a client that reuses it would hang).
