@@ -132,3 +132,21 @@ def test_many_idle_connections_do_not_block_service(server: MockServer) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_headers_over_a_megabyte_are_a_431_recorded_in_short(server: MockServer) -> None:
+    huge = "x" * (2 * 1024 * 1024)
+    response = httpx.post(
+        server.url + "/ns/big-headers/retail/signals/click",
+        json=CLICK,
+        headers={**LUCIDWORKS_HEADERS, "X-Trace": huge},
+        timeout=30,
+    )
+    assert response.status_code == 431
+    assert "over the limit of 1048576" in response.json()["detail"]
+    with server.client(namespace="big-headers") as client:
+        (rejection,) = client.rejections()
+    stored = rejection["headers"]["x-trace"]
+    assert len(stored) < 3000  # a prefix and the size, not two megabytes
+    assert stored.endswith(f"… ({len(huge)} characters in all)")
+    _still_serving(server)

@@ -17,6 +17,9 @@ from mockserver.events import new_request_id, utc_now
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
+STORED_HEADER_CHARS = 2048
+# Go's net/http refuses more than http.DefaultMaxHeaderBytes (1 MiB) of headers with a 431.
+MAX_HEADER_BYTES = 1024 * 1024
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # A header whose name holds one of these is taken for a credential and stored only as a
 # fingerprint: Authorization, X-Neuralens-API-Key, Cookie, Set-Cookie, X-Api-Token, ...
@@ -89,10 +92,22 @@ def is_credential(header_name: str) -> bool:
 
 
 def safe_headers(headers: Mapping[str, str], salt: bytes) -> dict[str, str]:
+    """Headers as stored: credentials fingerprinted, each other value cut to a bounded prefix
+    (a 10 MB header is kept as its first 2 KiB and its size)."""
     return {
-        name: fingerprint(value, salt) if is_credential(name) else value
+        name: fingerprint(value, salt) if is_credential(name) else _prefix(value)
         for name, value in headers.items()
     }
+
+
+def _prefix(value: str) -> str:
+    if len(value) <= STORED_HEADER_CHARS:
+        return value
+    return f"{value[:STORED_HEADER_CHARS]}… ({len(value)} characters in all)"
+
+
+def header_bytes(scope: Scope) -> int:
+    return sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
 def is_known(secret: str, allowed: Collection[str]) -> bool:
@@ -119,6 +134,7 @@ class Intake:
     store: str | None  # a Lucidworks signal store named in the path
     request_id: str
     received_at: str
+    header_bytes: int = 0  # names, values and their separators, as they came
 
     @classmethod
     def of(
@@ -142,6 +158,7 @@ class Intake:
             store=store,
             request_id=new_request_id(),
             received_at=utc_now(),
+            header_bytes=header_bytes(scope),
         )
 
 

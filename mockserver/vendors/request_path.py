@@ -25,6 +25,7 @@ from mockserver.validation import FieldError
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import (
+    MAX_HEADER_BYTES,
     NAME_PATTERN,
     BodyTooLarge,
     Intake,
@@ -94,6 +95,15 @@ class RequestPath:
 
     async def _serve(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
         tenant = vendor.tenant(intake)
+        if intake.header_bytes > MAX_HEADER_BYTES:
+            error = FieldError(
+                "header:*",
+                "header-too-large",
+                "http",
+                f"the headers are {intake.header_bytes} bytes, over the limit of "
+                f"{MAX_HEADER_BYTES} (Go's default, http.DefaultMaxHeaderBytes)",
+            )
+            return await self._refuse(vendor, intake, 431, [error], tenant)
         for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
             if name is not None and not NAME_PATTERN.fullmatch(name):
                 message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
