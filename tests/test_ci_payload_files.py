@@ -125,6 +125,7 @@ def test_the_lenient_profile_is_available_offline(capsys: pytest.CaptureFixture[
     assert _run(capsys, "--profile", "lenient", str(mismatch))[0] == 0
 
 
+@pytest.mark.slow  # a real process
 def test_standard_input(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mockserver", "validate", "-"],

@@ -222,21 +222,25 @@ def _run(tmp_path: Path, body: object, exit_code: int, *options: str) -> int:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a real process
 def test_run_passes_when_the_command_passes_and_nothing_was_rejected(tmp_path: Path) -> None:
     assert _run(tmp_path, BATCH_BODY, 0) == 0
     assert ET.parse(tmp_path / "j.xml").getroot().get("tests") == "1"
 
 
+@pytest.mark.slow  # a real process
 def test_run_fails_on_a_rejection_unless_allowed(tmp_path: Path) -> None:
     assert _run(tmp_path, [{"timestamp": 1.0}], 0) == 1
     assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
     assert _run(tmp_path, [{"timestamp": 1.0}], 0, "--allow-rejections") == 0
 
 
+@pytest.mark.slow  # a real process
 def test_run_passes_the_commands_own_failure_through(tmp_path: Path) -> None:
     assert _run(tmp_path, BATCH_BODY, 3) == 3
 
 
+@pytest.mark.slow  # a real process
 def test_run_fails_when_the_command_sent_nothing_unless_allowed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -120,6 +120,7 @@ def _post_click(base: str) -> None:
         assert response.status == 202
 
 
+@pytest.mark.slow  # a real process
 @pytest.mark.parametrize(("level", "logged"), [("info", True), ("warning", False)])
 def test_each_request_is_logged_from_log_level_info(
     tmp_path: Path, level: str, logged: bool
@@ -134,6 +135,7 @@ def test_each_request_is_logged_from_log_level_info(
     assert ('"POST /retail/signals/click HTTP/1.1" 202' in stdout) is logged, stdout
 
 
+@pytest.mark.slow  # a real process
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_each_refused_request_prints_one_line_that_says_why(tmp_path: Path, workers: str) -> None:
     process = _start(tmp_path, "--db", "events.db", "--workers", workers)
@@ -159,6 +161,7 @@ def test_each_refused_request_prints_one_line_that_says_why(tmp_path: Path, work
     assert lines == ["400 lucidworks click ns=team-a [0].visitorId required (+1 more)"], stderr
 
 
+@pytest.mark.slow  # a real process
 def test_a_pending_wait_does_not_hold_a_shutdown(tmp_path: Path) -> None:
     process = _start(tmp_path, "--db", ":memory:")
     assert process.stdout is not None
@@ -182,6 +185,7 @@ def _get_quietly(url: str) -> None:
         urllib.request.urlopen(url, timeout=60).close()
 
 
+@pytest.mark.slow  # a real process
 def test_serving_loads_nothing_of_the_client_side() -> None:
     # The server's resident memory is a budget (make bench): httpx and the client cost MiBs.
     probe = "import sys, mockserver.cli; print(sorted(m for m in sys.modules if 'httpx' in m))"
@@ -191,6 +195,7 @@ def test_serving_loads_nothing_of_the_client_side() -> None:
     assert loaded.strip() == "[]"
 
 
+@pytest.mark.slow  # a real process
 def test_serve_says_what_to_do_when_the_port_is_taken(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -208,6 +213,7 @@ def test_serve_says_what_to_do_when_the_port_is_taken(tmp_path: Path) -> None:
     assert "choose another --port" in result.stderr
 
 
+@pytest.mark.slow  # a real process
 def test_serve_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mockserver", "serve"],
@@ -238,6 +244,7 @@ def test_serve_warns_when_exposed_without_an_admin_token(tmp_path: Path) -> None
     assert "without --admin-token" in err
 
 
+@pytest.mark.slow  # a real process
 def test_an_admin_token_from_a_file_guards_and_stays_out_of_the_command_line(
     tmp_path: Path,
 ) -> None:

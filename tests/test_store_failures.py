@@ -100,6 +100,7 @@ def _make_read_only(path: Path) -> None:
         pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
 
 
+@pytest.mark.slow  # a real process
 def test_a_read_only_database_is_refused_at_start_up(tmp_path: Path) -> None:
     path = tmp_path / "read-only.db"
     SqliteStore(str(path)).close()
@@ -112,6 +113,7 @@ def test_a_read_only_database_is_refused_at_start_up(tmp_path: Path) -> None:
             subprocess.run(["chattr", "-i", str(path)], check=False)
 
 
+@pytest.mark.slow  # a real process
 def test_serve_refuses_a_read_only_database_with_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "read-only.db"
     SqliteStore(str(path)).close()
