@@ -124,3 +124,11 @@ def test_a_list_where_a_name_belongs_is_a_400_not_a_crash(client: TestClient, fi
     response = post_neuralens(client, {**CLICK, field: ["CLICK_PRODUCT"]})
     assert response.status_code == 400
     assert f"{field}:" in response.json()["message"]
+
+
+def test_an_index_beyond_64_bits_is_stored_without_a_position(client: TestClient) -> None:
+    event = {**CLICK, "index": 2**70}
+    assert post_neuralens(client, event).status_code == 200
+    (stored,) = client.get("/_mock/events").json()["events"]
+    assert stored["position"] is None
+    assert stored["payload"]["index"] == 2**70

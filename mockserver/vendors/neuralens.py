@@ -23,6 +23,7 @@ ENDPOINT = "/analytics/event"
 KEY_HEADER = "X-Neuralens-API-Key"
 APP_HEADER = "X-Neuralens-Application-ID"
 SEVERAL_ITEMS = "PURCHASE with more than one item"
+INT64_MAX = 2**63 - 1
 
 
 class NeuralensEvents(VendorEndpoint):
@@ -90,7 +91,9 @@ class NeuralensEvents(VendorEndpoint):
                 query=value.get("query"),
                 query_id=None,
                 items=[item["id"] for item in value["items"]],
-                position=index + 1 if isinstance(index, int) else None,
+                # The schema bounds index below only; a position beyond 64 bits is kept in
+                # the payload, not as a number no database column holds.
+                position=index + 1 if isinstance(index, int) and index < INT64_MAX else None,
                 timestamp_ms=value["timestamp"] * 1000,
                 payload=as_sent(body.decode("utf-8", "replace"), value),
                 request_id=intake.request_id,
