@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
+from mockserver.http11 import GoLikeHttpToolsProtocol
 from mockserver.settings import Settings
 from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
@@ -42,6 +43,7 @@ def uvicorn_config(
         # On SIGTERM (or MockServer.stop) requests still running get this long, then are
         # cancelled: a /_mock/wait of up to 300 s must not hold a shutdown.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=GoLikeHttpToolsProtocol,
         **extra,
     )
 

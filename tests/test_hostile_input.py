@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from mockserver import MockServer, Settings
+from mockserver import MockServer, Settings, http11
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -150,3 +150,39 @@ def test_headers_over_a_megabyte_are_a_431_recorded_in_short(server: MockServer)
     assert len(stored) < 3000  # a prefix and the size, not two megabytes
     assert stored.endswith(f"… ({len(huge)} characters in all)")
     _still_serving(server)
+
+
+def test_an_h2c_upgrade_on_a_post_is_ignored_and_its_body_read(server: MockServer) -> None:
+    # What `curl --http2` sends to an http:// URL. Go's server, with no h2c handler, reads
+    # the body and answers in HTTP/1.1; the body here comes in two writes, as it may.
+    body = json.dumps(CLICK).encode()
+    head = (
+        "POST /ns/h2c/retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+        "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        "HTTP2-Settings: AAMAAABkAAQCAAAA\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        sock.sendall(head + body[:10])
+        time.sleep(0.1)
+        sock.sendall(body[10:])
+        reply = b""
+        while chunk := sock.recv(65536):  # closed after the reply: no request can follow
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 202")
+    with server.client(namespace="h2c") as client:
+        assert (len(client.events()), len(client.rejections())) == (1, 0)
+
+
+def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.3)
+    with MockServer(Settings(db=":memory:", port=0)) as server:
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            sock.sendall(b"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAccept: app")
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # closed by the server, not by this test's timeout
+            assert time.monotonic() - started < 5
+        _still_serving(server)

@@ -1,0 +1,111 @@
+"""uvicorn's httptools protocol, with two things Go's net/http does that it does not.
+
+- **A header read timeout.** A client that sends part of a request's headers and stops is
+  disconnected after ``HEADER_TIMEOUT_SECONDS`` (Go: ``Server.ReadHeaderTimeout``). Without
+  it, 5,000 half-sent requests held 5,000 connections open for as long as they liked.
+- **An ``Upgrade`` it cannot honour is ignored.** ``curl --http2`` on ``http://`` asks to
+  switch to h2c on a POST. llhttp stops parsing at such a request and uvicorn handed the app
+  an empty body: a false "the request body is empty" 400, recorded as a rejection. Go's
+  server, with no h2c handler, reads the body and answers in HTTP/1.1; so does this one
+  (for a body with a Content-Length), then closes the connection, whose parser cannot go on.
+  WebSocket upgrades are uvicorn's as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADER_TIMEOUT_SECONDS = 10.0
+
+
+class GoLikeHttpToolsProtocol(HttpToolsProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._upgrade_body_left: int | None = None  # of a request whose Upgrade is ignored
+
+    # -- the header read timeout ----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(HEADER_TIMEOUT_SECONDS, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    # -- an Upgrade that is not a WebSocket one ---------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """uvicorn's, but for an Upgrade whose body this protocol reads itself."""
+        if self._upgrade_body_left is not None:
+            self._take_upgrade_body(data)
+            return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            message = "Invalid HTTP request received."
+            self.logger.warning(message)
+            self.send_400_response(message)
+        except httptools.HttpParserUpgrade as exc:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            elif self._upgrade_body_left is not None:
+                self._take_upgrade_body(data[exc.args[0] :])
+            else:
+                self._unsupported_upgrade_warning()
+
+    def on_message_complete(self) -> None:
+        length = self._declared_length()
+        if self.parser.should_upgrade() and not self._should_upgrade() and length:
+            # llhttp ends the message here, body unread: read it ourselves (data_received).
+            self._upgrade_body_left = length
+            self.cycle.keep_alive = False
+            return
+        super().on_message_complete()
+
+    def _take_upgrade_body(self, data: bytes) -> None:
+        left = self._upgrade_body_left or 0
+        chunk = data[:left]
+        if chunk:
+            self.on_body(chunk)
+        left -= len(chunk)
+        if left > 0:
+            self._upgrade_body_left = left
+            return
+        self._upgrade_body_left = None
+        self.cycle.more_body = False
+        self.cycle.message_event.set()
+
+    def _declared_length(self) -> int:
+        for name, value in self.headers or ():
+            if name == b"content-length" and value.strip().isdigit():
+                return int(value)
+        return 0
