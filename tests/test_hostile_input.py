@@ -38,6 +38,14 @@ def _post_click(server: MockServer, body: object = CLICK) -> httpx.Response:
     )
 
 
+def _click_head(path: str = "/retail/signals/click", **headers: str) -> bytes:
+    """A Lucidworks click request's head, for tests that write to the socket themselves."""
+    fixed = ["Host: x", "Authorization: t", "Accept: application/json"]
+    lines = [f"POST {path} HTTP/1.1", *fixed, "Content-Type: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
 def _still_serving(server: MockServer) -> None:
     assert _post_click(server).status_code == 202
 
@@ -52,13 +60,9 @@ def test_a_huge_array_of_bad_signals_is_one_bounded_rejection(server: MockServer
 
 
 def test_an_oversized_body_is_refused_before_it_is_sent(server: MockServer) -> None:
-    head = (
-        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
-        "Accept: application/json\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {50 * 1024 * 1024}\r\n\r\n["
-    )
+    head = _click_head(**{"Content-Length": str(50 * 1024 * 1024)}) + b"["
     with socket.create_connection(_address(server), timeout=10) as sock:
-        sock.sendall(head.encode())  # then nothing more of the 50 MiB
+        sock.sendall(head)  # then nothing more of the 50 MiB
         reply = sock.recv(4096).decode("latin-1")
     assert reply.startswith("HTTP/1.1 413")
     _still_serving(server)
@@ -81,13 +85,9 @@ def test_a_client_that_writes_its_whole_body_first_reads_the_413(server: MockSer
 
 
 def test_an_early_413_to_expect_100_continue_closes_the_connection(server: MockServer) -> None:
-    head = (
-        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
-        "Accept: application/json\r\nContent-Type: application/json\r\n"
-        f"Expect: 100-continue\r\nContent-Length: {2 * 1024 * 1024}\r\n\r\n"
-    )
+    head = _click_head(**{"Expect": "100-continue", "Content-Length": str(2 * 1024 * 1024)})
     with socket.create_connection(_address(server), timeout=10) as sock:
-        sock.sendall(head.encode())
+        sock.sendall(head)
         reply = b""
         while chunk := sock.recv(65536):  # the server closes: no request can follow
             reply += chunk
@@ -99,11 +99,7 @@ def test_an_early_413_to_expect_100_continue_closes_the_connection(server: MockS
 
 def test_a_slow_client_does_not_hold_up_others(server: MockServer) -> None:
     body = json.dumps(CLICK).encode()
-    head = (
-        "POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
-        "Accept: application/json\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
+    head = _click_head(**{"Content-Length": str(len(body))})
     done = threading.Event()
 
     def trickle() -> None:
@@ -156,13 +152,15 @@ def test_an_h2c_upgrade_on_a_post_is_ignored_and_its_body_read(server: MockServe
     # What `curl --http2` sends to an http:// URL. Go's server, with no h2c handler, reads
     # the body and answers in HTTP/1.1; the body here comes in two writes, as it may.
     body = json.dumps(CLICK).encode()
-    head = (
-        "POST /ns/h2c/retail/signals/click HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\n"
-        "Accept: application/json\r\nContent-Type: application/json\r\n"
-        "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
-        "HTTP2-Settings: AAMAAABkAAQCAAAA\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode()
+    head = _click_head(
+        "/ns/h2c/retail/signals/click",
+        **{
+            "Connection": "Upgrade, HTTP2-Settings",
+            "Upgrade": "h2c",
+            "HTTP2-Settings": "AAMAAABkAAQCAAAA",
+            "Content-Length": str(len(body)),
+        },
+    )
     with socket.create_connection(_address(server), timeout=10) as sock:
         sock.sendall(head + body[:10])
         time.sleep(0.1)

@@ -100,36 +100,31 @@ def _make_read_only(path: Path) -> None:
         pytest.skip(f"chattr +i is not supported here: {done.stderr.decode().strip()}")
 
 
-@pytest.mark.slow  # a real process
-def test_a_read_only_database_is_refused_at_start_up(tmp_path: Path) -> None:
+@pytest.fixture
+def read_only_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "read-only.db"
     SqliteStore(str(path)).close()
     _make_read_only(path)
-    try:
-        with pytest.raises(ValueError, match=r"cannot write to the database .*read-only\.db"):
-            SqliteStore(str(path))
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(path)], check=False)
+    yield path
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+@pytest.mark.slow  # a real process (chattr)
+def test_a_read_only_database_is_refused_at_start_up(read_only_db: Path) -> None:
+    with pytest.raises(ValueError, match=r"cannot write to the database .*read-only\.db"):
+        SqliteStore(str(read_only_db))
 
 
 @pytest.mark.slow  # a real process
-def test_serve_refuses_a_read_only_database_with_a_clear_message(tmp_path: Path) -> None:
-    path = tmp_path / "read-only.db"
-    SqliteStore(str(path)).close()
-    _make_read_only(path)
-    try:
-        result = subprocess.run(
-            [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ},
-        )
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(path)], check=False)
+def test_serve_refuses_a_read_only_database_with_a_clear_message(read_only_db: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", str(read_only_db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 2
     assert "cannot write to the database" in result.stderr
     assert "Traceback" not in result.stderr
