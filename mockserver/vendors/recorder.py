@@ -8,7 +8,7 @@ a vendor, a fault or a preflight cannot forget to record or record twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mockserver.events import Event, Rejection, short_reason
 from mockserver.storage.group_commit import GroupCommit
@@ -38,8 +38,9 @@ class Recorder:
         tenant: str | None,
         body: bytes | None,
     ) -> None:
+        reasons = [e.as_dict() for e in errors]
         if log.isEnabledFor(logging.WARNING):
-            log.warning("%s", refusal_line(intake, status, errors))
+            log.warning("%s", refusal_line(intake, status, reasons))
         await self.writer.write(
             rejection=Rejection(
                 vendor=intake.vendor,
@@ -48,7 +49,7 @@ class Recorder:
                 namespace=intake.namespace,
                 tenant=tenant,
                 status=status,
-                errors=[e.as_dict() for e in errors],
+                errors=reasons,
                 headers=safe_headers(intake.headers, self.salt),
                 body=None if body is None else body.decode("utf-8", "replace"),
                 request_id=intake.request_id,
@@ -57,10 +58,10 @@ class Recorder:
         )
 
 
-def refusal_line(intake: Intake, status: int, errors: Sequence[FieldError]) -> str:
+def refusal_line(intake: Intake, status: int, reasons: Sequence[Mapping[str, str]]) -> str:
     """``400 lucidworks click [0].sessionId required (+1 more)``."""
     parts = [str(status), intake.vendor or "-", endpoint_name(intake.vendor, intake.endpoint)]
     if intake.namespace != DEFAULT_NAMESPACE:
         parts.append(f"ns={intake.namespace}")
-    parts.append(short_reason([e.as_dict() for e in errors]))
+    parts.append(short_reason(reasons))
     return " ".join(parts)
