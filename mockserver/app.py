@@ -87,6 +87,7 @@ def create_app(
                 vendors=[spec.build(contracts, settings) for spec in VENDORS],
                 request_path=request_path,
                 passthrough_prefix=PREFIX,
+                cors_origins=settings.cors_origins,
             )
         ],
         lifespan=lifespan,

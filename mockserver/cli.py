@@ -115,6 +115,14 @@ def _add_server_options(
         help="require Authorization: Bearer TOKEN on /_mock/* (all but health and openapi.json)",
     )
     parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let pages from ORIGIN (https://shop.example; * for any) send vendor requests; "
+        "pages on localhost, 127.0.0.1 and [::1] always may (repeatable)",
+    )
+    parser.add_argument(
         "--admin-token-file",
         type=Path,
         metavar="FILE",
@@ -240,6 +248,7 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "workers": getattr(args, "workers", None),
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
+        "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
     }
     for name, value in defaults.items():
         if flags.get(name) is None:

@@ -34,6 +34,8 @@ class Settings:
     lucidworks_tokens: tuple[str, ...] = ()
     profile: str = "strict"  # or "lenient": see mockserver/validation/contracts.py
     admin_token: str | None = None  # when set, /_mock/* (but health) needs Bearer <it>
+    # Browser origins allowed to send vendor requests, beside this machine's (see vendors/cors.py)
+    cors_origins: tuple[str, ...] = ()
     # The admin token read from a file: it then shows neither in `ps` nor in shell history.
     admin_token_file: Path | None = None
     schema_dir: Path = data_dir() / "schemas"

@@ -11,11 +11,12 @@ Each vendor's paths (``VendorEndpoint.route``) are also served under ``/ns/{name
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.cors import VendorCORS
 from mockserver.vendors.intake import ClientDisconnected, Intake, take_prefix
 from mockserver.vendors.registry import SERVED, owner_of
 from mockserver.vendors.reply import Reply
@@ -31,11 +32,13 @@ class VendorRoutes:
         vendors: Sequence[VendorEndpoint],
         request_path: RequestPath,
         passthrough_prefix: str,
+        cors_origins: Collection[str] = (),
     ) -> None:
         self.app = app
         self.passthrough_prefix = passthrough_prefix  # /_mock: the inspection API's
         self.vendors = tuple(vendors)
         self.request_path = request_path
+        self._vendor_app = VendorCORS(self._serve_vendor, cors_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,8 +50,11 @@ class VendorRoutes:
         ):
             await self.app(scope, receive, send)
             return
+        await self._vendor_app(scope, receive, send)
+
+    async def _serve_vendor(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            reply = await self.dispatch(scope, receive, path)
+            reply = await self.dispatch(scope, receive, _route_path(scope))
         except ClientDisconnected:
             return  # nothing was acknowledged, and nobody is left to answer
         if reply is not None:
