@@ -54,6 +54,7 @@ class FaultSeam(Protocol):
 class Refusal(NamedTuple):
     status: int
     errors: Sequence[FieldError]
+    headers: Mapping[str, str] | None = None
 
 
 class RequestPath:
@@ -95,27 +96,9 @@ class RequestPath:
 
     async def _serve(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
         tenant = vendor.tenant(intake)
-        if intake.header_bytes > MAX_HEADER_BYTES:
-            error = FieldError(
-                "header:*",
-                "header-too-large",
-                "http",
-                f"the headers are {intake.header_bytes} bytes, over the limit of "
-                f"{MAX_HEADER_BYTES} (Go's default, http.DefaultMaxHeaderBytes)",
-            )
-            return await self._refuse(vendor, intake, 431, [error], tenant)
-        for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
-            if name is not None and not NAME_PATTERN.fullmatch(name):
-                message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
-                return await self._refuse(vendor, intake, 404, [http_error(kind, message)], tenant)
-        unknown = vendor.not_served(intake)
-        if unknown is not None:
-            error = http_error("not-found", unknown)
-            return await self._refuse(vendor, intake, 404, [error], tenant)
-        if intake.method != "POST":
-            error = http_error("method", f"{intake.method} is not allowed here; use POST")
-            allow = {"Allow": "POST"}
-            return await self._refuse(vendor, intake, 405, [error], tenant, headers=allow)
+        early = _refusal_before_the_body(vendor, intake)
+        if early is not None:
+            return await self._refuse(vendor, intake, early, tenant)
         try:
             body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
@@ -126,21 +109,21 @@ class RequestPath:
             # The rest of the body may still be on its way: the connection cannot carry
             # another request, so say it closes (a client that reuses it would hang).
             closing = {"Connection": "close"}
-            return await self._refuse(vendor, intake, 413, [error], tenant, headers=closing)
+            return await self._refuse(vendor, intake, Refusal(413, [error], closing), tenant)
         # Admitted once read: a slow upload holds no share while it trickles in.
         share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
             await self.budget.wait_for_turn(share)
         try:
             if len(body) > OFF_LOOP_BYTES:
-                # A megabyte of [{},{},...] takes half a second to decode: in a thread, the
-                # event loop still serves everyone else in between (the GIL switches every
-                # 5 ms); the body budget lets one such body in at a time.
+                # A megabyte of [{},{},...] takes half a second to decode: in a thread that
+                # gives up the GIL now and then, the event loop serves everyone else in
+                # between; the body budget lets one such body in at a time.
                 judged = await run_in_threadpool(_judge, vendor, intake, tenant, body)
             else:
                 judged = _judge(vendor, intake, tenant, body)
             if isinstance(judged, Refusal):
-                return await self._refuse(vendor, intake, *judged, tenant, body)
+                return await self._refuse(vendor, intake, judged, tenant, body)
             del body  # the raw bytes need not wait for the commit either (see _judge)
             await self.recorder.accept(judged)
             return vendor.accepted
@@ -151,14 +134,34 @@ class RequestPath:
         self,
         vendor: VendorEndpoint,
         intake: Intake,
-        status: int,
-        errors: Sequence[FieldError],
+        refusal: Refusal,
         tenant: str | None,
         body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
     ) -> Reply:
-        await self.recorder.reject(intake, status, errors, tenant, body)
-        return vendor.error_reply(status, errors, headers)
+        await self.recorder.reject(intake, refusal.status, refusal.errors, tenant, body)
+        return vendor.error_reply(refusal.status, refusal.errors, refusal.headers)
+
+
+def _refusal_before_the_body(vendor: VendorEndpoint, intake: Intake) -> Refusal | None:
+    """What is refused from the request line and headers alone: oversized headers, a bad
+    namespace or store name, a path this vendor does not serve, a method other than POST."""
+    if intake.header_bytes > MAX_HEADER_BYTES:
+        message = (
+            f"the headers are {intake.header_bytes} bytes, over the limit of "
+            f"{MAX_HEADER_BYTES} (Go's default, http.DefaultMaxHeaderBytes)"
+        )
+        return Refusal(431, [FieldError("header:*", "header-too-large", "http", message)])
+    for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
+        if name is not None and not NAME_PATTERN.fullmatch(name):
+            message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
+            return Refusal(404, [http_error(kind, message)])
+    unknown = vendor.not_served(intake)
+    if unknown is not None:
+        return Refusal(404, [http_error("not-found", unknown)])
+    if intake.method != "POST":
+        message = f"{intake.method} is not allowed here; use POST"
+        return Refusal(405, [http_error("method", message)], {"Allow": "POST"})
+    return None
 
 
 def _unstored(exc: StoreUnavailable) -> FieldError:
