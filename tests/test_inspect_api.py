@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 from starlette.types import Message
@@ -271,6 +273,7 @@ def test_an_admin_token_guards_the_inspection_api(client_with: ClientFactory) ->
 
 
 OPEN_ROUTES = {"/_mock/health", "/_mock/openapi.json"}
+QUICK = {"wait": {"timeout": "0"}, "stream": {"duration": "0"}}  # answer at once
 GUARDED_ROUTES = [
     (method, route.path.replace("{event_id:int}", "1"))
     for route in InspectAPI(SqliteStore(":memory:")).routes()
@@ -298,7 +301,7 @@ def test_the_admin_token_guards_each_inspection_route(
     assert schemeless.status_code == 401
     for scheme in ("Bearer", "bearer", "BEARER"):  # schemes are case-insensitive (RFC 9110)
         given = guarded.request(
-            method, path, params={"timeout": "0"} if path.endswith("/wait") else None,
+            method, path, params=QUICK.get(path.rsplit("/", 1)[-1]),
             headers={"Authorization": f"{scheme} s3cret"},
         )  # fmt: skip
         assert given.status_code != 401, scheme
@@ -311,3 +314,30 @@ def test_the_client_sends_the_admin_token() -> None:
             assert client.summary()["events"]["total"] == 0
         with MockClient(server.url) as anonymous, pytest.raises(ValueError, match="401"):
             anonymous.events()
+
+
+def test_the_stream_tells_a_live_view_what_arrived() -> None:
+    with MockServer(Settings(db=":memory:", port=0)) as server:
+        url = server.url + "/_mock/stream"
+        messages: list[str] = []
+        with httpx.stream("GET", url, params={"namespace": "live", "duration": 10}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 1000"  # a browser reconnects after a restart
+            post = server.url + "/ns/live/analytics/event"
+            httpx.post(post, json=CLICK, headers=NEURALENS_HEADERS)
+            httpx.post(server.url + "/analytics/event", json=CLICK, headers=NEURALENS_HEADERS)
+            for line in lines:
+                messages.append(line)
+                if line.startswith("data:"):
+                    break
+    assert messages[-2] == "event: change"
+    change = json.loads(messages[-1].removeprefix("data: "))
+    assert (change["events"], change["rejections"], change["reset"]) == (1, 0, False)
+    assert change["latest_event_id"] >= 1
+
+
+def test_a_stream_ends_when_its_duration_does(client: TestClient) -> None:
+    response = client.get("/_mock/stream", params={"duration": 0})
+    assert response.status_code == 200
+    assert response.text == "retry: 1000\n\n"

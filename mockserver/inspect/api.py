@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver.inspect.openapi import inspection_openapi
@@ -28,6 +29,11 @@ DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
 # With several processes on one store, how often a wait looks for rows another one wrote.
 RECHECK_SECONDS = 0.25
+# /_mock/stream: what changed is sent at most this often (a write shows within a second),
+# and a comment keeps a quiet connection open through proxies.
+STREAM_GATHER_SECONDS = 0.25
+STREAM_KEEPALIVE_SECONDS = 15.0
+MAX_STREAM_SECONDS = 86_400.0
 
 
 class BadParameter(Exception):
@@ -72,14 +78,20 @@ def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
     return parse
 
 
-def _seconds(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(name, "must be a number of seconds") from None
-    if not 0 <= value <= MAX_WAIT_SECONDS:
-        raise BadParameter(name, f"must be from 0 to {MAX_WAIT_SECONDS:g} seconds")
-    return value
+def _seconds_up_to(high: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise BadParameter(name, "must be a number of seconds") from None
+        if not 0 <= value <= high:
+            raise BadParameter(name, f"must be from 0 to {high:g} seconds")
+        return value
+
+    return parse
+
+
+_seconds = _seconds_up_to(MAX_WAIT_SECONDS)
 
 
 Parser = Callable[[str, str], Any]
@@ -93,6 +105,7 @@ _PARSERS: dict[str, Parser] = {
     "offset": _integer(0, MAX_OFFSET),
     "count": _integer(1),
     "timeout": _seconds,
+    "duration": _seconds_up_to(MAX_STREAM_SECONDS),
 }
 _PAGING = ("limit", "offset")
 
@@ -162,6 +175,7 @@ class InspectAPI:
             guarded("/summary", ("namespace",), self.summary),
             guarded("/reset", ("namespace",), self.reset),
             guarded("/wait", (*listing, "count", "timeout"), self.wait),
+            guarded("/stream", ("namespace", "duration"), self.stream),
         ]
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -266,6 +280,34 @@ class InspectAPI:
             # ids went back: another process reset the store; count everything again
         matched, top = await run_in_threadpool(self.store.count_new_events, params, 0)
         waiter.counted_in_sql(matched, top)
+
+    async def stream(self, params: Params, request: Request) -> Response:
+        """Server-Sent Events: ``event: change`` with how many events and rejections arrived
+        (in ``namespace``, if given) since the last message, gathered for a quarter of a second.
+        A live view refetches what it shows from the JSON endpoints. ``retry`` tells the
+        browser to reconnect a second after the server goes away (a restart)."""
+        watcher = self.changes.watch(params.get("namespace"))
+        duration = params.get("duration", MAX_STREAM_SECONDS)
+
+        async def messages() -> AsyncIterator[str]:
+            loop = asyncio.get_running_loop()
+            ends = loop.time() + duration
+            try:
+                yield "retry: 1000\n\n"
+                while (left := ends - loop.time()) > 0:
+                    try:
+                        wait = min(left, STREAM_KEEPALIVE_SECONDS)
+                        await asyncio.wait_for(watcher.woken.wait(), wait)
+                    except TimeoutError:
+                        yield ": still here\n\n"
+                        continue
+                    await asyncio.sleep(STREAM_GATHER_SECONDS)  # let what comes with it join
+                    yield f"event: change\ndata: {json.dumps(watcher.take())}\n\n"
+            finally:
+                self.changes.unwatch(watcher)
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(messages(), media_type="text/event-stream", headers=headers)
 
     async def _matching(
         self, params: Mapping[str, Any], status: int, message: str | None = None

@@ -277,6 +277,32 @@ def inspection_openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/_mock/stream": {
+                "get": {
+                    "operationId": "streamChanges",
+                    "description": "Server-Sent Events for live views: `event: change` with "
+                    '`data: {"events", "rejections", "latest_event_id", "reset"}` counting what '
+                    "arrived since the last message (at most four a second), a `: still here` "
+                    "comment every 15 s, and `retry: 1000` so that a browser reconnects after a "
+                    "restart.",
+                    "parameters": [
+                        _NAMESPACE,
+                        _query(
+                            "duration",
+                            {"type": "number", "minimum": 0, "maximum": 86400},
+                            "Seconds to stream before closing (default: a day, or until the "
+                            "client leaves).",
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The event stream.",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                        },
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
             "/_mock/wait": {
                 "get": {
                     "operationId": "waitForEvents",

@@ -76,6 +76,39 @@ class Waiter:
         self.woken.set()
 
 
+@dataclass(eq=False)
+class Watcher:
+    """A live view's listener (``/_mock/stream``): what changed in its namespace since it
+    last looked, gathered on its loop until it takes them."""
+
+    namespace: str | None
+    loop: asyncio.AbstractEventLoop
+    woken: asyncio.Event = field(default_factory=asyncio.Event)
+    events: int = 0
+    rejections: int = 0
+    latest_event_id: int = 0
+    reset: bool = False
+
+    def note(self, events: int, rejections: int, latest_event_id: int, reset: bool) -> None:
+        self.events += events
+        self.rejections += rejections
+        self.latest_event_id = max(self.latest_event_id, latest_event_id)
+        self.reset = self.reset or reset
+        self.woken.set()
+
+    def take(self) -> dict[str, Any]:
+        taken = {
+            "events": self.events,
+            "rejections": self.rejections,
+            "latest_event_id": self.latest_event_id,
+            "reset": self.reset,
+        }
+        self.events = self.rejections = 0
+        self.reset = False
+        self.woken.clear()
+        return taken
+
+
 class ChangeFeed:
     """Hands each commit's events to the waiters they match, from whichever thread wrote."""
 
@@ -85,6 +118,7 @@ class ChangeFeed:
         self._by_key: dict[tuple[str, Any], set[Waiter]] = defaultdict(set)
         self._unkeyed: set[Waiter] = set()
         self._all: set[Waiter] = set()
+        self._watchers: set[Watcher] = set()
         # Listening from the start serves apps run without a lifespan; the app detaches when
         # its last lifespan ends, so a long-lived store keeps no listeners of apps that are gone.
         self._detach: Callable[[], None] | None = store.add_listener(self._on_change)
@@ -117,8 +151,20 @@ class ChangeFeed:
                 if not self._by_key[key]:
                     del self._by_key[key]
 
+    def watch(self, namespace: str | None) -> Watcher:
+        watcher = Watcher(namespace, asyncio.get_running_loop())
+        with self._lock:
+            self._watchers.add(watcher)
+        return watcher
+
+    def unwatch(self, watcher: Watcher) -> None:
+        with self._lock:
+            self._watchers.discard(watcher)
+
     def _on_change(self, change: Change) -> None:
         with self._lock:
+            for watcher in self._watchers:
+                self._tell(watcher, change)
             if not self._all:
                 return  # the usual case: nobody waits
             if change.reset:
@@ -132,6 +178,17 @@ class ChangeFeed:
                 for waiter in candidates:
                     if matches(event, waiter.filters):
                         waiter.loop.call_soon_threadsafe(waiter.offer, event_id)
+
+    @staticmethod
+    def _tell(watcher: Watcher, change: Change) -> None:
+        ns = watcher.namespace
+        numbered = [(i, e) for i, e in change.numbered() if ns is None or e.namespace == ns]
+        rejections = sum(1 for r in change.rejections if ns is None or r.namespace == ns)
+        if numbered or rejections or change.reset:
+            latest = numbered[-1][0] if numbered else 0
+            watcher.loop.call_soon_threadsafe(
+                watcher.note, len(numbered), rejections, latest, change.reset
+            )
 
 
 def _key(filters: Mapping[str, Any]) -> tuple[str, Any] | None:

@@ -182,7 +182,7 @@ class SqliteStore:
                 first_id = highest - len(event_rows) + 1
             if rejection_rows:
                 self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
-        self._notify(Change(events, first_id))
+        self._notify(Change(events, first_id, rejections))
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
