@@ -37,7 +37,8 @@ class VendorEndpoint(ABC):
     def auth_errors(self, intake: Intake) -> list[FieldError]: ...
 
     @abstractmethod
-    def header_errors(self, intake: Intake) -> list[FieldError]: ...
+    def header_errors(self, intake: Intake, tenant: str | None) -> list[FieldError]:
+        """``tenant`` is ``self.tenant(intake)``, worked out once a request."""
 
     @abstractmethod
     def validate(self, intake: Intake, body: bytes) -> Validated: ...

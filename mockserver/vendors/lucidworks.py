@@ -117,7 +117,7 @@ class LucidworksSignals(VendorEndpoint):
             ]
         return []
 
-    def header_errors(self, intake: Intake) -> list[FieldError]:
+    def header_errors(self, intake: Intake, tenant: str | None) -> list[FieldError]:
         contract = self._contract(intake)
         headers = intake.headers
         errors = [
@@ -125,7 +125,7 @@ class LucidworksSignals(VendorEndpoint):
             for name in self._required_headers[contract.signal_type]
             if not headers.get(name.lower(), "").strip()
         ]
-        if intake.store is None and self.tenant(intake) is None:
+        if tenant is None:  # the Host named a store no store can be called
             errors.append(
                 FieldError(
                     "header:Host",

@@ -59,7 +59,7 @@ class NeuralensEvents(VendorEndpoint):
             return [_auth("unknown-key", "this API key is not one the server was started with")]
         return []
 
-    def header_errors(self, intake: Intake) -> list[FieldError]:
+    def header_errors(self, intake: Intake, tenant: str | None) -> list[FieldError]:
         if intake.headers.get(APP_HEADER.lower(), "").strip():
             return []
         return [

@@ -198,7 +198,7 @@ def _judge(
         # and fail as "not valid UTF-8", which sends people the wrong way.
         return Refusal(400, [_compressed(encoding)])
     validated = vendor.validate(intake, body)
-    errors = [*vendor.header_errors(intake), *validated.errors]
+    errors = [*vendor.header_errors(intake, tenant), *validated.errors]
     if errors:
         return Refusal(400, errors)
     return vendor.events(intake, tenant, validated, body)
