@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
 from mockserver.inspect.api import PREFIX, InspectAPI
+from mockserver.inspect.dashboard import SITE_PATHS, dashboard_routes
 from mockserver.settings import Settings
 from mockserver.storage import Store, StoreUnavailable, open_store
 from mockserver.storage.group_commit import GroupCommit
@@ -79,8 +80,13 @@ def create_app(
                     store.close()
 
     app = Starlette(
-        # Only /_mock paths reach the router: VendorRoutes answers every other path.
-        routes=[*inspect_routes, Route("/{path:path}", inspection_not_found, methods=ALL)],
+        # Only /_mock paths (and a browser's GET / and /favicon.ico) reach the router:
+        # VendorRoutes answers every other path.
+        routes=[
+            *dashboard_routes(),
+            *inspect_routes,
+            Route("/{path:path}", inspection_not_found, methods=ALL),
+        ],
         middleware=[
             Middleware(
                 VendorRoutes,
@@ -88,6 +94,7 @@ def create_app(
                 request_path=request_path,
                 passthrough_prefix=PREFIX,
                 cors_origins=settings.cors_origins,
+                site_paths=SITE_PATHS,
             )
         ],
         lifespan=lifespan,

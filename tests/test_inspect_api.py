@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 
@@ -65,6 +66,8 @@ def test_events_are_newest_first_with_a_total(filled: TestClient) -> None:
         ({"since": "2000-01-01T00:00:00Z"}, 6),
         ({"until": "2000-01-01T00:00:00+02:00"}, 0),
         ({"namespace": "elsewhere"}, 0),
+        ({"text": "U-9"}, 1),
+        ({"text": "av76"}, 2),
     ],
 )
 def test_event_filters(filled: TestClient, params: dict[str, str], total: int) -> None:
@@ -86,6 +89,41 @@ def test_one_event_by_id(filled: TestClient) -> None:
     assert filled.get(f"/_mock/events/{2**70}").status_code == 404  # beyond SQLite integers
 
 
+def test_an_event_shows_its_request_headers_with_credentials_fingerprinted(
+    filled: TestClient,
+) -> None:
+    (event,) = filled.get("/_mock/events", params={"user": "u-9"}).json()["events"]
+    headers = event["headers"]
+    assert headers["x-neuralens-application-id"] == "app-2"
+    key = headers["x-neuralens-api-key"]
+    assert key.startswith("hmac-sha256:")
+    assert NEURALENS_HEADERS["X-Neuralens-API-Key"].split()[-1] not in key
+
+
+def test_one_rejection_by_id(filled: TestClient) -> None:
+    (newest,) = filled.get("/_mock/rejections").json()["rejections"]
+    assert filled.get(f"/_mock/rejections/{newest['id']}").json() == newest
+    assert filled.get("/_mock/rejections/999999").status_code == 404
+    assert filled.get(f"/_mock/rejections/{2**70}").status_code == 404
+
+
+def test_rejection_reasons_are_grouped_and_each_group_lists_its_requests(
+    client: TestClient,
+) -> None:
+    for currency in ("usd", "EURO", "usd"):
+        click = json.loads(json.dumps(BATCH[0]))
+        click["productDetails"][0]["product"]["currencyCode"] = currency
+        post_lucidworks(client, "click", [click])
+    post_lucidworks(client, "click", [{}])
+    reasons = client.get("/_mock/rejections/reasons", params={"vendor": "lucidworks"}).json()
+    top = reasons["reasons"][0]
+    path = "$[0].productDetails[0].product.currencyCode"
+    assert (top["count"], top["path"], top["rule"]) == (3, path, "iso4217")
+    listed = client.get("/_mock/rejections", params={"rule": top["rule"], "path": top["path"]})
+    assert listed.json()["total"] == 3
+    assert client.get("/_mock/rejections", params={"text": "euro"}).json()["total"] == 1
+
+
 def test_rejections_list_their_reasons(filled: TestClient) -> None:
     body = filled.get("/_mock/rejections", params={"vendor": "lucidworks", "status": 400}).json()
     assert body["total"] == 1
@@ -104,6 +142,7 @@ def test_summary_counts_by_vendor_type_and_tenant(filled: TestClient) -> None:
         "total": 1,
         "by_vendor": {"lucidworks": 1},
         "by_status": {"400": 1},
+        "by_namespace": {"default": 1},
     }
 
 
@@ -275,7 +314,7 @@ def test_an_admin_token_guards_the_inspection_api(client_with: ClientFactory) ->
 OPEN_ROUTES = {"/_mock/health", "/_mock/openapi.json"}
 QUICK = {"wait": {"timeout": "0"}, "stream": {"duration": "0"}}  # answer at once
 GUARDED_ROUTES = [
-    (method, route.path.replace("{event_id:int}", "1"))
+    (method, re.sub(r"\{\w+:int\}", "1", route.path))
     for route in InspectAPI(SqliteStore(":memory:")).routes()
     if route.path not in OPEN_ROUTES
     for method in sorted(route.methods or ())

@@ -91,6 +91,12 @@ def test_events_come_newest_first_and_pages_keep_the_total(any_store: Store) -> 
         ({"namespace": "ns"}, 1),
         ({"type": "click", "tenant": "other"}, 1),
         ({"user": "u1' OR '1'='1"}, 0),  # values are bound, never spliced into SQL
+        ({"text": "SOF"}, 1),  # free text: part of the query, any ASCII case
+        ({"text": "U2"}, 1),  # ... of the user
+        ({"text": "p2"}, 1),  # ... of a product id
+        ({"text": "1"}, 3),  # every event has u1 or p1
+        ({"text": '","'}, 0),  # never the JSON between product ids
+        ({"text": "%"}, 0),  # no wildcards
     ],
 )
 def test_each_filter_narrows_the_events(
@@ -124,6 +130,56 @@ def test_rejections_keep_their_reasons_and_filter_by_status(any_store: Store) ->
     assert row["headers"] == {"content-type": "application/json"}
 
 
+def test_an_event_keeps_the_headers_of_its_request(any_store: Store) -> None:
+    any_store.add([event(headers={"authorization": "hmac-sha256:0123", "accept": "*/*"}), event()])
+    with_headers, without = sorted(any_store.events({}).rows, key=lambda row: row["id"])
+    assert with_headers["headers"] == {"authorization": "hmac-sha256:0123", "accept": "*/*"}
+    assert without["headers"] is None
+
+
+def test_rejections_filter_by_reason_and_text(any_store: Store) -> None:
+    def reason(path: str, rule: str) -> dict[str, str]:
+        return {"path": path, "rule": rule, "layer": "validator", "message": f"{path} {rule}"}
+
+    any_store.add(
+        rejections=[
+            rejection(errors=[reason("$[0].a", "required"), reason("$[0].b", "iso4217")]),
+            rejection(errors=[reason("$[0].a", "iso4217")], body='{"query":"Red Chair"}'),
+        ]
+    )
+    assert any_store.rejections({"rule": "iso4217"}).total == 2
+    assert any_store.rejections({"path": "$[0].a"}).total == 2
+    # Both given: one reason must have both (the first rejection has each, on two reasons).
+    assert any_store.rejections({"rule": "iso4217", "path": "$[0].a"}).total == 1
+    assert any_store.rejections({"text": "red chair"}).total == 1
+    assert any_store.rejections({"text": "nothing like it"}).total == 0
+    (row,) = any_store.rejections({"text": "red chair"}).rows
+    assert any_store.rejection(row["id"]) == row
+    assert any_store.rejection(row["id"] + 100) is None
+
+
+def test_rejection_reasons_group_by_rule_and_path_most_frequent_first(any_store: Store) -> None:
+    def reason(path: str, rule: str, message: str = "m") -> dict[str, str]:
+        return {"path": path, "rule": rule, "layer": "validator", "message": message}
+
+    any_store.add(
+        rejections=[
+            rejection(errors=[reason("$[0].c", "iso4217"), reason("$[0].s", "required")]),
+            rejection(errors=[reason("$[0].c", "iso4217", "other words")]),
+            rejection(errors=[reason("$[0].c", "iso4217")], namespace="elsewhere"),
+            rejection(errors=[reason("$[0].c", "iso4217"), reason("$[0].c", "iso4217")]),
+        ]
+    )
+    reasons = any_store.rejection_reasons({"namespace": "default"})
+    assert [(r["count"], r["path"], r["rule"], r["layer"]) for r in reasons] == [
+        (3, "$[0].c", "iso4217", "validator"),  # a rejection naming it twice counts once
+        (1, "$[0].s", "required", "validator"),
+    ]
+    assert reasons[0]["message"] in ("m", "other words")
+    assert len(any_store.rejection_reasons({}, limit=1)) == 1
+    assert any_store.rejection_reasons({"vendor": "lucidworks"}) == []
+
+
 def test_events_and_rejections_commit_together(any_store: Store) -> None:
     any_store.add([event()], [rejection()])
     assert (any_store.events({}).total, any_store.rejections({}).total) == (1, 1)
@@ -140,11 +196,13 @@ def test_summary_counts_by_vendor_type_tenant_and_status(any_store: Store) -> No
         "by_vendor": {"lucidworks": 2, "neuralens": 1},
         "by_type": {"click": 2, "CLICK_PRODUCT": 1},
         "by_tenant": {"shop": 2, "unknown": 1},
+        "by_namespace": {"default": 3},
     }
     assert summary["rejections"] == {
         "total": 2,
         "by_vendor": {"neuralens": 1, "unknown": 1},
         "by_status": {"400": 1, "404": 1},
+        "by_namespace": {"default": 2},
     }
     assert any_store.summary("elsewhere")["events"]["total"] == 0
 

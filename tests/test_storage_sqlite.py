@@ -36,7 +36,30 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     SqliteStore(path).close()
     store = SqliteStore(path)
     names = [row[0] for row in store.db.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == ["m001_create_events_and_rejections", "m002_a_salt_for_credential_fingerprints"]
+    assert names == [
+        "m001_create_events_and_rejections",
+        "m002_a_salt_for_credential_fingerprints",
+        "m003_the_headers_of_accepted_requests",
+    ]
+    store.close()
+
+
+def test_a_database_from_before_the_headers_column_upgrades_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "old.db")
+    store = SqliteStore(path)
+    store.add([_event()])
+    # Back to the schema of the release before: no headers column, m003 not applied.
+    store.db.execute("ALTER TABLE events DROP COLUMN headers")
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name LIKE 'm003%'")
+    store.db.conn.commit()
+    store.close()
+    store = SqliteStore(path)
+    (old,) = store.events({}).rows
+    assert old["headers"] is None
+    store.add([_event(headers={"accept": "*/*"})])
+    assert store.events({}).rows[0]["headers"] == {"accept": "*/*"}
     store.close()
 
 

@@ -96,7 +96,7 @@ _seconds = _seconds_up_to(MAX_WAIT_SECONDS)
 
 Parser = Callable[[str, str], Any]
 _PARSERS: dict[str, Parser] = {
-    **{name: _text for name in EVENT_FILTERS},
+    **{name: _text for name in (*EVENT_FILTERS, *REJECTION_FILTERS)},
     "vendor": _vendor,
     "since": _timestamp,
     "until": _timestamp,
@@ -172,6 +172,12 @@ class InspectAPI:
             guarded("/events", listing, self.events),
             Route(f"{PREFIX}/events/{{event_id:int}}", self._guarded(self.event), methods=["GET"]),
             guarded("/rejections", (*REJECTION_FILTERS, *_PAGING), self.rejections),
+            guarded("/rejections/reasons", (*REJECTION_FILTERS, "limit"), self.reasons),
+            Route(
+                f"{PREFIX}/rejections/{{rejection_id:int}}",
+                self._guarded(self.rejection),
+                methods=["GET"],
+            ),
             guarded("/summary", ("namespace",), self.summary),
             guarded("/reset", ("namespace",), self.reset),
             guarded("/wait", (*listing, "count", "timeout"), self.wait),
@@ -225,6 +231,20 @@ class InspectAPI:
     async def rejections(self, params: Params, request: Request) -> Response:
         page = await run_in_threadpool(self.store.rejections, params, *_paging(params))
         return JSONResponse({"total": page.total, "rejections": page.rows})
+
+    async def rejection(self, request: Request) -> Response:
+        rejection_id = request.path_params["rejection_id"]
+        row = None
+        if rejection_id <= MAX_OFFSET:
+            row = await run_in_threadpool(self.store.rejection, rejection_id)
+        if row is None:
+            return JSONResponse({"error": "no rejection with this id"}, status_code=404)
+        return JSONResponse(row)
+
+    async def reasons(self, params: Params, request: Request) -> Response:
+        limit = params.pop("limit", DEFAULT_LIMIT)
+        reasons = await run_in_threadpool(self.store.rejection_reasons, params, limit)
+        return JSONResponse({"reasons": reasons})
 
     async def summary(self, params: Params, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(self.store.summary, params.get("namespace")))

@@ -46,6 +46,23 @@ _EVENT_FILTERS = [
     _query("query", {"type": "string"}, "Search text."),
     _query("query_id", {"type": "string"}, "Lucidworks queryId."),
     _query("item", {"type": "string"}, "A product id among the event's items."),
+    _query(
+        "text",
+        {"type": "string"},
+        "Part of the query, the user or a product id; ASCII letters match in either case.",
+    ),
+]
+_REJECTION_FILTERS = [
+    *_COMMON_FILTERS,
+    _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "Only this HTTP status."),
+    _query("rule", {"type": "string"}, "A reason's rule, e.g. `iso4217`."),
+    _query(
+        "path",
+        {"type": "string"},
+        "A reason's path, e.g. `$[0].productDetails[0].product.currencyCode`; with `rule`, "
+        "one reason must have both.",
+    ),
+    _query("text", {"type": "string"}, "Part of the body; ASCII letters match in either case."),
 ]
 _PAGING = [
     _query(
@@ -95,6 +112,12 @@ _SCHEMAS: dict[str, Any] = {
             "timestamp_ms": {"type": ["integer", "null"], "description": "Event time, epoch ms."},
             "received_at": {"type": "string", "format": "date-time"},
             "payload": {"description": "The signal as sent."},
+            "headers": {
+                "type": ["object", "null"],
+                "additionalProperties": {"type": "string"},
+                "description": "The request's headers, as a rejection's (null for events "
+                "stored before mockserver kept them).",
+            },
         },
     },
     "ValidationError": {
@@ -150,6 +173,17 @@ _SCHEMAS: dict[str, Any] = {
             "rejections": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}},
         },
     },
+    "Reason": {
+        "type": "object",
+        "required": ["rule", "path", "layer", "count", "message"],
+        "properties": {
+            "rule": {"type": "string"},
+            "path": {"type": "string"},
+            "layer": {"enum": list(LAYERS)},
+            "count": {"type": "integer", "description": "Rejections with this rule and path."},
+            "message": {"type": "string", "description": "One of their messages."},
+        },
+    },
     "Counts": {"type": "object", "additionalProperties": {"type": "integer"}},
     "Summary": {
         "type": "object",
@@ -157,21 +191,23 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "events": {
                 "type": "object",
-                "required": ["total", "by_vendor", "by_type", "by_tenant"],
+                "required": ["total", "by_vendor", "by_type", "by_tenant", "by_namespace"],
                 "properties": {
                     "total": {"type": "integer"},
                     "by_vendor": {"$ref": "#/components/schemas/Counts"},
                     "by_type": {"$ref": "#/components/schemas/Counts"},
                     "by_tenant": {"$ref": "#/components/schemas/Counts"},
+                    "by_namespace": {"$ref": "#/components/schemas/Counts"},
                 },
             },
             "rejections": {
                 "type": "object",
-                "required": ["total", "by_vendor", "by_status"],
+                "required": ["total", "by_vendor", "by_status", "by_namespace"],
                 "properties": {
                     "total": {"type": "integer"},
                     "by_vendor": {"$ref": "#/components/schemas/Counts"},
                     "by_status": {"$ref": "#/components/schemas/Counts"},
+                    "by_namespace": {"$ref": "#/components/schemas/Counts"},
                 },
             },
         },
@@ -243,17 +279,55 @@ def inspection_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "listRejections",
                     "description": "Refused requests with every reason, newest first.",
-                    "parameters": [
-                        *_COMMON_FILTERS,
-                        _query(
-                            "status",
-                            {"type": "integer", "minimum": 100, "maximum": 599},
-                            "Only this HTTP status.",
-                        ),
-                        *_PAGING,
-                    ],
+                    "parameters": [*_REJECTION_FILTERS, *_PAGING],
                     "responses": {
                         "200": _json("RejectionPage", "A page of rejections."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
+            "/_mock/rejections/{rejection_id}": {
+                "get": {
+                    "operationId": "getRejection",
+                    "parameters": [
+                        {
+                            "name": "rejection_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Rejection", "The rejection."),
+                        "404": _json("Error", "No rejection with this id."),
+                    },
+                }
+            },
+            "/_mock/rejections/reasons": {
+                "get": {
+                    "operationId": "rejectionReasons",
+                    "description": "The reasons of the matching rejections grouped by rule and "
+                    "path, most frequent first: `37 × $[0].currencyCode iso4217`. List a "
+                    "group's requests with `/_mock/rejections?rule=…&path=…`.",
+                    "parameters": [*_REJECTION_FILTERS, _PAGING[0]],
+                    "responses": {
+                        "200": {
+                            "description": "The groups.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["reasons"],
+                                        "properties": {
+                                            "reasons": {
+                                                "type": "array",
+                                                "items": {"$ref": "#/components/schemas/Reason"},
+                                            }
+                                        },
+                                    }
+                                }
+                            },
+                        },
                         "400": _BAD_PARAMETER,
                     },
                 }

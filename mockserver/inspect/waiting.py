@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.events import Event
-from mockserver.storage.base import Change, Store
+from mockserver.storage.base import Change, Store, fold_case
 
 # Equality filters and the event fields they compare, most selective first: a waiter is
 # indexed by the first one it has (query ids are rarely shared, vendors always are).
@@ -35,10 +35,20 @@ def matches(event: Event, filters: Mapping[str, Any]) -> bool:
     item = filters.get("item")
     if item is not None and item not in event.items:
         return False
+    text = filters.get("text")
+    if text is not None and not _mentions(event, fold_case(text)):
+        return False
     since, until = filters.get("since"), filters.get("until")
     if since is not None and event.received_at < since:
         return False
     return until is None or event.received_at < until
+
+
+def _mentions(event: Event, folded: str) -> bool:
+    return any(
+        value is not None and folded in fold_case(value)
+        for value in (event.query, event.user, *event.items)
+    )
 
 
 @dataclass(eq=False)

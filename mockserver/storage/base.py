@@ -15,9 +15,22 @@ from mockserver.events import Event, Rejection
 
 EVENT_FILTERS = (
     "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
-    "since", "until",
+    "text", "since", "until",
 )  # fmt: skip
-REJECTION_FILTERS = ("namespace", "vendor", "tenant", "status", "since", "until")
+# ``rule`` and ``path`` select rejections with one reason that has both (when both are given).
+REJECTION_FILTERS = (
+    "namespace", "vendor", "tenant", "status", "rule", "path", "text", "since", "until",
+)  # fmt: skip
+# ``text``: a case-insensitive (ASCII) substring of an event's query, user or one of its product
+# ids; of a rejection's body.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_case(text: str) -> str:
+    """How ``text`` compares: ASCII letters folded, nothing else (as SQLite's lower())."""
+    return text.translate(_ASCII_LOWER)
+
+
 UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
 
 
@@ -70,8 +83,18 @@ class Store(Protocol):
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         """Rejections matching ``filters`` (names from REJECTION_FILTERS), newest first."""
 
+    def rejection(self, rejection_id: int) -> dict[str, Any] | None: ...
+
+    def rejection_reasons(
+        self, filters: Mapping[str, Any], limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The reasons of the rejections matching ``filters``, grouped by rule and path, most
+        frequent first: ``rule``, ``path``, ``layer``, ``count`` (rejections with that reason)
+        and one ``message``."""
+
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
-        """Counts of events by vendor, type and tenant; of rejections by vendor and status."""
+        """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,
+        status and namespace."""
 
     def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``listener`` (from the writing thread) after each commit of this process with

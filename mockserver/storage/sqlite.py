@@ -30,6 +30,7 @@ from mockserver.storage.base import (
     Change,
     Page,
     StoreUnavailable,
+    fold_case,
 )
 
 log = logging.getLogger("mockserver.store")
@@ -90,11 +91,19 @@ def m002_a_salt_for_credential_fingerprints(db: Database) -> None:
     db.table("_mockserver_meta").insert({"name": "salt", "value": secrets.token_hex(16)})
 
 
+@migrations()
+def m003_the_headers_of_accepted_requests(db: Database) -> None:
+    # Fingerprinted like a rejection's (vendors/intake.py safe_headers); null for rows stored
+    # before this column existed.
+    db.table("events").add_column("headers", str)
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
     "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
     "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
+    "headers",
 )  # fmt: skip
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
 _JSON_COLUMNS = {"items", "payload", "errors", "headers"}
@@ -163,6 +172,7 @@ class SqliteStore:
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
                 e.timestamp_ms, e.received_at, e.payload,
+                None if e.headers is None else _dumps(e.headers),
             )
             for e in events
         ]  # fmt: skip
@@ -259,16 +269,16 @@ class SqliteStore:
         yield conn
 
     def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, EVENT_FILTERS)
+        where, params = _where(filters, "events")
         return self._page("events", where, params, limit, offset)
 
     def count_events(self, filters: Mapping[str, Any]) -> int:
-        where, params = _where(filters, EVENT_FILTERS)
+        where, params = _where(filters, "events")
         with self._reading() as conn:
             return int(conn.execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0])
 
     def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
-        where, params = _where({**filters, "after_id": after_id}, (*EVENT_FILTERS, "after_id"))
+        where, params = _where({**filters, "after_id": after_id}, "events")
         # One statement, one snapshot: the highest id and the count agree.
         sql = f"SELECT (SELECT coalesce(max(id), 0) FROM events), count(*) FROM events {where}"
         with self._reading() as conn:
@@ -281,11 +291,33 @@ class SqliteStore:
         return rows[0] if rows else None
 
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, REJECTION_FILTERS)
+        where, params = _where(filters, "rejections")
         return self._page("rejections", where, params, limit, offset)
 
+    def rejection(self, rejection_id: int) -> dict[str, Any] | None:
+        with self._reading() as conn:
+            rows = list(_rows(conn, "SELECT * FROM rejections WHERE id = ?", [rejection_id]))
+        return rows[0] if rows else None
+
+    def rejection_reasons(
+        self, filters: Mapping[str, Any], limit: int = 100
+    ) -> list[dict[str, Any]]:
+        where, params = _where(filters, "rejections")
+        # A rejection that names one rule and path twice counts once (count DISTINCT id).
+        sql = f"""
+            SELECT json_extract(reason.value, '$.rule') AS rule,
+                   json_extract(reason.value, '$.path') AS path,
+                   min(json_extract(reason.value, '$.layer')) AS layer,
+                   count(DISTINCT matching.id) AS count,
+                   max(json_extract(reason.value, '$.message')) AS message
+            FROM (SELECT id, errors FROM rejections {where}) AS matching,
+                 json_each(matching.errors) AS reason
+            GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT ?"""
+        with self._reading() as conn:
+            return list(_rows(conn, sql, [*params, limit]))
+
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
-        where, params = _where({"namespace": namespace}, EVENT_FILTERS)
+        where, params = _where({"namespace": namespace}, "events")
         with self._reading() as conn:
 
             def counts(table: str, column: str) -> dict[str, int]:
@@ -303,11 +335,13 @@ class SqliteStore:
                     "by_vendor": counts("events", "vendor"),
                     "by_type": counts("events", "type"),
                     "by_tenant": counts("events", "tenant"),
+                    "by_namespace": counts("events", "namespace"),
                 },
                 "rejections": {
                     "total": total("rejections"),
                     "by_vendor": counts("rejections", "vendor"),
                     "by_status": counts("rejections", "status"),
+                    "by_namespace": counts("rejections", "namespace"),
                 },
             }
 
@@ -366,20 +400,45 @@ def _explain(exc: sqlite3.Error) -> str:
 
 
 # Every column name below is a constant of this module; every value is a bound parameter.
+_REASON = "EXISTS (SELECT 1 FROM json_each(errors) WHERE {})"
 _EQUALS = {
     "namespace": "namespace = ?", "vendor": "vendor = ?", "type": "type = ?",
     "tenant": "tenant = ?", "user": "user = ?", "session": "session = ?", "query": "query = ?",
     "query_id": "query_id = ?", "status": "status = ?",
     "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
     "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
+    "rule": _REASON.format("json_extract(value, '$.rule') = ?"),
+    "path": _REASON.format("json_extract(value, '$.path') = ?"),
+    "rule+path": _REASON.format(
+        "json_extract(value, '$.rule') = ? AND json_extract(value, '$.path') = ?"
+    ),
 }  # fmt: skip
+# Free text, ASCII case-insensitive (SQLite's lower() folds ASCII only; so does the value's).
+_ALLOWED = {"events": (*EVENT_FILTERS, "after_id"), "rejections": REJECTION_FILTERS}
+_TEXT = {
+    "events": "(instr(lower(query), ?) OR instr(lower(user), ?) OR EXISTS ("
+    "SELECT 1 FROM json_each(items) WHERE instr(lower(json_each.value), ?)))",
+    "rejections": "instr(lower(body), ?)",
+}
 
 
-def _where(filters: Mapping[str, Any], allowed: Sequence[str]) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for name in allowed:
+def _where(filters: Mapping[str, Any], table: str) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name in _ALLOWED[table]:
         value = filters.get(name)
-        if value is not None:
+        if value is None:
+            continue
+        if name == "text":
+            clause = _TEXT[table]
+            clauses.append(clause)
+            params += [fold_case(value)] * clause.count("?")
+        elif name == "path" and filters.get("rule") is not None:
+            continue  # joined with rule: one reason must have both
+        elif name == "rule" and filters.get("path") is not None:
+            clauses.append(_EQUALS["rule+path"])
+            params += [value, filters["path"]]
+        else:
             clauses.append(_EQUALS[name])
             params.append(value)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params

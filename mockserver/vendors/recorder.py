@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from mockserver.events import Event, Rejection, short_reason
 from mockserver.storage.group_commit import GroupCommit
@@ -26,9 +27,11 @@ class Recorder:
         self.writer = writer
         self.salt = salt  # the store's, for credential fingerprints
 
-    async def accept(self, events: Sequence[Event]) -> None:
-        """Returns once ``events`` are committed: only then may the 2xx go out."""
-        await self.writer.write(events=events)
+    async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
+        """Returns once ``events`` are committed, with the request's headers: only then may
+        the 2xx go out."""
+        headers = safe_headers(intake.headers, self.salt)
+        await self.writer.write(events=[replace(event, headers=headers) for event in events])
 
     async def reject(
         self,

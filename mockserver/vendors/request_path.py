@@ -125,7 +125,7 @@ class RequestPath:
             if isinstance(judged, Refusal):
                 return await self._refuse(vendor, intake, judged, tenant, body)
             del body  # the raw bytes need not wait for the commit either (see _judge)
-            await self.recorder.accept(judged)
+            await self.recorder.accept(intake, judged)
             return vendor.accepted
         finally:
             self.budget.leave(share)

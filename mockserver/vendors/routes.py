@@ -1,4 +1,5 @@
-"""VendorRoutes: every path outside ``/_mock`` belongs to the vendors, and is answered here.
+"""VendorRoutes: every path outside ``/_mock`` belongs to the vendors, and is answered here
+(but a browser's ``GET /`` and ``GET /favicon.ico``: ``site_paths``).
 
 Plain ASGI, in front of Starlette's router: nearly every request a mock serves is a vendor
 call, and matching these few path shapes by hand costs a fraction of Starlette's routing,
@@ -33,9 +34,11 @@ class VendorRoutes:
         request_path: RequestPath,
         passthrough_prefix: str,
         cors_origins: Collection[str] = (),
+        site_paths: Collection[str] = (),
     ) -> None:
         self.app = app
         self.passthrough_prefix = passthrough_prefix  # /_mock: the inspection API's
+        self.site_paths = frozenset(site_paths)  # / and /favicon.ico: a browser's, on GET
         self.vendors = tuple(vendors)
         self.request_path = request_path
         self._vendor_app = VendorCORS(self._serve_vendor, cors_origins)
@@ -48,6 +51,9 @@ class VendorRoutes:
         if path.startswith(self.passthrough_prefix) and (
             path == self.passthrough_prefix or path[len(self.passthrough_prefix)] == "/"
         ):
+            await self.app(scope, receive, send)
+            return
+        if path in self.site_paths and scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         await self._vendor_app(scope, receive, send)

@@ -1,0 +1,683 @@
+// The mockserver dashboard: what reached the mock, live. It reads the inspection API only
+// (docs/inspection-api.md); filtering and paging happen in the server. The view lives in the
+// URL, so a link reproduces it and the back button works. Every recorded value is written
+// with textContent, never as HTML.
+import { field, noteText, parse, plain, renderJSON } from "./json.js";
+
+const API = "/_mock";
+const VIEWS = {
+  events: { filters: ["vendor", "namespace", "tenant", "type", "text"], path: "/events", rows: "events" },
+  rejections: {
+    filters: ["vendor", "namespace", "tenant", "status", "text", "rule", "path"],
+    path: "/rejections",
+    rows: "rejections",
+  },
+  reasons: { filters: ["vendor", "namespace", "tenant", "status", "text"], path: "/rejections/reasons", rows: "reasons" },
+};
+const LIMITS = [25, 50, 100, 200];
+const DEFAULT_LIMIT = 50;
+const SUMMARY_EVERY_MS = 10_000; // counts come from the stream; the full summary now and then
+const BIG_BODY = 200_000; // characters: larger bodies are shown as text, not as a tree
+const TOKEN_KEY = "mockserver.adminToken";
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === "class") node.className = value;
+    else if (name === "style") Object.assign(node.style, value); // CSSOM: the CSP allows it
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+};
+
+// ---- the view, read from and written to the URL ---------------------------------------------
+
+function readState() {
+  const q = new URLSearchParams(location.search);
+  const view = VIEWS[q.get("view")] ? q.get("view") : "events";
+  const state = { view, offset: 0, limit: DEFAULT_LIMIT, open: null };
+  for (const name of VIEWS.rejections.filters.concat("type")) state[name] = q.get(name) || "";
+  const offset = Number.parseInt(q.get("offset") || "0", 10);
+  state.offset = Number.isFinite(offset) && offset > 0 ? offset : 0;
+  const limit = Number.parseInt(q.get("limit") || "", 10);
+  state.limit = LIMITS.includes(limit) ? limit : DEFAULT_LIMIT;
+  state.open = /^[er]\d+$/.test(q.get("open") || "") ? q.get("open") : null;
+  return state;
+}
+
+function urlFor(state) {
+  const q = new URLSearchParams();
+  if (state.view !== "events") q.set("view", state.view);
+  for (const name of VIEWS[state.view].filters) if (state[name]) q.set(name, state[name]);
+  if (state.offset) q.set("offset", String(state.offset));
+  if (state.limit !== DEFAULT_LIMIT) q.set("limit", String(state.limit));
+  if (state.open) q.set("open", state.open);
+  const query = q.toString();
+  return query ? `?${query}` : location.pathname;
+}
+
+let state = readState();
+
+const LISTING = ["view", "limit", "type", ...VIEWS.rejections.filters];
+
+function navigate(changes, { replace = false } = {}) {
+  const next = { ...state, ...changes };
+  const refiltered = LISTING.some((k) => k in changes && changes[k] !== state[k]);
+  if (refiltered && !("offset" in changes)) next.offset = 0; // a new filter starts at the newest
+  const url = urlFor(next);
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  const reload = ["offset", ...LISTING].some((k) => next[k] !== state[k]);
+  const restream = next.namespace !== state.namespace;
+  state = next;
+  showState();
+  if (reload) load();
+  if (restream) live.restart();
+  showDetail();
+}
+
+window.addEventListener("popstate", () => {
+  const before = state;
+  state = readState();
+  showState();
+  load();
+  if (state.namespace !== before.namespace) live.restart();
+  showDetail();
+});
+
+// ---- the API, with the admin token when the server asks for one -----------------------------
+
+let token = sessionStorage.getItem(TOKEN_KEY) || "";
+let asking = null;
+
+function askToken(refused) {
+  if (!asking) {
+    asking = new Promise((resolve) => {
+      const dialog = $("token-dialog");
+      $("token-error").hidden = !refused;
+      dialog.querySelector("input").value = "";
+      dialog.addEventListener(
+        "close",
+        () => {
+          token = dialog.querySelector("input").value.trim();
+          sessionStorage.setItem(TOKEN_KEY, token);
+          asking = null;
+          resolve();
+        },
+        { once: true },
+      );
+      dialog.showModal();
+    });
+  }
+  return asking;
+}
+
+$("token-dialog").addEventListener("cancel", (e) => e.preventDefault()); // nothing loads without it
+
+async function request(path, params = {}, init = {}) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null));
+  const url = `${API}${path}${query.size ? `?${query}` : ""}`;
+  for (;;) {
+    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const response = await fetch(url, { ...init, headers: { ...headers, ...init.headers } });
+    if (response.status !== 401) return response;
+    await askToken(Boolean(token));
+  }
+}
+
+async function getJSON(path, params) {
+  const response = await request(path, params);
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = JSON.parse(text).error || text;
+    } catch {
+      // not JSON: the text as it came
+    }
+    throw new Error(`${response.status}: ${message}`);
+  }
+  return text;
+}
+
+// ---- filters ----------------------------------------------------------------------------
+
+const form = $("filters");
+
+function showState() {
+  for (const tab of document.querySelectorAll(".tab")) {
+    const view = tab.dataset.view;
+    tab.setAttribute("href", urlFor({ ...state, view, offset: 0, open: null }));
+    if (view === state.view) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  for (const label of form.querySelectorAll("label[data-for]")) {
+    label.hidden = !label.dataset.for.split(" ").includes(state.view);
+  }
+  for (const name of ["vendor", "namespace", "tenant", "type", "status", "text"]) {
+    const input = form.elements[name];
+    if (input.tagName === "SELECT" && state[name] && !Array.from(input.options).some((o) => o.value === state[name])) {
+      input.append(el("option", { value: state[name], text: state[name] }));
+    }
+    if (document.activeElement !== input) input.value = state[name];
+  }
+  const reason = state.view === "rejections" && (state.rule || state.path);
+  $("reason-filter").hidden = !reason;
+  $("reason-filter-text").textContent = reason ? [state.path, state.rule].filter(Boolean).join(" ") : "";
+  $("limit").value = String(state.limit);
+  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons" }[state.view]}`;
+}
+
+form.addEventListener("submit", (e) => e.preventDefault());
+form.addEventListener("change", (e) => {
+  if (e.target.name) navigate({ [e.target.name]: e.target.value.trim() });
+});
+let typing = null;
+form.elements.text.addEventListener("input", (e) => {
+  clearTimeout(typing); // filter while typing, one history entry per pause
+  typing = setTimeout(() => navigate({ text: e.target.value.trim() }, { replace: true }), 300);
+});
+$("reason-filter-clear").addEventListener("click", () => navigate({ rule: "", path: "" }));
+$("limit").addEventListener("change", (e) => navigate({ limit: Number(e.target.value) }));
+$("newer").addEventListener("click", () => navigate({ offset: Math.max(0, state.offset - state.limit) }));
+$("older").addEventListener("click", () => navigate({ offset: state.offset + state.limit }));
+for (const tab of document.querySelectorAll(".tab")) {
+  tab.addEventListener("click", (e) => {
+    e.preventDefault();
+    navigate({ view: tab.dataset.view, open: null });
+  });
+}
+
+// ---- the table ----------------------------------------------------------------------------
+
+const time = (iso) => {
+  const moment = new Date(iso);
+  if (Number.isNaN(moment.getTime())) return iso;
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}.${pad(moment.getMilliseconds(), 3)}`;
+};
+const endpointName = (path) => (path.startsWith("/retail/signals/") || path === "/analytics/event" ? path.split("/").pop() : path);
+const vendorCell = (vendor) => el("span", { class: `vendor-${vendor}`, text: vendor || "–" });
+const shortReason = (errors) => {
+  if (!errors.length) return "rejected";
+  const first = errors[0];
+  const words = `${first.path.replace(/^\$\.?/, "") || "$"} ${first.rule}`;
+  return errors.length > 1 ? `${words} (+${errors.length - 1} more)` : words;
+};
+
+const COLUMNS = {
+  events: [
+    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    ["Vendor", "88px", (r) => vendorCell(r.vendor)],
+    ["Endpoint", "80px", (r) => endpointName(r.endpoint)],
+    ["Namespace", "100px", (r) => r.namespace],
+    ["Tenant", "110px", (r) => r.tenant ?? ""],
+    ["Type", "160px", (r) => r.type],
+    ["User", "130px", (r) => r.user ?? ""],
+    ["Query", "", (r) => r.query ?? ""],
+    ["Products", "150px", (r) => r.items.join(", ")],
+    ["Pos.", "46px", (r) => (r.position ?? "") + "", "num"],
+  ],
+  rejections: [
+    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    ["Vendor", "88px", (r) => vendorCell(r.vendor)],
+    ["Endpoint", "110px", (r) => endpointName(r.endpoint)],
+    ["Namespace", "100px", (r) => r.namespace],
+    ["Tenant", "110px", (r) => r.tenant ?? ""],
+    ["Status", "60px", (r) => el("span", { class: "status", text: String(r.status) })],
+    ["Reason", "", (r) => shortReason(r.errors), "mono"],
+  ],
+  reasons: [
+    ["Count", "70px", (r) => `${r.count} ×`, "num"],
+    ["Path", "", (r) => r.path, "mono"],
+    ["Rule", "130px", (r) => r.rule, "mono"],
+    ["Layer", "90px", (r) => r.layer],
+    ["Example", "", (r) => r.message],
+  ],
+};
+
+const rowKey = (view, row) => (view === "events" ? `e${row.id}` : view === "rejections" ? `r${row.id}` : null);
+let shown = { view: null, topId: 0, rows: [] };
+let loading = 0;
+let lastLoad = null;
+
+async function load({ quiet = false } = {}) {
+  const mine = ++loading;
+  const view = state.view;
+  const params = Object.fromEntries(VIEWS[view].filters.map((name) => [name, state[name]]));
+  params.limit = state.limit;
+  if (view !== "reasons") params.offset = state.offset;
+  let body;
+  try {
+    body = plain(parse(await getJSON(VIEWS[view].path, params)));
+  } catch (error) {
+    if (mine === loading) notice(`Could not load: ${error.message}`, true);
+    return;
+  }
+  if (mine !== loading) return; // a newer load is on its way
+  lastLoad = Date.now();
+  pending = 0;
+  notice("");
+  drawTable(view, body[VIEWS[view].rows], body.total, quiet);
+}
+
+function drawTable(view, rows, total, quiet) {
+  const columns = COLUMNS[view];
+  const wrap = document.querySelector(".table-wrap");
+  if (shown.view !== view) {
+    $("cols").replaceChildren(...columns.map(([, width]) => el("col", width ? { style: { width } } : {})));
+    $("head").replaceChildren(...columns.map(([title]) => el("th", { scope: "col", text: title })));
+  }
+  const focusedKey = document.activeElement?.closest?.("#rows tr")?.dataset.key;
+  const known = shown.view === view ? shown.topId : Infinity;
+  const fresh = rows.filter((r) => quiet && r.id > known).length;
+  const body = $("rows");
+  body.replaceChildren(
+    ...rows.map((row, index) => {
+      const key = rowKey(view, row) ?? `g${index}`;
+      const tr = el("tr", { "data-key": key, tabindex: "-1" });
+      if (quiet && row.id > known) tr.classList.add("fresh");
+      if (key === state.open) tr.setAttribute("aria-selected", "true");
+      for (const [, , cell, cls, title] of columns) {
+        const value = cell(row);
+        const td = el("td", cls ? { class: cls } : {}, value);
+        td.title = title ? title(row) : typeof value === "string" ? value : value.textContent;
+        tr.append(td);
+      }
+      tr.addEventListener("click", () => activate(view, row));
+      return tr;
+    }),
+  );
+  // One row of the table is reachable with Tab; the arrows move between rows.
+  const focusable = body.querySelector(`tr[data-key="${CSS.escape(focusedKey || state.open || "")}"]`) || body.firstElementChild;
+  if (focusable) focusable.tabIndex = 0;
+  if (focusedKey && focusable) focusable.focus({ preventScroll: true });
+  // Rows that arrive above keep the rows being read where they are.
+  if (fresh && wrap.scrollTop > 0) wrap.scrollTop += fresh * body.firstElementChild.offsetHeight;
+  shown = { view, topId: rows.length ? Math.max(...rows.map((r) => r.id ?? 0)) : shown.view === view ? shown.topId : 0, rows };
+  const empty = $("empty");
+  empty.hidden = rows.length > 0;
+  empty.textContent = emptyText(view);
+  if (view === "reasons") {
+    $("range").textContent = `${rows.length} ${rows.length === 1 ? "reason" : "reasons"}, most frequent first`;
+  } else {
+    const first = rows.length ? state.offset + 1 : 0;
+    $("range").textContent = `${first.toLocaleString()}–${(state.offset + rows.length).toLocaleString()} of ${total.toLocaleString()}`;
+  }
+  $("newer").disabled = view === "reasons" || state.offset === 0;
+  $("older").disabled = view === "reasons" || state.offset + rows.length >= total;
+}
+
+function emptyText(view) {
+  const filtered = VIEWS[view].filters.some((name) => state[name]);
+  if (filtered) return "Nothing matches these filters.";
+  if (view === "events") return "No events yet. Send one to this server (the README has examples); it shows here within a second.";
+  return "No rejections: every request so far was accepted.";
+}
+
+function activate(view, row) {
+  if (view === "reasons") {
+    navigate({ view: "rejections", rule: row.rule, path: row.path, open: null });
+  } else {
+    navigate({ open: rowKey(view, row) }, { replace: Boolean(state.open) });
+  }
+}
+
+$("rows").addEventListener("keydown", (e) => {
+  const row = e.target.closest("tr");
+  if (!row) return;
+  const target = {
+    ArrowDown: row.nextElementSibling,
+    ArrowUp: row.previousElementSibling,
+    Home: row.parentElement.firstElementChild,
+    End: row.parentElement.lastElementChild,
+  }[e.key];
+  if (target) {
+    e.preventDefault();
+    row.tabIndex = -1;
+    target.tabIndex = 0;
+    target.focus();
+  } else if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    row.click();
+  }
+});
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest("input, select, textarea, dialog")) return;
+  if (e.key === "Escape" && state.open) navigate({ open: null });
+  else if (e.key === "/") {
+    e.preventDefault();
+    form.elements.text.focus();
+  } else if (e.key === "p" || e.key === "P") live.togglePause();
+  else if (e.key === "ArrowRight" && !$("older").disabled) $("older").click();
+  else if (e.key === "ArrowLeft" && !$("newer").disabled) $("newer").click();
+});
+
+let noticeTimer = null;
+function notice(text, bad = false, action = null) {
+  const box = $("notice");
+  box.classList.toggle("bad", bad);
+  box.replaceChildren(text);
+  if (action) box.append(action);
+  clearTimeout(noticeTimer);
+}
+
+// ---- the detail panel -------------------------------------------------------------------
+
+let detailFor = null;
+
+async function showDetail() {
+  const key = state.open;
+  const panel = $("detail");
+  for (const tr of $("rows").children) {
+    if (tr.dataset.key === key) tr.setAttribute("aria-selected", "true");
+    else tr.removeAttribute("aria-selected");
+  }
+  if (!key) {
+    panel.hidden = true;
+    detailFor = null;
+    return;
+  }
+  if (detailFor === key) return;
+  detailFor = key;
+  panel.hidden = false;
+  const isEvent = key.startsWith("e");
+  $("detail-title").textContent = isEvent ? `Event ${key.slice(1)}` : `Rejection ${key.slice(1)}`;
+  const bodyBox = $("detail-body");
+  bodyBox.replaceChildren(el("p", { text: "Loading…" }));
+  let node;
+  try {
+    node = parse(await getJSON(`${isEvent ? "/events" : "/rejections"}/${key.slice(1)}`));
+  } catch (error) {
+    if (detailFor === key) bodyBox.replaceChildren(el("p", { class: "error", text: `Could not load it: ${error.message}` }));
+    return;
+  }
+  if (detailFor !== key) return;
+  bodyBox.replaceChildren(...(isEvent ? eventDetail(node) : rejectionDetail(node)));
+  bodyBox.scrollTop = 0;
+  const firstNote = bodyBox.querySelector(".json .has-error");
+  if (firstNote && firstNote.offsetTop > bodyBox.clientHeight * 0.6) {
+    firstNote.scrollIntoView({ block: "center" }); // the field at fault, not the braces above it
+  }
+}
+
+function fields(pairs) {
+  const dl = el("dl", { class: "fields" });
+  for (const [name, value] of pairs) {
+    if (value === null || value === undefined || value === "") continue;
+    dl.append(el("dt", { text: name }), el("dd", { text: String(value) }));
+  }
+  return dl;
+}
+
+function eventDetail(node) {
+  const row = plain(node);
+  $("detail-title").textContent = `${row.vendor} ${endpointName(row.endpoint)} · ${row.type}`;
+  return [
+    fields([
+      ["Received", row.received_at],
+      ["Namespace", row.namespace],
+      ["Tenant", row.tenant],
+      ["User", row.user],
+      ["Session", row.session],
+      ["Query", row.query],
+      ["Query id", row.query_id],
+      ["Products", row.items.join(", ")],
+      ["Position", row.position],
+      ["Event time", row.timestamp_ms === null ? null : new Date(row.timestamp_ms).toISOString()],
+      ["Request", row.request_id],
+    ]),
+    el("h3", { text: "Payload" }),
+    renderJSON(field(node, "payload")),
+    el("h3", { text: "Headers" }),
+    headersTable(row.headers, []),
+  ];
+}
+
+function rejectionDetail(node) {
+  const row = plain(node);
+  $("detail-title").textContent = `${row.status} · ${row.vendor || "no vendor"} ${endpointName(row.endpoint)}`;
+  const reasons = el("ul", { class: "reasons" });
+  for (const error of row.errors) {
+    reasons.append(
+      el("li", {}, el("span", { class: "where", text: error.path }), el("span", { class: "rule", text: `${error.layer}/${error.rule}` }), el("div", { text: error.message })),
+    );
+  }
+  const bodyErrors = row.errors.filter((e) => e.path.startsWith("$"));
+  const headerErrors = row.errors.filter((e) => e.path.startsWith("header:"));
+  return [
+    fields([
+      ["Received", row.received_at],
+      ["Request", `${row.method} ${row.endpoint}`],
+      ["Namespace", row.namespace],
+      ["Tenant", row.tenant],
+      ["Request id", row.request_id],
+    ]),
+    el("h3", { text: row.errors.length === 1 ? "Why it was refused" : `Why it was refused (${row.errors.length} reasons)` }),
+    reasons,
+    el("h3", { text: "Body, with each reason beside its field" }),
+    bodyView(row.body, bodyErrors),
+    el("h3", { text: "Headers" }),
+    headersTable(row.headers, headerErrors),
+  ];
+}
+
+function bodyView(text, errors) {
+  if (text === null || text === "") return el("p", { class: "empty", text: text === null ? "No body was read." : "The body was empty." });
+  if (text.length <= BIG_BODY) {
+    try {
+      return renderJSON(parse(text), errors);
+    } catch {
+      // not JSON (that may be why it was refused): shown as text below
+    }
+  }
+  const shownText = text.length > BIG_BODY ? `${text.slice(0, BIG_BODY)}\n… (${text.length.toLocaleString()} characters in all)` : text;
+  const box = el("div", { class: "json" }, el("div", { class: "line raw", text: shownText }));
+  for (const error of errors) box.append(el("div", { class: "note", text: noteText(error, error.path === "$" ? "" : error.path) }));
+  return box;
+}
+
+function headersTable(headers, errors) {
+  if (!headers) return el("p", { class: "empty", text: "Not kept for events stored by an older mockserver." });
+  const table = el("table", { class: "headers" });
+  const byName = new Map();
+  for (const error of errors) {
+    const name = error.path.slice("header:".length).toLowerCase();
+    byName.set(name, [...(byName.get(name) || []), error]);
+  }
+  const names = new Set([...Object.keys(headers), ...byName.keys()]);
+  for (const name of names) {
+    const value = name in headers ? headers[name] : "(not sent)";
+    const tr = el("tr", {}, el("td", { text: name }), el("td", { text: value }));
+    const notes = byName.get(name);
+    if (notes) {
+      tr.classList.add("has-error");
+      for (const error of notes) tr.lastElementChild.append(el("div", { class: "note", text: noteText(error, "") }));
+    }
+    table.append(tr);
+  }
+  return table;
+}
+
+$("detail-close").addEventListener("click", () => navigate({ open: null }));
+
+// ---- counts and the filter choices, from the summary ----------------------------------------
+
+let counts = { events: 0, rejections: 0 };
+let summaryAt = 0;
+let summaryBusy = false;
+
+async function loadSummary() {
+  if (summaryBusy) return;
+  summaryBusy = true;
+  summaryAt = Date.now();
+  try {
+    const summary = plain(parse(await getJSON("/summary", { namespace: state.namespace })));
+    counts = { events: summary.events.total, rejections: summary.rejections.total };
+    showCounts();
+    fillChoices(form.elements.type, Object.keys(summary.events.by_type));
+    fillChoices(form.elements.status, Object.keys(summary.rejections.by_status));
+    const namespaces = new Set([...Object.keys(summary.events.by_namespace), ...Object.keys(summary.rejections.by_namespace)]);
+    $("namespaces").replaceChildren(...[...namespaces].sort().map((n) => el("option", { value: n })));
+    $("tenants").replaceChildren(...Object.keys(summary.events.by_tenant).sort().map((t) => el("option", { value: t })));
+  } catch {
+    // the table's load says what went wrong
+  } finally {
+    summaryBusy = false;
+  }
+}
+
+function fillChoices(select, values) {
+  const current = select.value;
+  const wanted = [...new Set([...values, ...(current ? [current] : [])])].sort();
+  const have = Array.from(select.options).slice(1).map((o) => o.value);
+  if (wanted.join("\n") === have.join("\n")) return;
+  select.replaceChildren(select.options[0], ...wanted.map((v) => el("option", { value: v, text: v })));
+  select.value = current;
+}
+
+function showCounts() {
+  $("count-events").textContent = counts.events.toLocaleString();
+  $("count-rejections").textContent = counts.rejections.toLocaleString();
+}
+
+// ---- live: Server-Sent Events from /_mock/stream --------------------------------------------
+// Read with fetch rather than EventSource, which cannot send the admin token. The server says
+// what changed (counts); the table is then read again from the JSON endpoints.
+
+const live = (() => {
+  let paused = false;
+  let controller = null;
+  let refreshQueued = false;
+
+  function show(kind, text) {
+    const box = $("live-state");
+    box.className = `live-state ${kind}`;
+    box.textContent = text;
+  }
+
+  function onChange(change) {
+    if (change.reset) {
+      loadSummary();
+    } else {
+      counts.events += change.events;
+      counts.rejections += change.rejections;
+      showCounts();
+      if (Date.now() - summaryAt > SUMMARY_EVERY_MS) loadSummary();
+    }
+    const relevant = change.reset || (state.view === "events" ? change.events : change.rejections);
+    if (!relevant) return;
+    if (paused) {
+      pending += state.view === "events" ? change.events : change.rejections;
+      show("off", `paused · ${pending.toLocaleString()} new`);
+    } else if (state.offset > 0 && !change.reset) {
+      pending += state.view === "events" ? change.events : change.rejections;
+      const newest = el("button", { type: "button", text: "Show newest" });
+      newest.addEventListener("click", () => navigate({ offset: 0 }));
+      notice(`${pending.toLocaleString()} newer since this page loaded.`, false, newest);
+    } else if (!refreshQueued) {
+      refreshQueued = true; // one reload at a time: changes that come meanwhile join it
+      queueMicrotask(async () => {
+        await load({ quiet: true });
+        refreshQueued = false;
+      });
+    }
+  }
+
+  async function run(signal) {
+    let first = true;
+    while (!signal.aborted) {
+      try {
+        const response = await request("/stream", { namespace: state.namespace }, { signal });
+        if (!response.ok) throw new Error(`stream: ${response.status}`);
+        if (!first) {
+          load({ quiet: true }); // what arrived while we were away
+          loadSummary();
+        }
+        first = false;
+        show(paused ? "off" : "on", paused ? "paused" : "live");
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const message = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = message.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+            if (/^event: ?change$/m.test(message) && data) onChange(JSON.parse(data));
+          }
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      first = false;
+      show("down", "reconnecting…");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  return {
+    restart() {
+      controller?.abort();
+      controller = new AbortController();
+      run(controller.signal);
+    },
+    togglePause() {
+      paused = !paused;
+      const button = $("pause");
+      button.setAttribute("aria-pressed", String(paused));
+      button.textContent = paused ? "Resume" : "Pause";
+      if (paused) {
+        show("off", "paused");
+      } else {
+        show("on", "live");
+        if (pending) load({ quiet: true });
+      }
+    },
+  };
+})();
+let pending = 0; // rows that arrived and are not shown (paused, or on an older page)
+
+$("pause").addEventListener("click", () => live.togglePause());
+
+// ---- reset ----------------------------------------------------------------------------------
+
+$("reset").addEventListener("click", () => {
+  const dialog = $("reset-dialog");
+  const one = Boolean(state.namespace);
+  $("reset-one-label").hidden = !one;
+  $("reset-namespace").textContent = state.namespace;
+  dialog.querySelector(`input[value="${one ? "one" : "all"}"]`).checked = true;
+  dialog.returnValue = "";
+  dialog.showModal();
+});
+
+$("reset-dialog").addEventListener("close", async () => {
+  const dialog = $("reset-dialog");
+  if (dialog.returnValue !== "reset") return;
+  const scope = dialog.querySelector("input[name=scope]:checked").value;
+  const params = scope === "one" ? { namespace: state.namespace } : {};
+  const response = await request("/reset", params, { method: "POST" });
+  if (!response.ok) {
+    notice(`Reset failed: ${response.status} ${await response.text()}`, true);
+    return;
+  }
+  navigate({ open: null, offset: 0 }, { replace: true });
+  load();
+  loadSummary();
+});
+
+// ---- start -----------------------------------------------------------------------------------
+
+showState();
+load();
+loadSummary();
+showDetail();
+live.restart();
