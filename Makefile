@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint fuzz bench soak bench-tools dist clean
+.PHONY: setup run test test-fast lint fuzz bench soak bench-tools browser dist clean
 
 setup: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 	$(BIN)/mockserver serve $(ARGS)
 
-test: setup  ## every test, on every core (README: Tests, for the time budget)
+test: setup browser  ## every test, on every core (README: Tests, for the time budget)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, wheels or schemathesis
@@ -32,6 +32,16 @@ bench: setup bench-tools  ## mockserver vs Prism vs bare Starlette, one core eac
 
 soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_SECONDS to change)
 	$(BIN)/python bench/soak.py
+
+# The dashboard's browser tests drive Debian's Chromium. Installed here when this user can
+# (root with apt-get); otherwise those tests skip and say how, except in CI, where they fail.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "no Chromium: the dashboard's browser tests will skip (sudo apt-get install chromium)"; \
+	  fi; }
 
 bench-tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

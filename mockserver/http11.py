@@ -9,6 +9,11 @@
   server, with no h2c handler, reads the body and answers in HTTP/1.1; so does this one
   (for a body with a Content-Length), then closes the connection, whose parser cannot go on.
   WebSocket upgrades are uvicorn's as before.
+
+And one thing for the server's own live views: at shutdown, a response whose request scope
+carries ``ENDS_AT_SHUTDOWN`` (``/_mock/stream``, which never ends by itself) is closed at once
+instead of holding the shutdown for its whole grace period; the browser reconnects to the
+next server.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
+ENDS_AT_SHUTDOWN = "mockserver.ends_at_shutdown"  # a scope key an endless response sets
 
 
 class GoLikeHttpToolsProtocol(HttpToolsProtocol):
@@ -27,6 +33,13 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._upgrade_body_left: int | None = None  # of a request whose Upgrade is ignored
+
+    def shutdown(self) -> None:
+        scope = getattr(self, "scope", None)
+        if self.cycle is not None and scope is not None and scope.get(ENDS_AT_SHUTDOWN):
+            self.transport.close()  # connection_lost tells the app its client is gone
+            return
+        super().shutdown()
 
     # -- the header read timeout ----------------------------------------------------------
 

@@ -14,6 +14,7 @@ from starlette.types import Message
 from mockserver import MockClient, MockServer, Settings, SqliteStore, create_app
 from mockserver.inspect import api as inspect_api
 from mockserver.inspect.api import InspectAPI
+from mockserver.serving import GRACEFUL_SHUTDOWN_SECONDS
 from mockserver.validation import Contracts
 from tests.conftest import (
     NEURALENS_HEADERS,
@@ -374,6 +375,20 @@ def test_the_stream_tells_a_live_view_what_arrived() -> None:
     change = json.loads(messages[-1].removeprefix("data: "))
     assert (change["events"], change["rejections"], change["reset"]) == (1, 0, False)
     assert change["latest_event_id"] >= 1
+
+
+def test_an_open_stream_does_not_hold_a_server_that_stops() -> None:
+    server = MockServer(Settings(db=":memory:", port=0)).start()
+    with httpx.stream("GET", server.url + "/_mock/stream") as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 1000"
+        started = time.monotonic()
+        server.stop()
+        stopped = time.monotonic() - started
+        with pytest.raises(httpx.RemoteProtocolError):  # closed: the browser reconnects
+            list(lines)
+    # Not the whole grace period that requests still running get (then are cancelled).
+    assert stopped < GRACEFUL_SHUTDOWN_SECONDS / 2
 
 
 def test_a_stream_ends_when_its_duration_does(client: TestClient) -> None:

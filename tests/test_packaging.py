@@ -57,6 +57,13 @@ def test_wheel_installs_and_serves_in_a_fresh_virtualenv(tmp_path: Path) -> None
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 202
+        # The dashboard's files came in the wheel: / redirects to the page, and its script loads.
+        with urllib.request.urlopen(f"{match.group(1)}/", timeout=10) as response:
+            assert response.url.endswith("/_mock/ui/")
+            assert b'<script type="module" src="app.js">' in response.read()
+        with urllib.request.urlopen(f"{match.group(1)}/_mock/ui/app.js", timeout=10) as response:
+            assert response.headers["content-type"].startswith("text/javascript")
+            assert b'from "./json.js"' in response.read()
     finally:
         process.terminate()
         process.communicate(timeout=10)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, Store
@@ -306,6 +307,7 @@ class InspectAPI:
         (in ``namespace``, if given) since the last message, gathered for a quarter of a second.
         A live view refetches what it shows from the JSON endpoints. ``retry`` tells the
         browser to reconnect a second after the server goes away (a restart)."""
+        request.scope[ENDS_AT_SHUTDOWN] = True  # a server stopping closes it at once
         watcher = self.changes.watch(params.get("namespace"))
         duration = params.get("duration", MAX_STREAM_SECONDS)
 

@@ -208,25 +208,27 @@ const shortReason = (errors) => {
   return errors.length > 1 ? `${words} (+${errors.length - 1} more)` : words;
 };
 
+// [title, width, cell, class, title text]; "opt" columns give way to the detail panel, which
+// shows the same fields.
 const COLUMNS = {
   events: [
     ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
-    ["Endpoint", "80px", (r) => endpointName(r.endpoint)],
-    ["Namespace", "100px", (r) => r.namespace],
-    ["Tenant", "110px", (r) => r.tenant ?? ""],
-    ["Type", "160px", (r) => r.type],
+    ["Endpoint", "80px", (r) => endpointName(r.endpoint), "opt"],
+    ["Namespace", "100px", (r) => r.namespace, "opt"],
+    ["Tenant", "110px", (r) => r.tenant ?? "", "opt"],
+    ["Type", "150px", (r) => r.type],
     ["User", "130px", (r) => r.user ?? ""],
     ["Query", "", (r) => r.query ?? ""],
     ["Products", "150px", (r) => r.items.join(", ")],
-    ["Pos.", "46px", (r) => (r.position ?? "") + "", "num"],
+    ["Pos.", "46px", (r) => (r.position ?? "") + "", "num opt"],
   ],
   rejections: [
     ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
     ["Endpoint", "110px", (r) => endpointName(r.endpoint)],
-    ["Namespace", "100px", (r) => r.namespace],
-    ["Tenant", "110px", (r) => r.tenant ?? ""],
+    ["Namespace", "100px", (r) => r.namespace, "opt"],
+    ["Tenant", "110px", (r) => r.tenant ?? "", "opt"],
     ["Status", "60px", (r) => el("span", { class: "status", text: String(r.status) })],
     ["Reason", "", (r) => shortReason(r.errors), "mono"],
   ],
@@ -268,8 +270,9 @@ function drawTable(view, rows, total, quiet) {
   const columns = COLUMNS[view];
   const wrap = document.querySelector(".table-wrap");
   if (shown.view !== view) {
-    $("cols").replaceChildren(...columns.map(([, width]) => el("col", width ? { style: { width } } : {})));
-    $("head").replaceChildren(...columns.map(([title]) => el("th", { scope: "col", text: title })));
+    const optional = (cls) => (cls?.includes("opt") ? { class: "opt" } : {});
+    $("cols").replaceChildren(...columns.map(([, width, , cls]) => el("col", { ...optional(cls), ...(width ? { style: { width } } : {}) })));
+    $("head").replaceChildren(...columns.map(([title, , , cls]) => el("th", { scope: "col", text: title, ...optional(cls) })));
   }
   const focusedKey = document.activeElement?.closest?.("#rows tr")?.dataset.key;
   const known = shown.view === view ? shown.topId : Infinity;
@@ -357,13 +360,13 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "ArrowLeft" && !$("newer").disabled) $("newer").click();
 });
 
-let noticeTimer = null;
+const HINT = "Newest first. Click a row, or use ↑ ↓ and Enter, to see it whole; / to search, P to pause.";
+
 function notice(text, bad = false, action = null) {
   const box = $("notice");
   box.classList.toggle("bad", bad);
-  box.replaceChildren(text);
+  box.replaceChildren(text || HINT);
   if (action) box.append(action);
-  clearTimeout(noticeTimer);
 }
 
 // ---- the detail panel -------------------------------------------------------------------
@@ -377,6 +380,7 @@ async function showDetail() {
     if (tr.dataset.key === key) tr.setAttribute("aria-selected", "true");
     else tr.removeAttribute("aria-selected");
   }
+  document.body.classList.toggle("detail-open", Boolean(key));
   if (!key) {
     panel.hidden = true;
     detailFor = null;
@@ -400,8 +404,8 @@ async function showDetail() {
   bodyBox.replaceChildren(...(isEvent ? eventDetail(node) : rejectionDetail(node)));
   bodyBox.scrollTop = 0;
   const firstNote = bodyBox.querySelector(".json .has-error");
-  if (firstNote && firstNote.offsetTop > bodyBox.clientHeight * 0.6) {
-    firstNote.scrollIntoView({ block: "center" }); // the field at fault, not the braces above it
+  if (firstNote && firstNote.getBoundingClientRect().bottom > bodyBox.getBoundingClientRect().bottom) {
+    firstNote.scrollIntoView({ block: "center" }); // the field at fault, out of sight below
   }
 }
 
@@ -416,7 +420,8 @@ function fields(pairs) {
 
 function eventDetail(node) {
   const row = plain(node);
-  $("detail-title").textContent = `${row.vendor} ${endpointName(row.endpoint)} · ${row.type}`;
+  const endpoint = endpointName(row.endpoint);
+  $("detail-title").textContent = row.type === endpoint ? `${row.vendor} ${endpoint}` : `${row.vendor} ${endpoint} · ${row.type}`;
   return [
     fields([
       ["Received", row.received_at],
