@@ -52,9 +52,6 @@ class Event:
     payload: str  # the signal as sent: JSON text, stored without re-encoding
     request_id: str
     received_at: str
-    # The request's headers as stored (credentials fingerprinted): set by the recorder, which
-    # holds the store's salt; the events of one request share them.
-    headers: Mapping[str, str] | None = None
 
 
 def describe_error(error: Mapping[str, str]) -> str:

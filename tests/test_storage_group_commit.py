@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pytest
@@ -20,7 +20,12 @@ class RecordingStore:
         self.commits: list[list[str]] = []
         self.fail = fail
 
-    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+    def add(
+        self,
+        events: Sequence[Event] = (),
+        rejections: Sequence[Rejection] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         if self.fail:
             raise OSError("disk full")
         self.commits.append([r.request_id for r in rejections])
@@ -87,3 +92,29 @@ def test_a_commit_waits_for_arrivals_a_bounded_number_of_times() -> None:
 def test_a_failed_commit_fails_every_request_in_it() -> None:
     with pytest.raises(OSError, match="disk full"):
         _run(RecordingStore(fail=True), {"a": 0, "b": 0})
+
+
+def test_requests_that_share_a_commit_keep_their_own_headers() -> None:
+    store = SqliteStore(":memory:")
+    writer = GroupCommit(store)
+
+    def click(request_id: str) -> Event:
+        return Event(
+            vendor="lucidworks", endpoint="/retail/signals/click", type="click",
+            namespace="default", tenant=None, user=None, session=None, query=None,
+            query_id=None, items=(), position=None, timestamp_ms=None, payload="{}",
+            request_id=request_id, received_at="2026-01-01T00:00:00.000000Z",
+        )  # fmt: skip
+
+    async def main() -> None:
+        await asyncio.gather(
+            writer.write([click("a"), click("a")], headers=("a", '{"from":"a"}')),
+            writer.write([click("b")], headers=("b", '{"from":"b"}')),
+        )
+
+    asyncio.run(main())
+    rows = store.events({}).rows
+    assert sorted((row["request_id"], row["headers"]["from"]) for row in rows) == [
+        ("a", "a"), ("a", "a"), ("b", "b"),
+    ]  # fmt: skip
+    store.close()

@@ -58,7 +58,7 @@ def test_a_database_from_before_the_headers_column_upgrades_and_keeps_its_rows(
     store = SqliteStore(path)
     (old,) = store.events({}).rows
     assert old["headers"] is None
-    store.add([_event(headers={"accept": "*/*"})])
+    store.add([_event(request_id="new")], headers={"new": '{"accept":"*/*"}'})
     assert store.events({}).rows[0]["headers"] == {"accept": "*/*"}
     store.close()
 

@@ -62,9 +62,16 @@ class Page:
 class Store(Protocol):
     salt: bytes  # random per store, kept with it: credential fingerprints are salted with it
 
-    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+    def add(
+        self,
+        events: Sequence[Event] = (),
+        rejections: Sequence[Rejection] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
-        ``StoreUnavailable`` having stored none of them."""
+        ``StoreUnavailable`` having stored none of them. ``headers``: each accepted request's
+        headers as stored (JSON text, credentials already fingerprinted), by request id; the
+        events of one request share them."""
 
     def reset(self, namespace: str | None = None) -> None:
         """Delete every row, or one namespace's."""

@@ -26,6 +26,7 @@ MAX_DEFERRALS = 2
 class _Batch:
     events: list[Event] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # by request id, as JSON text
     waiting: list[asyncio.Future[None]] = field(default_factory=list)
     seen: int = 0  # requests queued when the flush last looked
     deferrals: int = 0
@@ -38,14 +39,22 @@ class GroupCommit:
         # threads) never resolves a future from another loop's thread.
         self._batches: dict[asyncio.AbstractEventLoop, _Batch] = {}
 
-    async def write(self, events: Sequence[Event] = (), rejection: Rejection | None = None) -> None:
-        """Return once ``events`` and ``rejection`` are committed (with whatever else queued)."""
+    async def write(
+        self,
+        events: Sequence[Event] = (),
+        rejection: Rejection | None = None,
+        headers: tuple[str, str] | None = None,
+    ) -> None:
+        """Return once ``events`` and ``rejection`` are committed (with whatever else queued).
+        ``headers``: the request id of ``events`` and its stored headers (JSON text)."""
         loop = asyncio.get_running_loop()
         batch = self._batches.get(loop)
         if batch is None:
             batch = self._batches[loop] = _Batch(seen=1)
             loop.call_soon(self._flush, loop)
         batch.events.extend(events)
+        if headers is not None:
+            batch.headers[headers[0]] = headers[1]
         if rejection is not None:
             batch.rejections.append(rejection)
         done = loop.create_future()
@@ -61,7 +70,7 @@ class GroupCommit:
             return
         del self._batches[loop]
         try:
-            self.store.add(batch.events, batch.rejections)
+            self.store.add(batch.events, batch.rejections, batch.headers)
         except Exception as exc:  # every waiter learns its rows were not committed
             for done in batch.waiting:
                 if not done.done():

@@ -166,13 +166,18 @@ class SqliteStore:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def add(self, events: Sequence[Event] = (), rejections: Sequence[Rejection] = ()) -> None:
+    def add(
+        self,
+        events: Sequence[Event] = (),
+        rejections: Sequence[Rejection] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        headers = headers or {}
         event_rows = [
             (
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
-                e.timestamp_ms, e.received_at, e.payload,
-                None if e.headers is None else _dumps(e.headers),
+                e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id),
             )
             for e in events
         ]  # fmt: skip

@@ -3,6 +3,7 @@ namespace and endpoint a request is for."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -78,14 +79,18 @@ async def drain(intake: Intake, limit: int) -> None:
             return
 
 
+@functools.lru_cache(maxsize=1024)
 def fingerprint(secret: str, salt: bytes) -> str:
     """A stable, non-reversible name for a credential: enough to tell two apart within one
     store, not to reuse it. Salted per store, so a fingerprint cannot be looked up in a table
-    of known tokens' hashes, nor matched across stores."""
+    of known tokens' hashes, nor matched across stores. Cached, as a client sends the same
+    token on every request: recent tokens stay in this process's memory (as each request's
+    headers do meanwhile), never on disk."""
     digest = hmac.new(salt, secret.encode("utf-8", "replace"), hashlib.sha256)
     return "hmac-sha256:" + digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1024)
 def is_credential(header_name: str) -> bool:
     name = header_name.lower()
     return any(part in name for part in CREDENTIAL_NAME_PARTS)
@@ -95,14 +100,16 @@ def safe_headers(headers: Mapping[str, str], salt: bytes) -> dict[str, str]:
     """Headers as stored: credentials fingerprinted, each other value cut to a bounded prefix
     (a 10 MB header is kept as its first 2 KiB and its size)."""
     return {
-        name: fingerprint(value, salt) if is_credential(name) else _prefix(value)
+        name: fingerprint(value, salt)
+        if is_credential(name)
+        else value
+        if len(value) <= STORED_HEADER_CHARS
+        else _prefix(value)
         for name, value in headers.items()
     }
 
 
 def _prefix(value: str) -> str:
-    if len(value) <= STORED_HEADER_CHARS:
-        return value
     return f"{value[:STORED_HEADER_CHARS]}… ({len(value)} characters in all)"
 
 

@@ -7,15 +7,17 @@ a vendor, a fault or a preflight cannot forget to record or record twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from mockserver.events import Event, Rejection, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
 from mockserver.vendors.registry import endpoint_name
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # built once: see storage/sqlite.py
 
 # One line a refused request, at warning (the server's default level shows it): a developer
 # pointing an app at ``make run`` sees why, without opening /_mock/rejections.
@@ -30,8 +32,8 @@ class Recorder:
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
         the 2xx go out."""
-        headers = safe_headers(intake.headers, self.salt)
-        await self.writer.write(events=[replace(event, headers=headers) for event in events])
+        headers = _dumps(safe_headers(intake.headers, self.salt))
+        await self.writer.write(events=events, headers=(intake.request_id, headers))
 
     async def reject(
         self,
