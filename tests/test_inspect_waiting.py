@@ -13,7 +13,7 @@ from mockserver.inspect.waiting import matches
 from mockserver.storage import SqliteStore
 
 # Mixed case and a non-ASCII letter: free text folds ASCII case only, in SQL and in memory.
-WORDS = st.sampled_from(["a", "b", "c", "Ab", "É"])
+WORDS = st.sampled_from(["a", "b", "c", "Ab", "É", "a_%"])
 TIMES_LIST = [
     "2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-01-03T00:00:00.000000Z"
 ]  # fmt: skip
@@ -40,7 +40,7 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "vendor": st.sampled_from(["neuralens", "lucidworks"]),
     "since": TIMES,
     "until": TIMES,
-    "text": st.sampled_from(["a", "A", "b", "é", "É"]),
+    "text": st.sampled_from(["a", "A", "b", "é", "É", "_", "%", "\\", "a_"]),
 }
 # One or two filters at a time: with more, nearly nothing matches and nothing is compared.
 FILTERS = st.lists(st.sampled_from(sorted(VALUES)), max_size=2, unique=True).flatmap(
