@@ -192,6 +192,23 @@ def test_an_event_posted_after_the_page_loaded_shows_within_a_second(
     assert console.errors == []
 
 
+def test_rows_being_read_stay_in_place_while_events_stream_in(
+    server: MockServer, open_page: Callable[[str], Page]
+) -> None:
+    assert post_click(server, [{**CLICK[0], "visitorId": f"v{n}"} for n in range(40)]) == 202
+    page = open_page(dashboard(server))
+    expect(rows(page)).to_have_count(40)
+    page.locator(".table-wrap").evaluate("wrap => { wrap.scrollTop = 300; }")
+    reading = page.locator("#rows tr", has_text="v20")
+    before = reading.bounding_box()
+    post_click(server, [{**CLICK[0], "visitorId": "newcomer"}])
+    expect(rows(page)).to_have_count(41)
+    expect(rows(page).first).to_contain_text("newcomer")  # above, out of sight
+    after = reading.bounding_box()
+    assert before is not None and after is not None
+    assert abs(after["y"] - before["y"]) <= 1
+
+
 def test_pause_holds_new_rows_back_until_resume(
     server: MockServer, open_page: Callable[[str], Page]
 ) -> None:
