@@ -205,7 +205,8 @@ def test_rows_being_read_stay_in_place_while_events_stream_in(
     expect(rows(page)).to_have_count(41)
     expect(rows(page).first).to_contain_text("newcomer")  # above, out of sight
     after = reading.bounding_box()
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert abs(after["y"] - before["y"]) <= 1
 
 
