@@ -52,6 +52,10 @@ class Event:
     payload: str  # the signal as sent: JSON text, stored without re-encoding
     request_id: str
     received_at: str
+    # What the analytics need beyond the filters: the Neuralens page (a search is an event on
+    # SEARCH_RESULT_PAGE) and the revenue of a Lucidworks purchase.
+    page: str | None = None
+    revenue: float | None = None
 
 
 def describe_error(error: Mapping[str, str]) -> str:

@@ -66,6 +66,7 @@ def test_events_are_newest_first_with_a_total(filled: TestClient) -> None:
         ({"type": "PURCHASE", "item": "AV768"}, 1),
         ({"since": "2000-01-01T00:00:00Z"}, 6),
         ({"until": "2000-01-01T00:00:00+02:00"}, 0),
+        ({"since": "0326-08-08T07:06:29Z"}, 6),  # a year before 1000 still compares right
         ({"namespace": "elsewhere"}, 0),
         ({"text": "U-9"}, 1),
         ({"text": "av76"}, 2),
@@ -156,6 +157,7 @@ def test_summary_counts_by_vendor_type_and_tenant(filled: TestClient) -> None:
         ("offset=-1", "offset"),
         ("vendor=algolia", "vendor"),
         ("since=yesterday", "since"),
+        ("since=0001-01-01T00:00:00%2B01:00", "since"),  # in the year 0, in UTC
         ("vendr=neuralens", "vendr"),
         ("user=", "user"),
     ],

@@ -56,6 +56,12 @@ def test_replies_fit_the_described_schemas(client: TestClient, spec: dict[str, A
     _check(spec, "Event", client.get(f"/_mock/events/{events['events'][0]['id']}").json())
     _check(spec, "RejectionPage", client.get("/_mock/rejections").json())
     _check(spec, "Summary", client.get("/_mock/summary").json())
+    _check(spec, "Analytics", client.get("/_mock/analytics").json())
+    _check(spec, "Rejection", client.get("/_mock/rejections/1").json())
+    reasons = client.get("/_mock/rejections/reasons").json()["reasons"]
+    assert reasons
+    for reason in reasons:
+        _check(spec, "Reason", reason)
     _check(spec, "EventPage", client.get("/_mock/wait", params={"timeout": 0}).json())
     _check(spec, "Error", client.get("/_mock/events", params={"limit": "x"}).json())
     _check(spec, "Error", client.get("/_mock/events/0").json())

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver.http11 import ENDS_AT_SHUTDOWN
+from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, Store
@@ -62,7 +63,16 @@ def _timestamp(name: str, raw: str) -> str:
         raise BadParameter(name, "must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in the year 0
+        raise BadParameter(name, "must be a time from the year 1 to 9999 in UTC") from None
+    # Written out by hand: strftime's %Y does not pad the year 326 to 0326, and these strings
+    # are compared as text with the stored ones.
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+        f"{utc.second:02d}.{utc.microsecond:06d}Z"
+    )
 
 
 def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
@@ -75,6 +85,15 @@ def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
             bound = f"from {low} to {high}" if high is not None else f"at least {low}"
             raise BadParameter(name, f"must be {bound}")
         return value
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        if raw not in choices:
+            raise BadParameter(name, f"must be one of {', '.join(choices)}")
+        return raw
 
     return parse
 
@@ -107,7 +126,14 @@ _PARSERS: dict[str, Parser] = {
     "count": _integer(1),
     "timeout": _seconds,
     "duration": _seconds_up_to(MAX_STREAM_SECONDS),
+    "bucket": _one_of(tuple(BUCKETS)),
+    "lucidworks_session_minutes": _integer(1, 24 * 60),
+    "neuralens_session_minutes": _integer(1, 24 * 60),
 }
+_ANALYTICS = (
+    "namespace", "vendor", "tenant", "since", "until", "bucket",
+    "lucidworks_session_minutes", "neuralens_session_minutes",
+)  # fmt: skip
 _PAGING = ("limit", "offset")
 
 
@@ -183,6 +209,7 @@ class InspectAPI:
             guarded("/reset", ("namespace",), self.reset),
             guarded("/wait", (*listing, "count", "timeout"), self.wait),
             guarded("/stream", ("namespace", "duration"), self.stream),
+            guarded("/analytics", _ANALYTICS, self.analytics),
         ]
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -249,6 +276,12 @@ class InspectAPI:
 
     async def summary(self, params: Params, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(self.store.summary, params.get("namespace")))
+
+    async def analytics(self, params: Params, request: Request) -> Response:
+        """Search analytics (``inspect/analytics.py``), counted in SQL in a reader thread."""
+        query = analytics_query(params)
+        counts = await run_in_threadpool(self.store.analytics, query)
+        return JSONResponse(figures(counts, query, params.get("bucket", "day")))
 
     async def reset(self, params: Params, request: Request) -> Response:
         self.store.reset(params.get("namespace"))

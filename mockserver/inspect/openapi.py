@@ -118,6 +118,11 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "The request's headers, as a rejection's (null for events "
                 "stored before mockserver kept them).",
             },
+            "page": {**_NULLABLE_STRING, "description": "Neuralens page."},
+            "revenue": {
+                "type": ["number", "null"],
+                "description": "A Lucidworks purchase's revenue.",
+            },
         },
     },
     "ValidationError": {
@@ -185,6 +190,84 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "Counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "Rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+    "QueryCount": {
+        "type": "object",
+        "required": ["query", "count"],
+        "properties": {"query": {"type": "string"}, "count": {"type": "integer"}},
+    },
+    "Analytics": {
+        "type": "object",
+        "required": [
+            "filters", "totals", "series", "sessions", "searches", "ctr", "avg_click_position",
+            "clicks_by_position", "no_click_queries", "zero_result_queries", "top_queries",
+            "add_to_cart_rate", "conversion_rate", "purchases", "revenue", "funnel",
+            "definitions",
+        ],
+        "properties": {
+            "filters": {"type": "object"},
+            "totals": {
+                "type": "object",
+                "required": ["events", "by_type"],
+                "properties": {
+                    "events": {"type": "integer"},
+                    "by_type": {"$ref": "#/components/schemas/Counts"},
+                },
+            },
+            "series": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "start_ms", "counts", "total"],
+                    "properties": {
+                        "start": {"type": ["string", "null"], "format": "date-time"},
+                        "start_ms": {"type": "integer"},
+                        "counts": {"$ref": "#/components/schemas/Counts"},
+                        "total": {"type": "integer"},
+                    },
+                },
+            },
+            "sessions": {"type": "integer"},
+            "searches": {"type": "integer"},
+            "ctr": {"$ref": "#/components/schemas/Rate"},
+            "avg_click_position": {"type": ["number", "null"]},
+            "clicks_by_position": {"$ref": "#/components/schemas/Counts"},
+            "no_click_queries": {
+                "type": "array", "items": {"$ref": "#/components/schemas/QueryCount"}
+            },
+            "zero_result_queries": {
+                "type": "array", "items": {"$ref": "#/components/schemas/QueryCount"}
+            },
+            "top_queries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["query", "searches", "ctr"],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "searches": {"type": "integer"},
+                        "ctr": {"$ref": "#/components/schemas/Rate"},
+                    },
+                },
+            },
+            "add_to_cart_rate": {"$ref": "#/components/schemas/Rate"},
+            "conversion_rate": {"$ref": "#/components/schemas/Rate"},
+            "purchases": {"type": "integer"},
+            "revenue": {"type": ["number", "null"]},
+            "funnel": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["step", "count"],
+                    "properties": {
+                        "step": {"enum": ["searches", "clicked", "added_to_cart", "purchased"]},
+                        "count": {"type": "integer"},
+                    },
+                },
+            },
+            "definitions": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    },
     "Summary": {
         "type": "object",
         "required": ["events", "rejections"],
@@ -348,6 +431,51 @@ def inspection_openapi() -> dict[str, Any]:
                         "204": {"description": "Deleted."},
                         "400": _BAD_PARAMETER,
                         "503": _json("Error", "The store takes no writes now; the error says why."),
+                    },
+                }
+            },
+            "/_mock/analytics": {
+                "get": {
+                    "operationId": "analytics",
+                    "description": "Search analytics over the events whose event time is in "
+                    "the period: totals and a series by event type, sessions, searches, "
+                    "click-through rate, click positions, top / no-click / zero-result "
+                    "queries, add-to-cart and conversion rates, revenue, the funnel. Counted "
+                    "in the database; every figure's definition is in `definitions` (and "
+                    "docs/analytics.md). Empty: zeros, and null rates.",
+                    "parameters": [
+                        _NAMESPACE,
+                        _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
+                        _query("tenant", {"type": "string"}, "Only this tenant."),
+                        _query(
+                            "since",
+                            {"type": "string", "format": "date-time"},
+                            "Event time at or after (ISO 8601).",
+                        ),
+                        _query(
+                            "until",
+                            {"type": "string", "format": "date-time"},
+                            "Event time before (ISO 8601).",
+                        ),
+                        _query(
+                            "bucket",
+                            {"enum": ["hour", "day"], "default": "day"},
+                            "The series' bucket (UTC).",
+                        ),
+                        _query(
+                            "lucidworks_session_minutes",
+                            {"type": "integer", "minimum": 1, "maximum": 1440, "default": 40},
+                            "Inactivity that ends a Lucidworks session without a sessionId.",
+                        ),
+                        _query(
+                            "neuralens_session_minutes",
+                            {"type": "integer", "minimum": 1, "maximum": 1440, "default": 30},
+                            "Inactivity that ends a Neuralens session.",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json("Analytics", "The figures."),
+                        "400": _BAD_PARAMETER,
                     },
                 }
             },

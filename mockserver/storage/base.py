@@ -8,7 +8,7 @@ replies after ``add`` never acknowledges something that lives only in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mockserver.events import Event, Rejection
@@ -51,6 +51,27 @@ class Change:
 
     def numbered(self) -> Iterator[tuple[int, Event]]:
         return enumerate(self.events, start=self.first_event_id)
+
+
+ANALYTICS_TOP = 20  # queries in each top list of the analytics
+LAST_POSITION = 20  # clicks by position: 1 to 20, then "21+"
+
+
+@dataclass(frozen=True)
+class AnalyticsQuery:
+    """What ``Store.analytics`` counts over: the events of a namespace, vendor and tenant
+    (None: all) whose event time is in [since_ms, until_ms); series in buckets of
+    ``bucket_ms``; a new session after ``session_gap_ms[vendor]`` of a user's inactivity."""
+
+    namespace: str | None = None
+    vendor: str | None = None
+    tenant: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    bucket_ms: int = 86_400_000
+    session_gap_ms: Mapping[str, int] = field(
+        default_factory=lambda: {"lucidworks": 40 * 60_000, "neuralens": 30 * 60_000}
+    )
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,10 @@ class Store(Protocol):
         """The reasons of the rejections matching ``filters``, grouped by rule and path, most
         frequent first: ``rule``, ``path``, ``layer``, ``count`` (rejections with that reason)
         and one ``message``."""
+
+    def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
+        """The counts behind the search analytics, computed in the database (see
+        ``storage/sqlite_analytics.py`` for their shape and meaning)."""
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,

@@ -28,10 +28,12 @@ from mockserver.storage.base import (
     EVENT_FILTERS,
     REJECTION_FILTERS,
     UNKNOWN,
+    AnalyticsQuery,
     Change,
     Page,
     StoreUnavailable,
 )
+from mockserver.storage.sqlite_analytics import analytics_counts
 
 log = logging.getLogger("mockserver.store")
 
@@ -98,12 +100,26 @@ def m003_the_headers_of_accepted_requests(db: Database) -> None:
     db.table("events").add_column("headers", str)
 
 
+@migrations()
+def m004_the_page_and_revenue_the_analytics_read(db: Database) -> None:
+    db.table("events").add_column("page", str)
+    db.table("events").add_column("revenue", float)
+    db.execute(
+        "UPDATE events SET page = json_extract(payload, '$.page') WHERE vendor = 'neuralens'"
+    )
+    db.execute(
+        "UPDATE events SET revenue = json_extract(payload, '$.revenue') "
+        "WHERE vendor = 'lucidworks' AND type = 'purchase' "
+        "AND json_type(payload, '$.revenue') IN ('integer', 'real')"
+    )
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
     "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
     "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
-    "headers",
+    "headers", "page", "revenue",
 )  # fmt: skip
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
 _JSON_COLUMNS = {"items", "payload", "errors", "headers"}
@@ -177,7 +193,8 @@ class SqliteStore:
             (
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
-                e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id),
+                e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id), e.page,
+                e.revenue,
             )
             for e in events
         ]  # fmt: skip
@@ -320,6 +337,10 @@ class SqliteStore:
             GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT ?"""
         with self._reading() as conn:
             return list(_rows(conn, sql, [*params, limit]))
+
+    def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
+        with self._reading() as conn:
+            return analytics_counts(conn, query)
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, "events")

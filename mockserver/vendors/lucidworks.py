@@ -176,6 +176,7 @@ class LucidworksSignals(VendorEndpoint):
                 payload=as_sent(text, signal),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
+                revenue=_revenue(signal),
             )
             # The lenient profile lets through what Go decodes without complaint: a body of
             # null (no signals), nested objects null or empty (no product ids).
@@ -193,6 +194,13 @@ class LucidworksSignals(VendorEndpoint):
             "errors": [error.as_dict() for error in errors],
         }
         return Reply.json(status, problem, "application/problem+json", headers)
+
+
+def _revenue(signal: Mapping[str, Any]) -> float | None:
+    revenue = signal.get("revenue")  # a purchase's; the lenient profile lets null through
+    if isinstance(revenue, int | float) and not isinstance(revenue, bool):
+        return float(revenue)
+    return None
 
 
 def _auth(rule: str, message: str) -> FieldError:

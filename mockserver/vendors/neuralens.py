@@ -98,6 +98,7 @@ class NeuralensEvents(VendorEndpoint):
                 payload=as_sent(body.decode("utf-8", "replace"), value),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
+                page=value.get("page"),
             )
         ]
 

@@ -1,0 +1,253 @@
+"""/_mock/analytics: every figure against values worked out by hand on a small set of events.
+
+The set (minutes after 10:00 UTC on 2 November 2026; LW Lucidworks, tenant shop; NL Neuralens,
+tenant app):
+
+    #   vendor minute event                          user session query, queryId    notes
+    1   LW      0     query                          v1   S1      "Oak Table " q1   3 products
+    2   LW      1     click position 2               v1   S1      q1
+    3   LW      2     cartadd                        v1   S1      q1
+    4   LW      3     purchase revenue 100           v1   S1      q1
+    5   LW     10     query                          v2   S2      "lamp" q2         no products
+    6   LW     11     query                          v2   S2      "oak table" q3
+    7   LW     20     purchase revenue 50            v3   S3      qx                no search
+    8   LW     21     click position 25              v3   S3      qy                no search
+    9   LW     30     query                          v4   -       "sofa" q4
+    10  LW     70     cartadd                        v4   -       q4                40 min on
+    11  LW     30     query                          v5   -       "sofa" q5
+    12  LW     69     cartadd                        v5   -       q5                39 min on
+    13  NL      0     VIEW_PRODUCT, SRP              u1           "Velvet Sofa"
+    14  NL      1     CLICK_PRODUCT, SRP, index 0    u1           "velvet sofa"
+    15  NL      2     ADD_TO_CART, PRODUCT_PAGE      u1
+    16  NL     32     VIEW_PRODUCT, SRP              u1           "velvet sofa"     30 min on
+    17  NL      5     CLICK_PRODUCT, SRP, index 4    -            "chair"           anonymous
+    18  NL      6     CLICK_PRODUCT, CATEGORY, idx 2 u2                             no query
+    19  LW      9     cartadd                        v2   S2      q0                before q2
+
+Sessions: S1, S2, S3; v4 twice (40 minutes is a new Lucidworks session); v5 once (39 is
+not); u1 twice (30 minutes is a new Neuralens session); #17 alone (no user); u2: 10.
+Searches: q1 q2 q3 q4 q5, and on Neuralens (u1 first session, velvet sofa), (u1 second
+session, velvet sofa), (#17, chair): 8. Clicked: q1, u1's first, #17's: 3. Followed by an
+add-to-cart in the session: q1 (#3), q5 (#12), u1's first (#15): 3; q4's cart add (#10)
+is in v4's next session, and #19 came before q2 and q3. Followed by a purchase: q1: 1.
+Clicks with a position: 2, 25, 1, 5, 3 (Neuralens index + 1): mean 36 / 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.events import Event
+from mockserver.inspect.analytics import DEFINITIONS
+from mockserver.storage import SqliteStore
+from tests.conftest import ROOT
+
+T0 = int(datetime(2026, 11, 2, 10, 0, tzinfo=UTC).timestamp() * 1000)
+NEURALENS = "/analytics/event"
+
+
+def lw(number: int, kind: str, minute: int, user: str, session: str | None, query_id: str,
+       query: str | None = None, items: tuple[str, ...] = ("p1",), position: int | None = None,
+       revenue: float | None = None) -> Event:  # fmt: skip
+    return Event(
+        vendor="lucidworks", endpoint=f"/retail/signals/{kind}", type=kind, namespace="default",
+        tenant="shop", user=user, session=session, query=query, query_id=query_id,
+        items=items, position=position, timestamp_ms=T0 + minute * 60_000, payload="{}",
+        request_id=f"r{number}", received_at="2026-11-30T00:00:00.000000Z", revenue=revenue,
+    )  # fmt: skip
+
+
+def nl(number: int, kind: str, page: str, minute: int, user: str | None,
+       query: str | None = None, index: int | None = None) -> Event:  # fmt: skip
+    return Event(
+        vendor="neuralens", endpoint=NEURALENS, type=kind, namespace="default", tenant="app",
+        user=user, session=None, query=query, query_id=None, items=("n1",),
+        position=None if index is None else index + 1, timestamp_ms=T0 + minute * 60_000,
+        payload="{}", request_id=f"r{number}", received_at="2026-11-30T00:00:00.000000Z",
+        page=page,
+    )  # fmt: skip
+
+
+EVENTS = [
+    lw(1, "query", 0, "v1", "S1", "q1", "Oak Table ", items=("p1", "p2", "p3")),
+    lw(2, "click", 1, "v1", "S1", "q1", position=2),
+    lw(3, "cartadd", 2, "v1", "S1", "q1"),
+    lw(4, "purchase", 3, "v1", "S1", "q1", revenue=100.0),
+    lw(5, "query", 10, "v2", "S2", "q2", "lamp", items=()),
+    lw(6, "query", 11, "v2", "S2", "q3", "oak table"),
+    lw(7, "purchase", 20, "v3", "S3", "qx", revenue=50.0),
+    lw(8, "click", 21, "v3", "S3", "qy", position=25),
+    lw(9, "query", 30, "v4", None, "q4", "sofa", items=("p9",)),
+    lw(10, "cartadd", 70, "v4", None, "q4"),
+    lw(11, "query", 30, "v5", None, "q5", "sofa", items=("p9",)),
+    lw(12, "cartadd", 69, "v5", None, "q5"),
+    nl(13, "VIEW_PRODUCT", "SEARCH_RESULT_PAGE", 0, "u1", "Velvet Sofa", index=0),
+    nl(14, "CLICK_PRODUCT", "SEARCH_RESULT_PAGE", 1, "u1", "velvet sofa", index=0),
+    nl(15, "ADD_TO_CART", "PRODUCT_PAGE", 2, "u1"),
+    nl(16, "VIEW_PRODUCT", "SEARCH_RESULT_PAGE", 32, "u1", "velvet sofa", index=0),
+    nl(17, "CLICK_PRODUCT", "SEARCH_RESULT_PAGE", 5, None, "chair", index=4),
+    nl(18, "CLICK_PRODUCT", "CATEGORY_PAGE", 6, "u2", index=2),
+    lw(19, "cartadd", 9, "v2", "S2", "q0"),
+]
+
+
+@pytest.fixture
+def analytics(client: TestClient, store: SqliteStore) -> Any:
+    store.add(EVENTS)
+
+    def get(**params: Any) -> dict[str, Any]:
+        response = client.get("/_mock/analytics", params=params)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return get
+
+
+def test_totals_count_each_event_type(analytics: Any) -> None:
+    totals = analytics()["totals"]
+    assert totals["events"] == 19
+    assert totals["by_type"] == {
+        "query": 5, "cartadd": 4, "CLICK_PRODUCT": 3, "VIEW_PRODUCT": 2, "click": 2,
+        "purchase": 2, "ADD_TO_CART": 1,
+    }  # fmt: skip
+
+
+def test_sessions_follow_session_ids_else_the_vendors_inactivity_gaps(analytics: Any) -> None:
+    assert analytics()["sessions"] == 10
+    # With 41 minutes, v4's cart add at 40 minutes joins its search's session.
+    longer = analytics(lucidworks_session_minutes=41)
+    assert longer["sessions"] == 9
+    assert longer["funnel"][0]["count"] == 8
+    assert longer["add_to_cart_rate"] == 4 / 8
+
+
+def test_searches_clicks_and_what_followed(analytics: Any) -> None:
+    body = analytics()
+    assert body["searches"] == 8
+    assert body["ctr"] == 3 / 8
+    assert body["add_to_cart_rate"] == 3 / 8
+    assert body["conversion_rate"] == 1 / 8
+    assert body["funnel"] == [
+        {"step": "searches", "count": 8},
+        {"step": "clicked", "count": 3},
+        {"step": "added_to_cart", "count": 2},  # #17's click has no cart add after it
+        {"step": "purchased", "count": 1},
+    ]
+
+
+def test_click_positions(analytics: Any) -> None:
+    body = analytics()
+    assert body["avg_click_position"] == 36 / 5
+    histogram = body["clicks_by_position"]
+    assert list(histogram) == [*map(str, range(1, 21)), "21+"]
+    assert {k: v for k, v in histogram.items() if v} == {"1": 1, "2": 1, "3": 1, "5": 1, "21+": 1}
+
+
+def test_query_lists(analytics: Any) -> None:
+    body = analytics()
+    assert body["top_queries"] == [
+        {"query": "oak table", "searches": 2, "ctr": 0.5},  # "Oak Table " compares as this
+        {"query": "sofa", "searches": 2, "ctr": 0.0},
+        {"query": "velvet sofa", "searches": 2, "ctr": 0.5},
+        {"query": "chair", "searches": 1, "ctr": 1.0},
+        {"query": "lamp", "searches": 1, "ctr": 0.0},
+    ]
+    assert body["no_click_queries"] == [
+        {"query": "sofa", "count": 2},
+        {"query": "lamp", "count": 1},
+        {"query": "oak table", "count": 1},
+        {"query": "velvet sofa", "count": 1},
+    ]
+    assert body["zero_result_queries"] == [{"query": "lamp", "count": 1}]
+
+
+def test_purchases_and_revenue(analytics: Any) -> None:
+    body = analytics()
+    assert body["purchases"] == 2
+    assert body["revenue"] == 150.0  # #7 bought without a search or a cart add: still revenue
+
+
+def test_series_by_hour_and_by_day(analytics: Any) -> None:
+    (day,) = analytics()["series"]
+    assert day["start"] == "2026-11-02T00:00:00Z"
+    assert day["total"] == 19
+    ten, eleven = analytics(bucket="hour")["series"]
+    assert (ten["start"], ten["total"]) == ("2026-11-02T10:00:00Z", 17)
+    assert (eleven["start"], eleven["counts"]) == ("2026-11-02T11:00:00Z", {"cartadd": 2})
+
+
+def test_int64_extremes_in_times_and_positions_still_answer(
+    client: TestClient, store: SqliteStore
+) -> None:
+    # Go accepts any int64 as a Lucidworks timestamp or position, and so does the mock.
+    far = lw(20, "query", 0, "v9", "S9", "q9", "far")
+    click = lw(21, "click", 0, "v9", "S9", "q9", position=2**63 - 1)
+    store.add([
+        replace(far, timestamp_ms=2**63 - 1), replace(far, timestamp_ms=-(2**63)), click, click,
+    ])  # fmt: skip
+    response = client.get("/_mock/analytics", params={"bucket": "hour"})
+    assert response.status_code == 200
+    body = response.json()
+    first, *_, last = body["series"]
+    assert (first["start"], last["start"]) == (None, None)
+    assert last["start_ms"] > first["start_ms"]
+    assert body["avg_click_position"] == float(2**63 - 1)
+    assert body["clicks_by_position"]["21+"] == 2
+
+
+def test_filters_narrow_every_figure(analytics: Any) -> None:
+    neuralens = analytics(vendor="neuralens")
+    assert (neuralens["totals"]["events"], neuralens["searches"]) == (6, 3)
+    assert neuralens["ctr"] == 2 / 3
+    assert neuralens["revenue"] is None
+    # Event time from 10:30: #9-#12 and #16. #16 now starts u1's first session in the period.
+    later = analytics(since="2026-11-02T10:30:00Z")
+    assert later["totals"]["events"] == 5
+    assert later["searches"] == 3  # q4, q5, (u1, velvet sofa)
+    assert later["add_to_cart_rate"] == 1 / 3  # q5
+    assert analytics(until="2026-11-02T10:30:00Z")["totals"]["events"] == 14
+    assert analytics(tenant="nobody")["totals"]["events"] == 0
+
+
+def test_an_empty_store_answers_zeros_and_nulls(client: TestClient) -> None:
+    body = client.get("/_mock/analytics").json()
+    assert body["totals"] == {"events": 0, "by_type": {}}
+    assert body["series"] == []
+    assert (body["searches"], body["sessions"], body["purchases"]) == (0, 0, 0)
+    for rate in ("ctr", "avg_click_position", "add_to_cart_rate", "conversion_rate", "revenue"):
+        assert body[rate] is None
+    assert body["funnel"][0] == {"step": "searches", "count": 0}
+    assert body["top_queries"] == []
+
+
+def test_every_figure_carries_its_definition_and_the_docs_say_the_same(analytics: Any) -> None:
+    body = analytics()
+    assert body["definitions"] == DEFINITIONS
+    figures = set(body) - {"filters", "definitions"}
+    assert figures <= set(DEFINITIONS)
+    docs = (ROOT / "docs" / "analytics.md").read_text(encoding="utf-8")
+    for name, definition in DEFINITIONS.items():
+        assert f"| `{name}` | {definition} |" in docs
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"bucket": "week"}, "bucket"),
+        ({"since": "yesterday"}, "since"),
+        ({"lucidworks_session_minutes": "0"}, "lucidworks_session_minutes"),
+        ({"type": "click"}, "type"),
+    ],
+)
+def test_a_bad_parameter_is_a_400_that_names_it(
+    client: TestClient, params: dict[str, str], parameter: str
+) -> None:
+    response = client.get("/_mock/analytics", params=params)
+    assert response.status_code == 400
+    assert response.json()["parameter"] == parameter
