@@ -67,6 +67,9 @@ def test_events_are_newest_first_with_a_total(filled: TestClient) -> None:
         ({"since": "2000-01-01T00:00:00Z"}, 6),
         ({"until": "2000-01-01T00:00:00+02:00"}, 0),
         ({"since": "0326-08-08T07:06:29Z"}, 6),  # a year before 1000 still compares right
+        ({"event_until": "2024-06-01T00:00:00Z"}, 2),  # by event time: the Neuralens pair
+        ({"event_since": "2025-04-10T17:17:41.169Z"}, 4),  # inclusive: the Lucidworks four
+        ({"event_since": "2025-04-10T17:17:41.170Z"}, 0),
         ({"namespace": "elsewhere"}, 0),
         ({"text": "U-9"}, 1),
         ({"text": "av76"}, 2),

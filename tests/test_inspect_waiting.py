@@ -27,7 +27,8 @@ def events(draw: st.DrawFn) -> Event:
         vendor=draw(st.sampled_from(["neuralens", "lucidworks"])), endpoint="/x",
         type=draw(WORDS), namespace=draw(WORDS), tenant=draw(maybe), user=draw(maybe),
         session=draw(maybe), query=draw(maybe), query_id=draw(maybe),
-        items=draw(st.lists(WORDS, max_size=3)), position=None, timestamp_ms=None,
+        items=draw(st.lists(WORDS, max_size=3)), position=None,
+        timestamp_ms=draw(st.none() | st.sampled_from([1000, 2000, 3000])),
         payload="{}", request_id="r", received_at=draw(TIMES),
     )  # fmt: skip
 
@@ -40,6 +41,8 @@ VALUES: dict[str, st.SearchStrategy[str]] = {
     "vendor": st.sampled_from(["neuralens", "lucidworks"]),
     "since": TIMES,
     "until": TIMES,
+    "event_since": st.sampled_from([1000, 2000, 3000]),
+    "event_until": st.sampled_from([1000, 2000, 3000]),
     "text": st.sampled_from(["a", "A", "b", "é", "É", "_", "%", "\\", "a_"]),
 }
 # One or two filters at a time: with more, nearly nothing matches and nothing is compared.

@@ -75,6 +75,11 @@ def _timestamp(name: str, raw: str) -> str:
     )
 
 
+def _epoch_ms(name: str, raw: str) -> int:
+    iso = _timestamp(name, raw)
+    return round(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
 def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
     def parse(name: str, raw: str) -> int:
         try:
@@ -120,6 +125,8 @@ _PARSERS: dict[str, Parser] = {
     "vendor": _vendor,
     "since": _timestamp,
     "until": _timestamp,
+    "event_since": _epoch_ms,
+    "event_until": _epoch_ms,
     "status": _integer(100, 599),
     "limit": _integer(1, MAX_LIMIT),
     "offset": _integer(0, MAX_OFFSET),

@@ -51,6 +51,16 @@ _EVENT_FILTERS = [
         {"type": "string"},
         "Part of the query, the user or a product id; ASCII letters match in either case.",
     ),
+    _query(
+        "event_since",
+        {"type": "string", "format": "date-time"},
+        "Event time (the event's own timestamp) at or after (ISO 8601).",
+    ),
+    _query(
+        "event_until",
+        {"type": "string", "format": "date-time"},
+        "Event time before (ISO 8601).",
+    ),
 ]
 _REJECTION_FILTERS = [
     *_COMMON_FILTERS,

@@ -38,6 +38,13 @@ def matches(event: Event, filters: Mapping[str, Any]) -> bool:
     text = filters.get("text")
     if text is not None and not _mentions(event, fold_case(text)):
         return False
+    event_since, event_until = filters.get("event_since"), filters.get("event_until")
+    if event_since is not None and (event.timestamp_ms is None or event.timestamp_ms < event_since):
+        return False
+    if event_until is not None and (
+        event.timestamp_ms is None or event.timestamp_ms >= event_until
+    ):
+        return False
     since, until = filters.get("since"), filters.get("until")
     if since is not None and event.received_at < since:
         return False

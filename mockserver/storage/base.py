@@ -15,8 +15,10 @@ from mockserver.events import Event, Rejection
 
 EVENT_FILTERS = (
     "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
-    "text", "since", "until",
+    "text", "since", "until", "event_since", "event_until",
 )  # fmt: skip
+# since/until: when received (ISO text); event_since/event_until: the event's own time (epoch ms
+# in the store; a backfilled week arrives in minutes).
 # ``rule`` and ``path`` select rejections with one reason that has both (when both are given).
 REJECTION_FILTERS = (
     "namespace", "vendor", "tenant", "status", "rule", "path", "text", "since", "until",

@@ -433,6 +433,7 @@ _EQUALS = {
     "query_id": "query_id = ?", "status": "status = ?",
     "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
     "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
+    "event_since": "timestamp_ms >= ?", "event_until": "timestamp_ms < ?",
     "rule": _REASON.format("json_extract(value, '$.rule') = ?"),
     "path": _REASON.format("json_extract(value, '$.path') = ?"),
     "rule+path": _REASON.format(
