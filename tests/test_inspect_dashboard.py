@@ -48,6 +48,7 @@ def test_a_post_to_the_root_is_still_a_recorded_vendor_404(client: TestClient) -
         ("", "text/html"),
         ("app.js", "text/javascript"),
         ("json.js", "text/javascript"),
+        ("analytics.js", "text/javascript"),
         ("style.css", "text/css"),
     ],
 )

@@ -485,3 +485,52 @@ def test_the_page_reconnects_after_a_server_restart(
         post_click(second)
         expect(rows(page)).to_have_count(1)
     store.close()
+
+
+def test_the_analytics_view_shows_the_json_figures_and_a_bar_lists_its_events(
+    server: MockServer, open_page: Callable[[str], Page], console: Console
+) -> None:
+    query = json.loads(json.dumps(QUERY))
+    url = f"{server.lucidworks_url()}/retail/signals/query"
+    assert httpx.post(url, content=json.dumps(query), headers=LUCIDWORKS_HEADERS).status_code == 202
+    click = [{**CLICK[0], "queryId": query[0]["queryId"], "selectedPosition": 3}]
+    assert post_click(server, click) == 202
+    assert post_neuralens(server, {**NEURALENS_CLICK, "query": "oak table"}) == 200
+    assert post_neuralens(server, {**NEURALENS_CLICK, "query": "oak table", "index": 0}) == 200
+    expected = httpx.get(f"{server.url}/_mock/analytics").json()
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    for name in ("searches", "ctr", "avg_click_position", "add_to_cart_rate", "purchases"):
+        shown = page.locator(f"[data-figure={name}]")
+        expect(shown).to_have_attribute("data-value", _js_number(expected[name]))
+    # ...and shows them: a count as is, a rate as a percentage.
+    expect(page.locator("[data-figure=searches] .figure-value")).to_have_text(
+        str(expected["searches"])
+    )
+    expect(page.locator("[data-figure=ctr] .figure-value")).to_have_text(
+        f"{expected['ctr'] * 100:.1f}%"
+    )
+    for step in expected["funnel"]:
+        row = page.locator(f"[data-step={step['step']}]")
+        expect(row).to_have_attribute("data-count", str(step["count"]))
+    for position, clicks in expected["clicks_by_position"].items():
+        column = page.locator(f"[data-position='{position}']")
+        expect(column).to_have_attribute("data-count", str(clicks))
+    top = page.locator("[data-list=top_queries] tbody tr")
+    expect(top).to_have_count(len(expected["top_queries"]))
+    expect(top.first).to_contain_text(expected["top_queries"][0]["query"])
+    first = expected["series"][0]  # the Neuralens pair's day
+    bar = page.locator("button.column").first
+    expect(bar).to_have_attribute("data-total", str(first["total"]))
+    bar.click()
+    expect(rows(page)).to_have_count(first["total"])  # the events of that day, by event time
+    assert "event_since" in page.url
+    assert console.errors == []
+
+
+def _js_number(value: float | int | None) -> str:
+    """How the page writes a JSON number into an attribute (String(value) in JavaScript)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)

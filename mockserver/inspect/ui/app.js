@@ -2,18 +2,26 @@
 // (docs/inspection-api.md); filtering and paging happen in the server. The view lives in the
 // URL, so a link reproduces it and the back button works. Every recorded value is written
 // with textContent, never as HTML.
+import { renderAnalytics } from "./analytics.js";
 import { field, noteText, parse, plain, renderJSON } from "./json.js";
 
 const API = "/_mock";
 const VIEWS = {
-  events: { filters: ["vendor", "namespace", "tenant", "type", "text"], path: "/events", rows: "events" },
+  events: {
+    filters: ["vendor", "namespace", "tenant", "type", "text", "event_since", "event_until"],
+    path: "/events",
+    rows: "events",
+  },
   rejections: {
     filters: ["vendor", "namespace", "tenant", "status", "text", "rule", "path"],
     path: "/rejections",
     rows: "rejections",
   },
   reasons: { filters: ["vendor", "namespace", "tenant", "status", "text"], path: "/rejections/reasons", rows: "reasons" },
+  analytics: { filters: ["vendor", "namespace", "tenant", "bucket"], path: "/analytics" },
 };
+const ANALYTICS_EVERY_MS = 5_000; // a live analytics view is counted again at most this often
+const ALL_FILTERS = [...new Set(Object.values(VIEWS).flatMap((view) => view.filters))];
 const LIMITS = [25, 50, 100, 200];
 const DEFAULT_LIMIT = 50;
 const SUMMARY_EVERY_MS = 10_000; // counts come from the stream; the full summary now and then
@@ -39,7 +47,7 @@ function readState() {
   const q = new URLSearchParams(location.search);
   const view = VIEWS[q.get("view")] ? q.get("view") : "events";
   const state = { view, offset: 0, limit: DEFAULT_LIMIT, open: null };
-  for (const name of VIEWS.rejections.filters.concat("type")) state[name] = q.get(name) || "";
+  for (const name of ALL_FILTERS) state[name] = q.get(name) || "";
   const offset = Number.parseInt(q.get("offset") || "0", 10);
   state.offset = Number.isFinite(offset) && offset > 0 ? offset : 0;
   const limit = Number.parseInt(q.get("limit") || "", 10);
@@ -61,7 +69,7 @@ function urlFor(state) {
 
 let state = readState();
 
-const LISTING = ["view", "limit", "type", ...VIEWS.rejections.filters];
+const LISTING = ["view", "limit", ...ALL_FILTERS];
 
 function navigate(changes, { replace = false } = {}) {
   const next = { ...state, ...changes };
@@ -157,18 +165,24 @@ function showState() {
   for (const label of form.querySelectorAll("label[data-for]")) {
     label.hidden = !label.dataset.for.split(" ").includes(state.view);
   }
-  for (const name of ["vendor", "namespace", "tenant", "type", "status", "text"]) {
+  for (const name of ["vendor", "namespace", "tenant", "type", "status", "text", "bucket"]) {
     const input = form.elements[name];
     if (input.tagName === "SELECT" && state[name] && !Array.from(input.options).some((o) => o.value === state[name])) {
       input.append(el("option", { value: state[name], text: state[name] }));
     }
     if (document.activeElement !== input) input.value = state[name];
   }
+  const analytics = state.view === "analytics";
+  document.querySelector(".listing").hidden = analytics;
+  $("analytics").hidden = !analytics;
+  const timed = state.view === "events" && (state.event_since || state.event_until);
+  $("time-filter").hidden = !timed;
+  $("time-filter-text").textContent = timed ? `event time ${state.event_since || "…"} to ${state.event_until || "…"}` : "";
   const reason = state.view === "rejections" && (state.rule || state.path);
   $("reason-filter").hidden = !reason;
   $("reason-filter-text").textContent = reason ? [state.path, state.rule].filter(Boolean).join(" ") : "";
   $("limit").value = String(state.limit);
-  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons" }[state.view]}`;
+  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", analytics: "analytics" }[state.view]}`;
 }
 
 form.addEventListener("submit", (e) => e.preventDefault());
@@ -181,6 +195,7 @@ form.elements.text.addEventListener("input", (e) => {
   typing = setTimeout(() => navigate({ text: e.target.value.trim() }, { replace: true }), 300);
 });
 $("reason-filter-clear").addEventListener("click", () => navigate({ rule: "", path: "" }));
+$("time-filter-clear").addEventListener("click", () => navigate({ event_since: "", event_until: "" }));
 $("limit").addEventListener("change", (e) => navigate({ limit: Number(e.target.value) }));
 $("newer").addEventListener("click", () => navigate({ offset: Math.max(0, state.offset - state.limit) }));
 $("older").addEventListener("click", () => navigate({ offset: state.offset + state.limit }));
@@ -246,9 +261,34 @@ let shown = { view: null, topId: 0, rows: [] };
 let loading = 0;
 let lastLoad = null;
 
+let analyticsAt = 0;
+
+async function loadAnalytics(mine) {
+  analyticsAt = Date.now();
+  const params = Object.fromEntries(VIEWS.analytics.filters.map((name) => [name, state[name]]));
+  let data;
+  try {
+    data = plain(parse(await getJSON("/analytics", params)));
+  } catch (error) {
+    if (mine === loading) notice(`Could not load: ${error.message}`, true);
+    return;
+  }
+  if (mine !== loading) return;
+  notice("Figures over every stored event's own time; hover over a title for its definition. Click a bar to list its events.");
+  renderAnalytics($("analytics"), data, (startMs) => {
+    const step = data.filters.bucket === "hour" ? 3_600_000 : 86_400_000;
+    const iso = (ms) => new Date(ms).toISOString();
+    navigate({ view: "events", event_since: iso(startMs), event_until: iso(startMs + step), open: null });
+  });
+}
+
 async function load({ quiet = false } = {}) {
   const mine = ++loading;
   const view = state.view;
+  if (view === "analytics") {
+    await loadAnalytics(mine);
+    return;
+  }
   const params = Object.fromEntries(VIEWS[view].filters.map((name) => [name, state[name]]));
   params.limit = state.limit;
   if (view !== "reasons") params.offset = state.offset;
@@ -574,6 +614,10 @@ const live = (() => {
       showCounts();
       if (Date.now() - summaryAt > SUMMARY_EVERY_MS) loadSummary();
     }
+    if (state.view === "analytics") {
+      if (!paused && (change.events || change.reset)) refreshAnalytics();
+      return;
+    }
     const relevant = change.reset || (state.view === "events" ? change.events : change.rejections);
     if (!relevant) return;
     if (paused) {
@@ -591,6 +635,17 @@ const live = (() => {
         refreshQueued = false;
       });
     }
+  }
+
+  let analyticsTimer = null;
+  function refreshAnalytics() {
+    // Counting is heavier than listing: at most once every ANALYTICS_EVERY_MS.
+    if (analyticsTimer) return;
+    const wait = Math.max(0, analyticsAt + ANALYTICS_EVERY_MS - Date.now());
+    analyticsTimer = setTimeout(() => {
+      analyticsTimer = null;
+      load({ quiet: true });
+    }, wait);
   }
 
   async function run(signal) {
