@@ -10,7 +10,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from tests.conftest import FIXTURES, LUCIDWORKS_HEADERS, NEURALENS_HEADERS
+from tests.conftest import FIXTURES, LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 VENDORS = ("neuralens", "lucidworks")
 
@@ -84,3 +84,26 @@ def test_corpus_is_large_enough_to_cover_the_rules() -> None:
     invalid = sum(len(_files(vendor, "invalid")) for vendor in VENDORS)
     valid = sum(len(_files(vendor, "valid")) for vendor in VENDORS)
     assert invalid + valid >= 40
+
+
+def test_the_demo_catalogue_is_a_shop_lucidworks_accepts(client: TestClient) -> None:
+    catalogue = json.loads((FIXTURES / "demo" / "catalogue.json").read_text(encoding="utf-8"))
+    assert len(catalogue) >= 200
+    assert len({product["id"] for product in catalogue}) == len(catalogue)
+    assert len({product["category"] for product in catalogue}) >= 3
+    for product in catalogue:
+        assert product["terms"]
+        assert all(term == term.lower() for term in product["terms"])
+    click = load_fixture("lucidworks", "valid", "click-full.json")[0]
+    click["productDetails"] = [
+        {
+            "product": {
+                "productId": p["id"], "currencyCode": p["currency"], "price": p["price"],
+                "title": p["title"], "imageuri": p["image_uri"],
+            },
+            "quantity": 1,
+        }
+        for p in catalogue
+    ]  # fmt: skip
+    response = client.post("/retail/signals/click", json=[click], headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202, response.text
