@@ -13,23 +13,22 @@ from typing import Any, Protocol
 
 from mockserver.events import Event, Rejection
 
+# since/until: when received (ISO text); event_since/event_until: the event's own time (epoch
+# ms; a backfilled week arrives in minutes). text: a substring of an event's query, user or
+# one of its product ids, of a rejection's body; ASCII letters match in either case.
 EVENT_FILTERS = (
     "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
     "text", "since", "until", "event_since", "event_until",
 )  # fmt: skip
-# since/until: when received (ISO text); event_since/event_until: the event's own time (epoch ms
-# in the store; a backfilled week arrives in minutes).
-# ``rule`` and ``path`` select rejections with one reason that has both (when both are given).
+# rule and path select rejections with a reason of that rule or path; both: one reason has both.
 REJECTION_FILTERS = (
     "namespace", "vendor", "tenant", "status", "rule", "path", "text", "since", "until",
 )  # fmt: skip
-# ``text``: a case-insensitive (ASCII) substring of an event's query, user or one of its product
-# ids; of a rejection's body.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def fold_case(text: str) -> str:
-    """How ``text`` compares: ASCII letters folded, nothing else (as SQLite's lower())."""
+    """How ``text`` compares: ASCII letters folded, nothing else (as SQLite's LIKE does)."""
     return text.translate(_ASCII_LOWER)
 
 
