@@ -2,8 +2,9 @@
 
 The page is plain HTML, CSS and three small script modules; it reads only the inspection API
 (``/_mock/...``, with the admin token when the server has one) and nothing from another
-origin, which its Content-Security-Policy enforces in the browser. The files themselves hold no recorded data,
-so they are served without the token: the page asks for it when the API answers 401.
+origin, which its Content-Security-Policy enforces in the browser. The files themselves hold
+no recorded data, so they are served without the token: the page asks for it when the API
+answers 401.
 
 ``GET /`` redirects here and ``/favicon.ico`` is served, so that a browser pointed at the
 server records no rejections of its own.
