@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint fuzz bench soak bench-tools browser dist clean
+.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser dist clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 	$(BIN)/mockserver serve $(ARGS)
+
+demo: setup  ## a server full of a week of simulated shoppers, still shopping: http://127.0.0.1:8080/
+	$(BIN)/mockserver demo $(ARGS)
 
 test: setup browser  ## every test, on every core (README: Tests, for the time budget)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)

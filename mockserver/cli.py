@@ -76,6 +76,18 @@ examples:
 """
 
 
+SIMULATE_EPILOG = """\
+examples:
+  mockserver simulate                                   # live, 2 events a second, until Ctrl-C
+  mockserver simulate --backfill 7d --sessions 3000     # a week of history, as fast as it goes
+  mockserver simulate --sessions 50 --invalid-rate 0.1  # 50 shoppers, 10% client mistakes
+  mockserver simulate --seed 7 --start 2026-11-30T09:00:00Z --sessions 20   # same bytes each run
+
+Exit 0 when the server accepted every correct request and refused every spoiled one, 1 when
+it did not (the first few are printed), 2 when it cannot run as asked, 130 on Ctrl-C.
+"""
+
+
 def _add_server_options(
     parser: argparse.ArgumentParser, default_port: str, default_db: str
 ) -> None:
@@ -233,7 +245,149 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--url", help="a running mockserver instead of a file")
     report.add_argument("--namespace", help="only this namespace")
     _add_report_options(report)
+    _add_simulate(commands)
+    _add_demo(commands)
     return parser
+
+
+def _add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    simulate = commands.add_parser(
+        "simulate",
+        help="send simulated shoppers' events to a running mock server",
+        description="Send believable shopping sessions (searches, clicks at positions a click "
+        "model draws, cart adds, purchases) to a running mockserver, as a correct client of "
+        "both vendors' APIs. The same --seed, flags and --start send the same bodies in the "
+        "same order. Live by default: events at --rate a second, timed as they happen.",
+        epilog=SIMULATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument(
+        "--url", default=f"http://127.0.0.1:{DEFAULT_PORT}", help="the server (default %(default)s)"
+    )
+    simulate.add_argument("--seed", type=int, default=1, help="default 1")
+    simulate.add_argument(
+        "--start",
+        help="the simulated clock's start, ISO 8601 (default now); with --backfill, its end",
+    )
+    simulate.add_argument("--sessions", type=int, help="stop after this many sessions")
+    simulate.add_argument(
+        "--duration", type=_duration, help="live: stop after this long (90s, 10m, 2h, 7d)"
+    )
+    simulate.add_argument(
+        "--rate", type=float, default=2.0, help="live: events a second (default %(default)s)"
+    )
+    simulate.add_argument(
+        "--backfill",
+        type=_duration,
+        help="spread the sessions (--sessions, default 1000) over this long before --start "
+        "and send them as fast as the server takes them (7d: the past week)",
+    )
+    simulate.add_argument("--vendor", choices=VENDOR_NAMES, help="only this vendor's shoppers")
+    simulate.add_argument("--namespace", help="send under /ns/<name>/")
+    simulate.add_argument(
+        "--tenant",
+        default="demo-shop",
+        help="Lucidworks signal store and Neuralens application id (default %(default)s)",
+    )
+    simulate.add_argument(
+        "--invalid-rate",
+        type=float,
+        default=0.0,
+        help="this fraction of requests carries one realistic client mistake (default 0)",
+    )
+    simulate.add_argument("--lucidworks-token", default="demo-embed-token", help="embed token")
+    simulate.add_argument("--neuralens-key", default="demo-key", help="API key")
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = commands.add_parser(
+        "demo",
+        help="a server full of a week of simulated shoppers, still shopping (make demo)",
+        description="Start a server on its own database (deleted and made again: the same "
+        "seed gives the same shoppers), send it a week of seeded shoppers, then keep a gentle live "
+        "stream going and print the dashboard's URL. Ctrl-C stops the shoppers and the server.",
+    )
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
+    demo.add_argument("--db", default="demo.db", help="default ./%(default)s (replaced)")
+    demo.add_argument("--sessions", type=int, default=3000, help="in the week (default 3000)")
+    demo.add_argument("--rate", type=float, default=1.0, help="live events a second (default 1)")
+    demo.add_argument("--seed", type=int, default=1, help="default 1")
+
+
+def demo(args: argparse.Namespace) -> int:
+    import httpx  # the client side: loaded only for the commands that send
+
+    from mockserver.simulate.demo import Demo
+    from mockserver.simulate.demo import run as run_demo
+
+    if args.rate <= 0 or args.sessions < 1:
+        return _fail("demo", "--rate must be more than 0 and --sessions at least 1")
+    try:
+        return run_demo(Demo(args.port, args.db, args.sessions, args.rate, args.seed))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        return _fail("demo", str(exc))
+
+
+def _duration(text: str) -> int:
+    """``90s``, ``10m``, ``2h``, ``7d`` (or plain seconds) as milliseconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use 90s, 10m, 2h or 7d") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return round(value * units[unit] * 1000)
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import httpx  # the client side: loaded only for the commands that send
+
+    from mockserver.simulate.catalogue import Catalogue
+    from mockserver.simulate.payloads import Credentials
+    from mockserver.simulate.sender import send
+    from mockserver.simulate.traffic import Plan, requests
+
+    if not 0 <= args.invalid_rate <= 1:
+        return _fail("simulate", "--invalid-rate is a fraction from 0 to 1")
+    if args.rate <= 0:
+        return _fail("simulate", "--rate must be more than 0")
+    try:
+        start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC)
+    except ValueError:
+        return _fail("simulate", f"--start {args.start!r}: use ISO 8601, 2026-11-30T12:00:00Z")
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    start_ms = round(start.timestamp() * 1000)
+    plan = Plan(
+        start_ms=start_ms,
+        seed=args.seed,
+        vendors=(args.vendor,) if args.vendor else tuple(VENDOR_NAMES),
+        sessions=args.sessions,
+        backfill_ms=args.backfill,
+        duration_ms=args.duration,
+        rate=args.rate,
+        invalid_rate=args.invalid_rate,
+        namespace=args.namespace,
+        tenant=args.tenant,
+        credentials=Credentials(args.lucidworks_token, args.neuralens_key),
+    )
+    live = None if args.backfill else start_ms
+    try:
+        tally = send(args.url, requests(plan, Catalogue.load()), live_from_ms=live)
+    except KeyboardInterrupt as stopped:
+        if stopped.args:
+            print(f"stopped: {stopped.args[0].line()}", file=sys.stderr)
+        return 130
+    except httpx.HTTPError as exc:
+        return _fail("simulate", f"cannot reach {args.url} ({exc}); start it with make run")
+    print(tally.line(), file=sys.stderr)
+    for problem in tally.unexpected[:5]:
+        print(f"  unexpected: {problem}", file=sys.stderr)
+    return 1 if tally.unexpected else 0
 
 
 def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
@@ -404,7 +558,10 @@ def _url_host(host: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"serve": serve, "validate": validate, "run": run, "report": report}
+    commands = {
+        "serve": serve, "validate": validate, "run": run, "report": report, "simulate": simulate,
+        "demo": demo,
+    }  # fmt: skip
     return commands[args.command](args)
 
 

@@ -1,0 +1,191 @@
+"""The requests of a simulation run, in the order of their simulated time.
+
+Sessions start as a Poisson process: spread over the backfill window (``--backfill 7d``: the
+week before ``--start``), or from ``--start`` on at the rate that gives ``--rate`` events a
+second. Each session is drawn whole when it starts and its requests wait in a heap, so the
+requests of overlapping sessions interleave by time as real traffic does. Three random
+streams, all from ``--seed``: arrivals, shoppers, and client mistakes; so a run with mistakes
+sends the same shoppers as one without.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.simulate.catalogue import Catalogue
+from mockserver.simulate.payloads import (
+    Credentials,
+    Request,
+    lucidworks_requests,
+    neuralens_requests,
+)
+from mockserver.simulate.shoppers import Session, Shoppers, arrivals
+
+DEFAULT_BACKFILL_SESSIONS = 1000
+VENDOR_REQUESTS = {"lucidworks": lucidworks_requests, "neuralens": neuralens_requests}
+
+
+@dataclass(frozen=True)
+class Plan:
+    start_ms: int
+    seed: int = 1
+    vendors: tuple[str, ...] = ("lucidworks", "neuralens")
+    sessions: int | None = None  # stop after this many sessions
+    backfill_ms: int | None = None  # spread the sessions over this long before start_ms
+    duration_ms: int | None = None  # live: stop this long after start_ms
+    rate: float = 2.0  # live: events a second
+    invalid_rate: float = 0.0
+    namespace: str | None = None
+    tenant: str = "demo-shop"
+    credentials: Credentials = field(default_factory=Credentials)
+
+
+def requests(plan: Plan, catalogue: Catalogue) -> Iterator[Request]:
+    # Simulation, not security: reproducible streams are the point.
+    arrival_rng, shopper_rng, mistake_rng = (
+        random.Random(f"{plan.seed}:{n}")  # noqa: S311
+        for n in range(3)
+    )
+    shoppers = Shoppers(catalogue, shopper_rng, plan.vendors)
+    prefix = f"/ns/{plan.namespace}" if plan.namespace else ""
+    end: int | None = None  # live: when the run stops
+    if plan.backfill_ms is not None:
+        per_second = (plan.sessions or DEFAULT_BACKFILL_SESSIONS) / (plan.backfill_ms / 1000)
+        begin = plan.start_ms - plan.backfill_ms
+        starts = arrivals(arrival_rng, begin, plan.start_ms, per_second)
+    else:
+        if plan.duration_ms is not None:
+            end = plan.start_ms + plan.duration_ms
+        per_session = mean_requests_per_session(catalogue, plan.vendors)
+        starts = arrivals(arrival_rng, plan.start_ms, end, plan.rate / per_session)
+    pending: list[tuple[int, int, Request]] = []
+    order = 0
+    for begun, start in enumerate(starts, start=1):
+        while pending and pending[0][0] <= start:
+            yield heapq.heappop(pending)[2]
+        session = shoppers.session(start)
+        for request in _vendor_requests(session, prefix, plan):
+            if mistake_rng.random() < plan.invalid_rate:
+                spoil(request, mistake_rng)
+            heapq.heappush(pending, (request.at_ms, order, request))
+            order += 1
+        if plan.sessions is not None and begun >= plan.sessions:
+            break
+    while pending:
+        request = heapq.heappop(pending)[2]
+        if end is not None and request.at_ms >= end:
+            return  # a live run for a duration ends then, sessions and all
+        yield request
+
+
+def _vendor_requests(session: Session, prefix: str, plan: Plan) -> Iterator[Request]:
+    return VENDOR_REQUESTS[session.vendor](session, prefix, plan.tenant, plan.credentials)
+
+
+_MEANS: dict[tuple[int, tuple[str, ...]], float] = {}
+
+
+def mean_requests_per_session(catalogue: Catalogue, vendors: tuple[str, ...]) -> float:
+    """Requests a session sends on average, from 300 sessions of a fixed seed: what turns
+    ``--rate`` (events a second) into sessions a second."""
+    key = (id(catalogue), vendors)
+    if key not in _MEANS:
+        shoppers = Shoppers(catalogue, random.Random(0), vendors)  # noqa: S311
+        plan = Plan(start_ms=0)
+        total = sum(
+            sum(1 for _ in _vendor_requests(shoppers.session(0), "", plan)) for _ in range(300)
+        )
+        _MEANS[key] = max(total / 300, 1.0)
+    return _MEANS[key]
+
+
+# -- client mistakes (--invalid-rate) ------------------------------------------------------
+# Each changes a correct request the way a real client gets it wrong; each is one the vendor
+# refuses, so that the rejections view has something to explain.
+
+Mistake = Callable[[Request], bool]  # changes the request and says so, or leaves it
+
+
+def _lucidworks_signal(request: Request) -> dict[str, Any] | None:
+    if request.vendor == "lucidworks" and isinstance(request.body, list) and request.body:
+        signal: dict[str, Any] = request.body[0]
+        return signal
+    return None
+
+
+def _lowercase_currency(request: Request) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None or not signal.get("productDetails"):
+        return False
+    product = signal["productDetails"][0]["product"]
+    product["currencyCode"] = product["currencyCode"].lower()
+    return True
+
+
+def _empty_session_id(request: Request) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None:
+        return False
+    signal["sessionId"] = ""
+    return True
+
+
+def _zero_based_position(request: Request) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None or "selectedPosition" not in signal:
+        return False
+    signal["selectedPosition"] = 0
+    return True
+
+
+def _bearer_token(request: Request) -> bool:
+    if request.vendor != "lucidworks":
+        return False
+    request.headers["Authorization"] = "Bearer " + request.headers["Authorization"]
+    return True
+
+
+def _milliseconds(request: Request) -> bool:
+    if request.vendor != "neuralens":
+        return False
+    request.body["timestamp"] = request.at_ms
+    return True
+
+
+def _no_application_id(request: Request) -> bool:
+    if request.vendor != "neuralens":
+        return False
+    del request.headers["X-Neuralens-Application-ID"]
+    return True
+
+
+def _no_index(request: Request) -> bool:
+    if request.vendor != "neuralens" or "index" not in request.body:
+        return False
+    del request.body["index"]
+    return True
+
+
+MISTAKES: dict[str, Mistake] = {
+    "lowercase currency": _lowercase_currency,
+    "empty sessionId": _empty_session_id,
+    "0-based selectedPosition": _zero_based_position,
+    "'Bearer ' before the embed token": _bearer_token,
+    "milliseconds in a Neuralens timestamp": _milliseconds,
+    "no X-Neuralens-Application-ID": _no_application_id,
+    "no index on a positional event": _no_index,
+}
+
+
+def spoil(request: Request, rng: random.Random) -> None:
+    """One mistake that applies to ``request``, chosen by ``rng``."""
+    names = list(MISTAKES)
+    rng.shuffle(names)
+    for name in names:
+        if MISTAKES[name](request):
+            request.mistake = name
+            return
