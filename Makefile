@@ -32,6 +32,7 @@ fuzz: setup  ## 10,000 generated requests (5,000 a vendor): never a 5xx, each re
 bench: setup bench-tools  ## mockserver vs Prism vs bare Starlette, one core each: bench/results/
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/readers.py
+	$(BIN)/python bench/analytics.py
 
 soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_SECONDS to change)
 	$(BIN)/python bench/soak.py
