@@ -60,8 +60,8 @@ def create_app(
         return JSONResponse({"error": f"no inspection endpoint {path}"}, status_code=404)
 
     async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """An inspection write (reset) the store refused: say why, and keep serving."""
-        return JSONResponse({"error": f"mockserver could not write: {exc}"}, status_code=503)
+        """An inspection read or reset the store refused: say why, and keep serving."""
+        return JSONResponse({"error": f"mockserver's store is unavailable: {exc}"}, status_code=503)
 
     lifespans = 0
 

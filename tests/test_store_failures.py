@@ -82,6 +82,10 @@ def test_a_database_deleted_under_the_server_refuses_writes_loudly(
     for suffix in ("", "-wal", "-shm"):
         Path(store.path + suffix).unlink(missing_ok=True)
     assert _click(client) == 503  # not a 202 into a file nobody will ever open again
+    for read in ("/_mock/events", "/_mock/summary", "/_mock/analytics", "/_mock/rejections"):
+        response = client.get(read)  # not what the deleted file held, nor a 500
+        assert response.status_code == 503, read
+        assert "deleted or replaced" in response.json()["error"]
     health = client.get("/_mock/health").json()
     assert health["status"] == "unavailable"
     assert "restart mockserver" in health["store"]

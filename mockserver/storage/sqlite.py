@@ -275,6 +275,11 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read on, or ``StoreUnavailable``: a file deleted under the server
+        would show what it held before (to a thread that had it open) or nothing at all."""
+        moved = self._file_moved()
+        if moved:
+            raise StoreUnavailable(moved)
         if self.path == ":memory:":
             with self._lock:
                 yield self.db.conn
@@ -283,7 +288,11 @@ class SqliteStore:
         if conn is None:
             # mode=ro: a reader never creates a file, even if this one was deleted.
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
+            try:
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10)
+            except sqlite3.OperationalError as exc:
+                message = f"cannot open the database {self.path} to read ({exc})"
+                raise StoreUnavailable(message) from exc
             self._readers.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
