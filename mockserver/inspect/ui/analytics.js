@@ -68,7 +68,7 @@ function series(data, onBucket) {
     for (const type of types) {
       const n = bucket.counts[type] || 0;
       if (!n) continue;
-      const part = el("span", { class: `part type-${typeIndex(type) % 8}` });
+      const part = el("span", { class: `part type-${typeIndex(type)}` });
       part.style.height = `${(n / bucket.total) * 100}%`;
       stack.append(part);
     }
@@ -76,7 +76,7 @@ function series(data, onBucket) {
     if (bucket.start) column.addEventListener("click", () => onBucket(bucket.start_ms));
     chart.append(column);
   }
-  const legend = el("div", { class: "legend" }, ...types.map((t) => el("span", { class: "legend-item" }, el("span", { class: `swatch type-${typeIndex(t) % 8}` }), t)));
+  const legend = el("div", { class: "legend" }, ...types.map((t) => el("span", { class: "legend-item" }, el("span", { class: `swatch type-${typeIndex(t)}` }), t)));
   if (!buckets.length) return el("p", { class: "empty", text: "No events in this period." });
   const first = buckets[0].start ?? "";
   const last = buckets[buckets.length - 1].start ?? "";
