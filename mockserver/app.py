@@ -12,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Match, Route
 
+from mockserver.faults.book import FaultBook
+from mockserver.faults.rules import parse_flag
 from mockserver.inspect.api import PREFIX, InspectAPI
 from mockserver.inspect.dashboard import SITE_PATHS, dashboard_routes
 from mockserver.settings import Settings
@@ -19,8 +21,9 @@ from mockserver.storage import Store, StoreUnavailable, open_store
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
+from mockserver.vendors.faults import FaultInjector
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.registry import VENDORS
+from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
 from mockserver.vendors.request_path import FaultSeam, RequestPath
 from mockserver.vendors.routes import VendorRoutes
 
@@ -34,15 +37,23 @@ def create_app(
     faults: FaultSeam | None = None,
 ) -> Starlette:
     """The mock as an ASGI app. A ``store`` passed in stays the caller's to close; ``faults``
-    may answer instead of the vendors (see ``vendors/request_path.py``)."""
+    replaces the fault injector that ``/_mock/faults`` and ``settings.faults`` drive (see
+    ``vendors/request_path.py``). A bad fault rule in the settings is a RuleError."""
     if contracts is None:
         contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
     store = store if store is not None else open_store(settings.db)
+    book = FaultBook(settings.fault_seed, VENDOR_NAMES)
+    book.replace(parse_flag(flag) for flag in settings.faults)
     request_path = RequestPath(
-        Recorder(GroupCommit(store), store.salt), BodyBudget(), settings.max_body_bytes, faults
+        Recorder(GroupCommit(store), store.salt),
+        BodyBudget(),
+        settings.max_body_bytes,
+        faults if faults is not None else FaultInjector(book),
     )
-    inspect = InspectAPI(store, settings.admin_token, shared_store=settings.workers > 1)
+    inspect = InspectAPI(
+        store, settings.admin_token, shared_store=settings.workers > 1, faults=book
+    )
     inspect_routes = inspect.routes()
 
     async def inspection_not_found(request: Request) -> JSONResponse:

@@ -140,6 +140,19 @@ def _add_server_options(
         metavar="FILE",
         help="read the admin token from FILE, so that it shows neither in ps nor in history",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        dest="faults",
+        metavar="RULE",
+        help="a fault rule from the start, [vendor[.endpoint][@namespace]:]kind[=value][,k=v]: "
+        "lucidworks.click:status=503,p=0.2 | rate_limit=2 | latency,ms=800 | ack_lost,times=1 "
+        "| @team-a:down (repeatable; more at runtime: /_mock/faults; README, 'Testing your "
+        "retry logic')",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, help="seed of the fault rules that give no seed of their own"
+    )
     parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
 
 
@@ -403,6 +416,8 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "neuralens_keys": tuple(args.neuralens_keys) if args.neuralens_keys else None,
         "lucidworks_tokens": tuple(args.lucidworks_tokens) if args.lucidworks_tokens else None,
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
+        "faults": tuple(args.faults) if args.faults else None,
+        "fault_seed": args.fault_seed,
     }
     for name, value in defaults.items():
         if flags.get(name) is None:

@@ -10,6 +10,9 @@
   (for a body with a Content-Length), then closes the connection, whose parser cannot go on.
   WebSocket upgrades are uvicorn's as before.
 
+For fault injection, each request's scope carries a ``Connection`` (``CONNECTION``): what a
+fault may do to the connection the request came on (reset it, close it, write raw bytes).
+
 And one thing for the server's own live views: at shutdown, a response whose request scope
 carries ``ENDS_AT_SHUTDOWN`` (``/_mock/stream``, which never ends by itself) is closed at once
 instead of holding the shutdown for its whole grace period; the browser reconnects to the
@@ -19,6 +22,9 @@ next server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import struct
 from typing import Any
 
 import httptools
@@ -26,6 +32,30 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
 ENDS_AT_SHUTDOWN = "mockserver.ends_at_shutdown"  # a scope key an endless response sets
+CONNECTION = "mockserver.connection"  # the scope key of the request's Connection
+
+
+class Connection:
+    """The transport under one request, for faults that break the HTTP exchange itself."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+
+    def reset(self) -> None:
+        """A TCP reset (RST), as a server that crashed or a middlebox that dropped it."""
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # linger 0: close sends RST, not FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self._transport.abort()
+
+    def close(self) -> None:
+        """An orderly close (FIN) with nothing written: an empty reply."""
+        self._transport.close()
+
+    def write_and_close(self, data: bytes) -> None:
+        self._transport.write(data)
+        self._transport.close()
 
 
 class GoLikeHttpToolsProtocol(HttpToolsProtocol):
@@ -49,6 +79,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope[CONNECTION] = Connection(self.transport)  # type: ignore[literal-required]
         self._arm_header_timer()
 
     def on_headers_complete(self) -> None:

@@ -19,10 +19,12 @@ from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
+from mockserver.faults.rules import parse_flag, parse_rule
 from mockserver.http11 import GoLikeHttpToolsProtocol
 from mockserver.settings import Settings
 from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
+from mockserver.vendors.registry import VENDOR_NAMES
 
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -64,6 +66,8 @@ def prepare(settings: Settings) -> Starlette | None:
         return create_app(settings)
     if settings.db == ":memory:":
         raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
+    for flag in settings.faults:  # a wrong --fault stops here, not in every worker
+        parse_rule(parse_flag(flag), 0, vendors=VENDOR_NAMES)
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     open_store(settings.db).close()
     return None

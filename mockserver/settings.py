@@ -39,6 +39,10 @@ class Settings:
     # The admin token read from a file: it then shows neither in `ps` nor in shell history.
     admin_token_file: Path | None = None
     schema_dir: Path = data_dir() / "schemas"
+    # Fault rules in force from the start, in --fault's compact form (faults/rules.py), and
+    # the seed of those without their own.
+    faults: tuple[str, ...] = ()
+    fault_seed: int | None = None
 
     @property
     def exposed_without_admin_token(self) -> bool:
@@ -111,8 +115,12 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     try:
         if kind == "int":
             return int(raw)
+        if kind == "int | None":
+            return None if raw is None else int(raw)
         if kind == "tuple[str, ...]":
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            # A fault rule has commas of its own: several in one string are ;-separated.
+            separator = ";" if name == "faults" else ","
+            items = raw.split(separator) if isinstance(raw, str) else list(raw)
             return tuple(str(item).strip() for item in items if str(item).strip())
         if kind in ("Path", "Path | None"):
             return None if raw is None else Path(raw)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import mockserver
-from mockserver.cli import build_parser
+from mockserver.cli import build_parser, main
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 
@@ -280,3 +280,10 @@ def test_the_admin_token_is_never_stored(tmp_path: Path) -> None:
         client.get("/_mock/events", headers={"Authorization": "Bearer admin-secret-1"})
         client.get("/analytics/event", headers={"Authorization": "Bearer admin-secret-1"})
     assert b"admin-secret-1" not in (tmp_path / "a.db").read_bytes()
+
+
+def test_a_wrong_fault_flag_stops_serve_and_names_what_is_wrong(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--db", ":memory:", "--fault", "lucidworks.click:status=418"]) == 2
+    assert "status: must be one of 500, 502, 503, 504" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, SqliteStore, create_app
 from mockserver.validation import Contracts
+from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import Intake
 from mockserver.vendors.reply import Reply
 from tests.conftest import load_fixture, post_lucidworks, post_neuralens
@@ -21,15 +22,17 @@ class Outage:
     """A seam that answers 503 before the vendor for ``before`` namespaces, and after it
     (the request was served and recorded) for ``after`` namespaces."""
 
+    active = True
+
     def __init__(self, before: str = "", after: str = "") -> None:
         self.before_ns, self.after_ns = before, after
         self.seen: list[tuple[str, str]] = []
 
-    async def before(self, intake: Intake) -> Reply | None:
+    async def before(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         self.seen.append(("before", intake.endpoint))
         return UNAVAILABLE if intake.namespace == self.before_ns else None
 
-    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
+    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
         self.seen.append(("after", f"{intake.endpoint} {reply.status}"))
         return UNAVAILABLE if intake.namespace == self.after_ns else reply
 

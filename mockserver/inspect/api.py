@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from mockserver.faults.book import FaultBook, rules_of
+from mockserver.faults.rules import RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
 from mockserver.inspect.openapi import inspection_openapi
@@ -181,11 +183,17 @@ async def _client_gone(request: Request) -> None:
 
 class InspectAPI:
     def __init__(
-        self, store: Store, admin_token: str | None = None, shared_store: bool = False
+        self,
+        store: Store,
+        admin_token: str | None = None,
+        shared_store: bool = False,
+        faults: FaultBook | None = None,
     ) -> None:
         """``shared_store``: other processes write to the store too (``--workers``); their
-        commits are not announced here, so waits count in SQL."""
+        commits are not announced here, so waits count in SQL. ``faults``: the rules that
+        ``/_mock/faults`` reads and sets."""
         self.store = store
+        self.faults = faults if faults is not None else FaultBook()
         self.changes = ChangeFeed(store)
         self.admin_token = admin_token
         self.shared_store = shared_store
@@ -217,6 +225,11 @@ class InspectAPI:
             guarded("/wait", (*listing, "count", "timeout"), self.wait),
             guarded("/stream", ("namespace", "duration"), self.stream),
             guarded("/analytics", _ANALYTICS, self.analytics),
+            Route(
+                f"{PREFIX}/faults",
+                self._guarded(self.fault_rules),
+                methods=["GET", "PUT", "POST", "DELETE"],
+            ),
         ]
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -289,6 +302,31 @@ class InspectAPI:
         query = analytics_query(params)
         counts = await run_in_threadpool(self.store.analytics, query)
         return JSONResponse(figures(counts, query, params.get("bucket", "day")))
+
+    async def fault_rules(self, request: Request) -> Response:
+        """GET the rules (with how many requests each has hit); PUT ``{"rules": [...]}`` to
+        replace them; POST one rule to add it; DELETE them all, or ``?namespace=``'s."""
+        try:
+            namespace = parse_params(request, ("namespace",)).get("namespace")
+        except BadParameter as exc:
+            return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
+        if request.method == "GET":
+            return JSONResponse({"rules": self.faults.listing(namespace)})
+        if request.method == "DELETE":
+            return JSONResponse({"removed": self.faults.clear(namespace)})
+        try:
+            body = json.loads(await request.body())
+            if request.method == "PUT":
+                if not isinstance(body, dict):
+                    raise ValueError('send {"rules": [...]}, a list of rule objects')
+                rules = self.faults.replace(rules_of(body))
+                return JSONResponse({"rules": [rule.as_json() for rule in rules]})
+            rule = self.faults.add(body)
+        except RuleError as exc:
+            return JSONResponse({"error": str(exc), "field": exc.name}, status_code=400)
+        except ValueError as exc:  # not JSON, or not the shape
+            return JSONResponse({"error": f"the body: {exc}"}, status_code=400)
+        return JSONResponse(rule.as_json(), status_code=201)
 
     async def reset(self, params: Params, request: Request) -> Response:
         self.store.reset(params.get("namespace"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from mockserver.faults.rules import KINDS, STATUSES
 from mockserver.validation import Layer
 from mockserver.vendors.registry import VENDOR_NAMES
 
@@ -96,6 +97,59 @@ def _json(schema_name: str, description: str) -> dict[str, Any]:
 
 
 _BAD_PARAMETER = _json("Error", "A query parameter is unknown or malformed; the message names it.")
+
+
+def _fault_rule_schema() -> dict[str, Any]:
+    """One rule: the fields every kind takes, and each kind's own (no others)."""
+    count = {"type": "integer", "minimum": 0}
+    own: dict[str, dict[str, Any]] = {
+        "status": {"status": {"enum": list(STATUSES)}},
+        "rate_limit": {"retry_after": count, "per_second": {"type": "number", "minimum": 0}},
+        "latency": {
+            **{name: {"type": "number", "minimum": 0} for name in ("ms", "min_ms", "max_ms")},
+            "median_ms": {"type": "number", "exclusiveMinimum": 0},
+            "sigma": {"type": "number", "minimum": 0},
+        },
+        "hang": {"seconds": {"type": "number", "minimum": 0}},
+    }
+    common = {
+        "id": {"type": "integer", "readOnly": True},
+        "hits": {"type": "integer", "readOnly": True},
+        # null is the same as leaving the field out
+        "vendor": {"enum": [*VENDOR_NAMES, None]},
+        "endpoint": {"type": ["string", "null"], "minLength": 1, "examples": ["click", "event"]},
+        "namespace": {"type": ["string", "null"], "minLength": 1},
+        "times": {"type": ["integer", "null"], "minimum": 1},
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "seed": {"type": ["integer", "null"]},
+    }
+    latency_shapes = [["ms"], ["min_ms", "max_ms"], ["median_ms", "sigma"]]
+
+    def kind_schema(kind: str) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": "object",
+            "required": ["fault", *(["status"] if kind == "status" else [])],
+            "properties": {"fault": {"const": kind}, **common, **own.get(kind, {})},
+            "additionalProperties": False,
+        }
+        if kind == "latency":  # one shape: a fixed wait, a uniform range, or a lognormal
+            names = [n for shape in latency_shapes for n in shape]
+            schema["oneOf"] = [
+                {
+                    "required": shape,
+                    "not": {"anyOf": [{"required": [n]} for n in names if n not in shape]},
+                }
+                for shape in latency_shapes
+            ]
+        return schema
+
+    return {
+        "description": "Where a fault applies (vendor, endpoint, namespace: each optional), "
+        "the fault and its own fields, and how often (times, probability, seed). See the "
+        "README, 'Testing your retry logic'.",
+        "oneOf": [kind_schema(kind) for kind in KINDS],
+    }
+
 
 _SCHEMAS: dict[str, Any] = {
     "Event": {
@@ -198,6 +252,19 @@ _SCHEMAS: dict[str, Any] = {
             "count": {"type": "integer", "description": "Rejections with this rule and path."},
             "message": {"type": "string", "description": "One of their messages."},
         },
+    },
+    "FaultRule": _fault_rule_schema(),
+    "FaultRules": {
+        "type": "object",
+        "required": ["rules"],
+        "properties": {
+            "rules": {"type": "array", "items": {"$ref": "#/components/schemas/FaultRule"}}
+        },
+    },
+    "Removed": {
+        "type": "object",
+        "required": ["removed"],
+        "properties": {"removed": {"type": "integer"}},
     },
     "Counts": {"type": "object", "additionalProperties": {"type": "integer"}},
     "Rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
@@ -316,9 +383,55 @@ _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}},
+        "properties": {
+            "error": {"type": "string"},
+            "parameter": {"type": "string"},
+            "field": {"type": "string", "description": "The fault rule field at fault."},
+        },
     },
 }  # fmt: skip
+
+
+def _faults_path() -> dict[str, Any]:
+    rule = {"$ref": "#/components/schemas/FaultRule"}
+    wrong = _json("Error", "A rule is wrong: `field` names what, `error` says why.")
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    return {
+        "get": {
+            "operationId": "listFaults",
+            "description": "The fault rules in force, in order, each with `hits`: how many "
+            "requests it was applied to.",
+            "parameters": [_NAMESPACE],
+            "responses": {"200": _json("FaultRules", "The rules."), "400": _BAD_PARAMETER},
+        },
+        "put": {
+            "operationId": "replaceFaults",
+            "description": "Replace the rules; all or none (a wrong rule changes nothing).",
+            "requestBody": body(
+                {
+                    "type": "object",
+                    "required": ["rules"],
+                    "properties": {"rules": {"type": "array", "items": rule}},
+                }
+            ),
+            "responses": {"200": _json("FaultRules", "The rules now."), "400": wrong},
+        },
+        "post": {
+            "operationId": "addFault",
+            "description": "Add one rule after the others.",
+            "requestBody": body(rule),
+            "responses": {"201": _json("FaultRule", "The rule, with its id."), "400": wrong},
+        },
+        "delete": {
+            "operationId": "clearFaults",
+            "description": "Remove every rule, or those of `namespace`.",
+            "parameters": [_NAMESPACE],
+            "responses": {"200": _json("Removed", "How many went."), "400": _BAD_PARAMETER},
+        },
+    }
 
 
 def inspection_openapi() -> dict[str, Any]:
@@ -489,6 +602,7 @@ def inspection_openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/_mock/faults": _faults_path(),
             "/_mock/stream": {
                 "get": {
                     "operationId": "streamChanges",

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.types import Receive, Scope
 
 from mockserver.events import new_request_id, utc_now
+from mockserver.http11 import CONNECTION, Connection
 from mockserver.validation import FieldError
 
 DEFAULT_NAMESPACE = "default"
@@ -142,6 +143,7 @@ class Intake:
     request_id: str
     received_at: str
     header_bytes: int = 0  # names, values and their separators, as they came
+    connection: Connection | None = None  # for faults; None in-process (a test client)
 
     @classmethod
     def of(
@@ -166,6 +168,7 @@ class Intake:
             request_id=new_request_id(),
             received_at=utc_now(),
             header_bytes=header_bytes(scope),
+            connection=scope.get(CONNECTION),
         )
 
 

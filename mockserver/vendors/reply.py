@@ -42,3 +42,7 @@ class Reply:
     async def send(self, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body})
+
+
+# What a fault answers when it has already broken the connection itself: nothing is sent.
+NO_REPLY = Reply(0)

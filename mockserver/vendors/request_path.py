@@ -34,7 +34,7 @@ from mockserver.vendors.intake import (
     read_body,
 )
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.reply import Reply
+from mockserver.vendors.reply import NO_REPLY, Reply
 
 DRAIN_BYTES = 8 * 1024 * 1024  # read at most this much of a refused body before answering
 DRAIN_SECONDS = 2.0
@@ -42,11 +42,16 @@ OFF_LOOP_BYTES = 64 * 1024  # a batch of a hundred clicks is about 60 KB: it sta
 
 
 class FaultSeam(Protocol):
-    async def before(self, intake: Intake) -> Reply | None:
-        """A reply to send instead of serving ``intake`` (nothing read, nothing recorded by the
-        vendor path), or None to serve it."""
+    @property
+    def active(self) -> bool:
+        """Whether any fault may apply: when not, the request path does not call the seam."""
 
-    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
+    async def before(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
+        """A reply to send instead of serving ``intake`` (nothing read, nothing recorded by the
+        vendor path), ``NO_REPLY`` when the seam broke the connection itself, or None to
+        serve it."""
+
+    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
         """The reply to send once ``intake`` was served and recorded: ``reply``, another one,
         or None to send nothing (the connection is dropped)."""
 
@@ -72,12 +77,15 @@ class RequestPath:
 
     async def handle(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         """The reply to send, or None when a fault drops the connection."""
-        if self.faults is None:
+        faults = self.faults
+        if faults is None or not faults.active:
             return await self._serve_or_503(vendor, intake)
-        instead = await self.faults.before(intake)
+        instead = await faults.before(vendor, intake)
+        if instead is NO_REPLY:
+            return None
         if instead is not None:
             return instead
-        return await self.faults.after(intake, await self._serve_or_503(vendor, intake))
+        return await faults.after(vendor, intake, await self._serve_or_503(vendor, intake))
 
     async def not_found(self, intake: Intake, message: str) -> Reply:
         """A path no vendor serves: recorded, and answered as an API gateway would."""

@@ -1,0 +1,88 @@
+"""The fault seam's implementation: applies the FaultBook's rules to vendor requests.
+
+Before serving: a vendor-shaped 5xx or 429, or a broken connection (reset, empty, malformed,
+hang, down), with nothing stored. After serving: latency before the reply, or ``ack_lost``:
+the event is stored and the connection reset before the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from mockserver.faults.book import FaultBook
+from mockserver.faults.rules import DEFAULT_HANG_SECONDS, Rule
+from mockserver.validation import FieldError
+from mockserver.vendors.base import VendorEndpoint
+from mockserver.vendors.intake import Intake
+from mockserver.vendors.registry import endpoint_name
+from mockserver.vendors.reply import NO_REPLY, Reply
+
+# A reply no client can parse: the status line is not HTTP's.
+MALFORMED = b'HTTP/1.1 2?? BROKEN\r\nContent-Length: 11\r\n\r\n{"status":'
+_AFTER_SERVING = frozenset({"latency", "ack_lost"})
+
+
+class FaultInjector:
+    def __init__(self, book: FaultBook) -> None:
+        self.book = book
+        self._pending: dict[str, Rule] = {}  # request id -> rule to apply once served
+
+    @property
+    def active(self) -> bool:
+        return self.book.active
+
+    async def before(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
+        endpoint = endpoint_name(intake.vendor, intake.endpoint)
+        rule = self.book.match(intake.vendor, endpoint, intake.namespace, vendor.tenant(intake))
+        if rule is None:
+            return None
+        kind = rule.fault
+        if kind in _AFTER_SERVING:
+            self._pending[intake.request_id] = rule
+            return None
+        if kind == "status":
+            status = rule.params["status"]
+            return vendor.error_reply(status, [_injected(rule, f"status {status}")], None)
+        if kind == "rate_limit":
+            seconds = rule.params["retry_after"]
+            errors = [_injected(rule, f"rate limited: retry after {seconds} s")]
+            return vendor.error_reply(429, errors, {"Retry-After": str(seconds)})
+        connection = intake.connection
+        if connection is None:  # in-process (a test client): no connection to break
+            return NO_REPLY
+        if kind in ("reset", "down"):
+            connection.reset()
+        elif kind == "empty":
+            connection.close()
+        elif kind == "malformed":
+            connection.write_and_close(MALFORMED)
+        elif kind == "hang":
+            seconds = rule.params.get("seconds", DEFAULT_HANG_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_until_the_client_leaves(intake), seconds)
+            connection.reset()
+        await asyncio.sleep(0)  # connection_lost runs: the server then sends nothing
+        return NO_REPLY
+
+    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+        rule = self._pending.pop(intake.request_id, None)
+        if rule is None:
+            return reply
+        if rule.fault == "latency":
+            await asyncio.sleep(rule.delay_seconds())
+            return reply
+        if 200 <= reply.status < 300 and intake.connection is not None:  # ack_lost
+            intake.connection.reset()  # stored; the acknowledgement never arrives
+            await asyncio.sleep(0)
+            return None
+        return reply
+
+
+def _injected(rule: Rule, what: str) -> FieldError:
+    return FieldError("$", "fault", "http", f"injected fault (rule {rule.id}): {what}")
+
+
+async def _until_the_client_leaves(intake: Intake) -> None:
+    while (await intake.receive())["type"] != "http.disconnect":
+        pass

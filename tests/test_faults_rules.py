@@ -1,0 +1,134 @@
+"""Fault rules: the JSON a user writes, the compact --fault form, and what each refuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mockserver.faults.book import FaultBook
+from mockserver.faults.rules import RuleError, parse_flag, parse_rule
+
+
+def test_a_rule_reads_back_as_written_with_its_id_and_hits() -> None:
+    rule = parse_rule(
+        {"vendor": "lucidworks", "endpoint": "click", "namespace": "t1", "fault": "status",
+         "status": 503, "times": 2},
+        rule_id=7,
+    )  # fmt: skip
+    assert rule.as_json() == {
+        "id": 7, "fault": "status", "vendor": "lucidworks", "endpoint": "click",
+        "namespace": "t1", "times": 2, "status": 503, "hits": 0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"fault": "explode"}, "fault"),
+        ({"fault": "status", "status": 418}, "status"),
+        ({"fault": "status", "status": 503, "colour": "red"}, "colour"),
+        ({"fault": "status", "status": 503, "times": 0}, "times"),
+        ({"fault": "status", "status": 503, "probability": 1.5}, "probability"),
+        ({"fault": "latency"}, "ms"),
+        ({"fault": "latency", "ms": 5, "min_ms": 1}, "ms"),
+        ({"fault": "latency", "median_ms": 0, "sigma": 1}, "median_ms"),
+        ({"fault": "rate_limit", "retry_after": "soon"}, "retry_after"),
+        ({"fault": "reset", "vendor": ""}, "vendor"),
+        ({"fault": "reset", "vendor": "algolia"}, "vendor"),
+        ({"fault": {}}, "fault"),
+        (["status"], "rule"),
+    ],
+)
+def test_a_wrong_rule_names_its_field(raw: Any, field: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_rule(raw, 1, vendors=("neuralens", "lucidworks"))
+    assert caught.value.name == field
+
+
+@pytest.mark.parametrize(
+    ("flag", "rule"),
+    [
+        ("lucidworks.click:status=503,p=0.2",
+         {"vendor": "lucidworks", "endpoint": "click", "fault": "status", "status": 503,
+          "probability": 0.2}),
+        ("rate_limit=2", {"fault": "rate_limit", "retry_after": 2}),
+        ("neuralens:latency,ms=800", {"vendor": "neuralens", "fault": "latency", "ms": 800}),
+        ("@team-a:down", {"namespace": "team-a", "fault": "down"}),
+        ("ack_lost,times=1", {"fault": "ack_lost", "times": 1}),
+        ("latency,median_ms=50,sigma=0.8,seed=4",
+         {"fault": "latency", "median_ms": 50, "sigma": 0.8, "seed": 4}),
+    ],
+)  # fmt: skip
+def test_the_compact_flag_form(flag: str, rule: dict[str, Any]) -> None:
+    assert parse_flag(flag) == rule
+    parse_rule(parse_flag(flag), 1)  # and it is a valid rule
+
+
+def test_a_seeded_probability_gives_the_same_sequence_every_time() -> None:
+    def sequence() -> list[bool]:
+        book = FaultBook()
+        book.add({"fault": "status", "status": 500, "probability": 0.5, "seed": 3})
+        return [book.match("neuralens", "event", "default", None) is not None for _ in range(40)]
+
+    first = sequence()
+    assert first == sequence()
+    assert 5 < sum(first) < 35  # about half
+
+
+def test_times_spends_a_rule_and_rules_are_tried_in_order() -> None:
+    book = FaultBook()
+    book.replace([
+        {"fault": "status", "status": 503, "times": 2, "endpoint": "click"},
+        {"fault": "rate_limit", "retry_after": 1},
+    ])  # fmt: skip
+    kinds = [getattr(book.match("lucidworks", "click", "default", "s"), "fault", None)
+             for _ in range(3)]  # fmt: skip
+    assert kinds == ["status", "status", "rate_limit"]
+    assert [rule["hits"] for rule in book.listing()] == [2, 1]
+
+
+def test_a_rule_applies_only_where_it_says() -> None:
+    book = FaultBook()
+    book.add({"fault": "down", "vendor": "neuralens", "namespace": "a"})
+    assert book.match("neuralens", "event", "a", None) is not None
+    assert book.match("neuralens", "event", "b", None) is None
+    assert book.match("lucidworks", "click", "a", None) is None
+    assert book.clear("b") == 0
+    assert book.clear("a") == 1
+    assert not book.active
+
+
+def test_a_per_second_rate_limit_lets_each_tenant_its_share() -> None:
+    book = FaultBook()
+    book.add({"fault": "rate_limit", "per_second": 2, "retry_after": 1})
+    limited = [book.match("lucidworks", "click", "default", "shop") is not None for _ in range(4)]
+    assert limited == [False, False, True, True]  # (within one second, on any machine)
+    assert book.match("lucidworks", "click", "default", "other-shop") is None
+
+
+def test_replace_is_all_or_nothing() -> None:
+    book = FaultBook()
+    book.add({"fault": "down"})
+    with pytest.raises(RuleError):
+        book.replace([{"fault": "reset"}, {"fault": "nope"}])
+    assert [rule["fault"] for rule in book.listing()] == ["down"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "low", "high"),
+    [
+        ({"fault": "latency", "ms": 250}, 0.25, 0.25),
+        ({"fault": "latency", "min_ms": 100, "max_ms": 300}, 0.1, 0.3),
+    ],
+)
+def test_latency_draws_within_its_shape(raw: dict[str, Any], low: float, high: float) -> None:
+    rule = parse_rule({**raw, "seed": 1}, 1)
+    assert all(low <= rule.delay_seconds() <= high for _ in range(200))
+
+
+def test_a_lognormal_latency_has_the_median_it_was_given() -> None:
+    rule = parse_rule({"fault": "latency", "median_ms": 100, "sigma": 0.5, "seed": 1}, 1)
+    draws = sorted(rule.delay_seconds() for _ in range(2001))
+    assert 0.09 < draws[1000] < 0.11
+    assert draws[-20] > 0.25  # a tail: the 99th percentile is about 3.2 medians

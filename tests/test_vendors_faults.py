@@ -1,0 +1,209 @@
+"""Faults against real clients on a real socket: what each does to a retrying client, and
+what is stored. The rules come through the runtime API, as a user's test would set them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from starlette.testclient import TestClient
+from urllib3.util.retry import Retry
+
+from mockserver import MockServer
+from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture
+
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+
+
+@pytest.fixture
+def server() -> Iterator[MockServer]:
+    with MockServer() as running:
+        yield running
+
+
+def _faults(server: MockServer, *rules: dict[str, Any]) -> None:
+    response = httpx.put(f"{server.url}/_mock/faults", json={"rules": list(rules)})
+    assert response.status_code == 200, response.text
+
+
+def _click_url(server: MockServer) -> str:
+    return f"{server.lucidworks_url()}/retail/signals/click"
+
+
+def _stored(server: MockServer) -> int:
+    return int(httpx.get(f"{server.url}/_mock/events").json()["total"])
+
+
+def _retrying(retry: Retry) -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    return session
+
+
+def test_a_burst_of_503_is_retried_and_the_event_stored_once(server: MockServer) -> None:
+    _faults(server, {"vendor": "lucidworks", "fault": "status", "status": 503, "times": 2})
+    retry = Retry(total=3, backoff_factor=0, status_forcelist=[503], allowed_methods=None)
+    with _retrying(retry) as session:
+        response = session.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+    assert _stored(server) == 1
+    (rule,) = httpx.get(f"{server.url}/_mock/faults").json()["rules"]
+    assert rule["hits"] == 2
+
+
+def test_429_with_retry_after_is_honoured_by_urllib3(server: MockServer) -> None:
+    _faults(server, {"fault": "rate_limit", "retry_after": 1, "times": 1})
+    retry = Retry(total=2, status_forcelist=[429], allowed_methods=None,
+                  respect_retry_after_header=True)  # fmt: skip
+    started = time.monotonic()
+    with _retrying(retry) as session:
+        response = session.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+    assert time.monotonic() - started >= 1.0  # it waited as told
+    assert _stored(server) == 1
+
+
+def test_a_429_says_why_in_the_vendors_own_shape(server: MockServer) -> None:
+    _faults(server, {"fault": "rate_limit", "retry_after": 7})
+    response = httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert response.json()["errors"][0]["rule"] == "fault"  # problem+json, as Lucidworks' 4xx
+
+
+@pytest.mark.parametrize(
+    ("fault", "requests_error", "httpx_error"),
+    [
+        ("reset", requests.ConnectionError, (httpx.ReadError, httpx.RemoteProtocolError)),
+        ("empty", requests.ConnectionError, (httpx.RemoteProtocolError,)),
+        ("malformed", requests.ConnectionError, (httpx.RemoteProtocolError,)),
+    ],
+)
+def test_broken_connections_raise_each_clients_own_error_and_store_nothing(
+    server: MockServer,
+    fault: str,
+    requests_error: type[Exception],
+    httpx_error: tuple[type[Exception], ...],
+) -> None:
+    _faults(server, {"fault": fault})
+    with pytest.raises(requests_error):
+        requests.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS, timeout=5)
+    with pytest.raises(httpx_error):
+        httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    _faults(server)  # none
+    assert _stored(server) == 0
+
+
+def test_latency_beyond_the_clients_timeout_times_it_out_but_the_event_is_stored(
+    server: MockServer,
+) -> None:
+    _faults(server, {"fault": "latency", "ms": 800})
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS, timeout=0.2)
+    started = time.monotonic()
+    response = httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS, timeout=5)
+    assert response.status_code == 202
+    assert time.monotonic() - started >= 0.8
+    assert _stored(server) == 2  # served before the wait: a timed-out client still sent it
+
+
+def test_hang_holds_the_request_until_the_client_gives_up(server: MockServer) -> None:
+    _faults(server, {"fault": "hang", "seconds": 30})
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS, timeout=0.3)
+    assert time.monotonic() - started < 5
+    assert _stored(server) == 0
+
+
+def test_ack_lost_stores_the_event_and_a_retrying_client_sends_it_twice(
+    server: MockServer,
+) -> None:
+    _faults(server, {"fault": "ack_lost", "times": 1})
+    body = json.dumps(CLICK)
+    attempts = 0
+    with httpx.Client(timeout=5) as client:
+        while True:  # a client that retries whatever fails, as many do
+            attempts += 1
+            try:
+                response = client.post(_click_url(server), content=body,
+                                       headers=LUCIDWORKS_HEADERS)  # fmt: skip
+                break
+            except httpx.TransportError:
+                assert attempts < 3
+    assert (attempts, response.status_code) == (2, 202)
+    events = httpx.get(f"{server.url}/_mock/events").json()["events"]
+    assert len(events) == 2
+    assert events[0]["payload"] == events[1]["payload"]
+
+
+def test_down_fails_everything_until_cleared(server: MockServer) -> None:
+    _faults(server, {"fault": "down", "vendor": "lucidworks"})
+    for _ in range(3):
+        with pytest.raises(httpx.TransportError):
+            httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert httpx.delete(f"{server.url}/_mock/faults").json() == {"removed": 1}
+    response = httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+
+
+def test_the_same_seed_gives_the_same_pass_and_fail_sequence(server: MockServer) -> None:
+    def run() -> list[int]:
+        _faults(server, {"fault": "status", "status": 500, "probability": 0.5, "seed": 11})
+        with httpx.Client() as client:
+            return [
+                client.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS).status_code
+                for _ in range(12)
+            ]
+
+    first = run()
+    assert set(first) == {202, 500}
+    assert run() == first
+
+
+def test_the_api_adds_lists_and_clears_rules_per_namespace(client: TestClient) -> None:
+    added = client.post("/_mock/faults", json={"fault": "reset", "namespace": "a"})
+    assert added.status_code == 201
+    client.post("/_mock/faults", json={"fault": "status", "status": 502, "namespace": "b"})
+    assert [r["namespace"] for r in client.get("/_mock/faults").json()["rules"]] == ["a", "b"]
+    assert client.get("/_mock/faults?namespace=b").json()["rules"][0]["status"] == 502
+    assert client.delete("/_mock/faults?namespace=a").json() == {"removed": 1}
+    assert len(client.get("/_mock/faults").json()["rules"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "field"),
+    [
+        ("post", {"fault": "boom"}, "fault"),
+        ("post", {"fault": "status", "status": 503, "colour": "red"}, "colour"),
+        ("put", {"rules": [{"fault": "latency"}]}, "ms"),
+        ("put", {"rules": [{"fault": "down", "vendor": "algolia"}]}, "vendor"),
+    ],
+)
+def test_a_wrong_rule_is_a_400_naming_the_field(
+    client: TestClient, method: str, body: dict[str, Any], field: str
+) -> None:
+    response = client.request(method.upper(), "/_mock/faults", json=body)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert client.get("/_mock/faults").json()["rules"] == []
+
+
+def test_the_faults_api_needs_the_admin_token(client_with: ClientFactory) -> None:
+    guarded = client_with(admin_token="s3cret")
+    assert guarded.get("/_mock/faults").status_code == 401
+    assert guarded.put("/_mock/faults", json={"rules": []}).status_code == 401
+
+
+def test_rules_from_the_settings_apply_from_the_start(client_with: ClientFactory) -> None:
+    faulty = client_with(faults=("lucidworks.click:status=503", "neuralens:rate_limit=3"))
+    response = faulty.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 503
+    rules = faulty.get("/_mock/faults").json()["rules"]
+    assert [(r["fault"], r["hits"]) for r in rules] == [("status", 1), ("rate_limit", 0)]
