@@ -7,12 +7,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpcore  # noqa: F401 (see below)
 import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, SqliteStore, create_app
 from mockserver.validation import Contracts, load_contracts
 
+# pytester's in-process runs drop the modules first imported during them. httpx imports
+# httpcore lazily, on its first request: imported here, it is never one of those, and a later
+# test does not meet a second copy whose exceptions httpx cannot map (a RemoteProtocolError
+# from httpcore instead of httpx's).
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).parent.parent

@@ -12,6 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ROOT
@@ -93,3 +94,15 @@ def test_every_relative_link_in_the_docs_points_at_a_file() -> None:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
     assert len(pages) > 1
+
+
+@pytest.mark.slow  # pytest in a subprocess, as a downstream project runs it
+def test_the_python_fault_example_passes_as_a_downstream_test(pytester: pytest.Pytester) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (example,) = [
+        block for block in re.findall(r"```python\n(.*?)```", text, re.S)
+        if block.startswith("# test_tracking_retries.py")
+    ]  # fmt: skip
+    pytester.makepyfile(test_tracking_retries=example)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -154,3 +154,30 @@ def test_a_url_that_is_not_a_mockserver_gives_a_readable_error() -> None:
         pytest.raises(ValueError, match="404"),
     ):
         lost.events()
+
+
+def test_a_fault_applies_inside_the_block_only_and_to_this_namespace_only(
+    server: MockServer, client: MockClient
+) -> None:
+    with client.fault(vendor="lucidworks", status=503, times=2) as rule:
+        assert rule["fault"] == "status"  # implied by status=503
+        assert rule["namespace"] == client.namespace
+        assert [_send_clicks(client) for _ in range(3)] == [503, 503, 202]
+        with server.client(namespace="elsewhere") as other:
+            assert _send_clicks(other) == 202  # another namespace never meets it
+        assert client.faults()[0]["hits"] == 2
+    assert client.faults() == []
+    assert _send_clicks(client) == 202
+
+
+def test_a_fault_is_removed_even_when_the_block_fails(client: MockClient) -> None:
+    with pytest.raises(RuntimeError), client.fault(fault="reset"):
+        raise RuntimeError("the test failed inside the block")
+    assert client.faults() == []
+
+
+def test_a_fault_needs_its_kind(client: MockClient) -> None:
+    with pytest.raises(ValueError, match="say which fault"):
+        client.add_fault(times=2)
+    with pytest.raises(ValueError, match="status: must be one of"):
+        client.add_fault(status=418)

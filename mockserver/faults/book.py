@@ -47,10 +47,15 @@ class FaultBook:
             self._next_id += 1
             return rule
 
-    def clear(self, namespace: str | None = None) -> int:
-        """Remove every rule, or those of ``namespace``; how many went."""
+    def clear(self, namespace: str | None = None, rule_id: int | None = None) -> int:
+        """Remove every rule, or those of ``namespace``, or the one ``rule_id``; how many went."""
         with self._lock:
-            kept = [r for r in self.rules if namespace is not None and r.namespace != namespace]
+            kept = [
+                r
+                for r in self.rules
+                if (namespace is not None and r.namespace != namespace)
+                or (rule_id is not None and r.id != rule_id)
+            ]
             removed = len(self.rules) - len(kept)
             self.rules = kept
             return removed

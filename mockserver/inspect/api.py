@@ -136,6 +136,7 @@ _PARSERS: dict[str, Parser] = {
     "timeout": _seconds,
     "duration": _seconds_up_to(MAX_STREAM_SECONDS),
     "bucket": _one_of(tuple(BUCKETS)),
+    "id": _integer(1, MAX_OFFSET),
     "lucidworks_session_minutes": _integer(1, 24 * 60),
     "neuralens_session_minutes": _integer(1, 24 * 60),
 }
@@ -305,15 +306,18 @@ class InspectAPI:
 
     async def fault_rules(self, request: Request) -> Response:
         """GET the rules (with how many requests each has hit); PUT ``{"rules": [...]}`` to
-        replace them; POST one rule to add it; DELETE them all, or ``?namespace=``'s."""
+        replace them; POST one rule to add it; DELETE them all, ``?namespace=``'s, or the one
+        ``?id=``."""
         try:
-            namespace = parse_params(request, ("namespace",)).get("namespace")
+            allowed = ("namespace", "id") if request.method == "DELETE" else ("namespace",)
+            params = parse_params(request, allowed)
         except BadParameter as exc:
             return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
+        namespace = params.get("namespace")
         if request.method == "GET":
             return JSONResponse({"rules": self.faults.listing(namespace)})
         if request.method == "DELETE":
-            return JSONResponse({"removed": self.faults.clear(namespace)})
+            return JSONResponse({"removed": self.faults.clear(namespace, params.get("id"))})
         try:
             body = json.loads(await request.body())
             if request.method == "PUT":

@@ -427,8 +427,11 @@ def _faults_path() -> dict[str, Any]:
         },
         "delete": {
             "operationId": "clearFaults",
-            "description": "Remove every rule, or those of `namespace`.",
-            "parameters": [_NAMESPACE],
+            "description": "Remove every rule, or those of `namespace`, or the one `id`.",
+            "parameters": [
+                _NAMESPACE,
+                _query("id", {"type": "integer", "minimum": 1}, "Only the rule with this id."),
+            ],
             "responses": {"200": _json("Removed", "How many went."), "400": _BAD_PARAMETER},
         },
     }

@@ -8,6 +8,8 @@ only): a downstream test process never loads the server.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,12 @@ class VendorURLs:
 
 class MockTimeout(AssertionError):
     """``wait_for`` saw fewer events than asked for; the message says what did arrive."""
+
+
+_IMPLIED_KIND = {
+    "status": "status", "retry_after": "rate_limit", "per_second": "rate_limit", "ms": "latency",
+    "min_ms": "latency", "median_ms": "latency", "seconds": "hang",
+}  # fmt: skip
 
 
 class MockClient:
@@ -136,6 +144,47 @@ class MockClient:
                 f"mockserver rejected {plural(len(rejections), 'request')}{self._where()}:\n"
                 + format_rejections(rejections)
             )
+
+    # -- faults -------------------------------------------------------------------------
+    # Rules are per namespace: a client bound to one (the pytest fixture's is) gives its rules
+    # that namespace, so parallel tests never meet each other's faults.
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        """Add a fault rule (README, "Testing your retry logic"); ``fault`` may be left out
+        when a field says it: ``status=503``, ``retry_after=2``, ``ms=800``, ``seconds=30``."""
+        body = self._rule(rule)
+        added: dict[str, Any] = self._check(self._http.post("/faults", json=body)).json()
+        return added
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The fault rules in force (this namespace's, if bound), each with its ``hits``."""
+        rules: list[dict[str, Any]] = self._get("/faults", {})["rules"]
+        return rules
+
+    def clear_faults(self) -> None:
+        """Remove the fault rules (this namespace's, if bound)."""
+        self._check(self._http.delete("/faults", params=self._params({})))
+
+    @contextlib.contextmanager
+    def fault(self, **rule: Any) -> Iterator[dict[str, Any]]:
+        """``with mockserver.fault(vendor="lucidworks", status=503, times=2): ...``: the rule
+        applies inside the block and is removed after it, whatever happens."""
+        added = self.add_fault(**rule)
+        try:
+            yield added
+        finally:
+            self._check(self._http.delete("/faults", params={"id": added["id"]}))
+
+    def _rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in rule.items() if v is not None}
+        if "fault" not in body:
+            implied = [kind for field, kind in _IMPLIED_KIND.items() if field in body]
+            if not implied:
+                raise ValueError("say which fault: fault='reset' (or status=503, ms=800, ...)")
+            body["fault"] = implied[0]
+        if self.namespace is not None:
+            body.setdefault("namespace", self.namespace)
+        return body
 
     # -- plumbing -----------------------------------------------------------------------
 
