@@ -141,6 +141,26 @@ def test_the_events_of_a_request_keep_its_headers(any_store: Store) -> None:
     assert [row["headers"] for row in rows] == [headers, headers, None]
 
 
+def test_an_event_that_repeats_an_earlier_one_points_at_it(any_store: Store) -> None:
+    at = "2026-01-01T00:00:{:02d}.000000Z".format
+    any_store.add([event(payload='{"a":1}', received_at=at(0))])
+    any_store.add([event(payload='{"a":1}', received_at=at(5))])  # a retry: a repeat
+    any_store.add([event(payload='{"a":2}', received_at=at(6))])  # another event
+    any_store.add([event(payload='{"a":1}', received_at=at(7), namespace="other")])
+    any_store.add([event(payload='{"a":1}', received_at=at(8), endpoint="/retail/signals/query")])
+    rows = sorted(any_store.events({}).rows, key=lambda row: row["id"])
+    first = rows[0]["id"]
+    assert [row["duplicate_of"] for row in rows] == [None, first, None, None, None]
+    assert any_store.event(rows[1]["id"])["duplicate_of"] == first  # type: ignore[index]
+    assert "payload_hash" not in rows[0]  # the store's own
+
+
+def test_a_repeat_after_the_window_is_a_new_event(any_store: Store) -> None:
+    any_store.add([event(payload="{}", received_at="2026-01-01T00:00:00.000000Z")])
+    any_store.add([event(payload="{}", received_at="2026-01-01T00:10:01.000000Z")])
+    assert [row["duplicate_of"] for row in any_store.events({}).rows] == [None, None]
+
+
 def test_rejections_filter_by_reason_and_text(any_store: Store) -> None:
     def reason(path: str, rule: str) -> dict[str, str]:
         return {"path": path, "rule": rule, "layer": "validator", "message": f"{path} {rule}"}

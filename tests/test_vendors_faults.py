@@ -138,9 +138,9 @@ def test_ack_lost_stores_the_event_and_a_retrying_client_sends_it_twice(
             except httpx.TransportError:
                 assert attempts < 3
     assert (attempts, response.status_code) == (2, 202)
-    events = httpx.get(f"{server.url}/_mock/events").json()["events"]
-    assert len(events) == 2
-    assert events[0]["payload"] == events[1]["payload"]
+    second, first = httpx.get(f"{server.url}/_mock/events").json()["events"]
+    assert second["payload"] == first["payload"]
+    assert (first["duplicate_of"], second["duplicate_of"]) == (None, first["id"])
 
 
 def test_down_fails_everything_until_cleared(server: MockServer) -> None:

@@ -183,6 +183,11 @@ _SCHEMAS: dict[str, Any] = {
                 "stored before mockserver kept them).",
             },
             "page": {**_NULLABLE_STRING, "description": "Neuralens page."},
+            "duplicate_of": {
+                "type": ["integer", "null"],
+                "description": "The id of an earlier event with the same payload, namespace "
+                "and endpoint, received at most 10 minutes before: a client's repeat.",
+            },
             "revenue": {
                 "type": ["number", "null"],
                 "description": "A Lucidworks purchase's revenue.",

@@ -9,6 +9,7 @@ Schema changes are sqlite-utils migrations: add one, never edit an applied one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -114,12 +115,19 @@ def m004_the_page_and_revenue_the_analytics_read(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_a_hash_of_each_payload_to_find_repeats(db: Database) -> None:
+    # Null for rows stored before it: those are never flagged as repeats.
+    db.table("events").add_column("payload_hash", int)
+    db.table("events").create_index(["namespace", "payload_hash"])
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
     "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
     "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
-    "headers", "page", "revenue",
+    "headers", "page", "revenue", "payload_hash",
 )  # fmt: skip
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
 _JSON_COLUMNS = {"items", "payload", "errors", "headers"}
@@ -194,7 +202,7 @@ class SqliteStore:
                 e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
                 e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
                 e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id), e.page,
-                e.revenue,
+                e.revenue, _payload_hash(e.payload),
             )
             for e in events
         ]  # fmt: skip
@@ -318,7 +326,7 @@ class SqliteStore:
 
     def event(self, event_id: int) -> dict[str, Any] | None:
         with self._reading() as conn:
-            rows = list(_rows(conn, "SELECT * FROM events WHERE id = ?", [event_id]))
+            rows = list(_rows(conn, f"{_SELECT_EVENTS} WHERE id = ?", [event_id]))
         return rows[0] if rows else None
 
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
@@ -381,9 +389,10 @@ class SqliteStore:
             }
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
+        select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
         with self._reading() as conn:
             total = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
-            sql = f"SELECT * FROM {table} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
+            sql = f"{select} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
             rows = list(_rows(conn, sql, [*params, limit, offset]))
         return Page(total=int(total), rows=rows)
 
@@ -400,11 +409,33 @@ def _yield_the_core_to_writers() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
+# An event whose payload repeats one stored in its namespace and endpoint in the
+# REPEAT_WINDOW_SECONDS before it: a client that retried what was already stored (the
+# ack_lost fault makes one). Found through the payload's hash, then compared whole.
+REPEAT_WINDOW_SECONDS = 600
+_SELECT_EVENTS = f"""
+SELECT *, (
+    SELECT max(earlier.id) FROM events AS earlier
+    WHERE earlier.namespace = events.namespace AND earlier.payload_hash = events.payload_hash
+      AND earlier.id < events.id AND earlier.endpoint = events.endpoint
+      AND earlier.payload = events.payload
+      AND earlier.received_at >= strftime('%Y-%m-%dT%H:%M:%f', events.received_at,
+                                          '-{REPEAT_WINDOW_SECONDS} seconds')
+) AS duplicate_of
+FROM events"""
+
+
+def _payload_hash(payload: str) -> int:
+    digest = hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)  # a SQLite INTEGER
+
+
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
+        row.pop("payload_hash", None)  # the store's own index, not the event's
         for name in _JSON_COLUMNS.intersection(row):
             if row[name] is not None:
                 row[name] = json.loads(row[name])
