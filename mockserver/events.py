@@ -96,3 +96,20 @@ class Rejection:
     body: str | None
     request_id: str
     received_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A request a fault rule touched, whatever came of it: which rule, which fault, the
+    status the client got (None: no reply at all) and whether its events were stored."""
+
+    request_id: str
+    rule_id: int
+    fault: str
+    vendor: str | None
+    endpoint: str
+    namespace: str
+    tenant: str | None
+    status: int | None
+    stored: bool
+    received_at: str

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage import SqliteStore, Store
 from mockserver.storage.base import Change
 
@@ -265,3 +265,25 @@ def test_a_store_that_takes_writes_has_no_problem(any_store: Store) -> None:
     assert any_store.problem() is None
     any_store.add([event()])
     assert any_store.problem() is None
+
+
+def test_attempts_are_kept_filtered_and_reset_with_their_namespace(any_store: Store) -> None:
+    def attempt(**over: object) -> Attempt:
+        fields: dict[str, object] = {
+            "request_id": "r1", "rule_id": 1, "fault": "status", "vendor": "lucidworks",
+            "endpoint": "/retail/signals/click", "namespace": "a", "tenant": "shop",
+            "status": 503, "stored": False, "received_at": "2026-01-01T00:00:00.000000Z",
+        }  # fmt: skip
+        fields.update(over)
+        return Attempt(**fields)  # type: ignore[arg-type]
+
+    any_store.add(
+        attempts=[attempt(), attempt(rule_id=2, fault="ack_lost", status=None, stored=True),
+                  attempt(namespace="b")]
+    )  # fmt: skip
+    assert any_store.attempts({}).total == 3
+    (lost,) = any_store.attempts({"fault": "ack_lost"}).rows
+    assert (lost["status"], lost["stored"], lost["rule_id"]) == (None, True, 2)
+    assert any_store.attempts({"rule": 1, "namespace": "a"}).total == 1
+    any_store.reset("a")
+    assert [row["namespace"] for row in any_store.attempts({}).rows] == ["b"]

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.storage.sqlite import SqliteStore
 
@@ -25,6 +25,7 @@ class RecordingStore:
         events: Sequence[Event] = (),
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         if self.fail:
             raise OSError("disk full")

@@ -42,6 +42,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
         "m003_the_headers_of_accepted_requests",
         "m004_the_page_and_revenue_the_analytics_read",
         "m005_a_hash_of_each_payload_to_find_repeats",
+        "m006_the_requests_a_fault_touched",
     ]
     store.close()
 

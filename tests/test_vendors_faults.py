@@ -207,3 +207,32 @@ def test_rules_from_the_settings_apply_from_the_start(client_with: ClientFactory
     assert response.status_code == 503
     rules = faulty.get("/_mock/faults").json()["rules"]
     assert [(r["fault"], r["hits"]) for r in rules] == [("status", 1), ("rate_limit", 0)]
+
+
+def test_every_request_a_fault_touched_is_recorded_with_what_came_of_it(
+    server: MockServer,
+) -> None:
+    _faults(
+        server,
+        {"fault": "status", "status": 503, "times": 1},
+        {"fault": "ack_lost", "times": 1},
+        {"fault": "reset", "times": 1},
+    )
+    statuses: list[int | None] = []
+    for _ in range(4):
+        try:
+            response = httpx.post(_click_url(server), json=CLICK, headers=LUCIDWORKS_HEADERS)
+            statuses.append(response.status_code)
+        except httpx.TransportError:
+            statuses.append(None)
+    assert statuses == [503, None, None, 202]
+    attempts = httpx.get(f"{server.url}/_mock/attempts").json()
+    assert attempts["total"] == 3  # the fourth met no rule
+    assert [(a["fault"], a["status"], a["stored"]) for a in reversed(attempts["attempts"])] == [
+        ("status", 503, False),
+        ("ack_lost", None, True),
+        ("reset", None, False),
+    ]
+    only = httpx.get(f"{server.url}/_mock/attempts", params={"fault": "ack_lost"}).json()
+    assert only["total"] == 1
+    assert _stored(server) == 2  # ack_lost's and the last one's

@@ -32,6 +32,9 @@ class Outage:
         self.seen.append(("before", intake.endpoint))
         return UNAVAILABLE if intake.namespace == self.before_ns else None
 
+    def touched(self, request_id: str) -> tuple[int, str] | None:
+        return None
+
     async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
         self.seen.append(("after", f"{intake.endpoint} {reply.status}"))
         return UNAVAILABLE if intake.namespace == self.after_ns else reply

@@ -19,12 +19,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver.faults.book import FaultBook, rules_of
-from mockserver.faults.rules import RuleError
+from mockserver.faults.rules import KINDS, RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
-from mockserver.storage.base import EVENT_FILTERS, REJECTION_FILTERS, Store
+from mockserver.storage.base import ATTEMPT_FILTERS, EVENT_FILTERS, REJECTION_FILTERS, Store
 from mockserver.vendors.registry import VENDOR_NAMES
 
 PREFIX = "/_mock"
@@ -123,7 +123,7 @@ _seconds = _seconds_up_to(MAX_WAIT_SECONDS)
 
 Parser = Callable[[str, str], Any]
 _PARSERS: dict[str, Parser] = {
-    **{name: _text for name in (*EVENT_FILTERS, *REJECTION_FILTERS)},
+    **{name: _text for name in (*EVENT_FILTERS, *REJECTION_FILTERS, *ATTEMPT_FILTERS)},
     "vendor": _vendor,
     "since": _timestamp,
     "until": _timestamp,
@@ -137,6 +137,7 @@ _PARSERS: dict[str, Parser] = {
     "duration": _seconds_up_to(MAX_STREAM_SECONDS),
     "bucket": _one_of(tuple(BUCKETS)),
     "id": _integer(1, MAX_OFFSET),
+    "fault": _one_of(KINDS),
     "lucidworks_session_minutes": _integer(1, 24 * 60),
     "neuralens_session_minutes": _integer(1, 24 * 60),
 }
@@ -216,6 +217,7 @@ class InspectAPI:
             Route(f"{PREFIX}/events/{{event_id:int}}", self._guarded(self.event), methods=["GET"]),
             guarded("/rejections", (*REJECTION_FILTERS, *_PAGING), self.rejections),
             guarded("/rejections/reasons", (*REJECTION_FILTERS, "limit"), self.reasons),
+            guarded("/attempts", (*ATTEMPT_FILTERS, *_PAGING), self.attempts),
             Route(
                 f"{PREFIX}/rejections/{{rejection_id:int}}",
                 self._guarded(self.rejection),
@@ -289,6 +291,10 @@ class InspectAPI:
         if row is None:
             return JSONResponse({"error": "no rejection with this id"}, status_code=404)
         return JSONResponse(row)
+
+    async def attempts(self, params: Params, request: Request) -> Response:
+        page = await run_in_threadpool(self.store.attempts, params, *_paging(params))
+        return JSONResponse({"total": page.total, "attempts": page.rows})
 
     async def reasons(self, params: Params, request: Request) -> Response:
         limit = params.pop("limit", DEFAULT_LIMIT)

@@ -259,6 +259,34 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "FaultRule": _fault_rule_schema(),
+    "Attempt": {
+        "type": "object",
+        "required": [
+            "id", "request_id", "rule_id", "fault", "vendor", "endpoint", "namespace",
+            "tenant", "status", "stored", "received_at",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "request_id": {"type": "string"},
+            "rule_id": {"type": "integer"},
+            "fault": {"enum": list(KINDS)},
+            "vendor": {"type": ["string", "null"]},
+            "endpoint": {"type": "string"},
+            "namespace": {"type": "string"},
+            "tenant": _NULLABLE_STRING,
+            "status": {"type": ["integer", "null"], "description": "null: no reply at all."},
+            "stored": {"type": "boolean", "description": "Its events were stored."},
+            "received_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "AttemptPage": {
+        "type": "object",
+        "required": ["total", "attempts"],
+        "properties": {
+            "total": {"type": "integer"},
+            "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
+        },
+    },
     "FaultRules": {
         "type": "object",
         "required": ["rules"],
@@ -611,6 +639,25 @@ def inspection_openapi() -> dict[str, Any]:
                 }
             },
             "/_mock/faults": _faults_path(),
+            "/_mock/attempts": {
+                "get": {
+                    "operationId": "listAttempts",
+                    "description": "Requests a fault rule touched, newest first: which rule "
+                    "and fault, the status the client got (null: no reply at all) and whether "
+                    "its events were stored.",
+                    "parameters": [
+                        _NAMESPACE,
+                        _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
+                        _query("fault", {"enum": list(KINDS)}, "Only this kind of fault."),
+                        _query("rule", {"type": "string"}, "Only the rule with this id."),
+                        *_PAGING,
+                    ],
+                    "responses": {
+                        "200": _json("AttemptPage", "A page of attempts."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
             "/_mock/stream": {
                 "get": {
                     "operationId": "streamChanges",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Attempt, Event, Rejection
 
 # since/until: when received (ISO text); event_since/event_until: the event's own time (epoch
 # ms; a backfilled week arrives in minutes). text: a substring of an event's query, user or
@@ -20,6 +20,7 @@ EVENT_FILTERS = (
     "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
     "text", "since", "until", "event_since", "event_until",
 )  # fmt: skip
+ATTEMPT_FILTERS = ("namespace", "vendor", "fault", "rule")
 # rule and path select rejections with a reason of that rule or path; both: one reason has both.
 REJECTION_FILTERS = (
     "namespace", "vendor", "tenant", "status", "rule", "path", "text", "since", "until",
@@ -89,14 +90,15 @@ class Store(Protocol):
         events: Sequence[Event] = (),
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
-        """Insert and commit ``events`` and ``rejections`` in one transaction, or raise
-        ``StoreUnavailable`` having stored none of them. ``headers``: each accepted request's
-        headers as stored (JSON text, credentials already fingerprinted), by request id; the
-        events of one request share them."""
+        """Insert and commit ``events``, ``rejections`` and ``attempts`` in one transaction,
+        or raise ``StoreUnavailable`` having stored none of them. ``headers``: each accepted
+        request's headers as stored (JSON text, credentials already fingerprinted), by
+        request id; the events of one request share them."""
 
     def reset(self, namespace: str | None = None) -> None:
-        """Delete every row, or one namespace's."""
+        """Delete every row (events, rejections, attempts), or one namespace's."""
 
     def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         """Events matching ``filters`` (names from EVENT_FILTERS), newest first."""
@@ -113,6 +115,10 @@ class Store(Protocol):
         """Rejections matching ``filters`` (names from REJECTION_FILTERS), newest first."""
 
     def rejection(self, rejection_id: int) -> dict[str, Any] | None: ...
+
+    def attempts(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        """Requests a fault touched (names from ATTEMPT_FILTERS; ``rule`` is a rule id),
+        newest first."""
 
     def rejection_reasons(
         self, filters: Mapping[str, Any], limit: int = 100

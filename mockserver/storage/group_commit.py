@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage.base import Store
 
 MAX_DEFERRALS = 2
@@ -27,6 +27,7 @@ class _Batch:
     events: list[Event] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # by request id, as JSON text
+    attempts: list[Attempt] = field(default_factory=list)
     waiting: list[asyncio.Future[None]] = field(default_factory=list)
     seen: int = 0  # requests queued when the flush last looked
     deferrals: int = 0
@@ -44,6 +45,7 @@ class GroupCommit:
         events: Sequence[Event] = (),
         rejection: Rejection | None = None,
         headers: tuple[str, str] | None = None,
+        attempt: Attempt | None = None,
     ) -> None:
         """Return once ``events`` and ``rejection`` are committed (with whatever else queued).
         ``headers``: the request id of ``events`` and its stored headers (JSON text)."""
@@ -57,6 +59,8 @@ class GroupCommit:
             batch.headers[headers[0]] = headers[1]
         if rejection is not None:
             batch.rejections.append(rejection)
+        if attempt is not None:
+            batch.attempts.append(attempt)
         done = loop.create_future()
         batch.waiting.append(done)
         await done
@@ -70,7 +74,7 @@ class GroupCommit:
             return
         del self._batches[loop]
         try:
-            self.store.add(batch.events, batch.rejections, batch.headers)
+            self.store.add(batch.events, batch.rejections, batch.headers, batch.attempts)
         except Exception as exc:  # every waiter learns its rows were not committed
             for done in batch.waiting:
                 if not done.done():

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlite_utils import Database, Migrations
 
-from mockserver.events import Event, Rejection
+from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage.base import (
+    ATTEMPT_FILTERS,
     EVENT_FILTERS,
     REJECTION_FILTERS,
     UNKNOWN,
@@ -122,6 +123,20 @@ def m005_a_hash_of_each_payload_to_find_repeats(db: Database) -> None:
     db.table("events").create_index(["namespace", "payload_hash"])
 
 
+@migrations()
+def m006_the_requests_a_fault_touched(db: Database) -> None:
+    db.table("attempts").create(
+        {
+            "id": int, "request_id": str, "rule_id": int, "fault": str, "vendor": str,
+            "endpoint": str, "namespace": str, "tenant": str, "status": int, "stored": int,
+            "received_at": str,
+        },
+        pk="id",
+        not_null=["request_id", "rule_id", "fault", "endpoint", "namespace", "received_at"],
+    )  # fmt: skip
+    db.table("attempts").create_index(["namespace", "id"])
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
@@ -140,6 +155,8 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
 
 _INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS)
 _INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
+_ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
+_INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS)
 
 
 class SqliteStore:
@@ -195,6 +212,7 @@ class SqliteStore:
         events: Sequence[Event] = (),
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         headers = headers or {}
         event_rows = [
@@ -222,6 +240,9 @@ class SqliteStore:
                 first_id = highest - len(event_rows) + 1
             if rejection_rows:
                 self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
+            if attempts:
+                rows = [[getattr(a, name) for name in _ATTEMPT_COLUMNS] for a in attempts]
+                self.db.conn.executemany(_INSERT_ATTEMPT, rows)
         self._notify(Change(events, first_id, rejections))
 
     def reset(self, namespace: str | None = None) -> None:
@@ -230,6 +251,7 @@ class SqliteStore:
             with self._writing():
                 self.db.execute(f"DELETE FROM events {where}", params)
                 self.db.execute(f"DELETE FROM rejections {where}", params)
+                self.db.execute(f"DELETE FROM attempts {where}", params)
             if self.path != ":memory:":  # copy the deletion in and give the WAL's space back
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._notify(Change(reset=True))
@@ -337,6 +359,13 @@ class SqliteStore:
         with self._reading() as conn:
             rows = list(_rows(conn, "SELECT * FROM rejections WHERE id = ?", [rejection_id]))
         return rows[0] if rows else None
+
+    def attempts(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        where, params = _where(filters, "attempts")
+        page = self._page("attempts", where, params, limit, offset)
+        for row in page.rows:
+            row["stored"] = bool(row["stored"])
+        return page
 
     def rejection_reasons(
         self, filters: Mapping[str, Any], limit: int = 100
@@ -480,7 +509,11 @@ _EQUALS = {
         "json_extract(value, '$.rule') = ? AND json_extract(value, '$.path') = ?"
     ),
 }  # fmt: skip
-_ALLOWED = {"events": (*EVENT_FILTERS, "after_id"), "rejections": REJECTION_FILTERS}
+_ALLOWED = {
+    "events": (*EVENT_FILTERS, "after_id"),
+    "rejections": REJECTION_FILTERS,
+    "attempts": ATTEMPT_FILTERS,
+}
 # Free text: a substring, ASCII letters in either case, nothing else folded. That is SQLite's
 # LIKE, with the needle's own % _ and backslash escaped: 2.5x faster than instr(lower(...)).
 _CONTAINS = "LIKE ? ESCAPE '\\'"
@@ -518,6 +551,9 @@ def _where(filters: Mapping[str, Any], table: str) -> tuple[str, list[Any]]:
                 clause = _TEXT_IN_ITEMS_JSON
             clauses.append(clause)
             params += [_containing(value)] * clause.count("?")
+        elif table == "attempts" and name in ("fault", "rule"):
+            clauses.append("fault = ?" if name == "fault" else "rule_id = ?")
+            params.append(value)
         elif name == "path" and filters.get("rule") is not None:
             continue  # joined with rule: one reason must have both
         elif name == "rule" and filters.get("path") is not None:

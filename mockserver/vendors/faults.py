@@ -27,6 +27,12 @@ class FaultInjector:
     def __init__(self, book: FaultBook) -> None:
         self.book = book
         self._pending: dict[str, Rule] = {}  # request id -> rule to apply once served
+        self._touched: dict[str, Rule] = {}  # request id -> the rule that met it
+
+    def touched(self, request_id: str) -> tuple[int, str] | None:
+        """The rule (id, kind) applied to this request, if any; asked once, when it is done."""
+        rule = self._touched.pop(request_id, None)
+        return None if rule is None else (rule.id, rule.fault)
 
     @property
     def active(self) -> bool:
@@ -37,6 +43,7 @@ class FaultInjector:
         rule = self.book.match(intake.vendor, endpoint, intake.namespace, vendor.tenant(intake))
         if rule is None:
             return None
+        self._touched[intake.request_id] = rule
         kind = rule.fault
         if kind in _AFTER_SERVING:
             self._pending[intake.request_id] = rule

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 
-from mockserver.events import Event, Rejection, short_reason
+from mockserver.events import Attempt, Event, Rejection, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
@@ -34,6 +34,25 @@ class Recorder:
         the 2xx go out."""
         headers = _dumps(safe_headers(intake.headers, self.salt))
         await self.writer.write(events=events, headers=(intake.request_id, headers))
+
+    async def attempt(
+        self,
+        intake: Intake,
+        rule: tuple[int, str],
+        tenant: str | None,
+        status: int | None,
+        stored: bool,
+    ) -> None:
+        """A request fault rule ``rule`` (id, kind) touched: what the client got (None: no
+        reply) and whether its events were stored."""
+        rule_id, fault = rule
+        await self.writer.write(
+            attempt=Attempt(
+                request_id=intake.request_id, rule_id=rule_id, fault=fault,
+                vendor=intake.vendor, endpoint=intake.endpoint, namespace=intake.namespace,
+                tenant=tenant, status=status, stored=stored, received_at=intake.received_at,
+            )
+        )  # fmt: skip
 
     async def reject(
         self,

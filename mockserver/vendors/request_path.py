@@ -55,6 +55,9 @@ class FaultSeam(Protocol):
         """The reply to send once ``intake`` was served and recorded: ``reply``, another one,
         or None to send nothing (the connection is dropped)."""
 
+    def touched(self, request_id: str) -> tuple[int, str] | None:
+        """The fault rule (id, kind) that met this request, if one did; asked once."""
+
 
 class Refusal(NamedTuple):
     status: int
@@ -81,11 +84,30 @@ class RequestPath:
         if faults is None or not faults.active:
             return await self._serve_or_503(vendor, intake)
         instead = await faults.before(vendor, intake)
-        if instead is NO_REPLY:
-            return None
         if instead is not None:
-            return instead
-        return await faults.after(vendor, intake, await self._serve_or_503(vendor, intake))
+            sent = None if instead is NO_REPLY else instead
+            await self._attempt(faults, vendor, intake, sent, stored=False)
+            return sent
+        served = await self._serve_or_503(vendor, intake)
+        reply = await faults.after(vendor, intake, served)
+        await self._attempt(faults, vendor, intake, reply, stored=200 <= served.status < 300)
+        return reply
+
+    async def _attempt(
+        self,
+        faults: FaultSeam,
+        vendor: VendorEndpoint,
+        intake: Intake,
+        reply: Reply | None,
+        stored: bool,
+    ) -> None:
+        """Record what a fault did to this request (nothing, if no rule met it)."""
+        rule = faults.touched(intake.request_id)
+        if rule is None:
+            return
+        status = None if reply is None else reply.status
+        with contextlib.suppress(StoreUnavailable):  # the reply says so already, or will
+            await self.recorder.attempt(intake, rule, vendor.tenant(intake), status, stored)
 
     async def not_found(self, intake: Intake, message: str) -> Reply:
         """A path no vendor serves: recorded, and answered as an API gateway would."""
