@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from mockserver.ci.reports import (
     traffic_from_url,
 )
 from mockserver.cli import main
+from mockserver.events import Attempt
 from mockserver.validation import Contracts
 from mockserver.vendors.lucidworks import BATCH
 from mockserver.vendors.neuralens import SEVERAL_ITEMS
@@ -154,6 +156,21 @@ def test_markdown_shows_rejections_and_coverage(
     assert "| lucidworks /retail/signals/click | 1 | 3 | 1 |" in text
     assert "[schema/enum]" in text
     assert "no PURCHASE with more than one item" in text
+
+
+def test_the_reports_say_what_faults_did(traffic_store: SqliteStore, contracts: Contracts) -> None:
+    touched = Attempt(
+        request_id="r1", rule_id=1, fault="ack_lost", vendor="lucidworks",
+        endpoint="/retail/signals/click", namespace="default", tenant="shop", status=None,
+        stored=True, received_at="2026-01-01T00:00:00.000000Z",
+    )  # fmt: skip
+    traffic_store.add(
+        attempts=[touched, replace(touched, fault="status", status=503, stored=False)]
+    )
+    data = summary(traffic_from_store(traffic_store), contracts)
+    assert data["faults"] == {"touched": 2, "stored": 1, "by_fault": {"ack_lost": 1, "status": 1}}
+    text = markdown_report(data)
+    assert "2 requests met a fault rule (ack_lost × 1, status × 1); 1 of them" in text
 
 
 def test_report_from_a_database_file(

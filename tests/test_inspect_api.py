@@ -378,7 +378,9 @@ def test_the_stream_tells_a_live_view_what_arrived() -> None:
                     break
     assert messages[-2] == "event: change"
     change = json.loads(messages[-1].removeprefix("data: "))
-    assert (change["events"], change["rejections"], change["reset"]) == (1, 0, False)
+    assert (change["events"], change["rejections"], change["attempts"], change["reset"]) == (
+        1, 0, 0, False,
+    )  # fmt: skip
     assert change["latest_event_id"] >= 1
 
 

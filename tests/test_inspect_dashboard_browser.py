@@ -534,3 +534,19 @@ def _js_number(value: float | int | None) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return repr(value)
+
+
+def test_the_faults_view_shows_the_rules_and_each_request_they_touched_live(
+    server: MockServer, open_page: Callable[[str], Page], console: Console
+) -> None:
+    rules = {"rules": [{"vendor": "lucidworks", "fault": "status", "status": 503}]}
+    assert httpx.put(f"{server.url}/_mock/faults", json=rules).status_code == 200
+    assert post_click(server) == 503
+    page = open_page(f"{dashboard(server)}?view=faults")
+    expect(page.locator("#notice")).to_contain_text("#1 lucidworks:status,status=503 (1 hits)")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("503")
+    wait_live(page)
+    assert post_click(server) == 503
+    expect(rows(page)).to_have_count(2)
+    assert console.errors == []

@@ -10,7 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ Row = dict[str, Any]
 class Traffic:
     events: list[Row]
     rejections: list[Row]
+    attempts: list[Row] = field(default_factory=list)  # requests a fault rule touched
 
     def requests(self) -> dict[str, list[Row]]:
         """Accepted requests: their events by request id, oldest first."""
@@ -54,6 +55,7 @@ def traffic_from_store(store: Store, namespace: str | None = None) -> Traffic:
     return Traffic(
         events=_all_pages(lambda offset: store.events(filters, PAGE, offset).rows),
         rejections=_all_pages(lambda offset: store.rejections(filters, PAGE, offset).rows),
+        attempts=_all_pages(lambda offset: store.attempts(filters, PAGE, offset).rows),
     )
 
 
@@ -64,6 +66,7 @@ def traffic_from_url(url: str, namespace: str | None = None) -> Traffic:
             return Traffic(
                 events=_all_pages(lambda offset: client.events(limit=PAGE, offset=offset)),
                 rejections=_all_pages(lambda offset: client.rejections(limit=PAGE, offset=offset)),
+                attempts=_all_pages(lambda offset: client.attempts(limit=PAGE, offset=offset)),
             )
         except httpx.HTTPError as exc:
             raise ValueError(f"no mockserver answered at {url}: {exc}") from exc
@@ -198,8 +201,19 @@ def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
             {k: v for k, v in group.items() if k not in ("body", "received_at")}
             for group in rejection_groups(traffic.rejections)
         ],
+        "faults": _faults(traffic.attempts),
         "coverage": contract_coverage(traffic.events, contracts),
     }
+
+
+def _faults(attempts: list[Row]) -> dict[str, Any]:
+    """What fault rules did: how many requests each kind touched, and how many of those had
+    their events stored all the same (latency, ack_lost)."""
+    by_fault: dict[str, int] = defaultdict(int)
+    for attempt in attempts:
+        by_fault[attempt["fault"]] += 1
+    stored = sum(1 for attempt in attempts if attempt["stored"])
+    return {"touched": len(attempts), "stored": stored, "by_fault": dict(sorted(by_fault.items()))}
 
 
 def json_report(data: Mapping[str, Any]) -> str:
@@ -235,6 +249,16 @@ def markdown_report(data: Mapping[str, Any]) -> str:
             lines.append(f"- **{where}**{_times(group['count'])}{_cell(elsewhere)}")
             for error in group["errors"]:
                 lines.append(f"  - {_cell(describe_error(error))}")
+    faults = data.get("faults", {})
+    if faults.get("touched"):
+        kinds = ", ".join(f"{kind} × {n}" for kind, n in faults["by_fault"].items())
+        lines += [
+            "",
+            "### Faults injected",
+            "",
+            f"{plural(faults['touched'], 'request')} met a fault rule ({kinds}); "
+            f"{faults['stored']} of them had their events stored all the same.",
+        ]
     lines += ["", "### Contract coverage", ""]
     for entry in data["coverage"]:
         gaps = never_exercised(entry)

@@ -662,10 +662,10 @@ def inspection_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "streamChanges",
                     "description": "Server-Sent Events for live views: `event: change` with "
-                    '`data: {"events", "rejections", "latest_event_id", "reset"}` counting what '
-                    "arrived since the last message (at most four a second), a `: still here` "
-                    "comment every 15 s, and `retry: 1000` so that a browser reconnects after a "
-                    "restart.",
+                    '`data: {"events", "rejections", "attempts", "latest_event_id", "reset"}` '
+                    "counting what arrived since the last message (at most four a second), a "
+                    "`: still here` comment every 15 s, and `retry: 1000` so that a browser "
+                    "reconnects after a restart.",
                     "parameters": [
                         _NAMESPACE,
                         _query(

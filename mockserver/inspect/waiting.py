@@ -103,12 +103,16 @@ class Watcher:
     woken: asyncio.Event = field(default_factory=asyncio.Event)
     events: int = 0
     rejections: int = 0
+    attempts: int = 0
     latest_event_id: int = 0
     reset: bool = False
 
-    def note(self, events: int, rejections: int, latest_event_id: int, reset: bool) -> None:
+    def note(
+        self, events: int, rejections: int, attempts: int, latest_event_id: int, reset: bool
+    ) -> None:
         self.events += events
         self.rejections += rejections
+        self.attempts += attempts
         self.latest_event_id = max(self.latest_event_id, latest_event_id)
         self.reset = self.reset or reset
         self.woken.set()
@@ -117,10 +121,11 @@ class Watcher:
         taken = {
             "events": self.events,
             "rejections": self.rejections,
+            "attempts": self.attempts,
             "latest_event_id": self.latest_event_id,
             "reset": self.reset,
         }
-        self.events = self.rejections = 0
+        self.events = self.rejections = self.attempts = 0
         self.reset = False
         self.woken.clear()
         return taken
@@ -201,10 +206,11 @@ class ChangeFeed:
         ns = watcher.namespace
         numbered = [(i, e) for i, e in change.numbered() if ns is None or e.namespace == ns]
         rejections = sum(1 for r in change.rejections if ns is None or r.namespace == ns)
-        if numbered or rejections or change.reset:
+        attempts = sum(1 for a in change.attempts if ns is None or a.namespace == ns)
+        if numbered or rejections or attempts or change.reset:
             latest = numbered[-1][0] if numbered else 0
             watcher.loop.call_soon_threadsafe(
-                watcher.note, len(numbered), rejections, latest, change.reset
+                watcher.note, len(numbered), rejections, attempts, latest, change.reset
             )
 
 

@@ -44,12 +44,14 @@ class StoreUnavailable(Exception):
 @dataclass(frozen=True)
 class Change:
     """What one commit did, for listeners: added ``events`` (the first with id
-    ``first_event_id``, the rest numbered on from it) and ``rejections``, or a ``reset``."""
+    ``first_event_id``, the rest numbered on from it), ``rejections`` and ``attempts``, or a
+    ``reset``."""
 
     events: Sequence[Event] = ()
     first_event_id: int = 0
     rejections: Sequence[Rejection] = ()
     reset: bool = False
+    attempts: Sequence[Attempt] = ()
 
     def numbered(self) -> Iterator[tuple[int, Event]]:
         return enumerate(self.events, start=self.first_event_id)

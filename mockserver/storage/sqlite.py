@@ -243,7 +243,7 @@ class SqliteStore:
             if attempts:
                 rows = [[getattr(a, name) for name in _ATTEMPT_COLUMNS] for a in attempts]
                 self.db.conn.executemany(_INSERT_ATTEMPT, rows)
-        self._notify(Change(events, first_id, rejections))
+        self._notify(Change(events, first_id, rejections, attempts=attempts))
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])

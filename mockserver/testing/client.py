@@ -101,6 +101,11 @@ class MockClient:
         rejections: list[dict[str, Any]] = self._get("/rejections", filters)["rejections"]
         return rejections
 
+    def attempts(self, **filters: Any) -> list[dict[str, Any]]:
+        """Requests a fault rule touched (filters: vendor, fault, rule, limit, offset)."""
+        attempts: list[dict[str, Any]] = self._get("/attempts", filters)["attempts"]
+        return attempts
+
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = self._get("/summary", {})
         return summary

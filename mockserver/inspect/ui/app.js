@@ -19,6 +19,7 @@ const VIEWS = {
   },
   reasons: { filters: ["vendor", "namespace", "tenant", "status", "text"], path: "/rejections/reasons", rows: "reasons" },
   analytics: { filters: ["vendor", "namespace", "tenant", "bucket"], path: "/analytics" },
+  faults: { filters: ["vendor", "namespace", "fault"], path: "/attempts", rows: "attempts" },
 };
 const ANALYTICS_EVERY_MS = 5_000; // a live analytics view is counted again at most this often
 const ALL_FILTERS = [...new Set(Object.values(VIEWS).flatMap((view) => view.filters))];
@@ -165,7 +166,7 @@ function showState() {
   for (const label of form.querySelectorAll("label[data-for]")) {
     label.hidden = !label.dataset.for.split(" ").includes(state.view);
   }
-  for (const name of ["vendor", "namespace", "tenant", "type", "status", "text", "bucket"]) {
+  for (const name of ["vendor", "namespace", "tenant", "type", "status", "text", "bucket", "fault"]) {
     const input = form.elements[name];
     if (input.tagName === "SELECT" && state[name] && !Array.from(input.options).some((o) => o.value === state[name])) {
       input.append(el("option", { value: state[name], text: state[name] }));
@@ -182,7 +183,7 @@ function showState() {
   $("reason-filter").hidden = !reason;
   $("reason-filter-text").textContent = reason ? [state.path, state.rule].filter(Boolean).join(" ") : "";
   $("limit").value = String(state.limit);
-  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", analytics: "analytics" }[state.view]}`;
+  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", analytics: "analytics", faults: "faults" }[state.view]}`;
 }
 
 form.addEventListener("submit", (e) => e.preventDefault());
@@ -247,6 +248,16 @@ const COLUMNS = {
     ["Status", "60px", (r) => el("span", { class: "status", text: String(r.status) })],
     ["Reason", "", (r) => shortReason(r.errors), "mono"],
   ],
+  faults: [
+    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    ["Vendor", "88px", (r) => vendorCell(r.vendor)],
+    ["Endpoint", "90px", (r) => endpointName(r.endpoint)],
+    ["Namespace", "100px", (r) => r.namespace],
+    ["Rule", "60px", (r) => `#${r.rule_id}`, "num"],
+    ["Fault", "110px", (r) => r.fault, "mono"],
+    ["Client got", "", (r) => (r.status === null ? "no reply" : String(r.status))],
+    ["Stored", "80px", (r) => (r.stored ? "yes" : "no")],
+  ],
   reasons: [
     ["Count", "70px", (r) => `${r.count} ×`, "num"],
     ["Path", "", (r) => r.path, "mono"],
@@ -302,7 +313,7 @@ async function load({ quiet = false } = {}) {
   if (mine !== loading) return; // a newer load is on its way
   lastLoad = Date.now();
   pending = 0;
-  notice("");
+  notice(view === "faults" ? await rulesInForce() : "");
   drawTable(view, body[VIEWS[view].rows], body.total, quiet);
 }
 
@@ -354,14 +365,35 @@ function drawTable(view, rows, total, quiet) {
   $("older").disabled = view === "reasons" || state.offset + rows.length >= total;
 }
 
+async function rulesInForce() {
+  let rules;
+  try {
+    rules = plain(parse(await getJSON("/faults", { namespace: state.namespace }))).rules;
+  } catch (error) {
+    return `Could not read the rules: ${error.message}`;
+  }
+  if (!rules.length) return "No fault rules in force.";
+  const described = rules.map((r) => {
+    const where = [r.vendor, r.endpoint].filter(Boolean).join(".") + (r.namespace ? `@${r.namespace}` : "");
+    const own = Object.entries(r)
+      .filter(([k]) => !["id", "fault", "vendor", "endpoint", "namespace", "hits"].includes(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    return `#${r.id} ${where ? `${where}:` : ""}${r.fault}${own ? `,${own}` : ""} (${r.hits} hits)`;
+  });
+  return `Rules in force: ${described.join(" · ")}`;
+}
+
 function emptyText(view) {
   const filtered = VIEWS[view].filters.some((name) => state[name]);
   if (filtered) return "Nothing matches these filters.";
   if (view === "events") return "No events yet. Send one to this server (the README has examples); it shows here within a second.";
+  if (view === "faults") return "No request has met a fault. Set rules with PUT /_mock/faults or --fault (README: Testing your retry logic).";
   return "No rejections: every request so far was accepted.";
 }
 
 function activate(view, row) {
+  if (view === "faults") return; // an attempt is all in its row
   if (view === "reasons") {
     navigate({ view: "rejections", rule: row.rule, path: row.path, open: null });
   } else {
@@ -618,13 +650,14 @@ const live = (() => {
       if (!paused && (change.events || change.reset)) refreshAnalytics();
       return;
     }
-    const relevant = change.reset || (state.view === "events" ? change.events : change.rejections);
+    const counted = { events: change.events, faults: change.attempts ?? 0 }[state.view] ?? change.rejections;
+    const relevant = change.reset || counted;
     if (!relevant) return;
     if (paused) {
-      pending += state.view === "events" ? change.events : change.rejections;
+      pending += counted;
       show("off", `paused · ${pending.toLocaleString()} new`);
     } else if (state.offset > 0 && !change.reset) {
-      pending += state.view === "events" ? change.events : change.rejections;
+      pending += counted;
       const newest = el("button", { type: "button", text: "Show newest" });
       newest.addEventListener("click", () => navigate({ offset: 0 }));
       notice(`${pending.toLocaleString()} newer since this page loaded.`, false, newest);
