@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mockserver import Settings, create_app
+from mockserver.cli import build_parser
 from tests.conftest import ROOT
 
 EXPECTATION = re.compile(r"#\s*→\s*(\d{3})\s*(.*)")
@@ -106,3 +108,16 @@ def test_the_python_fault_example_passes_as_a_downstream_test(pytester: pytest.P
     pytester.makepyfile(test_tracking_retries=example)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_each_fault_flag_example_starts_a_server_with_those_rules() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith("mockserver serve --fault")]
+    assert len(lines) >= 3
+    for line in lines:
+        command = shlex.split(line.split("  #")[0])[1:]
+        args = build_parser().parse_args(command)
+        settings = Settings.load({"faults": tuple(args.faults), "fault_seed": args.fault_seed})
+        with TestClient(create_app(Settings(db=":memory:", faults=settings.faults))) as client:
+            rules = client.get("/_mock/faults").json()["rules"]
+        assert len(rules) == len(args.faults), line

@@ -83,3 +83,15 @@ def test_an_unusable_admin_token_file_says_so(
         token_file.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         Settings.load({"admin_token_file": token_file})
+
+
+def test_fault_rules_come_from_the_config_file_and_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "mock.toml"
+    config.write_text('faults = ["lucidworks.click:status=503,p=0.5", "reset,times=1"]\n')
+    from_file = Settings.load(config_file=config)
+    assert from_file.faults == ("lucidworks.click:status=503,p=0.5", "reset,times=1")
+    # Rules have commas of their own: in one variable they are ;-separated.
+    from_env = Settings.load(env={"MOCKSERVER_FAULTS": "status=503,times=2;rate_limit=1",
+                                  "MOCKSERVER_FAULT_SEED": "7"})  # fmt: skip
+    assert from_env.faults == ("status=503,times=2", "rate_limit=1")
+    assert from_env.fault_seed == 7
