@@ -294,7 +294,8 @@ def test_the_lenient_profile_is_what_the_server_runs(client_with: ClientFactory)
 def test_an_event_is_stored_as_sent(client: TestClient) -> None:
     body = b'[ {"timestamp": 1744305461169, "visitorId": "v", "sessionId": "s", "queryId": "q",\n'
     body += (
-        b' "productDetails": [], "sourceId": "web", "uri": "u", "extra": {"nested": [1, 2.50]}} ]'
+        b' "ipAddress": "203.0.113.7", "productDetails": [], "sourceId": "web", "uri": "u",'
+        b' "extra": {"nested": [1, 2.50]}} ]'
     )
     assert (
         client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS).status_code

@@ -142,9 +142,9 @@ def test_coverage_notices_a_multi_item_purchase_and_unsent_optional_fields(
     coverage = contract_coverage(traffic_from_store(store).events, contracts)
     assert _entry(coverage, "/analytics/event")["scenarios"] == {SEVERAL_ITEMS: True}
     click_fields = _entry(coverage, "/retail/signals/click")["optional_fields"]
-    assert click_fields == {  # the minimal click sends quantity, nothing else optional
-        "seen": ["productDetails[].quantity"],
-        "never": ["ipAddress", "selectedPosition"],
+    assert click_fields == {  # the minimal click sends what strict requires, and quantity
+        "seen": ["ipAddress", "productDetails[].quantity"],
+        "never": ["selectedPosition"],
     }
 
 

@@ -134,7 +134,7 @@ def test_rejections_list_their_reasons(filled: TestClient) -> None:
     assert body["total"] == 1
     rejection = body["rejections"][0]
     assert rejection["body"] == "[{}]"
-    assert {e["rule"] for e in rejection["errors"]} == {"required"}
+    assert {e["rule"] for e in rejection["errors"]} == {"required", "ip"}  # ip: not sent
 
 
 def test_summary_counts_by_vendor_type_and_tenant(filled: TestClient) -> None:

@@ -12,6 +12,7 @@ import httpx
 
 CLICK = [{
     "timestamp": 1744305461169, "visitorId": "v-1", "sessionId": "s-1", "queryId": "q-1",
+    "ipAddress": "203.0.113.7",
     "productDetails": [{"product": {"productId": "p-1", "currencyCode": "USD", "price": 10,
                                     "title": "Chair", "imageuri": "https://example.com/p.jpg"}}],
     "sourceId": "web", "uri": "https://example.com/p", "selectedPosition": 2,

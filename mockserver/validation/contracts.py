@@ -92,6 +92,7 @@ class LucidworksContract:
             compile_go_type(operation.body_schema),
             dive_nested_slices=not lenient,
             fold_keys=lenient,
+            nil_pointer_tags=not lenient,
         )
         self._openapi = None if lenient else SchemaLayer(operation.body_schema, "openapi")
 

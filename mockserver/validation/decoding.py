@@ -101,7 +101,9 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
     """The decoded value and every decode problem found.
 
     ``lenient`` decodes as Go's ``encoding/json`` does without complaint: invalid UTF-8 and
-    unpaired surrogate escapes become U+FFFD, and the last of duplicate keys wins.
+    unpaired surrogate escapes become U+FFFD, the last of duplicate keys wins, and what
+    follows the first JSON value is ignored, as ``Decoder.Decode`` reads one value and leaves
+    the rest (strict refuses it: ``json.Unmarshal`` and kin-openapi do).
     """
     if not body.strip():
         return Decoded(
@@ -122,16 +124,20 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
     decoder.flagged.clear()
     element_texts: tuple[str, ...] = ()
     try:
-        value, element_texts = _array_elements(decoder, text)
+        value, element_texts = _array_elements(decoder, text, trailing=lenient)
     except (ValueError, StopIteration, RecursionError):
         # Not an array, or not valid JSON: the whole-text decode says which, in its words.
         decoder.flagged.clear()
         try:
-            value = decoder.decode(text)
+            if lenient:
+                value, _ = decoder.raw_decode(text, _skip_space(text, 0))
+            else:
+                value = decoder.decode(text)
         except _BadLiteral as exc:
             return Decoded(None, [_error("$", "syntax", str(exc))])
         except json.JSONDecodeError as exc:
-            return Decoded(None, [_error("$", "syntax", _describe_syntax_error(text, exc))])
+            rule = "trailing-data" if exc.msg.startswith("Extra data") else "syntax"
+            return Decoded(None, [_error("$", rule, _describe_syntax_error(text, exc))])
         except RecursionError:
             return Decoded(None, [_error("$", "depth", "the JSON is nested too deeply")])
         except ValueError as exc:  # json's int(): a literal of more than 4,300 digits
@@ -153,7 +159,9 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
     return Decoded(value, errors, element_texts)
 
 
-def _array_elements(decoder: _StrictDecoder, text: str) -> tuple[list[Any], tuple[str, ...]]:
+def _array_elements(
+    decoder: _StrictDecoder, text: str, trailing: bool = False
+) -> tuple[list[Any], tuple[str, ...]]:
     """A top-level array decoded element by element with the decoder's own scanner, keeping
     each element's text. Raises ``ValueError`` for anything else, ``StopIteration`` (the
     scanner's) where an element should start and none does."""
@@ -181,7 +189,7 @@ def _array_elements(decoder: _StrictDecoder, text: str) -> tuple[list[Any], tupl
             index = found.end()
             if found.group(1) == "]":
                 break
-    if index != len(text):
+    if index != len(text) and not trailing:
         raise ValueError("extra data")
     return values, tuple(texts)
 
@@ -203,7 +211,10 @@ def _describe_syntax_error(text: str, exc: json.JSONDecodeError) -> str:
     if after == "/":
         return f"invalid JSON at {where}: comments are not allowed in JSON"
     if exc.msg.startswith("Extra data"):
-        return f"invalid JSON at {where}: more than one JSON value in the body"
+        return (
+            f"invalid JSON at {where}: more than one JSON value in the body (what follows the "
+            "first is refused; --profile lenient ignores it, as Go's Decoder.Decode does)"
+        )
     return f"invalid JSON at {where}: {exc.msg}"
 
 

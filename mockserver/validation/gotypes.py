@@ -15,7 +15,7 @@ Unknown fields are ignored at any depth, as Go does. ``null`` decodes to the zer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
@@ -110,21 +110,28 @@ class GoChecker:
         *,
         dive_nested_slices: bool = True,
         fold_keys: bool = False,
+        nil_pointer_tags: bool = False,
         prune: bool = True,
     ) -> None:
         """``dive_nested_slices=False`` is the validator without ``dive`` tags: the top-level
         array of signals is validated element by element, slices inside them are not.
         ``fold_keys=True`` is Go's decoder matching keys to fields ignoring case (see
-        ``fold``) instead of reporting such keys. ``prune=False`` walks every value instead
-        of skipping those the compiled predicates clear: slower, and independent of them,
-        which makes it the oracle the tests hold the predicates to."""
+        ``fold``) instead of reporting such keys. ``nil_pointer_tags=True`` is go-playground on
+        the generated types: an optional field is a pointer, and a nil one with a tag and no
+        ``omitempty`` fails that tag (a click without ``ipAddress`` fails ``ip``).
+        ``prune=False`` walks every value instead of skipping those the compiled predicates
+        clear: slower, and independent of them, which makes it the oracle the tests hold the
+        predicates to."""
         self.root = root
         self.dive = dive_nested_slices
         self.fold_keys = fold_keys
+        self.nil_pointer_tags = nil_pointer_tags
         self.prune = prune
         element = root.element if root.kind == "slice" else root
         self._struct_name = element.name if element is not None else root.name
-        self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
+        self._clean = _compile_clean(
+            root, tags=True, dive=dive_nested_slices, top=True, nil_tags=nil_pointer_tags
+        )
         self._subtrees: dict[tuple[int, bool], Predicate] = {}
         self._fields: dict[tuple[int, bool], list[_FieldCheck]] = {}
 
@@ -171,7 +178,9 @@ class GoChecker:
         key = (id(go), tags)
         predicate = self._subtrees.get(key)
         if predicate is None:
-            predicate = self._subtrees[key] = _compile_clean(go, tags=tags, dive=self.dive)
+            predicate = self._subtrees[key] = _compile_clean(
+                go, tags=tags, dive=self.dive, nil_tags=self.nil_pointer_tags
+            )
         return predicate
 
     def _struct_checks(self, go: GoType, tags: bool) -> list[_FieldCheck]:
@@ -231,6 +240,17 @@ class GoChecker:
                         yield FieldError(
                             json_path((*path, name)), tag.text, "validator", f"{name} {explanation}"
                         )
+                elif tags and not sent and self.nil_pointer_tags and _fails_nil(go_field.tags):
+                    tag = go_field.tags[0]
+                    yield FieldError(
+                        json_path((*path, name)),
+                        tag.text,
+                        "validator",
+                        f"{name} must be sent: the generated Go field is a pointer tagged "
+                        f"'{tag.text}' without omitempty, and go-playground's validator fails a "
+                        f"nil pointer on its first tag (the docs call {name} optional; "
+                        "--profile lenient takes a body without it)",
+                    )
                 if go_field.type.kind in _NESTED and not clean(item):
                     yield from self._validate(item, go_field.type, (*path, name), tags)
 
@@ -256,7 +276,14 @@ def _never_clean(value: Any) -> bool:
     return False
 
 
-def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> Predicate:
+def _fails_nil(tags: Sequence[Any]) -> bool:
+    """go-playground on a nil pointer: its first tag fails, unless that is omitempty."""
+    return bool(tags) and tags[0].text != "omitempty"
+
+
+def _compile_clean(
+    go: GoType, *, tags: bool, dive: bool, top: bool = False, nil_tags: bool = False
+) -> Predicate:
     """A predicate true exactly when ``GoChecker`` would report nothing for the value.
 
     It mirrors ``_decode`` and ``_validate`` with closures specialised per type, built once:
@@ -275,7 +302,9 @@ def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> 
         return lambda v: v is None or type(v) is bool
     if go.kind == "slice":
         assert go.element is not None
-        element_clean = _compile_clean(go.element, tags=tags and (top or dive), dive=dive)
+        element_clean = _compile_clean(
+            go.element, tags=tags and (top or dive), dive=dive, nil_tags=nil_tags
+        )
         if go.element.kind != "struct":
             return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
         zero_clean = element_clean({})  # a null element is the zero struct (see _element_value)
@@ -284,15 +313,21 @@ def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> 
             or (type(v) is list and (zero_clean or None not in v) and all(map(element_clean, v)))
         )
     if go.kind == "struct":
-        return _compile_struct_clean(go, tags=tags, dive=dive)
+        return _compile_struct_clean(go, tags=tags, dive=dive, nil_tags=nil_tags)
     return lambda v: True
 
 
-def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool) -> Predicate:
+def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool, nil_tags: bool) -> Predicate:
     known = frozenset(go.fields)
     folded = go.folded
     checks = [
-        (name, _compile_clean(f.type, tags=tags, dive=dive), f.tags if tags else (), f.pointer)
+        (
+            name,
+            _compile_clean(f.type, tags=tags, dive=dive, nil_tags=nil_tags),
+            f.tags if tags else (),
+            f.pointer,
+            tags and nil_tags and f.pointer and _fails_nil(f.tags),
+        )
         for name, f in go.fields.items()
     ]
 
@@ -305,9 +340,11 @@ def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool) -> Predicate:
             key not in known and key.lower() in folded for key in value
         ):
             return False
-        for name, field_clean, field_tags, pointer in checks:
+        for name, field_clean, field_tags, pointer, nil_fails in checks:
             item = value.get(name)
             if not field_clean(item):
+                return False
+            if nil_fails and item is None:
                 return False
             if field_tags and (item is not None or not pointer):
                 for tag in field_tags:
