@@ -57,6 +57,7 @@ def test_a_burst_of_503_is_retried_and_the_event_stored_once(server: MockServer)
     assert rule["hits"] == 2
 
 
+@pytest.mark.slow  # waits on purpose
 def test_429_with_retry_after_is_honoured_by_urllib3(server: MockServer) -> None:
     _faults(server, {"fault": "rate_limit", "retry_after": 1, "times": 1})
     retry = Retry(total=2, status_forcelist=[429], allowed_methods=None,
@@ -100,6 +101,7 @@ def test_broken_connections_raise_each_clients_own_error_and_store_nothing(
     assert _stored(server) == 0
 
 
+@pytest.mark.slow  # waits on purpose
 def test_latency_beyond_the_clients_timeout_times_it_out_but_the_event_is_stored(
     server: MockServer,
 ) -> None:
@@ -113,6 +115,7 @@ def test_latency_beyond_the_clients_timeout_times_it_out_but_the_event_is_stored
     assert _stored(server) == 2  # served before the wait: a timed-out client still sent it
 
 
+@pytest.mark.slow  # waits on purpose
 def test_hang_holds_the_request_until_the_client_gives_up(server: MockServer) -> None:
     _faults(server, {"fault": "hang", "seconds": 30})
     started = time.monotonic()

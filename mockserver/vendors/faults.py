@@ -14,13 +14,15 @@ from mockserver.faults.book import FaultBook
 from mockserver.faults.rules import DEFAULT_HANG_SECONDS, Rule
 from mockserver.validation import FieldError
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake
+from mockserver.vendors.intake import ClientDisconnected, Intake, drain
 from mockserver.vendors.registry import endpoint_name
 from mockserver.vendors.reply import NO_REPLY, Reply
 
 # A reply no client can parse: the status line is not HTTP's.
 MALFORMED = b'HTTP/1.1 2?? BROKEN\r\nContent-Length: 11\r\n\r\n{"status":'
 _AFTER_SERVING = frozenset({"latency", "ack_lost"})
+DRAIN_BYTES = 8 * 1024 * 1024  # as a refused request's: a body is read, up to this much
+DRAIN_SECONDS = 2.0
 
 
 class FaultInjector:
@@ -58,6 +60,11 @@ class FaultInjector:
         connection = intake.connection
         if connection is None:  # in-process (a test client): no connection to break
             return NO_REPLY
+        if kind in ("empty", "malformed"):
+            # The body is read first: closing with unread bytes makes the kernel send a reset,
+            # and these two are orderly closes (FIN) that a client tells apart from one.
+            with contextlib.suppress(TimeoutError, ClientDisconnected):
+                await asyncio.wait_for(drain(intake, DRAIN_BYTES), DRAIN_SECONDS)
         if kind in ("reset", "down"):
             connection.reset()
         elif kind == "empty":
