@@ -270,7 +270,6 @@ const COLUMNS = {
 const rowKey = (view, row) => (view === "events" ? `e${row.id}` : view === "rejections" ? `r${row.id}` : null);
 let shown = { view: null, topId: 0, rows: [] };
 let loading = 0;
-let lastLoad = null;
 
 let analyticsAt = 0;
 
@@ -311,7 +310,6 @@ async function load({ quiet = false } = {}) {
     return;
   }
   if (mine !== loading) return; // a newer load is on its way
-  lastLoad = Date.now();
   pending = 0;
   notice(view === "faults" ? await rulesInForce() : "");
   drawTable(view, body[VIEWS[view].rows], body.total, quiet);
