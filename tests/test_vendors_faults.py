@@ -3,6 +3,7 @@ what is stored. The rules come through the runtime API, as a user's test would s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from requests.adapters import HTTPAdapter
 from starlette.testclient import TestClient
 from urllib3.util.retry import Retry
 
-from mockserver import MockServer
+from mockserver import MockServer, Settings, create_app
+from mockserver.faults.book import FaultBook
+from mockserver.vendors.faults import FaultInjector
 from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -239,3 +242,27 @@ def test_every_request_a_fault_touched_is_recorded_with_what_came_of_it(
     only = httpx.get(f"{server.url}/_mock/attempts", params={"fault": "ack_lost"}).json()
     assert only["total"] == 1
     assert _stored(server) == 2  # ack_lost's and the last one's
+
+
+def test_a_client_gone_mid_body_leaves_nothing_behind_in_the_fault_seam() -> None:
+    book = FaultBook()
+    injector = FaultInjector(book)
+    book.add({"fault": "latency", "ms": 1})  # an after-serving fault: kept until served
+    app = create_app(Settings(db=":memory:"), faults=injector)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/retail/signals/click", "raw_path": b"/retail/signals/click",
+        "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"x"), (b"authorization", b"t"), (b"content-length", b"100"),
+                    (b"content-type", b"application/json")],
+    }  # fmt: skip
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}  # gone before the body arrived
+
+    async def send(message: Any) -> None:
+        pass
+
+    asyncio.run(app(scope, receive, send))
+    assert book.listing()[0]["hits"] == 1  # the rule met it...
+    assert (injector._pending, injector._touched) == ({}, {})  # ...and nothing is kept for it

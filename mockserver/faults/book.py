@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from mockserver.faults.rules import Rule, parse_rule
 
 
 class FaultBook:
-    def __init__(self, default_seed: int | None = None, vendors: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        default_seed: int | None = None,
+        vendors: Collection[str] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.default_seed = default_seed  # --fault-seed: for rules without their own seed
+        self.clock = clock  # seconds, for per_second rate limits
         self.vendors = tuple(vendors)  # the names a rule's vendor may take
         self.rules: list[Rule] = []
         self._next_id = 1
@@ -80,7 +86,7 @@ class FaultBook:
 
     def _over(self, rule: Rule, tenant: str | None) -> bool:
         """rate_limit with per_second: this tenant's requests this second exceed it."""
-        second = int(time.monotonic())
+        second = int(self.clock())
         start, count = self._windows.get((rule.id, tenant), (second, 0))
         count = count + 1 if start == second else 1
         self._windows[(rule.id, tenant)] = (second, count)

@@ -10,6 +10,7 @@ sends the same shoppers as one without.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 from collections.abc import Callable, Iterator
@@ -86,21 +87,14 @@ def _vendor_requests(session: Session, prefix: str, plan: Plan) -> Iterator[Requ
     return VENDOR_REQUESTS[session.vendor](session, prefix, plan.tenant, plan.credentials)
 
 
-_MEANS: dict[tuple[int, tuple[str, ...]], float] = {}
-
-
+@functools.lru_cache(maxsize=8)  # holds the catalogue: an id is never reused under it
 def mean_requests_per_session(catalogue: Catalogue, vendors: tuple[str, ...]) -> float:
     """Requests a session sends on average, from 300 sessions of a fixed seed: what turns
     ``--rate`` (events a second) into sessions a second."""
-    key = (id(catalogue), vendors)
-    if key not in _MEANS:
-        shoppers = Shoppers(catalogue, random.Random(0), vendors)  # noqa: S311
-        plan = Plan(start_ms=0)
-        total = sum(
-            sum(1 for _ in _vendor_requests(shoppers.session(0), "", plan)) for _ in range(300)
-        )
-        _MEANS[key] = max(total / 300, 1.0)
-    return _MEANS[key]
+    shoppers = Shoppers(catalogue, random.Random(0), vendors)  # noqa: S311
+    plan = Plan(start_ms=0)
+    total = sum(sum(1 for _ in _vendor_requests(shoppers.session(0), "", plan)) for _ in range(300))
+    return max(total / 300, 1.0)
 
 
 # -- client mistakes (--invalid-rate) ------------------------------------------------------

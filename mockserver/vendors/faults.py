@@ -32,7 +32,9 @@ class FaultInjector:
         self._touched: dict[str, Rule] = {}  # request id -> the rule that met it
 
     def touched(self, request_id: str) -> tuple[int, str] | None:
-        """The rule (id, kind) applied to this request, if any; asked once, when it is done."""
+        """The rule (id, kind) applied to this request, if any; asked once, when it is done,
+        whether or not it was served (what was kept for it is dropped)."""
+        self._pending.pop(request_id, None)
         rule = self._touched.pop(request_id, None)
         return None if rule is None else (rule.id, rule.fault)
 

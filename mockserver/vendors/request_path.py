@@ -56,7 +56,8 @@ class FaultSeam(Protocol):
         or None to send nothing (the connection is dropped)."""
 
     def touched(self, request_id: str) -> tuple[int, str] | None:
-        """The fault rule (id, kind) that met this request, if one did; asked once."""
+        """The fault rule (id, kind) that met this request, if one did; asked once, when the
+        request is done (however it ended): the seam then forgets it."""
 
 
 class Refusal(NamedTuple):
@@ -88,8 +89,12 @@ class RequestPath:
             sent = None if instead is NO_REPLY else instead
             await self._attempt(faults, vendor, intake, sent, stored=False)
             return sent
-        served = await self._serve_or_503(vendor, intake)
-        reply = await faults.after(vendor, intake, served)
+        try:
+            served = await self._serve_or_503(vendor, intake)
+            reply = await faults.after(vendor, intake, served)
+        except BaseException:  # a client gone mid-body, a cancelled task: nothing to record
+            faults.touched(intake.request_id)  # and nothing of it kept by the seam
+            raise
         await self._attempt(faults, vendor, intake, reply, stored=200 <= served.status < 300)
         return reply
 
