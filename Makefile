@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser dist clean
+.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref dist clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 demo: setup  ## a server full of a week of simulated shoppers, still shopping: http://127.0.0.1:8080/
 	$(BIN)/mockserver demo $(ARGS)
 
-test: setup browser  ## every test, on every core (README: Tests, for the time budget)
+test: setup browser goref  ## every test, on every core (README: Tests, for the time budget)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, wheels or schemathesis
@@ -45,6 +45,17 @@ browser:
 	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "no Chromium: the dashboard's browser tests will skip (sudo apt-get install chromium)"; \
+	  fi; }
+
+# The Go reference the Lucidworks profiles are tested against (tests/goref) builds from
+# Debian's Go and Go libraries (GOPATH mode: no module proxy needed). Same rule as Chromium.
+GOREF_PACKAGES = golang-go golang-github-go-playground-validator-v10-dev golang-github-getkin-kin-openapi-dev
+goref:
+	@{ command -v go >/dev/null && test -d /usr/share/gocode/src/github.com/getkin/kin-openapi; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq $(GOREF_PACKAGES) >/dev/null; \
+	  else \
+	    echo "no Go reference: its differential test will skip (sudo apt-get install $(GOREF_PACKAGES))"; \
 	  fi; }
 
 bench-tools:

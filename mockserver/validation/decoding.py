@@ -12,7 +12,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from mockserver.validation.errors import FieldError, json_path
@@ -30,9 +30,13 @@ class _BadLiteral(ValueError):
 
 
 class _DuplicateKeysDict(dict[str, Any]):
+    """An object that named a key more than once: its last values, its keys that repeat, and
+    every (key, value) in the order sent (Go's decoder applies them one after another)."""
+
     """A JSON object in which some key appeared more than once (the last value is kept)."""
 
     duplicate_keys: tuple[str, ...] = ()
+    pairs: list[tuple[str, Any]]
 
 
 def _reject_constant(name: str) -> float:
@@ -55,7 +59,13 @@ def _flag_duplicates(obj: dict[str, Any], pairs: list[tuple[str, Any]]) -> _Dupl
         seen.add(key)
     flagged = _DuplicateKeysDict(obj)
     flagged.duplicate_keys = tuple(duplicates)
+    flagged.pairs = pairs
     return flagged
+
+
+def object_pairs(obj: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    """Every (key, value) of a decoded object as sent, repeated keys included."""
+    return obj.pairs if isinstance(obj, _DuplicateKeysDict) else obj.items()
 
 
 class _StrictDecoder(json.JSONDecoder):
@@ -260,7 +270,9 @@ def _replace_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [_replace_surrogates(item) for item in value]
     if isinstance(value, dict):
-        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+        pairs = [(_replace_surrogates(k), _replace_surrogates(v)) for k, v in object_pairs(value)]
+        obj = dict(pairs)  # two keys may become one: that is a repeat, as for Go
+        return obj if len(obj) == len(pairs) else _flag_duplicates(obj, pairs)
     return value
 
 

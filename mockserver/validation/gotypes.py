@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
 
+from mockserver.validation.decoding import object_pairs
 from mockserver.validation.errors import FieldError, json_path
 from mockserver.validation.goplayground import Tag, first_failure, parse_tags
 
@@ -355,17 +356,67 @@ def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool, nil_tags: bool)
     return clean
 
 
+_ABSENT = object()  # a field no key has filled yet
+
+
 def _fold(value: Any, go: GoType) -> Any:
-    if go.kind == "slice" and type(value) is list and go.element is not None:
-        return [_fold(item, go.element) for item in value]
-    if go.kind != "struct" or not isinstance(value, dict):
-        return value
-    folded: dict[str, Any] = {}
-    for key, item in value.items():
-        name = key if key in go.fields else go.folded.get(key.lower(), key)
-        field = go.fields.get(name)
-        folded[name] = _fold(item, field.type) if field is not None else item
-    return folded
+    return _decode_into(_ABSENT, value, go, pointer=False)
+
+
+def _decode_into(current: Any, value: Any, go: GoType, pointer: bool) -> Any:
+    """What a Go field of type ``go`` holds after ``encoding/json`` decodes ``value`` into it
+    while it holds ``current``, as Go 1.19 does (measured by the Go reference, tests/goref):
+
+    - keys land in their field exactly or ignoring case, one after another as sent, so a
+      repeated key's later value wins;
+    - ``null`` empties a pointer or a slice and leaves anything else as it was;
+    - an object fills a struct field by field over what it holds, and an array's elements
+      are decoded into the slice's existing elements (a repeated ``productDetails`` keeps
+      the earlier products' fields the later ones do not name);
+    - a value of the wrong type is an error that stands even if a later value is right.
+    Unknown keys are kept (and ignored by the checks)."""
+    if value is None:
+        if pointer or go.kind in ("slice", "any") or current is _ABSENT:
+            return None
+        return current
+    if go.kind == "struct" and isinstance(value, dict):
+        merged: dict[str, Any] = dict(current) if isinstance(current, dict) else {}
+        for key, item in object_pairs(value):
+            name = key if key in go.fields else go.folded.get(key.lower(), key)
+            field = go.fields.get(name)
+            if field is None:
+                merged[name] = item
+                continue
+            earlier = merged.get(name, _ABSENT)
+            if earlier is not _ABSENT and not _decodes_deep(earlier, field.type):
+                continue  # Go reports the first wrong value it met
+            merged[name] = _decode_into(earlier, item, field.type, field.pointer)
+        return merged
+    if go.kind == "slice" and isinstance(value, list) and go.element is not None:
+        old = current if isinstance(current, list) else []
+        return [
+            _decode_into(old[i] if i < len(old) else _ABSENT, item, go.element, pointer=False)
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+def _decodes_deep(value: Any, go: GoType) -> bool:
+    """Whether ``value`` decodes into ``go`` without an error anywhere beneath it."""
+    if value is None or go.kind == "any":
+        return True
+    if go.kind in _INT_RANGES:
+        low, high = _INT_RANGES[go.kind]
+        return type(value) is int and low <= value <= high
+    if go.kind == "struct":
+        return isinstance(value, dict) and all(
+            _decodes_deep(item, go.fields[name].type)
+            for key, item in object_pairs(value)
+            if (name := key if key in go.fields else go.folded.get(key.lower())) is not None
+        )
+    if go.kind == "slice" and go.element is not None:
+        return isinstance(value, list) and all(_decodes_deep(v, go.element) for v in value)
+    return _decodes(value, go)
 
 
 def _integer_range(value: Any, go: GoType, path: Path) -> Iterator[FieldError]:

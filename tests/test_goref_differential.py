@@ -1,0 +1,195 @@
+"""Each Lucidworks profile against the Go libraries it stands for (``tests/goref``).
+
+Thousands of seeded, mutated click bodies (``tests/goref/bodies.py``) go to the mock and to the
+Go reference in the matching configuration:
+
+- ``strict``: every layer on (kin-openapi request validation without its defaults, the
+  decoder refusing trailing data, the validator with ``dive`` into productDetails, the
+  generated ``ip`` tag on ipAddress);
+- ``lenient``: the generated types' decoder (``Decoder.Decode``) and validator only, with
+  ipAddress optional as documented.
+
+A profile must accept exactly what its configuration accepts, except where docs/validation.md
+lists a difference with its reason (``STRICT_ONLY``). Any other disagreement fails and names
+the body. No body may make the mock answer 5xx in either profile. ``make test`` sends
+MOCKSERVER_GOREF_BODIES (default 800); CI sends 5,333.
+
+Needs Go and Debian's golang-github-go-playground-validator-v10-dev and
+golang-github-getkin-kin-openapi-dev (``.ci/run`` installs them); without them the test is
+skipped on a workstation and fails in CI.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import Settings, SqliteStore, create_app
+from mockserver.validation import load_contracts
+from mockserver.validation.contracts import Profile
+from mockserver.validation.errors import FieldError
+from tests.conftest import LUCIDWORKS_HEADERS, ROOT
+from tests.goref.bodies import bodies
+
+pytestmark = pytest.mark.slow
+
+GOREF = ROOT / "tests" / "goref"
+GOPATH = Path("/usr/share/gocode")
+SPEC = ROOT / "schemas" / "lucidworks" / "lucidworks-signals-click.openapi.yaml"
+COUNT = int(os.environ.get("MOCKSERVER_GOREF_BODIES", "800"))
+SEED = 20261130
+
+CONFIGURATIONS = {
+    "strict": ["-openapi=true", "-defaults=false", "-dive=true"],
+    "lenient": ["-openapi=false", "-dive=false", "-trailing", "-ip-optional"],
+}
+# What the strict profile refuses although every Go layer accepts it, on purpose: a payload
+# that relies on these is read differently by different layers or loses data on the way
+# (docs/validation.md, "Profiles"). Lenient takes them as Go does.
+STRICT_ONLY = {"duplicate-key", "case-insensitive-key", "utf8"}
+# What both profiles refuse and Go does not: nesting deeper than Python walks (Go: 10,000).
+BOTH = {"depth"}
+# Properties with a schema default: kin-openapi writes it over a null before checking the
+# type, where the spec (and strict) says null is not an integer or a string.
+DEFAULTED = ("quantity", "currencyCode")
+
+
+def documented(profile: str, errors: tuple[FieldError, ...]) -> bool:
+    """Whether the mock's refusal of a body Go accepts is a documented difference: every
+    error is one of the profile's own rules, or follows from one (a key matched only
+    case-insensitively leaves its field absent for the layers after it)."""
+    own = BOTH | (STRICT_ONLY if profile == "strict" else set())
+    unmatched = {e.path.lower() for e in errors if e.rule == "case-insensitive-key"}
+
+    def explained(error: FieldError) -> bool:
+        null_default = (
+            profile == "strict" and error.rule == "type" and error.message.startswith("null ")
+            and error.path.endswith(DEFAULTED)
+        )  # fmt: skip
+        return error.rule in own or error.path.lower() in unmatched or null_default
+
+    return bool(errors) and all(explained(e) for e in errors)
+
+
+@pytest.fixture(scope="session")
+def goref(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    go = shutil.which("go")
+    if go is None or not (GOPATH / "src/github.com/getkin/kin-openapi").is_dir():
+        message = (
+            "the Go reference needs Go and Debian's Go libraries: apt-get install golang-go "
+            "golang-github-go-playground-validator-v10-dev golang-github-getkin-kin-openapi-dev"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    binary = tmp_path_factory.mktemp("goref") / "goref"
+    env = {**os.environ, "GOPATH": str(GOPATH), "GO111MODULE": "off", "GOFLAGS": ""}
+    if "HOME" not in env and "XDG_CACHE_HOME" not in env:
+        env.setdefault("GOCACHE", str(tmp_path_factory.mktemp("gocache")))
+    subprocess.run([go, "build", "-o", str(binary), "."], cwd=GOREF, env=env, check=True)
+    return binary
+
+
+@pytest.fixture(scope="module")
+def sent() -> list[bytes]:
+    return list(bodies(SEED, COUNT))
+
+
+def go_verdicts(binary: Path, profile: str, sent: list[bytes]) -> list[tuple[int, str]]:
+    lines = "".join(base64.b64encode(body).decode() + "\n" for body in sent)
+    answer = subprocess.run(
+        [str(binary), "-spec", str(SPEC), "-batch", *CONFIGURATIONS[profile]],
+        input=lines, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    verdicts = []
+    for line in answer.stdout.splitlines():
+        status, _, reason = line.partition(" ")
+        verdicts.append((int(status), reason.split(" Schema:")[0][:300]))
+    assert len(verdicts) == len(sent)
+    return verdicts
+
+
+@pytest.mark.parametrize("profile", ["strict", "lenient"])
+def test_each_profile_accepts_what_its_go_reading_accepts(
+    goref: Path, sent: list[bytes], profile: Profile
+) -> None:
+    click = load_contracts(Settings().schema_dir, profile).lucidworks["click"]
+    disagreements = []
+    both_accept = both_refuse = 0
+    for body, (status, reason) in zip(sent, go_verdicts(goref, profile, sent), strict=True):
+        errors = click.validate(body).errors
+        mock_accepts, go_accepts = not errors, status == 202
+        both_accept += mock_accepts and go_accepts
+        both_refuse += not mock_accepts and not go_accepts
+        if mock_accepts == go_accepts:
+            continue
+        if documented(profile, errors):
+            continue
+        mock = "; ".join(f"{e.rule} at {e.path}" for e in errors) or "accepted"
+        go = reason or "accepted"
+        disagreements.append(f"{body[:300]!r}\n    mock: {mock}\n    go: {go}")
+    assert not disagreements, (
+        f"{len(disagreements)} of {len(sent)} bodies judged otherwise than Go "
+        f"({profile}):\n" + "\n".join(disagreements[:40])
+    )
+    # Not a vacuous agreement: both verdicts are common.
+    assert both_accept > len(sent) // 5
+    assert both_refuse > len(sent) // 5
+
+
+@pytest.fixture(params=list(CONFIGURATIONS))
+def profile_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(db=str(tmp_path / "mock.db"), profile=request.param)
+    store = SqliteStore(settings.db)
+    app = create_app(settings, store, load_contracts(settings.schema_dir, request.param))
+    with TestClient(app) as client:
+        yield client
+    store.close()
+
+
+def test_no_body_makes_either_profile_fail(profile_client: TestClient, sent: list[bytes]) -> None:
+    post = profile_client.post
+    statuses = {
+        post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS).status_code
+        for body in sent
+    }
+    assert statuses <= {202, 400}, statuses
+
+
+def test_the_reference_also_serves_http(goref: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen([str(goref), "-spec", str(SPEC), "-listen", f"127.0.0.1:{port}"])
+    try:
+        url = f"http://127.0.0.1:{port}/retail/signals/click"
+        valid = (ROOT / "fixtures/lucidworks/valid/click-full.json").read_bytes()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                answer = httpx.post(url, content=valid, headers=LUCIDWORKS_HEADERS)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the Go reference did not start"
+                time.sleep(0.05)
+        assert answer.status_code == 202
+        wrong = httpx.post(url, content=b'[{"timestamp": "1"}]', headers=LUCIDWORKS_HEADERS)
+        assert wrong.status_code == 400
+        assert "timestamp" in wrong.text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
