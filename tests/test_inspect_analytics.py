@@ -251,3 +251,17 @@ def test_a_bad_parameter_is_a_400_that_names_it(
     response = client.get("/_mock/analytics", params=params)
     assert response.status_code == 400
     assert response.json()["parameter"] == parameter
+
+
+@pytest.mark.parametrize("until", ["2026-11-02T10:01:00Z", "2026-11-02T10:00:30Z"])
+def test_a_search_counts_in_its_period_with_what_followed_it_later(
+    analytics: Any, until: str
+) -> None:
+    # Until 10:01 (from the running totals) or 10:00:30 (from the events): the period holds
+    # #1 (q1) and #13 (u1's velvet sofa) only; their clicks, cart adds and q1's purchase
+    # came after it and still count for them. Sessions S1 and u1's first overlap it.
+    body = analytics(until=until)
+    assert body["totals"]["events"] == 2
+    assert (body["searches"], body["ctr"], body["sessions"]) == (2, 1.0, 2)
+    assert (body["add_to_cart_rate"], body["conversion_rate"]) == (1.0, 0.5)
+    assert body["avg_click_position"] is None  # no click in the period itself

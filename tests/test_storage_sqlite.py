@@ -43,6 +43,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
         "m004_the_page_and_revenue_the_analytics_read",
         "m005_a_hash_of_each_payload_to_find_repeats",
         "m006_the_requests_a_fault_touched",
+        "m007_running_totals_for_the_analytics",
     ]
     store.close()
 

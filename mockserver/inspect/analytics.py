@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.storage.base import ANALYTICS_TOP, LAST_POSITION, AnalyticsQuery
+from mockserver.storage.base import (
+    ANALYTICS_TOP,
+    DEFAULT_SESSION_GAP_MS,
+    LAST_POSITION,
+    AnalyticsQuery,
+)
 
 BUCKETS = {"hour": 3_600_000, "day": 86_400_000}
-DEFAULT_SESSION_MINUTES = {"lucidworks": 40, "neuralens": 30}
+DEFAULT_SESSION_MINUTES = {vendor: ms // 60_000 for vendor, ms in DEFAULT_SESSION_GAP_MS.items()}
 MAX_FILLED_BUCKETS = 1000  # empty buckets are listed as zeros up to this many, for charts
 
 DEFINITIONS = {
@@ -25,17 +30,20 @@ DEFINITIONS = {
     "in ISO 8601 (null beyond the year 9999) and in epoch milliseconds. Buckets with no "
     f"events between the first and the last are listed with zero counts (up to "
     f"{MAX_FILLED_BUCKETS} buckets).",
-    "sessions": "A Lucidworks event with a sessionId belongs to that session. Any other event "
-    "of a user starts a new session when it comes at least the session gap after the user's "
-    "previous event (Lucidworks 40 minutes, as its beacon; Neuralens 30 minutes; "
-    "lucidworks_session_minutes and neuralens_session_minutes change them). An event without "
-    "a user is a session of its own.",
-    "searches": "Lucidworks: distinct queryIds of query signals. Neuralens sends no search "
-    "event: distinct (session, user, query) of events on SEARCH_RESULT_PAGE. Queries compare "
-    "trimmed and in ASCII lower case.",
-    "ctr": "Searches with at least one click / searches (Algolia's click-through rate). "
-    "Lucidworks: a click signal with the search's queryId. Neuralens: a CLICK_PRODUCT with the "
-    "same user and query in the session.",
+    "sessions": "A session belongs to one namespace, vendor and tenant. A Lucidworks event "
+    "with a sessionId belongs to that session. Any other event of a user starts a new session "
+    "when it comes at least the session gap after the user's previous event (Lucidworks 40 "
+    "minutes, as its beacon; Neuralens 30 minutes; lucidworks_session_minutes and "
+    "neuralens_session_minutes change them). An event without a user is a session of its own. "
+    "Sessions are cut from all the events, and counted in a period they overlap (first event "
+    "before until, last at or after since).",
+    "searches": "Lucidworks: distinct queryIds of query signals in a namespace and tenant, "
+    "with the query, results and session of the first signal. Neuralens sends no search "
+    "event: distinct (session, query) of events on SEARCH_RESULT_PAGE. A search counts in the "
+    "period its first event is in. Queries compare trimmed and in ASCII lower case.",
+    "ctr": "Searches with at least one click / searches (Algolia's click-through rate), the "
+    "click whenever it came. Lucidworks: a click signal with the search's queryId. Neuralens: "
+    "a CLICK_PRODUCT with the same query in the session.",
     "avg_click_position": "Mean 1-based position over all clicks that carry one (Lucidworks "
     "click selectedPosition; Neuralens CLICK_PRODUCT index + 1).",
     "clicks_by_position": f"Clicks at each position 1 to {LAST_POSITION}, and beyond "
@@ -48,9 +56,10 @@ DEFINITIONS = {
     "top_queries": f"The {ANALYTICS_TOP} queries with the most searches, with each one's "
     "click-through rate.",
     "add_to_cart_rate": "Searches followed by an add-to-cart (cartadd, ADD_TO_CART) in the same "
-    "session, at or after the search / searches. Any product counts, not only a clicked one.",
+    "session, at or after the search (also after the period) / searches. Any product counts, "
+    "not only a clicked one.",
     "conversion_rate": "Searches followed by a purchase (purchase, PURCHASE) in the same "
-    "session, at or after the search / searches.",
+    "session, at or after the search (also after the period) / searches.",
     "purchases": "Purchase events of both vendors.",
     "revenue": "Sum of the revenue of Lucidworks purchase signals that carry one (null when "
     "none does). Neuralens purchases carry no revenue.",
@@ -123,8 +132,8 @@ def figures(counts: Mapping[str, Any], query: AnalyticsQuery, bucket: str) -> di
 
 def _series(rows: list[tuple[int, str, int]], bucket_ms: int) -> list[dict[str, Any]]:
     buckets: dict[int, dict[str, int]] = {}
-    for start, event_type, n in rows:
-        buckets.setdefault(start, {})[event_type] = n
+    for index, event_type, n in rows:  # the bucket's number since the epoch: Python's big ints
+        buckets.setdefault(index * bucket_ms, {})[event_type] = n
     if buckets:
         first, last = min(buckets), max(buckets)
         if (last - first) // bucket_ms < MAX_FILLED_BUCKETS:

@@ -59,6 +59,9 @@ class Change:
 
 ANALYTICS_TOP = 20  # queries in each top list of the analytics
 LAST_POSITION = 20  # clicks by position: 1 to 20, then "21+"
+# A new session after this much of a user's inactivity: Lucidworks's beacon's rule, and the
+# common 30 minutes for Neuralens. The analytics' running totals are kept for these gaps.
+DEFAULT_SESSION_GAP_MS: Mapping[str, int] = {"lucidworks": 40 * 60_000, "neuralens": 30 * 60_000}
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,7 @@ class AnalyticsQuery:
     since_ms: int | None = None
     until_ms: int | None = None
     bucket_ms: int = 86_400_000
-    session_gap_ms: Mapping[str, int] = field(
-        default_factory=lambda: {"lucidworks": 40 * 60_000, "neuralens": 30 * 60_000}
-    )
+    session_gap_ms: Mapping[str, int] = field(default_factory=lambda: DEFAULT_SESSION_GAP_MS)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from mockserver.events import Attempt, Event, Rejection
+from mockserver.storage import sqlite_rollup as rollup
 from mockserver.storage.base import (
     ATTEMPT_FILTERS,
     EVENT_FILTERS,
@@ -137,6 +138,12 @@ def m006_the_requests_a_fault_touched(db: Database) -> None:
     db.table("attempts").create_index(["namespace", "id"])
 
 
+@migrations()
+def m007_running_totals_for_the_analytics(db: Database) -> None:
+    # Empty at first: a store with events folds them in the background (sqlite_rollup.py).
+    rollup.create_tables(db)
+
+
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _EVENT_COLUMNS = (
@@ -194,12 +201,25 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._file = _identity(path)  # to notice the file deleted or replaced under us
         self._problem: str | None = None
+        # The analytics' running totals are folded in by a thread of their own, a moment
+        # after events arrive (and at once for events stored before this process started).
+        self._arrived = threading.Event()
+        self._closing = threading.Event()
+        self._folder = threading.Thread(
+            target=self._fold_in_background, name="mockserver-analytics-folder", daemon=True
+        )
+        self._arrived.set()
+        self._folder.start()
 
     def _salt(self) -> bytes:
         row = self.db.execute("SELECT value FROM _mockserver_meta WHERE name = 'salt'").fetchone()
         return bytes.fromhex(row[0])
 
     def close(self) -> None:
+        self._closing.set()
+        self._arrived.set()
+        if self._folder.is_alive() and self._folder is not threading.current_thread():
+            self._folder.join()
         with self._lock:
             for reader in self._reader_conns:
                 reader.close()
@@ -243,6 +263,8 @@ class SqliteStore:
             if attempts:
                 rows = [[getattr(a, name) for name in _ATTEMPT_COLUMNS] for a in attempts]
                 self.db.conn.executemany(_INSERT_ATTEMPT, rows)
+        if event_rows:
+            self._arrived.set()
         self._notify(Change(events, first_id, rejections, attempts=attempts))
 
     def reset(self, namespace: str | None = None) -> None:
@@ -252,9 +274,37 @@ class SqliteStore:
                 self.db.execute(f"DELETE FROM events {where}", params)
                 self.db.execute(f"DELETE FROM rejections {where}", params)
                 self.db.execute(f"DELETE FROM attempts {where}", params)
+                rollup.forget(self.db.conn, namespace)
             if self.path != ":memory:":  # copy the deletion in and give the WAL's space back
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._notify(Change(reset=True))
+
+    # -- the analytics' running totals --------------------------------------------------------
+
+    FOLD_DELAY_SECONDS = 0.5  # events arriving meanwhile are folded together
+
+    def fold_analytics(self) -> None:
+        """Fold every stored event into the running totals, a chunk a transaction (the
+        writer lock is released between chunks, so requests are stored meanwhile)."""
+        while True:
+            with self._lock, self._writing():
+                if not rollup.fold_some(self.db.conn):
+                    return
+
+    def _fold_in_background(self) -> None:
+        while True:
+            self._arrived.wait()
+            if self._closing.wait(self.FOLD_DELAY_SECONDS):
+                return
+            self._arrived.clear()
+            try:
+                self.fold_analytics()
+            except StoreUnavailable:
+                pass  # said in the log and on /_mock/health; tried again on the next event
+            except sqlite3.ProgrammingError:
+                return  # closed under us
+            except Exception:  # a bug: said, and tried again (analytics raise it meanwhile)
+                log.exception("mockserver could not fold events into the analytics' totals")
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -385,8 +435,12 @@ class SqliteStore:
             return list(_rows(conn, sql, [*params, limit]))
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
-        with self._reading() as conn:
-            return analytics_counts(conn, query)
+        if not rollup.answers(query):
+            with self._reading() as conn:
+                return analytics_counts(conn, query)
+        self.fold_analytics()  # what arrived since the last fold (under a second's worth)
+        with self._reading() as conn, _snapshot(conn):
+            return rollup.rollup_counts(conn, query)
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, "events")
@@ -424,6 +478,19 @@ class SqliteStore:
             sql = f"{select} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
             rows = list(_rows(conn, sql, [*params, limit, offset]))
         return Page(total=int(total), rows=rows)
+
+
+@contextlib.contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """Several reads that see one state of the database (one read transaction)."""
+    if conn.in_transaction:  # :memory:'s single connection, inside the writer's lock
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
 
 
 READER_NICENESS = 10

@@ -1,31 +1,39 @@
 """Search analytics over SQLite: the counts behind ``/_mock/analytics``, all computed in SQL.
 
-Two temporary tables, built once a call on the reading connection and dropped after:
+Two ways to the same counts:
 
-- ``analytics_events``: the events of the period with their event time ``t`` (epoch ms), the
-  query as compared (trimmed, ASCII lower case) and a session id ``sid``. A Lucidworks event
-  with a ``sessionId`` is in that session; any other event with a user starts a new session
-  when it comes ``gap`` ms or more after the user's previous one (window functions over the
-  user's events in time order); an event without a user or session id is a session alone.
-- ``analytics_searches``: one row a search, with whether it was clicked, and whether an
-  add-to-cart and a purchase followed it in its session. Lucidworks: each ``queryId`` of a
-  query signal; Neuralens, which sends no search event: each (session, user, query) seen on
-  ``SEARCH_RESULT_PAGE``.
+- **Running totals** (``storage/sqlite_rollup.py``): kept up to date as events arrive, read in
+  milliseconds. They answer every query at the default session gaps whose ``since`` and
+  ``until`` fall on whole minutes (the dashboard's, and any without a period).
+- **From the events** (this module): any query, computed on demand in temporary tables:
+  about 1.3 s a 100,000 events. Also the reference the running totals are tested against.
 
-The figures' definitions, in words, are in ``inspect/analytics.py`` and docs/analytics.md.
+The meaning both implement (the figures' definitions in words are in ``inspect/analytics.py``
+and docs/analytics.md):
+
+- A session belongs to one namespace, vendor and tenant. A Lucidworks event with a
+  ``sessionId`` is in that session; any other event with a user starts a new session when it
+  comes ``gap`` ms or more after the user's previous one; an event without either is a
+  session alone. Sessions are cut from all the events of the namespace, vendor and tenant,
+  never from the period's alone, and a session counts in a period it has events on both
+  sides of or in (its first event before ``until``, its last at or after ``since``).
+- A search counts in the period it was made in; what followed it (a click, an add-to-cart,
+  a purchase) counts whenever it came. Lucidworks: a ``queryId`` of query signals in a
+  namespace and tenant; its time, session, query and results are its first signal's.
+  Neuralens: a (session, query) seen on ``SEARCH_RESULT_PAGE``, at its first such event.
+- Event counts, clicks, positions, purchases and revenue: the events in the period.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
 from typing import Any
 
 from mockserver.storage.base import ANALYTICS_TOP as TOP
 from mockserver.storage.base import LAST_POSITION, AnalyticsQuery
 
 # Every name below is a constant; every value is a bound parameter.
-_FILTERS = {
+FILTERS = {
     "namespace": "namespace = :namespace",
     "vendor": "vendor = :vendor",
     "tenant": "tenant = :tenant",
@@ -33,19 +41,29 @@ _FILTERS = {
 # Event time: the event's own timestamp, else when it was received (never null for either
 # vendor's accepted events under the strict profile).
 _RECEIVED_MS = "CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)"
-_EVENT_TIME = f"coalesce(timestamp_ms, {_RECEIVED_MS})"
-_HAS_SESSION_ID = "(vendor = 'lucidworks' AND coalesce(session, '') <> '')"
+EVENT_TIME = f"coalesce(timestamp_ms, {_RECEIVED_MS})"
+COMPARED_QUERY = "nullif(lower(trim(query)), '')"  # "Oak Table " and "oak table" are one query
+ZERO_RESULTS = "(type = 'query' AND items = '[]')"
+HAS_SESSION_ID = "(vendor = 'lucidworks' AND coalesce(session, '') <> '')"
+CLICKS = (
+    "(vendor = 'lucidworks' AND type = 'click' OR vendor = 'neuralens' AND type = 'CLICK_PRODUCT')"
+)
+CART_ADDS = "('cartadd', 'ADD_TO_CART')"
+PURCHASES = "('purchase', 'PURCHASE')"
+
+
+def floor_div(number: str, divisor: str) -> str:
+    """SQL for number // divisor rounded down (SQLite's ``/`` truncates towards zero), without
+    the overflow ``number - number % divisor`` would hit at -2**63."""
+    return f"({number} / {divisor} - ({number} % {divisor} < 0))"
+
 
 _EVENTS = f"""
 CREATE TEMP TABLE analytics_events AS
 WITH timed AS (
-    SELECT id, vendor, tenant, user, session, query_id, type, page, position, revenue,
-           {_EVENT_TIME} AS t,
-           nullif(lower(trim(query)), '') AS q,
-           type = 'query' AND items = '[]' AS zero_results
+    SELECT id, namespace, vendor, tenant, user, session, query_id, type, page, position,
+           revenue, {EVENT_TIME} AS t, {COMPARED_QUERY} AS q, {ZERO_RESULTS} AS zero_results
     FROM events {{where}}
-), periodic AS (
-    SELECT * FROM timed WHERE (:since IS NULL OR t >= :since) AND (:until IS NULL OR t < :until)
 ), gaps AS (
     -- Only events without a session id need the windows (sorting is most of the cost).
     SELECT *,
@@ -53,68 +71,75 @@ WITH timed AS (
                 WHEN t - lag(t) OVER by_user >= CASE vendor WHEN 'lucidworks' THEN :gap_lucidworks
                                                              ELSE :gap_neuralens END THEN 1
                 ELSE 0 END AS starts
-    FROM periodic
-    WHERE NOT {_HAS_SESSION_ID} AND user IS NOT NULL
-    WINDOW by_user AS (PARTITION BY vendor, tenant, user ORDER BY t, id)
+    FROM timed
+    WHERE NOT {HAS_SESSION_ID} AND user IS NOT NULL
+    WINDOW by_user AS (PARTITION BY namespace, vendor, tenant, user ORDER BY t, id)
+), partition AS (
+    SELECT *, 's|' || namespace || '|' || vendor || '|' || coalesce('t' || tenant, '') || '|'
+              || session AS sid
+    FROM timed WHERE {HAS_SESSION_ID}
+    UNION ALL
+    SELECT *, 'e|' || id FROM timed WHERE NOT {HAS_SESSION_ID} AND user IS NULL
+    UNION ALL
+    SELECT id, namespace, vendor, tenant, user, session, query_id, type, page, position,
+           revenue, t, q, zero_results,
+           'u|' || namespace || '|' || vendor || '|' || coalesce('t' || tenant, '') || '|'
+           || user || '|' || sum(starts) OVER (PARTITION BY namespace, vendor, tenant, user
+                                               ORDER BY t, id ROWS UNBOUNDED PRECEDING)
+    FROM gaps
 )
-SELECT id, vendor, type, page, position, revenue, t, q, query_id, zero_results,
-       's|' || vendor || '|' || coalesce(tenant, '') || '|' || session AS sid
-FROM periodic WHERE {_HAS_SESSION_ID}
-UNION ALL
-SELECT id, vendor, type, page, position, revenue, t, q, query_id, zero_results, 'e|' || id
-FROM periodic WHERE NOT {_HAS_SESSION_ID} AND user IS NULL
-UNION ALL
-SELECT id, vendor, type, page, position, revenue, t, q, query_id, zero_results,
-       'u|' || vendor || '|' || coalesce(tenant, '') || '|' || user || '|'
-       || sum(starts) OVER (PARTITION BY vendor, tenant, user ORDER BY t, id
-                            ROWS UNBOUNDED PRECEDING)
-FROM gaps
+SELECT * FROM partition
+"""
+
+_SESSIONS = f"""
+CREATE TEMP TABLE analytics_sessions AS
+SELECT sid, min(t) AS start_t, max(t) AS end_t,
+       max(t) FILTER (WHERE type IN {CART_ADDS}) AS last_cart_t,
+       max(t) FILTER (WHERE type IN {PURCHASES}) AS last_purchase_t
+FROM analytics_events GROUP BY sid
 """
 
 _SEARCHES = """
 CREATE TEMP TABLE analytics_searches AS
-WITH searches AS (
-    SELECT 'l|' || query_id AS key, min(sid) AS sid, min(t) AS t, max(q) AS q,
-           max(zero_results) AS zero_results
+WITH lucidworks AS (
+    SELECT namespace, tenant, query_id, t, sid, q, zero_results,
+           row_number() OVER (PARTITION BY namespace, tenant, query_id ORDER BY t, id) AS nth
     FROM analytics_events
     WHERE vendor = 'lucidworks' AND type = 'query' AND query_id IS NOT NULL
-    GROUP BY query_id
-    UNION ALL
-    SELECT 'n|' || sid || '|' || q, sid, min(t), q, NULL
-    FROM analytics_events
+), lucidworks_clicked AS (
+    SELECT DISTINCT namespace, tenant, query_id FROM analytics_events
+    WHERE vendor = 'lucidworks' AND type = 'click' AND query_id IS NOT NULL
+), neuralens AS (
+    SELECT sid, q, min(t) AS t FROM analytics_events
     WHERE vendor = 'neuralens' AND page = 'SEARCH_RESULT_PAGE' AND q IS NOT NULL
     GROUP BY sid, q
-), clicked AS (
-    SELECT DISTINCT 'l|' || query_id AS key FROM analytics_events
-    WHERE vendor = 'lucidworks' AND type = 'click' AND query_id IS NOT NULL
-    UNION
-    SELECT DISTINCT 'n|' || sid || '|' || q FROM analytics_events
+), neuralens_clicked AS (
+    SELECT DISTINCT sid, q FROM analytics_events
     WHERE vendor = 'neuralens' AND type = 'CLICK_PRODUCT' AND q IS NOT NULL
-), carts AS (
-    SELECT sid, max(t) AS last FROM analytics_events
-    WHERE type IN ('cartadd', 'ADD_TO_CART') GROUP BY sid
-), purchases AS (
-    SELECT sid, max(t) AS last FROM analytics_events
-    WHERE type IN ('purchase', 'PURCHASE') GROUP BY sid
+), searches AS (
+    SELECT s.t, s.sid, s.q, s.zero_results, c.query_id IS NOT NULL AS clicked
+    FROM lucidworks AS s
+    LEFT JOIN lucidworks_clicked AS c ON c.namespace = s.namespace AND c.tenant IS s.tenant
+                                     AND c.query_id = s.query_id
+    WHERE s.nth = 1
+    UNION ALL
+    SELECT s.t, s.sid, s.q, 0, c.sid IS NOT NULL
+    FROM neuralens AS s LEFT JOIN neuralens_clicked AS c ON c.sid = s.sid AND c.q = s.q
 )
-SELECT s.key, s.q, s.zero_results,
-       clicked.key IS NOT NULL AS clicked,
-       coalesce(carts.last >= s.t, 0) AS carted,
-       coalesce(purchases.last >= s.t, 0) AS purchased
-FROM searches AS s
-LEFT JOIN clicked ON clicked.key = s.key
-LEFT JOIN carts ON carts.sid = s.sid
-LEFT JOIN purchases ON purchases.sid = s.sid
+SELECT s.q, s.zero_results, s.clicked,
+       coalesce(x.last_cart_t >= s.t, 0) AS carted,
+       coalesce(x.last_purchase_t >= s.t, 0) AS purchased
+FROM searches AS s JOIN analytics_sessions AS x ON x.sid = s.sid
+WHERE (:since IS NULL OR s.t >= :since) AND (:until IS NULL OR s.t < :until)
 """
 
-_CLICKS = (
-    "(vendor = 'lucidworks' AND type = 'click' OR vendor = 'neuralens' AND type = 'CLICK_PRODUCT')"
-)
+_IN_PERIOD = "(:since IS NULL OR t >= :since) AND (:until IS NULL OR t < :until)"
+_TEMPORARY = ("analytics_events", "analytics_sessions", "analytics_searches")
 
 
 def analytics_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, Any]:
-    """The counts behind every figure (the caller divides); see the module's docstring."""
-    clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
+    """The counts behind every figure (the caller divides), computed from the events."""
+    clauses = [sql for name, sql in FILTERS.items() if getattr(query, name) is not None]
     where = "WHERE " + " AND ".join(clauses) if clauses else ""
     params: dict[str, Any] = {
         "namespace": query.namespace,
@@ -126,78 +151,96 @@ def analytics_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[st
         "gap_neuralens": query.session_gap_ms["neuralens"],
         "bucket": query.bucket_ms,
     }
-    conn.execute("DROP TABLE IF EXISTS temp.analytics_events")
-    conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
+    _drop(conn)
     try:
         conn.execute(_EVENTS.format(where=where), params)
-        conn.execute(_SEARCHES)
-        return _read(conn, params)
+        conn.execute(_SESSIONS)
+        conn.execute(_SEARCHES, params)
+
+        def rows(sql: str) -> list[Any]:
+            return conn.execute(sql, params).fetchall()
+
+        series = rows(
+            f"SELECT {floor_div('t', ':bucket')}, type, count(*) FROM analytics_events "
+            f"WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        (sessions,) = rows(
+            "SELECT count(*) FROM analytics_sessions "
+            "WHERE (:until IS NULL OR start_t < :until) AND (:since IS NULL OR end_t >= :since)"
+        )[0]
+        purchases, revenue, revenue_purchases = rows(
+            f"SELECT sum(type IN {PURCHASES}), "
+            "       sum(revenue) FILTER (WHERE type = 'purchase'), "
+            "       count(revenue) FILTER (WHERE type = 'purchase') "
+            f"FROM analytics_events WHERE {_IN_PERIOD}"
+        )[0]
+        positions = rows(
+            f"SELECT min(position, {LAST_POSITION + 1}), count(*), "
+            # total(), not sum(): two positions near 2**63 (valid int64s) overflow an integer.
+            "       total(position) "
+            f"FROM analytics_events WHERE {CLICKS} AND position IS NOT NULL AND {_IN_PERIOD} "
+            "GROUP BY 1"
+        )
+        (clicks,) = rows(f"SELECT count(*) FROM analytics_events WHERE {CLICKS} AND {_IN_PERIOD}")[
+            0
+        ]
+        return {
+            "series": series,
+            "sessions": sessions,
+            "purchases": purchases or 0,
+            "revenue": revenue,
+            "revenue_purchases": revenue_purchases,
+            "clicks": clicks,
+            **position_counts(positions),
+            **search_counts(conn),
+        }
     finally:
-        conn.execute("DROP TABLE IF EXISTS temp.analytics_events")
-        conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
+        _drop(conn)
 
 
-def _read(conn: sqlite3.Connection, params: Mapping[str, Any]) -> dict[str, Any]:
-    def rows(sql: str, args: Any = ()) -> list[Any]:
-        return conn.execute(sql, args).fetchall()
+def _drop(conn: sqlite3.Connection) -> None:
+    for table in _TEMPORARY:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
-    series = rows(
-        "SELECT t / :bucket * :bucket AS start, type, count(*) FROM analytics_events "
-        "GROUP BY 1, 2 ORDER BY 1, 2",
-        {"bucket": params["bucket"]},
-    )
-    sessions, purchases, revenue, revenue_purchases = rows(
-        "SELECT count(DISTINCT sid), "
-        "       sum(type IN ('purchase', 'PURCHASE')), "
-        "       sum(revenue) FILTER (WHERE type = 'purchase'), "
-        "       count(revenue) FILTER (WHERE type = 'purchase') "
-        "FROM analytics_events"
-    )[0]
-    positions = rows(
-        f"SELECT min(position, {LAST_POSITION + 1}), count(*) FROM analytics_events "
-        f"WHERE {_CLICKS} AND position IS NOT NULL GROUP BY 1"
-    )
-    position_sum, position_count, clicks = rows(
-        # total(), not sum(): two positions near 2**63 (valid int64s) overflow an integer sum.
-        f"SELECT total(position), count(position), count(*) FROM analytics_events WHERE {_CLICKS}"
-    )[0]
+
+def position_counts(rows: list[tuple[int, int, float]]) -> dict[str, Any]:
+    """From rows (position up to LAST_POSITION + 1, clicks, sum of their positions)."""
+    return {
+        "positions": {position: n for position, n, _ in rows},
+        "position_sum": sum(total for *_, total in rows),
+        "position_count": sum(n for _, n, _ in rows),
+    }
+
+
+def search_counts(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The search figures from ``temp.analytics_searches`` (q, zero_results, clicked, carted,
+    purchased: one row a search of the period), which both ways to the counts fill."""
+
+    def rows(sql: str) -> list[Any]:
+        return conn.execute(sql, {"top": TOP}).fetchall()
+
     searches, clicked, carted, purchased, funnel_carted, funnel_purchased = rows(
         "SELECT count(*), sum(clicked), sum(carted), sum(purchased), "
         "       sum(clicked AND carted), sum(clicked AND carted AND purchased) "
         "FROM analytics_searches"
     )[0]
-    top = rows(
-        "SELECT q, count(*), sum(clicked) FROM analytics_searches "
-        "GROUP BY q ORDER BY 2 DESC, q LIMIT :top",
-        {"top": TOP},
-    )
-    no_click = rows(
-        "SELECT q, count(*) FROM analytics_searches WHERE NOT clicked "
-        "GROUP BY q ORDER BY 2 DESC, q LIMIT :top",
-        {"top": TOP},
-    )
-    zero = rows(
-        "SELECT q, count(*) FROM analytics_searches WHERE zero_results "
-        "GROUP BY q ORDER BY 2 DESC, q LIMIT :top",
-        {"top": TOP},
-    )
     return {
-        "series": series,
-        "sessions": sessions,
-        "purchases": purchases or 0,
-        "revenue": revenue,
-        "revenue_purchases": revenue_purchases,
-        "clicks": clicks,
-        "positions": dict(positions),
-        "position_sum": position_sum,
-        "position_count": position_count,
         "searches": searches,
         "clicked": clicked or 0,
         "carted": carted or 0,
         "purchased": purchased or 0,
         "funnel_carted": funnel_carted or 0,
         "funnel_purchased": funnel_purchased or 0,
-        "top_queries": top,
-        "no_click_queries": no_click,
-        "zero_result_queries": zero,
+        "top_queries": rows(
+            "SELECT q, count(*), sum(clicked) FROM analytics_searches "
+            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
+        ),
+        "no_click_queries": rows(
+            "SELECT q, count(*) FROM analytics_searches WHERE NOT clicked "
+            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
+        ),
+        "zero_result_queries": rows(
+            "SELECT q, count(*) FROM analytics_searches WHERE zero_results "
+            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
+        ),
     }

@@ -1,0 +1,479 @@
+"""Running totals behind ``/_mock/analytics``: the analytics of a million events in
+milliseconds, where computing them from the events takes seconds (``sqlite_analytics.py``).
+
+Every table here is derived from ``events`` and nothing else; ``rollup_state`` says how far
+(the highest event id folded in). Folding a batch of new events:
+
+- ``rollup_counts`` (events and revenue) and ``rollup_clicks`` (positioned clicks) by
+  namespace, vendor, tenant, minute of event time and type or position: an upsert in SQL.
+- ``rollup_sessions``: each partition's sessions (a Lucidworks session id, or a user's
+  events less than the gap apart; see ``sqlite_analytics.py``) with their first and last
+  event time and their last add-to-cart and purchase. The batch's events of a partition are
+  merged with its stored sessions: an event joins every session it is less than the gap
+  from, so one that arrives late can join two sessions into one (the kept session takes
+  the other's searches). Exact whatever order events arrive in.
+- ``rollup_lw_searches``: a Lucidworks queryId's first query signal (time, id, session,
+  query, results) and whether a click named it. ``rollup_nl_searches``: a Neuralens
+  (session, query)'s first time on a results page (null while only a click was seen) and
+  whether a click had it.
+
+Whether a search was followed by an add-to-cart or a purchase is read, not stored: its
+session's last one at or after its time. The totals serve the default session gaps
+(``DEFAULT_SESSION_GAP_MS``) and periods of whole minutes; anything else is computed from
+the events. A property test holds both ways to the same counts (tests/test_storage_rollup.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, LAST_POSITION, AnalyticsQuery
+from mockserver.storage.sqlite_analytics import (
+    CLICKS,
+    COMPARED_QUERY,
+    EVENT_TIME,
+    HAS_SESSION_ID,
+    PURCHASES,
+    ZERO_RESULTS,
+    floor_div,
+    position_counts,
+    search_counts,
+)
+
+MINUTE_MS = 60_000
+FOLD_CHUNK = 2_000  # events a transaction: the writer lock is held ~20 ms at most
+
+_TENANT_KEY = "CASE WHEN tenant IS NULL THEN '' ELSE 't' || tenant END"  # null apart from ''
+_MINUTE = floor_div(EVENT_TIME, str(MINUTE_MS))
+
+TABLES = """
+CREATE TABLE rollup_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO rollup_state VALUES ('folded_through', 0);
+CREATE TABLE rollup_counts (
+    namespace TEXT NOT NULL, vendor TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    minute INTEGER NOT NULL, type TEXT NOT NULL,
+    events INTEGER NOT NULL, revenue_sum REAL NOT NULL, revenue_n INTEGER NOT NULL,
+    PRIMARY KEY (namespace, vendor, tenant_key, minute, type)
+) WITHOUT ROWID;
+CREATE TABLE rollup_clicks (
+    namespace TEXT NOT NULL, vendor TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    minute INTEGER NOT NULL, position INTEGER NOT NULL,
+    clicks INTEGER NOT NULL, position_sum REAL NOT NULL,
+    PRIMARY KEY (namespace, vendor, tenant_key, minute, position)
+) WITHOUT ROWID;
+CREATE TABLE rollup_sessions (
+    id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, vendor TEXT NOT NULL,
+    tenant_key TEXT NOT NULL, pkey TEXT, start_t INTEGER NOT NULL, end_t INTEGER NOT NULL,
+    last_cart_t INTEGER, last_purchase_t INTEGER
+);
+CREATE INDEX rollup_sessions_by_partition ON rollup_sessions (pkey, start_t);
+CREATE TABLE rollup_lw_searches (
+    key TEXT PRIMARY KEY, namespace TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    first_t INTEGER, first_id INTEGER, session_id INTEGER, q TEXT, zero_results INTEGER,
+    clicked INTEGER NOT NULL
+);
+CREATE INDEX rollup_lw_searches_by_session ON rollup_lw_searches (session_id);
+CREATE TABLE rollup_nl_searches (
+    session_id INTEGER NOT NULL, q TEXT NOT NULL, namespace TEXT NOT NULL,
+    tenant_key TEXT NOT NULL, first_t INTEGER, clicked INTEGER NOT NULL,
+    PRIMARY KEY (session_id, q)
+);
+"""
+_DERIVED = ("rollup_counts", "rollup_clicks", "rollup_sessions", "rollup_lw_searches",
+            "rollup_nl_searches")  # fmt: skip
+
+
+def create_tables(db: Database) -> None:
+    db.executescript(TABLES)
+
+
+# -- folding --------------------------------------------------------------------------------
+
+_FOLD_COUNTS = f"""
+INSERT INTO rollup_counts
+SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, type, count(*),
+       total(revenue) FILTER (WHERE type = 'purchase'),
+       count(revenue) FILTER (WHERE type = 'purchase')
+FROM events WHERE id > :low AND id <= :high GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT DO UPDATE SET events = events + excluded.events,
+    revenue_sum = revenue_sum + excluded.revenue_sum, revenue_n = revenue_n + excluded.revenue_n
+"""
+_FOLD_CLICKS = f"""
+INSERT INTO rollup_clicks
+SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, min(position, {LAST_POSITION + 1}),
+       count(*), total(position)
+FROM events
+WHERE id > :low AND id <= :high AND {CLICKS} AND position IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT DO UPDATE SET clicks = clicks + excluded.clicks,
+    position_sum = position_sum + excluded.position_sum
+"""
+_BATCH = f"""
+SELECT id, namespace, vendor, tenant_key, type, page, {COMPARED_QUERY}, {EVENT_TIME},
+       {ZERO_RESULTS},
+       CASE WHEN {HAS_SESSION_ID} THEN json_array('s', namespace, vendor, tenant_key, session)
+            WHEN user IS NOT NULL THEN json_array('u', namespace, vendor, tenant_key, user)
+       END,
+       {HAS_SESSION_ID},
+       CASE WHEN vendor = 'lucidworks' AND query_id IS NOT NULL
+            THEN json_array(namespace, tenant_key, query_id) END
+FROM (SELECT *, {_TENANT_KEY} AS tenant_key FROM events WHERE id > :low AND id <= :high)
+ORDER BY id
+"""
+
+
+@dataclass
+class Row:
+    """An event of the batch, as the folding reads it."""
+
+    id: int
+    namespace: str
+    vendor: str
+    tenant_key: str
+    type: str
+    page: str | None
+    q: str | None
+    t: int
+    zero_results: int
+    partition: str | None  # the events its session is cut from; None: a session alone
+    has_session_id: int  # its partition is a Lucidworks session id, not a user
+    search_key: str | None  # a Lucidworks queryId, within its namespace and tenant
+
+
+@dataclass
+class Session:
+    id: int | None
+    start: int
+    end: int
+    last_cart: int | None = None
+    last_purchase: int | None = None
+    absorbed: list[int] = field(default_factory=list)  # stored sessions merged into this one
+    events: list[Row] = field(default_factory=list)  # the batch's events in it
+
+    def take(self, row: Row) -> None:
+        self.events.append(row)
+        self.start, self.end = min(self.start, row.t), max(self.end, row.t)
+        if row.type in ("cartadd", "ADD_TO_CART"):
+            self.last_cart = _latest(self.last_cart, row.t)
+        elif row.type in ("purchase", "PURCHASE"):
+            self.last_purchase = _latest(self.last_purchase, row.t)
+
+    def take_all(self, other: Session) -> None:
+        for row in other.events:
+            self.take(row)
+
+    def absorb(self, other: Session) -> None:
+        """Two stored sessions become one: the lower id stays, the other is dropped."""
+        assert self.id is not None
+        assert other.id is not None
+        self.absorbed += [max(self.id, other.id), *other.absorbed]
+        self.id = min(self.id, other.id)
+        self.start, self.end = min(self.start, other.start), max(self.end, other.end)
+        self.last_cart = _latest(self.last_cart, other.last_cart)
+        self.last_purchase = _latest(self.last_purchase, other.last_purchase)
+        self.events += other.events
+
+
+def _latest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def merge_sessions(stored: list[Session], rows: list[Row], gap: float) -> list[Session]:
+    """A partition's sessions once ``rows`` join the ``stored`` ones: runs of events less
+    than ``gap`` apart. A stored session that absorbs others keeps the lowest id; only
+    sessions that changed are returned."""
+    items: list[tuple[int, int, Session | Row]] = [(s.start, s.end, s) for s in stored]
+    items += [(r.t, r.t, r) for r in rows]
+    items.sort(key=lambda item: (item[0], item[1]))
+    merged: list[Session] = []
+    for start, _, item in items:
+        current = merged[-1] if merged and start - merged[-1].end < gap else None
+        if isinstance(item, Session):
+            if current is None:
+                merged.append(item)
+            elif current.id is None:  # new events before a stored session: it keeps its id
+                item.take_all(current)
+                merged[-1] = item
+            else:
+                current.absorb(item)
+        else:
+            if current is None:
+                current = Session(None, item.t, item.t)
+                merged.append(current)
+            current.take(item)
+    return [s for s in merged if s.events or s.absorbed]
+
+
+def fold_some(conn: sqlite3.Connection, limit: int | None = None) -> bool:
+    """Fold up to ``limit`` (FOLD_CHUNK) events not yet in the totals, in the caller's
+    transaction. False when there was nothing to fold."""
+    (low,) = conn.execute("SELECT value FROM rollup_state WHERE name = 'folded_through'").fetchone()
+    (high,) = conn.execute(
+        "SELECT max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)",
+        (low, limit or FOLD_CHUNK),
+    ).fetchone()
+    if high is None:
+        return False
+    bounds = {"low": low, "high": high}
+    conn.execute(_FOLD_COUNTS, bounds)
+    conn.execute(_FOLD_CLICKS, bounds)
+    rows = [Row(*values) for values in conn.execute(_BATCH, bounds)]
+    session_of = _fold_sessions(conn, rows)
+    _fold_lucidworks_searches(conn, rows, session_of)
+    _fold_neuralens_searches(conn, rows, session_of)
+    conn.execute("UPDATE rollup_state SET value = ? WHERE name = 'folded_through'", (high,))
+    return True
+
+
+def _fold_sessions(conn: sqlite3.Connection, rows: list[Row]) -> dict[int, int]:
+    """Merge the rows into the stored sessions; the session id of each row's event."""
+    by_partition: dict[str, list[Row]] = {}
+    changed: list[Session] = []
+    for row in rows:
+        key = row.partition
+        if key is None:
+            alone = Session(None, row.t, row.t)
+            alone.take(row)
+            changed.append(alone)
+        else:
+            by_partition.setdefault(key, []).append(row)
+    stored: dict[str, list[Session]] = {}
+    for key, *values in conn.execute(
+        "SELECT pkey, id, start_t, end_t, last_cart_t, last_purchase_t FROM rollup_sessions "
+        "WHERE pkey IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(by_partition)),),
+    ):
+        stored.setdefault(key, []).append(Session(*values))
+    for key, partition_rows in by_partition.items():
+        first = partition_rows[0]
+        gap = math.inf if first.has_session_id else DEFAULT_SESSION_GAP_MS[first.vendor]
+        changed += merge_sessions(stored.get(key, []), partition_rows, gap)
+    session_of: dict[int, int] = {}
+    moved: list[tuple[int, int]] = []
+    inserted: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    # Ids for the new sessions, chosen here: the caller's transaction is the only writer.
+    (next_id,) = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM rollup_sessions").fetchone()
+    for session in changed:
+        values = (session.start, session.end, session.last_cart, session.last_purchase)
+        if session.id is None:
+            first = session.events[0]
+            session.id, next_id = next_id, next_id + 1
+            keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
+            inserted.append((session.id, *keys, *values))
+        else:
+            updated.append((*values, session.id))
+        moved += [(session.id, old) for old in session.absorbed]
+        for row in session.events:
+            session_of[row.id] = session.id
+    conn.executemany("INSERT INTO rollup_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserted)
+    conn.executemany(
+        "UPDATE rollup_sessions SET start_t = ?, end_t = ?, last_cart_t = ?, last_purchase_t = ? "
+        "WHERE id = ?",
+        updated,
+    )
+    if moved:
+        conn.executemany("DELETE FROM rollup_sessions WHERE id = ?", [(old,) for _, old in moved])
+        conn.executemany("UPDATE rollup_lw_searches SET session_id = ? WHERE session_id = ?", moved)
+        conn.executemany(
+            "INSERT INTO rollup_nl_searches "
+            "SELECT ?1, q, namespace, tenant_key, first_t, clicked FROM rollup_nl_searches "
+            "WHERE session_id = ?2 "
+            "ON CONFLICT DO UPDATE SET clicked = max(clicked, excluded.clicked), "
+            "    first_t = min(coalesce(first_t, excluded.first_t), "
+            "                  coalesce(excluded.first_t, first_t))",
+            moved,
+        )
+        conn.executemany(
+            "DELETE FROM rollup_nl_searches WHERE session_id = ?", [(old,) for _, old in moved]
+        )
+    return session_of
+
+
+def _fold_lucidworks_searches(
+    conn: sqlite3.Connection, rows: Iterable[Row], session_of: dict[int, int]
+) -> None:
+    found: dict[str, list[Any]] = {}  # key -> the table's columns after it
+    for row in rows:
+        key = row.search_key
+        if key is None or row.type not in ("query", "click"):
+            continue
+        found.setdefault(key, [key, row.namespace, row.tenant_key, None, None, None, None, None, 0])
+    if not found:
+        return
+    for stored in conn.execute(
+        "SELECT * FROM rollup_lw_searches WHERE key IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(found)),),
+    ):
+        found[stored[0]] = list(stored)
+    for row in rows:
+        search = found.get(row.search_key) if row.search_key is not None else None
+        if search is None:
+            continue
+        if row.type == "click":
+            search[8] = 1
+        elif row.type == "query" and (
+            search[3] is None or (row.t, row.id) < (search[3], search[4])
+        ):
+            search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
+    conn.executemany(
+        "INSERT OR REPLACE INTO rollup_lw_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        found.values(),
+    )
+
+
+def _fold_neuralens_searches(
+    conn: sqlite3.Connection, rows: Iterable[Row], session_of: dict[int, int]
+) -> None:
+    found: dict[tuple[int, str], list[Any]] = {}
+    for row in rows:
+        if row.vendor != "neuralens" or row.q is None:
+            continue
+        on_results = row.page == "SEARCH_RESULT_PAGE"
+        clicked = row.type == "CLICK_PRODUCT"
+        if not (on_results or clicked):
+            continue
+        key = (session_of[row.id], row.q)
+        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0])
+        if on_results and (search[4] is None or row.t < search[4]):
+            search[4] = row.t
+        search[5] |= clicked
+    if not found:
+        return
+    session_ids = sorted({session_id for session_id, _ in found})
+    for stored in conn.execute(
+        "SELECT * FROM rollup_nl_searches WHERE session_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(session_ids),),
+    ):
+        known = found.get((stored[0], stored[1]))
+        if known is not None:
+            known[4] = min((t for t in (known[4], stored[4]) if t is not None), default=None)
+            known[5] |= stored[5]
+    conn.executemany(
+        "INSERT OR REPLACE INTO rollup_nl_searches VALUES (?, ?, ?, ?, ?, ?)", found.values()
+    )
+
+
+def forget(conn: sqlite3.Connection, namespace: str | None) -> None:
+    """After a reset: drop the namespace's totals (or all), and fold again from the highest
+    id left, which the next event's id follows (SQLite gives max(id) + 1)."""
+    where, params = ("WHERE namespace = ?", [namespace]) if namespace else ("", [])
+    for table in _DERIVED:
+        conn.execute(f"DELETE FROM {table} {where}", params)
+    conn.execute(
+        "UPDATE rollup_state SET value = min(value, (SELECT coalesce(max(id), 0) FROM events)) "
+        "WHERE name = 'folded_through'"
+    )
+
+
+def unfolded(conn: sqlite3.Connection) -> int:
+    """How many events are not in the totals yet."""
+    (count,) = conn.execute(
+        "SELECT count(*) FROM events "
+        "WHERE id > (SELECT value FROM rollup_state WHERE name = 'folded_through')"
+    ).fetchone()
+    return int(count)
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def answers(query: AnalyticsQuery) -> bool:
+    """Whether the running totals answer this query exactly."""
+    return query.session_gap_ms == DEFAULT_SESSION_GAP_MS and all(
+        bound is None or bound % MINUTE_MS == 0 for bound in (query.since_ms, query.until_ms)
+    )
+
+
+_FILTERS = {
+    "namespace": "namespace = :namespace",
+    "vendor": "vendor = :vendor",
+    "tenant": "tenant_key = 't' || :tenant",
+}
+
+
+def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, Any]:
+    """The counts ``analytics_counts`` computes from the events, read from the totals (the
+    caller has folded every event in, and reads in one transaction)."""
+    clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
+    since, until = query.since_ms, query.until_ms
+    params: dict[str, Any] = {
+        "namespace": query.namespace, "vendor": query.vendor, "tenant": query.tenant,
+        "since": since, "until": until,
+        "since_minute": None if since is None else since // MINUTE_MS,
+        "until_minute": None if until is None else until // MINUTE_MS,
+        "per_bucket": query.bucket_ms // MINUTE_MS,
+    }  # fmt: skip
+
+    def where(*more: str) -> str:
+        return "WHERE " + " AND ".join([*clauses, *more]) if [*clauses, *more] else ""
+
+    def rows(sql: str) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    in_minutes = (
+        "(:since_minute IS NULL OR minute >= :since_minute) "
+        "AND (:until_minute IS NULL OR minute < :until_minute)"
+    )
+    in_period = "(:since IS NULL OR first_t >= :since) AND (:until IS NULL OR first_t < :until)"
+    series = rows(
+        f"SELECT {floor_div('minute', ':per_bucket')}, type, sum(events) FROM rollup_counts "
+        f"{where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    purchases, revenue, revenue_purchases, clicks = rows(
+        f"SELECT sum(events) FILTER (WHERE type IN {PURCHASES}), "
+        "       sum(revenue_sum) FILTER (WHERE type = 'purchase'), "
+        "       sum(revenue_n) FILTER (WHERE type = 'purchase'), "
+        f"      sum(events) FILTER (WHERE {CLICKS}) "
+        f"FROM rollup_counts {where(in_minutes)}"
+    )[0]
+    positions = rows(
+        f"SELECT position, sum(clicks), total(position_sum) FROM rollup_clicks "
+        f"{where(in_minutes)} GROUP BY 1"
+    )
+    (sessions,) = rows(
+        "SELECT count(*) FROM rollup_sessions "
+        + where("(:until IS NULL OR start_t < :until)", "(:since IS NULL OR end_t >= :since)")
+    )[0]
+    conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
+    searches = (
+        "SELECT s.q, s.zero_results, s.clicked, "
+        "       coalesce(x.last_cart_t >= s.first_t, 0) AS carted, "
+        "       coalesce(x.last_purchase_t >= s.first_t, 0) AS purchased "
+        "FROM {table} AS s JOIN rollup_sessions AS x ON x.id = s.session_id "
+        "WHERE s.first_t IS NOT NULL AND {period} {filters}"
+    )
+    filters = "".join(  # the vendor is the table's
+        f" AND s.{_FILTERS[name]}"
+        for name in ("namespace", "tenant")
+        if getattr(query, name) is not None
+    )
+    period = in_period.replace("first_t", "s.first_t")
+    parts = []
+    if query.vendor in (None, "lucidworks"):
+        parts.append(searches.format(table="rollup_lw_searches", period=period, filters=filters))
+    if query.vendor in (None, "neuralens"):
+        neuralens = searches.format(table="rollup_nl_searches", period=period, filters=filters)
+        parts.append(neuralens.replace("s.zero_results", "0 AS zero_results"))
+    try:
+        conn.execute("CREATE TEMP TABLE analytics_searches AS " + " UNION ALL ".join(parts), params)
+        found = search_counts(conn)
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
+    return {
+        "series": series,
+        "sessions": sessions,
+        "purchases": purchases or 0,
+        "revenue": revenue if revenue_purchases else None,
+        "revenue_purchases": revenue_purchases or 0,
+        "clicks": clicks or 0,
+        **position_counts(positions),
+        **found,
+    }
