@@ -27,6 +27,7 @@ and docs/analytics.md):
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from mockserver.storage.base import ANALYTICS_TOP as TOP
@@ -160,19 +161,15 @@ def analytics_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[st
         def rows(sql: str) -> list[Any]:
             return conn.execute(sql, params).fetchall()
 
-        series = rows(
-            f"SELECT {floor_div('t', ':bucket')}, type, count(*) FROM analytics_events "
-            f"WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY 1, 2"
+        events = rows(
+            f"SELECT {floor_div('t', ':bucket')}, type, count(*), "
+            "       total(revenue) FILTER (WHERE type = 'purchase'), "
+            "       count(revenue) FILTER (WHERE type = 'purchase') "
+            f"FROM analytics_events WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY 1, 2"
         )
         (sessions,) = rows(
             "SELECT count(*) FROM analytics_sessions "
             "WHERE (:until IS NULL OR start_t < :until) AND (:since IS NULL OR end_t >= :since)"
-        )[0]
-        purchases, revenue, revenue_purchases = rows(
-            f"SELECT sum(type IN {PURCHASES}), "
-            "       sum(revenue) FILTER (WHERE type = 'purchase'), "
-            "       count(revenue) FILTER (WHERE type = 'purchase') "
-            f"FROM analytics_events WHERE {_IN_PERIOD}"
         )[0]
         positions = rows(
             f"SELECT min(position, {LAST_POSITION + 1}), count(*), "
@@ -181,18 +178,12 @@ def analytics_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[st
             f"FROM analytics_events WHERE {CLICKS} AND position IS NOT NULL AND {_IN_PERIOD} "
             "GROUP BY 1"
         )
-        (clicks,) = rows(f"SELECT count(*) FROM analytics_events WHERE {CLICKS} AND {_IN_PERIOD}")[
-            0
-        ]
+        queries = rows(f"SELECT {QUERY_FIGURES} FROM analytics_searches GROUP BY q")
         return {
-            "series": series,
             "sessions": sessions,
-            "purchases": purchases or 0,
-            "revenue": revenue,
-            "revenue_purchases": revenue_purchases,
-            "clicks": clicks,
+            **event_counts(events),
             **position_counts(positions),
-            **search_counts(conn),
+            **search_counts(queries),
         }
     finally:
         _drop(conn)
@@ -212,35 +203,54 @@ def position_counts(rows: list[tuple[int, int, float]]) -> dict[str, Any]:
     }
 
 
-def search_counts(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The search figures from ``temp.analytics_searches`` (q, zero_results, clicked, carted,
-    purchased: one row a search of the period), which both ways to the counts fill."""
+# Per query (as compared): searches, clicked, followed by an add-to-cart, by a purchase,
+# clicked and carted, clicked and carted and purchased, with zero results.
+QUERY_FIGURES = (
+    "q, count(*), sum(clicked), sum(carted), sum(purchased), sum(clicked AND carted), "
+    "sum(clicked AND carted AND purchased), sum(zero_results)"
+)
+_CLICK_TYPES = ("click", "CLICK_PRODUCT")  # Lucidworks, Neuralens: each vendor's own names
+_PURCHASE_TYPES = ("purchase", "PURCHASE")
 
-    def rows(sql: str) -> list[Any]:
-        return conn.execute(sql, {"top": TOP}).fetchall()
 
-    searches, clicked, carted, purchased, funnel_carted, funnel_purchased = rows(
-        "SELECT count(*), sum(clicked), sum(carted), sum(purchased), "
-        "       sum(clicked AND carted), sum(clicked AND carted AND purchased) "
-        "FROM analytics_searches"
-    )[0]
+def event_counts(rows: list[tuple[int, str, int, float, int]]) -> dict[str, Any]:
+    """From rows (bucket, type, events, their revenue, how many carried one)."""
+    revenue_purchases = sum(n for _, kind, _, _, n in rows if kind == "purchase")
+    return {
+        "series": [(bucket, kind, n) for bucket, kind, n, _, _ in rows],
+        "purchases": sum(n for _, kind, n, _, _ in rows if kind in _PURCHASE_TYPES),
+        "revenue": (
+            sum(total for _, kind, _, total, _ in rows if kind == "purchase")
+            if revenue_purchases
+            else None
+        ),
+        "revenue_purchases": revenue_purchases,
+        "clicks": sum(n for _, kind, n, _, _ in rows if kind in _CLICK_TYPES),
+    }
+
+
+def search_counts(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The search figures from one row a query (``QUERY_FIGURES``), which both ways to the
+    counts read: a few thousand rows, where the searches are hundreds of thousands."""
+    totals = [sum(row[i] or 0 for row in rows) for i in range(1, 8)]
+    searches, clicked, carted, purchased, funnel_carted, funnel_purchased, _ = totals
+
+    def top(pairs: Iterable[tuple[str | None, int, Any]]) -> list[tuple[Any, ...]]:
+        # The most first, then by query as SQLite orders text (no query first).
+        chosen = [pair for pair in pairs if pair[1]]
+        chosen.sort(key=lambda pair: (-pair[1], pair[0] is not None, pair[0] or ""))
+        return chosen[:TOP]
+
     return {
         "searches": searches,
-        "clicked": clicked or 0,
-        "carted": carted or 0,
-        "purchased": purchased or 0,
-        "funnel_carted": funnel_carted or 0,
-        "funnel_purchased": funnel_purchased or 0,
-        "top_queries": rows(
-            "SELECT q, count(*), sum(clicked) FROM analytics_searches "
-            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
-        ),
-        "no_click_queries": rows(
-            "SELECT q, count(*) FROM analytics_searches WHERE NOT clicked "
-            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
-        ),
-        "zero_result_queries": rows(
-            "SELECT q, count(*) FROM analytics_searches WHERE zero_results "
-            "GROUP BY q ORDER BY 2 DESC, q LIMIT :top"
-        ),
+        "clicked": clicked,
+        "carted": carted,
+        "purchased": purchased,
+        "funnel_carted": funnel_carted,
+        "funnel_purchased": funnel_purchased,
+        "top_queries": top((q, n, n_clicked) for q, n, n_clicked, *_ in rows),
+        "no_click_queries": [
+            (q, n) for q, n, _ in top((q, n - (c or 0), None) for q, n, c, *_ in rows)
+        ],
+        "zero_result_queries": [(q, n) for q, n, _ in top((r[0], r[7] or 0, None) for r in rows)],
     }

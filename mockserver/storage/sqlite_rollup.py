@@ -40,8 +40,9 @@ from mockserver.storage.sqlite_analytics import (
     COMPARED_QUERY,
     EVENT_TIME,
     HAS_SESSION_ID,
-    PURCHASES,
+    QUERY_FIGURES,
     ZERO_RESULTS,
+    event_counts,
     floor_div,
     position_counts,
     search_counts,
@@ -77,14 +78,21 @@ CREATE INDEX rollup_sessions_by_partition ON rollup_sessions (pkey, start_t);
 CREATE TABLE rollup_lw_searches (
     key TEXT PRIMARY KEY, namespace TEXT NOT NULL, tenant_key TEXT NOT NULL,
     first_t INTEGER, first_id INTEGER, session_id INTEGER, q TEXT, zero_results INTEGER,
-    clicked INTEGER NOT NULL
+    clicked INTEGER NOT NULL, carted INTEGER NOT NULL DEFAULT 0,
+    purchased INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX rollup_lw_searches_by_session ON rollup_lw_searches (session_id);
+-- Counting by query walks these in query order: no sort of hundreds of thousands of rows.
+CREATE INDEX rollup_lw_searches_by_query
+    ON rollup_lw_searches (q, first_t, clicked, carted, purchased, zero_results);
 CREATE TABLE rollup_nl_searches (
     session_id INTEGER NOT NULL, q TEXT NOT NULL, namespace TEXT NOT NULL,
     tenant_key TEXT NOT NULL, first_t INTEGER, clicked INTEGER NOT NULL,
+    carted INTEGER NOT NULL DEFAULT 0, purchased INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (session_id, q)
 );
+CREATE INDEX rollup_nl_searches_by_query
+    ON rollup_nl_searches (q, first_t, clicked, carted, purchased);
 """
 _DERIVED = ("rollup_counts", "rollup_clicks", "rollup_sessions", "rollup_lw_searches",
             "rollup_nl_searches")  # fmt: skip
@@ -126,6 +134,18 @@ SELECT id, namespace, vendor, tenant_key, type, page, {COMPARED_QUERY}, {EVENT_T
             THEN json_array(namespace, tenant_key, query_id) END
 FROM (SELECT *, {_TENANT_KEY} AS tenant_key FROM events WHERE id > :low AND id <= :high)
 ORDER BY id
+"""
+
+
+# Whether each search of the sessions the batch touched was followed by an add-to-cart or a
+# purchase in its session: kept on the search, so that reading needs no join.
+_FOLLOWED = """
+UPDATE {table} SET
+    carted = coalesce(
+        (SELECT last_cart_t FROM rollup_sessions WHERE id = session_id) >= first_t, 0),
+    purchased = coalesce(
+        (SELECT last_purchase_t FROM rollup_sessions WHERE id = session_id) >= first_t, 0)
+WHERE session_id IN (SELECT value FROM json_each(?))
 """
 
 
@@ -228,6 +248,9 @@ def fold_some(conn: sqlite3.Connection, limit: int | None = None) -> bool:
     session_of = _fold_sessions(conn, rows)
     _fold_lucidworks_searches(conn, rows, session_of)
     _fold_neuralens_searches(conn, rows, session_of)
+    touched = json.dumps(sorted(set(session_of.values())))
+    for table in ("rollup_lw_searches", "rollup_nl_searches"):
+        conn.execute(_FOLLOWED.format(table=table), (touched,))
     conn.execute("UPDATE rollup_state SET value = ? WHERE name = 'folded_through'", (high,))
     return True
 
@@ -284,7 +307,7 @@ def _fold_sessions(conn: sqlite3.Connection, rows: list[Row]) -> dict[int, int]:
         conn.executemany("UPDATE rollup_lw_searches SET session_id = ? WHERE session_id = ?", moved)
         conn.executemany(
             "INSERT INTO rollup_nl_searches "
-            "SELECT ?1, q, namespace, tenant_key, first_t, clicked FROM rollup_nl_searches "
+            "SELECT ?1, q, namespace, tenant_key, first_t, clicked, 0, 0 FROM rollup_nl_searches "
             "WHERE session_id = ?2 "
             "ON CONFLICT DO UPDATE SET clicked = max(clicked, excluded.clicked), "
             "    first_t = min(coalesce(first_t, excluded.first_t), "
@@ -305,7 +328,7 @@ def _fold_lucidworks_searches(
         key = row.search_key
         if key is None or row.type not in ("query", "click"):
             continue
-        found.setdefault(key, [key, row.namespace, row.tenant_key, None, None, None, None, None, 0])
+        found.setdefault(key, [key, row.namespace, row.tenant_key, *[None] * 5, 0, 0, 0])
     if not found:
         return
     for stored in conn.execute(
@@ -324,7 +347,7 @@ def _fold_lucidworks_searches(
         ):
             search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
     conn.executemany(
-        "INSERT OR REPLACE INTO rollup_lw_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO rollup_lw_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         found.values(),
     )
 
@@ -341,7 +364,7 @@ def _fold_neuralens_searches(
         if not (on_results or clicked):
             continue
         key = (session_of[row.id], row.q)
-        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0])
+        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0, 0, 0])
         if on_results and (search[4] is None or row.t < search[4]):
             search[4] = row.t
         search[5] |= clicked
@@ -357,7 +380,7 @@ def _fold_neuralens_searches(
             known[4] = min((t for t in (known[4], stored[4]) if t is not None), default=None)
             known[5] |= stored[5]
     conn.executemany(
-        "INSERT OR REPLACE INTO rollup_nl_searches VALUES (?, ?, ?, ?, ?, ?)", found.values()
+        "INSERT OR REPLACE INTO rollup_nl_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", found.values()
     )
 
 
@@ -392,6 +415,7 @@ def answers(query: AnalyticsQuery) -> bool:
     )
 
 
+_VENDOR_OF = {"rollup_lw_searches": "lucidworks", "rollup_nl_searches": "neuralens"}
 _FILTERS = {
     "namespace": "namespace = :namespace",
     "vendor": "vendor = :vendor",
@@ -423,17 +447,10 @@ def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, 
         "AND (:until_minute IS NULL OR minute < :until_minute)"
     )
     in_period = "(:since IS NULL OR first_t >= :since) AND (:until IS NULL OR first_t < :until)"
-    series = rows(
-        f"SELECT {floor_div('minute', ':per_bucket')}, type, sum(events) FROM rollup_counts "
-        f"{where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, 2"
+    events = rows(
+        f"SELECT {floor_div('minute', ':per_bucket')}, type, sum(events), sum(revenue_sum), "
+        f"       sum(revenue_n) FROM rollup_counts {where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, 2"
     )
-    purchases, revenue, revenue_purchases, clicks = rows(
-        f"SELECT sum(events) FILTER (WHERE type IN {PURCHASES}), "
-        "       sum(revenue_sum) FILTER (WHERE type = 'purchase'), "
-        "       sum(revenue_n) FILTER (WHERE type = 'purchase'), "
-        f"      sum(events) FILTER (WHERE {CLICKS}) "
-        f"FROM rollup_counts {where(in_minutes)}"
-    )[0]
     positions = rows(
         f"SELECT position, sum(clicks), total(position_sum) FROM rollup_clicks "
         f"{where(in_minutes)} GROUP BY 1"
@@ -442,38 +459,26 @@ def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, 
         "SELECT count(*) FROM rollup_sessions "
         + where("(:until IS NULL OR start_t < :until)", "(:since IS NULL OR end_t >= :since)")
     )[0]
-    conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
-    searches = (
-        "SELECT s.q, s.zero_results, s.clicked, "
-        "       coalesce(x.last_cart_t >= s.first_t, 0) AS carted, "
-        "       coalesce(x.last_purchase_t >= s.first_t, 0) AS purchased "
-        "FROM {table} AS s JOIN rollup_sessions AS x ON x.id = s.session_id "
-        "WHERE s.first_t IS NOT NULL AND {period} {filters}"
-    )
-    filters = "".join(  # the vendor is the table's
-        f" AND s.{_FILTERS[name]}"
-        for name in ("namespace", "tenant")
-        if getattr(query, name) is not None
-    )
-    period = in_period.replace("first_t", "s.first_t")
-    parts = []
-    if query.vendor in (None, "lucidworks"):
-        parts.append(searches.format(table="rollup_lw_searches", period=period, filters=filters))
-    if query.vendor in (None, "neuralens"):
-        neuralens = searches.format(table="rollup_nl_searches", period=period, filters=filters)
-        parts.append(neuralens.replace("s.zero_results", "0 AS zero_results"))
-    try:
-        conn.execute("CREATE TEMP TABLE analytics_searches AS " + " UNION ALL ".join(parts), params)
-        found = search_counts(conn)
-    finally:
-        conn.execute("DROP TABLE IF EXISTS temp.analytics_searches")
+    searches = [  # the vendor is the table's
+        f"first_t IS NOT NULL AND {in_period}",
+        *(_FILTERS[name] for name in ("namespace", "tenant") if getattr(query, name) is not None),
+    ]
+    queries: dict[Any, list[int]] = {}  # each table counted by query, then added up
+    for table, zero_results in (
+        ("rollup_lw_searches", "zero_results"),
+        ("rollup_nl_searches", "0"),
+    ):
+        if query.vendor not in (None, _VENDOR_OF[table]):
+            continue
+        figures = QUERY_FIGURES.replace("zero_results", zero_results)
+        for q, *counts in rows(
+            f"SELECT {figures} FROM {table} WHERE {' AND '.join(searches)} GROUP BY q"
+        ):
+            known = queries.setdefault(q, [0] * len(counts))
+            known[:] = [a + (b or 0) for a, b in zip(known, counts, strict=True)]
     return {
-        "series": series,
         "sessions": sessions,
-        "purchases": purchases or 0,
-        "revenue": revenue if revenue_purchases else None,
-        "revenue_purchases": revenue_purchases or 0,
-        "clicks": clicks or 0,
+        **event_counts(events),
         **position_counts(positions),
-        **found,
+        **search_counts([(q, *counts) for q, counts in queries.items()]),
     }
