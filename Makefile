@@ -33,6 +33,7 @@ bench: setup bench-tools  ## mockserver vs Prism vs bare Starlette, one core eac
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/readers.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/fixture.py
 
 soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_SECONDS to change)
 	$(BIN)/python bench/soak.py

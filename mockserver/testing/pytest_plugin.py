@@ -96,19 +96,29 @@ def mockserver_url(pytestconfig: pytest.Config, mockserver_settings: Settings) -
         yield server.url
 
 
-@pytest.fixture
-def mockserver(request: pytest.FixtureRequest, mockserver_url: str) -> Iterator[MockClient]:
-    """A client of the session's server, bound to a fresh namespace for this test."""
+@pytest.fixture(scope="session")
+def _mockserver_http(mockserver_url: str, mockserver_settings: Settings) -> Iterator[Any]:
+    """One HTTP client (and its kept-alive connection) for every test's MockClient."""
     from mockserver.testing.client import MockClient
 
-    settings: Settings = request.getfixturevalue("mockserver_settings")
-    with MockClient(
-        mockserver_url,
-        namespace=_namespace_for(request.node.nodeid),
-        admin_token=settings.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
-    ) as client:
-        client.reset()
-        yield client
+    token = mockserver_settings.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
+    with MockClient.http_client(mockserver_url, admin_token=token) as http:
+        yield http
+
+
+@pytest.fixture
+def mockserver(
+    mockserver_url: str, _mockserver_http: Any, request: pytest.FixtureRequest
+) -> MockClient:
+    """A client of the session's server, bound to a fresh namespace for this test.
+
+    Nothing to reset: the namespace is new (the test's name and a random suffix), so the test
+    sees only its own traffic, even on a server shared by earlier runs. Setup and teardown
+    cost well under a millisecond (bench/fixture.py)."""
+    from mockserver.testing.client import MockClient
+
+    namespace = _namespace_for(request.node.nodeid)
+    return MockClient(mockserver_url, namespace=namespace, http=_mockserver_http)
 
 
 @pytest.fixture
