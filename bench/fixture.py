@@ -47,7 +47,7 @@ def _suite_seconds(folder: Path, template: str) -> float:
 
 
 def _first_accepted_seconds() -> float:
-    click = (Path(__file__).resolve().parent.parent / "fixtures/lucidworks/valid/click-full.json")
+    click = Path(__file__).resolve().parent.parent / "fixtures/lucidworks/valid/click-full.json"
     body = click.read_bytes()
     headers = {"Authorization": "t", "Accept": "application/json",
                "Content-Type": "application/json"}  # fmt: skip
