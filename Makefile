@@ -29,7 +29,7 @@ test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, whe
 fuzz: setup  ## 10,000 generated requests (5,000 a vendor): never a 5xx, each recorded once
 	MOCKSERVER_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_fuzz.py
 
-bench: setup bench-tools  ## mockserver vs Prism vs bare Starlette, one core each: bench/results/
+bench: setup bench-tools  ## mockserver vs quiet Prism, WireMock, bare Starlette, one core each: bench/results/
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/readers.py
 	$(BIN)/python bench/analytics.py
@@ -59,9 +59,14 @@ goref:
 	    echo "no Go reference: its differential test will skip (sudo apt-get install $(GOREF_PACKAGES))"; \
 	  fi; }
 
+# The peers, each as bench/README.md says: Prism and WireMock (its jar ships in the npm
+# package; Java from Debian) from npm, granian from PyPI for the bare app only.
 bench-tools:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 	@test -x bench/.prism/node_modules/.bin/prism || npm install --silent --prefix bench/.prism @stoplight/prism-cli@5
+	@ls bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-*.jar >/dev/null 2>&1 || npm install --silent --prefix bench/.wiremock wiremock@3
+	@test -x $(BIN)/granian || $(BIN)/python -m pip install --quiet "granian>=2.0"
 
 dist: setup  ## a wheel in dist/, to install into another project: pip install dist/*.whl
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .

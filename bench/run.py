@@ -1,8 +1,11 @@
-"""``make bench``: mockserver beside Stoplight Prism and a bare Starlette app, in one run.
+"""``make bench``: mockserver beside its peers, each in its fastest honest configuration, in
+one interleaved run (bench/README.md says which configuration and why).
 
 Each server runs on core 0 (taskset), the load generator (wrk) on core 1. Machines here are
-noisy, so the results are read as ratios to Prism and to bare Starlette from the same run.
-Writes bench/results/latest.md and latest.json. BENCH_SECONDS sets each measurement's length.
+noisy, so the results are read as ratios from the same run, measured cell by cell: every
+server in turn on one scenario and concurrency, seconds apart. Every server is warmed up
+first (the JVM compiles WireMock's hot paths only after thousands of requests). Writes
+bench/results/latest.md and latest.json. BENCH_SECONDS sets each measurement's length.
 """
 
 from __future__ import annotations
@@ -28,9 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+WARMUP_SECONDS = int(os.environ.get("BENCH_WARMUP_SECONDS", "10"))
 CONCURRENCY = (1, 16, 64)
 SERVER_CORE, LOAD_CORE = "0", "1"
 PRISM = ROOT / "bench" / ".prism" / "node_modules" / ".bin" / "prism"
+WIREMOCK_JARS = ROOT / "bench" / ".wiremock" / "node_modules" / "wiremock" / "build"
+GRANIAN = Path(sys.executable).parent / "granian"
 CLICK_SPEC = ROOT / "schemas" / "lucidworks" / "lucidworks-signals-click.openapi.yaml"
 
 LUCIDWORKS_HEADERS = {
@@ -67,7 +73,8 @@ SCENARIOS: dict[str, tuple[str, dict[str, str], Any, int]] = {
     ),
     "click batch of 100": ("/retail/signals/click", LUCIDWORKS_HEADERS, CLICK * 100, 100),
 }
-PRISM_SCENARIOS = ("click valid", "click invalid", "click batch of 100")
+# The peers mock the Lucidworks click spec only (mockserver's other scenarios have no peer).
+PEER_SCENARIOS = ("click valid", "click invalid", "click batch of 100")
 
 
 @dataclass
@@ -110,20 +117,26 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def _server(name: str, command: list[str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        _wait_for(probe, process)
-        yield process
-    finally:
-        process.terminate()
+    # Its log goes to a file, never a pipe: mockserver prints a line a rejected request, and
+    # a pipe nobody reads fills in a second and stops the server mid-run.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *command], stdout=subprocess.DEVNULL, stderr=log
+        )
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stderr:
-            process.stderr.close()
+            try:
+                _wait_for(probe, process)
+            except RuntimeError:
+                log.seek(0)
+                print(f"bench: {name} did not start:", log.read()[-2000:].decode(), file=sys.stderr)
+                raise
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _rss_mib(pid: int) -> float:
@@ -169,7 +182,9 @@ def _percentile(output: str, which: str) -> float:
     return _duration_ms(match.group(1)) if match else float("nan")
 
 
-def _wrk(url: str, script: Path, concurrency: int) -> tuple[float, float, float, int]:
+def _wrk(
+    url: str, script: Path, concurrency: int, seconds: int = SECONDS
+) -> tuple[float, float, float, int]:
     threads = min(concurrency, 2)
     output = subprocess.run(
         [
@@ -182,7 +197,7 @@ def _wrk(url: str, script: Path, concurrency: int) -> tuple[float, float, float,
             "-c",
             str(concurrency),
             "-d",
-            f"{SECONDS}s",
+            f"{seconds}s",
             "--latency",
             "-s",
             str(script),
@@ -233,23 +248,84 @@ def _measure(
 def _commands(workdir: Path) -> list[tuple[str, list[str], str, tuple[str, ...]]]:
     """Each server: its name, command, the URL that answers once it is up, its scenarios."""
     servers = []
+
+    def add(name: str, command: list[str], port: int, scenarios: tuple[str, ...]) -> None:
+        servers.append((name, command, f"http://127.0.0.1:{port}", scenarios))
+
     port = _free_port()
-    serve = mockserver_command(port, workdir / "bench.db")
-    servers.append(("mockserver", serve, f"http://127.0.0.1:{port}", tuple(SCENARIOS)))
+    add("mockserver", mockserver_command(port, workdir / "bench.db"), port, tuple(SCENARIOS))
     port = _free_port()
     bare = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port),
             "--log-level", "warning", "--no-access-log"]  # fmt: skip
-    servers.append(("bare", bare, f"http://127.0.0.1:{port}", tuple(SCENARIOS)))
+    add("bare", bare, port, tuple(SCENARIOS))
+    if GRANIAN.exists():
+        # The same bare app on granian, in the configuration that measured fastest on one
+        # core (a single-threaded runtime; its default, multi-threaded, was slower still).
+        port = _free_port()
+        granian = [str(GRANIAN), "--interface", "asgi", "--port", str(port), "--log-level",
+                   "warning", "--no-access-log", "--runtime-mode", "st", "--runtime-threads",
+                   "1", "bench.bare_app:app"]  # fmt: skip
+        add("bare granian", granian, port, ("click valid",))
+    else:
+        _missing("granian", "pip install granian")
     if PRISM.exists():
         port = _free_port()
-        prism = [str(PRISM), "mock", str(CLICK_SPEC), "-p", str(port), "--errors"]
-        servers.append(("prism", prism, f"http://127.0.0.1:{port}", PRISM_SCENARIOS))
+        # Quiet: at its default level Prism logs every request, which halves its throughput.
+        prism = [str(PRISM), "mock", str(CLICK_SPEC), "-p", str(port), "--errors",
+                 "-v", "silent"]  # fmt: skip
+        add("prism", prism, port, PEER_SCENARIOS)
     else:
-        print(
-            "bench: Prism is not installed (make bench installs it); measuring without it",
-            file=sys.stderr,
-        )
+        _missing("Prism", "npm install --prefix bench/.prism @stoplight/prism-cli@5")
+    jars = sorted(WIREMOCK_JARS.glob("wiremock-standalone-*.jar"))
+    if jars and shutil.which("java"):
+        for journal in (False, True):
+            port = _free_port()
+            root = workdir / f"wiremock-{journal}"
+            _wiremock_mappings(root)
+            java = ["java", "-jar", str(jars[-1]), "--port", str(port), "--root-dir", str(root),
+                    "--disable-banner"]  # fmt: skip
+            name = "wiremock journal" if journal else "wiremock"
+            add(name, java if journal else [*java, "--no-request-journal"], port, PEER_SCENARIOS)
+    else:
+        _missing("WireMock", "npm install --prefix bench/.wiremock wiremock; Java: "
+                 "apt-get install default-jre-headless")  # fmt: skip
     return servers
+
+
+def _missing(peer: str, how: str) -> None:
+    print(f"bench: {peer} is not installed (make bench installs it: {how})", file=sys.stderr)
+
+
+def _wiremock_mappings(root: Path) -> None:
+    """WireMock as people set it up to validate: the click body against the spec's JSON Schema
+    (WireMock's matchesJsonSchema), 202 when it matches, 400 otherwise."""
+    from mockserver.settings import Settings
+    from mockserver.validation import load_contracts
+
+    schema = load_contracts(Settings().schema_dir).lucidworks["click"].body_schema
+    path = "/retail/signals/click"
+    valid = {
+        "priority": 1,
+        "request": {"method": "POST", "url": path,
+                    "bodyPatterns": [{"matchesJsonSchema": schema, "schemaVersion": "V4"}]},
+        "response": {"status": 202},
+    }  # fmt: skip
+    invalid = {
+        "priority": 10,
+        "request": {"method": "POST", "url": path},
+        "response": {"status": 400, "body": "INVALID REQUEST"},
+    }
+    (root / "mappings").mkdir(parents=True)
+    (root / "mappings" / "click.json").write_text(json.dumps({"mappings": [valid, invalid]}))
+
+
+def _warm_up(servers: list[tuple[str, Any, str, tuple[str, ...]]], workdir: Path) -> None:
+    for name in ("click valid", "click invalid"):
+        path, headers, body, _ = SCENARIOS[name]
+        script = workdir / "warm-up.lua"
+        _wrk_script(script, headers, body)
+        for _, _, base, _ in servers:
+            _wrk(base + path, script, 16, WARMUP_SECONDS // 2 or 1)
 
 
 def main() -> int:
@@ -263,8 +339,11 @@ def main() -> int:
         servers = []
         for server, command, base, names in _commands(workdir):
             probe = base + ("/_mock/health" if server == "mockserver" else "/retail/signals/click")
+            if server.startswith("wiremock"):
+                probe = base + "/__admin/health"
             process = running.enter_context(_server(server, command, probe))
             servers.append((server, process, base, names))
+        _warm_up(servers, workdir)
         # Cell by cell, every server in turn: the servers being compared are measured seconds
         # apart, not minutes, so the machine's drift hardly moves the ratios.
         for name, (path, headers, body, _) in SCENARIOS.items():
@@ -311,17 +390,27 @@ def _write(results: list[Result]) -> None:
     )
     machine = f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
     mock16 = _lookup(results, "mockserver", "click valid", 16)
+    valid16 = {r.server: r for r in results if (r.scenario, r.concurrency) == ("click valid", 16)}
     ratios = {
-        "mockserver / prism, click valid, c=16": _ratio(
-            mock16, _lookup(results, "prism", "click valid", 16)
+        "mockserver / prism (quiet), click valid, c=16": _ratio(mock16, valid16.get("prism")),
+        "mockserver / wiremock (journal off), click valid, c=16": _ratio(
+            mock16, valid16.get("wiremock")
         ),
-        "mockserver / bare starlette, click valid, c=16": _ratio(
-            mock16, _lookup(results, "bare", "click valid", 16)
+        "mockserver / wiremock (journal on), click valid, c=16": _ratio(
+            mock16, valid16.get("wiremock journal")
+        ),
+        "mockserver / bare starlette on uvicorn, click valid, c=16": _ratio(
+            mock16, valid16.get("bare")
+        ),
+        "bare starlette on granian / on uvicorn, c=16": _ratio(
+            valid16.get("bare granian"), valid16.get("bare")
         ),
         "mockserver invalid / valid, c=16": _ratio(
             _lookup(results, "mockserver", "click invalid", 16), mock16
         ),
     }
+    mock1 = _lookup(results, "mockserver", "click valid", 1)
+    mock_rss = max((r.rss_mib for r in results if r.server == "mockserver"), default=None)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     (RESULTS / "latest.json").write_text(
         json.dumps(
@@ -330,6 +419,8 @@ def _write(results: list[Result]) -> None:
                 "machine": machine,
                 "seconds": SECONDS,
                 "ratios": ratios,
+                "mockserver_p50_ms_c1": mock1.p50_ms if mock1 else None,
+                "mockserver_max_rss_mib": mock_rss,
                 "results": [asdict(r) for r in results],
             },
             indent=2,
@@ -353,6 +444,25 @@ def _write(results: list[Result]) -> None:
     ]
     (RESULTS / "latest.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    (RESULTS / "readme.md").write_text(_readme_table(when, machine, ratios, mock1, mock_rss))
+
+
+def _readme_table(
+    when: str, machine: str, ratios: dict[str, float | None], mock1: Result | None,
+    rss: float | None,
+) -> str:  # fmt: skip
+    """The README's performance table, from this run only (tests/test_readme.py checks that
+    the README quotes it as written here)."""
+    rows = [f"| {name} | {'n/a' if value is None else f'{value:.2f}×'} |"
+            for name, value in ratios.items()]  # fmt: skip
+    if mock1 is not None:
+        rows.append(f"| mockserver p50 latency, click valid, c=1 | {mock1.p50_ms:.2f} ms |")
+    if rss is not None:
+        rows.append(f"| mockserver RSS, highest of any cell | {rss:.1f} MiB |")
+    return (
+        f"Latest full run: {when}, {machine}; each server on one core, wrk on the other.\n\n"
+        "| measured in the same run | value |\n|---|---:|\n" + "\n".join(rows) + "\n"
+    )
 
 
 if __name__ == "__main__":

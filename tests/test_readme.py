@@ -121,3 +121,14 @@ def test_each_fault_flag_example_starts_a_server_with_those_rules() -> None:
         with TestClient(create_app(Settings(db=":memory:", faults=settings.faults))) as client:
             rules = client.get("/_mock/faults").json()["rules"]
         assert len(rules) == len(args.faults), line
+
+
+def test_the_performance_table_is_the_latest_full_benchmark_run() -> None:
+    # bench/run.py writes the table with the run; a figure from any other run, or typed by
+    # hand, fails here.
+    table = (ROOT / "bench" / "results" / "readme.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table in readme
+    performance = readme.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    quoted = set(re.findall(r"\d+\.\d+×", performance))
+    assert quoted <= set(re.findall(r"\d+\.\d+×", table)), "a ratio not from the latest run"
