@@ -49,7 +49,7 @@ from mockserver.storage.sqlite_analytics import (
 )
 
 MINUTE_MS = 60_000
-FOLD_CHUNK = 2_000  # events a transaction: the writer lock is held ~20 ms at most
+FOLD_CHUNK = 500  # events a transaction: the writer lock is held ~12 ms at most
 
 _TENANT_KEY = "CASE WHEN tenant IS NULL THEN '' ELSE 't' || tenant END"  # null apart from ''
 _MINUTE = floor_div(EVENT_TIME, str(MINUTE_MS))
