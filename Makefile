@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref dist clean
+.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres dist clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 demo: setup  ## a server full of a week of simulated shoppers, still shopping: http://127.0.0.1:8080/
 	$(BIN)/mockserver demo $(ARGS)
 
-test: setup browser goref  ## every test, on every core (README: Tests, for the time budget)
+test: setup browser goref postgres  ## every test, on every core (README: Tests, for the time budget)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, wheels or schemathesis
@@ -61,7 +61,15 @@ goref:
 
 # The peers, each as bench/README.md says: Prism and WireMock (its jar ships in the npm
 # package; Java from Debian) from npm, granian from PyPI for the bare app only.
-bench-tools:
+# The PostgreSQL store's tests start a real server from Debian's package (initdb, pg_ctl).
+postgres:
+	@{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else \
+	    echo "no PostgreSQL: the PostgreSQL store's tests will skip (sudo apt-get install postgresql)"; \
+	  fi; }
+
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 	@test -x bench/.prism/node_modules/.bin/prism || npm install --silent --prefix bench/.prism @stoplight/prism-cli@5

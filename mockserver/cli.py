@@ -21,6 +21,7 @@ from mockserver.ci.payload_files import (
 from mockserver.events import plural
 from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
 from mockserver.storage import open_store
+from mockserver.storage.base import redacted
 from mockserver.validation import PROFILES, load_contracts
 from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 
@@ -95,7 +96,11 @@ def _add_server_options(
     parser.add_argument(
         "--port", type=int, help=f"port to bind, 0 for any free one ({default_port})"
     )
-    parser.add_argument("--db", help=f"SQLite file, or :memory: ({default_db})")
+    parser.add_argument(
+        "--db",
+        help=f"SQLite file, :memory:, or postgresql://user:pass@host:5432/dbname for a store "
+        f"several servers share (pip install 'search-tracking-mock[postgresql]') ({default_db})",
+    )
     parser.add_argument(
         "--max-body-bytes",
         type=int,
@@ -458,7 +463,7 @@ def _print_banner(settings: Settings, port: int) -> None:
             "recorded. Set --admin-token, or --host 127.0.0.1.",
             file=sys.stderr,
         )
-    print(f"mockserver listening on {base}  (store: {settings.db})")
+    print(f"mockserver listening on {base}  (store: {redacted(settings.db)})")
     for spec in VENDORS:
         print(f"  {spec.name.capitalize():<11} {spec.served.replace(' ', f' {base}', 1)}")
     print(
@@ -556,7 +561,7 @@ def report(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _fail("report", str(exc))
     else:
-        if args.db != ":memory:" and not Path(args.db).is_file():
+        if args.db != ":memory:" and "://" not in args.db and not Path(args.db).is_file():
             return _fail("report", f"no database at {args.db}; give the --db the server used")
         store = open_store(args.db)
         try:

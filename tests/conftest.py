@@ -18,7 +18,7 @@ from mockserver.validation import Contracts, load_contracts
 # httpcore lazily, on its first request: imported here, it is never one of those, and a later
 # test does not meet a second copy whose exceptions httpx cannot map (a RemoteProtocolError
 # from httpcore instead of httpx's).
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.postgres_server"]
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -1,7 +1,7 @@
 """The store conformance suite: every implementation of ``storage.base.Store`` must pass it.
 
-Parametrised over implementations (SQLite in memory and in a file today); a new store adds
-itself to ``IMPLEMENTATIONS`` and nothing else.
+Parametrised over implementations (SQLite in memory and in a file, PostgreSQL on a real
+server the tests start); a new store adds itself to ``IMPLEMENTATIONS`` and nothing else.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from pathlib import Path
 import pytest
 
 from mockserver.events import Attempt, Event, Rejection
-from mockserver.storage import SqliteStore, Store
+from mockserver.storage import SqliteStore, Store, open_store
 from mockserver.storage.base import Change
 
-IMPLEMENTATIONS: dict[str, Callable[[Path], Store]] = {
-    "sqlite-memory": lambda tmp: SqliteStore(":memory:"),
-    "sqlite-file": lambda tmp: SqliteStore(str(tmp / "conformance.db")),
+IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "sqlite-memory": lambda request, tmp: SqliteStore(":memory:"),
+    "sqlite-file": lambda request, tmp: SqliteStore(str(tmp / "conformance.db")),
+    "postgresql": lambda request, tmp: open_store(request.getfixturevalue("postgres_url")),
 }
 
 
 @pytest.fixture(params=list(IMPLEMENTATIONS))
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    store = IMPLEMENTATIONS[request.param](tmp_path)
+    store = IMPLEMENTATIONS[request.param](request, tmp_path)
     yield store
     store.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from mockserver.events import Attempt, Event, Rejection
 
@@ -36,6 +37,15 @@ def fold_case(text: str) -> str:
 UNKNOWN = "unknown"  # summary key for rows without a vendor or tenant (e.g. a 404 on /favicon.ico)
 
 
+def redacted(db: str) -> str:
+    """``--db`` as messages and logs may show it: a database URL's password as ***."""
+    parts = urlsplit(db)
+    if "://" not in db or parts.password is None:
+        return db
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
 class StoreUnavailable(Exception):
     """The store cannot take writes now, and nothing of this write was stored. The message
     says why and what to do; callers answer 503 with it and keep serving."""
@@ -44,16 +54,19 @@ class StoreUnavailable(Exception):
 @dataclass(frozen=True)
 class Change:
     """What one commit did, for listeners: added ``events`` (the first with id
-    ``first_event_id``, the rest numbered on from it), ``rejections`` and ``attempts``, or a
-    ``reset``."""
+    ``first_event_id``, the rest numbered on from it, or each with its id in ``event_ids``
+    where a store's ids need not run on), ``rejections`` and ``attempts``, or a ``reset``."""
 
     events: Sequence[Event] = ()
     first_event_id: int = 0
     rejections: Sequence[Rejection] = ()
     reset: bool = False
     attempts: Sequence[Attempt] = ()
+    event_ids: Sequence[int] = ()
 
     def numbered(self) -> Iterator[tuple[int, Event]]:
+        if self.event_ids:
+            return zip(self.event_ids, self.events, strict=True)
         return enumerate(self.events, start=self.first_event_id)
 
 

@@ -1,0 +1,130 @@
+"""The server on PostgreSQL (``storage/postgres.py``), against a real server the tests start:
+the vendor endpoints and the inspection API over it, credentials never shown, and a database
+that goes away and comes back. The store's own behaviour is the conformance suite's
+(``tests/test_storage_conformance.py``, which runs against PostgreSQL too)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver import Settings, create_app
+from mockserver.storage import open_store
+from mockserver.storage.base import redacted
+from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
+from tests.postgres_server import PostgresServer, _free_port
+
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+NEURALENS_EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+
+
+@pytest.fixture
+def pg_client(postgres_url: str) -> Iterator[TestClient]:
+    settings = Settings(db=postgres_url)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_events_and_rejections_are_stored_and_read_back(pg_client: TestClient) -> None:
+    accepted = pg_client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert accepted.status_code == 202
+    event = pg_client.post("/analytics/event", json=NEURALENS_EVENT, headers=NEURALENS_HEADERS)
+    assert event.status_code in (200, 201, 202, 204)
+    refused = pg_client.post("/retail/signals/click", content=b"[{", headers=LUCIDWORKS_HEADERS)
+    assert refused.status_code == 400
+    events = pg_client.get("/_mock/events").json()
+    assert {e["vendor"] for e in events["events"]} == {"lucidworks", "neuralens"}
+    assert pg_client.get("/_mock/rejections").json()["total"] == 1
+    assert pg_client.get("/_mock/health").json() == {"status": "ok"}
+
+
+def test_a_wait_returns_when_the_events_arrive(pg_client: TestClient) -> None:
+    pg_client.post("/retail/signals/click", json=CLICK * 2, headers=LUCIDWORKS_HEADERS)
+    waited = pg_client.get("/_mock/wait", params={"count": 2, "timeout": 5})
+    assert waited.status_code == 200
+    assert len(waited.json()["events"]) == 2
+
+
+def test_reset_of_a_namespace_leaves_the_others(pg_client: TestClient) -> None:
+    for namespace in ("a", "b"):
+        pg_client.post(
+            f"/ns/{namespace}/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS
+        )
+    assert pg_client.post("/_mock/reset", params={"namespace": "a"}).status_code in (200, 204)
+    remaining = pg_client.get("/_mock/events").json()["events"]
+    assert [e["namespace"] for e in remaining] == ["b"]
+
+
+def test_a_password_is_never_shown() -> None:
+    url = f"postgresql://mock:s3cret-pass@127.0.0.1:{_free_port()}/nowhere"
+    assert redacted(url) == f"postgresql://mock:***@127.0.0.1:{url.rsplit(':', 1)[1]}"
+    with pytest.raises(ValueError, match="cannot use the database") as refused:
+        open_store(url)
+    assert "s3cret" not in str(refused.value)
+    assert "***" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_a_database_that_goes_away_gets_503s_and_is_used_again_when_back() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="mockserver-postgres-"))
+    server = PostgresServer(folder)
+    try:
+        with TestClient(create_app(Settings(db=server.database()))) as client:
+            assert (
+                client.post(
+                    "/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS
+                ).status_code
+                == 202
+            )
+            server.stop()
+            for _ in range(3):  # each at once: one waits for the database, then none for 1 s
+                began = time.monotonic()
+                down = client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
+                assert down.status_code == 503
+                assert "cannot be reached" in down.text
+                assert time.monotonic() - began < 3
+            assert client.get("/_mock/health").status_code == 503
+            server.start()
+            deadline = time.monotonic() + 20
+            while True:  # back by itself, within seconds
+                back = client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
+                if back.status_code == 202 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert back.status_code == 202
+            assert client.get("/_mock/health").json() == {"status": "ok"}
+            assert client.get("/_mock/events").json()["total"] == 2  # each 202 is stored
+    finally:
+        server.stop(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_servers_starting_at_once_migrate_once(postgres_url: str) -> None:
+    stores: list[Any] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            stores.append(open_store(postgres_url))
+        except BaseException as exc:  # kept for the assertion below, which names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    first, *others = stores
+    assert all(store.salt == first.salt for store in others)  # one salt: one migration
+    first.add([])
+    for store in stores:
+        store.close()
