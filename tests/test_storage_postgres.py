@@ -5,6 +5,7 @@ that goes away and comes back. The store's own behaviour is the conformance suit
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -128,3 +129,39 @@ def test_two_servers_starting_at_once_migrate_once(postgres_url: str) -> None:
     first.add([])
     for store in stores:
         store.close()
+
+
+def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
+    # Two stores on one database stand for two server processes: each its own connections
+    # and identity, so what one commits reaches the other only through PostgreSQL.
+    writer = open_store(postgres_url)
+    try:
+        with TestClient(create_app(Settings(db=postgres_url))) as client:
+            waiting = threading.Thread(
+                target=lambda: waited.append(
+                    client.get("/_mock/wait", params={"count": 2, "timeout": 10})
+                )
+            )
+            waited: list[Any] = []
+            waiting.start()
+            time.sleep(0.5)  # the wait has counted what there was (nothing)
+            event = load_fixture("lucidworks", "valid", "click-full.json")
+            began = time.monotonic()
+            writer.add([_click_event(event, n) for n in range(2)])
+            waiting.join(timeout=15)
+            assert waited[0].status_code == 200
+            assert len(waited[0].json()["events"]) == 2
+            assert time.monotonic() - began < 3  # told, not found by polling
+    finally:
+        writer.close()
+
+
+def _click_event(body: Any, number: int) -> Any:
+    from mockserver.events import Event
+
+    return Event(
+        vendor="lucidworks", endpoint="/retail/signals/click", type="click",
+        namespace="default", tenant=None, user="v", session="s", query=None, query_id="q",
+        items=("p",), position=1, timestamp_ms=1, payload=json.dumps(body[0]),
+        request_id=f"r{number}", received_at="2026-11-30T00:00:00.000000Z",
+    )  # fmt: skip

@@ -138,8 +138,20 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
 
 
 _INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS) + " RETURNING id"
-_INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
-_INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS)
+_INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS) + " RETURNING id"
+_INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS) + " RETURNING id"
+
+
+def _insert(cursor: psycopg.Cursor[Any], sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Insert the rows; their ids, in order."""
+    if not rows:
+        return []
+    cursor.executemany(sql, rows, returning=True)
+    ids = []
+    while True:
+        ids.append(cursor.fetchone()[0])  # type: ignore[index]
+        if not cursor.nextset():
+            return ids
 
 
 def _no_nul(value: Any) -> Any:
@@ -169,12 +181,19 @@ class PostgresStore:
                 f"cannot use the database {self.path}: {_short(exc)}; check that PostgreSQL "
                 "runs there and that the user may create tables, or choose another --db"
             ) from exc
+        self._url = url
+        self._identity = secrets.token_hex(8)  # this store's own notices are not news to it
+        self._hearing: threading.Thread | None = None
+        self._closing = threading.Event()
         self._listeners: list[Callable[[Change], None]] = []
         self._problem: str | None = None
         self._problem_lock = threading.Lock()
         self._quiet_until = 0.0
 
     def close(self) -> None:
+        self._closing.set()
+        if self._hearing is not None:
+            self._hearing.join()
         self._pool.close()
 
     # -- writes ---------------------------------------------------------------------------
@@ -210,18 +229,14 @@ class PostgresStore:
             ]
             for a in attempts
         ]
-        ids: list[int] = []
         with self._writing() as conn, conn.cursor() as cursor:
-            if event_rows:
-                cursor.executemany(_INSERT_EVENT, event_rows, returning=True)
-                while True:
-                    ids.append(cursor.fetchone()[0])  # type: ignore[index]
-                    if not cursor.nextset():
-                        break
-            if rejection_rows:
-                cursor.executemany(_INSERT_REJECTION, rejection_rows)
-            if attempt_rows:
-                cursor.executemany(_INSERT_ATTEMPT, attempt_rows)
+            ids = _insert(cursor, _INSERT_EVENT, event_rows)
+            notice = {
+                "from": self._identity, "event_ids": ids,
+                "rejection_ids": _insert(cursor, _INSERT_REJECTION, rejection_rows),
+                "attempt_ids": _insert(cursor, _INSERT_ATTEMPT, attempt_rows),
+            }  # fmt: skip
+            _notify_others(cursor, notice)
         first = ids[0] if ids else 0
         self._notify(Change(events, first, rejections, attempts=attempts, event_ids=ids))
 
@@ -230,6 +245,7 @@ class PostgresStore:
         with self._writing() as conn:
             for table in ("events", "rejections", "attempts"):
                 conn.execute(f"DELETE FROM {table} {where}", params)
+            _notify_others(conn.cursor(), {"from": self._identity, "reset": True})
         self._notify(Change(reset=True))
 
     @contextmanager
@@ -268,8 +284,65 @@ class PostgresStore:
     # -- change notification ----------------------------------------------------------------
 
     def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Listeners hear this store's commits at once, and other processes' through
+        PostgreSQL's LISTEN/NOTIFY (a thread with a connection of its own, started here)."""
         self._listeners.append(listener)
+        if self._hearing is None:
+            self._hearing = threading.Thread(
+                target=self._hear_others, name="mockserver-listen", daemon=True
+            )
+            self._hearing.start()
         return lambda: self._listeners.remove(listener)
+
+    def _hear_others(self) -> None:
+        while not self._closing.is_set():
+            try:
+                with psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
+                ) as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    while not self._closing.is_set():
+                        for notice in conn.notifies(timeout=NOTICE_POLL_SECONDS):
+                            self._heard(json.loads(notice.payload))
+            except (psycopg.Error, OSError) as exc:
+                log.warning("mockserver: not hearing other servers' commits (%s)", _short(exc))
+                self._closing.wait(RETRY_AFTER_FAILURE_SECONDS)
+
+    def _heard(self, notice: dict[str, Any]) -> None:
+        """Another process's commit, as a Change: its events read back by id."""
+        if notice.get("from") == self._identity:
+            return
+        if notice.get("reset"):
+            self._notify(Change(reset=True))
+            return
+        ids = notice.get("event_ids") or []
+        if "event_range" in notice:  # too many to list: every id between (theirs and others')
+            low, high = notice["event_range"]
+            between = f"{_SELECT_AS_EVENT} WHERE id BETWEEN %s AND %s ORDER BY id"
+            rows = self._read(between, [low, high])
+        else:
+            rows = self._read(f"{_SELECT_AS_EVENT} WHERE id = ANY(%s) ORDER BY id", [ids])
+        events = [_event(row) for row in rows]
+        rejections = [
+            Rejection(**{name: row[name] for name in _REJECTION_COLUMNS})
+            for row in self._dicts(
+                "SELECT * FROM rejections WHERE id = ANY(%s)", [notice.get("rejection_ids", [])]
+            )
+        ]
+        attempts = [
+            Attempt(**{name: row[name] for name in _ATTEMPT_COLUMNS})
+            for row in self._dicts(
+                "SELECT * FROM attempts WHERE id = ANY(%s)", [notice.get("attempt_ids", [])]
+            )
+        ]
+        self._notify(
+            Change(
+                events,
+                rejections=rejections,
+                attempts=attempts,
+                event_ids=[row[0] for row in rows],
+            )
+        )
 
     def _notify(self, change: Change) -> None:
         for listener in list(self._listeners):
@@ -392,6 +465,41 @@ SELECT *, (
           'YYYY-MM-DD"T"HH24:MI:SS.US')
 ) AS duplicate_of
 FROM events"""
+
+
+_CHANNEL = "mockserver_changes"
+NOTICE_POLL_SECONDS = 0.5  # how often the listening thread looks up to see if it should stop
+_MAX_LISTED_IDS = 500  # a NOTIFY payload holds 8,000 bytes: more ids travel as a range
+_SELECT_AS_EVENT = (
+    'SELECT id, vendor, endpoint, type, namespace, tenant, "user", session, query, query_id, '
+    "items, position, timestamp_ms, payload, request_id, received_at, page, revenue FROM events"
+)
+
+
+def _notify_others(cursor: psycopg.Cursor[Any], notice: dict[str, Any]) -> None:
+    """Tell other processes of this transaction's commit (PostgreSQL delivers it then)."""
+    ids = notice.get("event_ids") or []
+    if len(ids) > _MAX_LISTED_IDS:
+        notice = {**notice, "event_range": [min(ids), max(ids)]}
+        del notice["event_ids"]
+    for key in ("rejection_ids", "attempt_ids"):  # many: the live views count a few hundred
+        if key in notice:
+            notice[key] = notice[key][:_MAX_LISTED_IDS]
+    cursor.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, json.dumps(notice)))
+
+
+_EVENT_FIELDS = (
+    "vendor", "endpoint", "type", "namespace", "tenant", "user", "session", "query", "query_id",
+    "items", "position", "timestamp_ms", "payload", "request_id", "received_at", "page",
+    "revenue",
+)  # fmt: skip
+
+
+def _event(row: Sequence[Any]) -> Event:
+    """An Event from a row of ``_SELECT_AS_EVENT`` (its id first; payload kept as text)."""
+    fields = dict(zip(_EVENT_FIELDS, row[1:], strict=True))
+    fields["items"] = tuple(json.loads(fields["items"] or "[]"))
+    return Event(**fields)
 
 
 def _parsed(row: dict[str, Any]) -> dict[str, Any]:
