@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
-from mockserver.storage import open_store
+from mockserver.storage import SqliteStore, open_store
+from mockserver.storage.base import AnalyticsQuery
 from mockserver.storage.base import redacted
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 from tests.postgres_server import PostgresServer, _free_port
+from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 NEURALENS_EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
@@ -165,3 +169,43 @@ def _click_event(body: Any, number: int) -> Any:
         items=("p",), position=1, timestamp_ms=1, payload=json.dumps(body[0]),
         request_id=f"r{number}", received_at="2026-11-30T00:00:00.000000Z",
     )  # fmt: skip
+
+
+ANALYTICS_QUERIES = [
+    *QUERIES,
+    AnalyticsQuery(session_gap_ms={"lucidworks": 10 * MINUTE, "neuralens": 45 * MINUTE}),
+    AnalyticsQuery(since_ms=T0 + 30 * MINUTE + 1, until_ms=T0 + 95 * MINUTE - 7),
+]
+
+
+@pytest.fixture(scope="module")
+def pg_store(postgres_server: Any) -> Iterator[Any]:
+    store = open_store(postgres_server.database())
+    yield store
+    store.close()
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(events(), min_size=1, max_size=30))
+def test_analytics_on_postgresql_count_what_sqlite_counts(pg_store: Any, batch: list[Any]) -> None:
+    sqlite = SqliteStore(":memory:")
+    try:
+        pg_store.reset()
+        for store in (sqlite, pg_store):
+            store.add(batch)
+        for query in ANALYTICS_QUERIES:
+            assert counted(pg_store.analytics(query)) == counted(sqlite.analytics(query)), query
+    finally:
+        sqlite.close()
+
+
+def test_analytics_on_postgresql_take_int64_extremes(pg_client: TestClient) -> None:
+    click = [{**CLICK[0], "timestamp": 2**63 - 1, "selectedPosition": 2**63 - 1}]
+    early = [{**CLICK[0], "timestamp": -(2**63)}]
+    for body in (click, early):
+        pg_client.post("/retail/signals/click", json=body, headers=LUCIDWORKS_HEADERS)
+    answer = pg_client.get("/_mock/analytics", params={"bucket": "hour"})
+    assert answer.status_code == 200
+    assert answer.json()["clicks_by_position"]["21+"] == 1

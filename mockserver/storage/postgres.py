@@ -39,6 +39,7 @@ from mockserver.storage.base import (
     StoreUnavailable,
     redacted,
 )
+from mockserver.storage.postgres_analytics import analytics_counts
 from mockserver.storage.sqlite import (
     _JSON_COLUMNS as JSON_COLUMNS,
 )
@@ -411,10 +412,8 @@ class PostgresStore:
         return self._dicts(sql, [*params, limit])
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
-        raise StoreUnavailable(
-            "search analytics are not computed on PostgreSQL yet (the shared-deployment work "
-            "is in progress); use a SQLite --db for /_mock/analytics"
-        )
+        with self._connection() as conn, conn.transaction():
+            return analytics_counts(conn, query)
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, "events")

@@ -205,9 +205,10 @@ def position_counts(rows: list[tuple[int, int, float]]) -> dict[str, Any]:
 
 # Per query (as compared): searches, clicked, followed by an add-to-cart, by a purchase,
 # clicked and carted, clicked and carted and purchased, with zero results.
+# (Products, not ANDs, of the 0/1 flags: the same SQL in SQLite and PostgreSQL.)
 QUERY_FIGURES = (
-    "q, count(*), sum(clicked), sum(carted), sum(purchased), sum(clicked AND carted), "
-    "sum(clicked AND carted AND purchased), sum(zero_results)"
+    "q, count(*), sum(clicked), sum(carted), sum(purchased), sum(clicked * carted), "
+    "sum(clicked * carted * purchased), sum(zero_results)"
 )
 _CLICK_TYPES = ("click", "CLICK_PRODUCT")  # Lucidworks, Neuralens: each vendor's own names
 _PURCHASE_TYPES = ("purchase", "PURCHASE")
