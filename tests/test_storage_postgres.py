@@ -21,8 +21,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, create_app
 from mockserver.storage import SqliteStore, open_store
-from mockserver.storage.base import AnalyticsQuery
-from mockserver.storage.base import redacted
+from mockserver.storage.base import AnalyticsQuery, redacted
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 from tests.postgres_server import PostgresServer, _free_port
 from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
