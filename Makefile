@@ -29,11 +29,12 @@ test-fast: setup  ## the inner loop: in-process tests only, no subprocesses, whe
 fuzz: setup  ## 10,000 generated requests (5,000 a vendor): never a 5xx, each recorded once
 	MOCKSERVER_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest tests/test_fuzz.py
 
-bench: setup bench-tools  ## mockserver vs quiet Prism, WireMock, bare Starlette, one core each: bench/results/
+bench: setup bench-tools postgres  ## mockserver vs quiet Prism, WireMock, bare Starlette, one core each: bench/results/
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/readers.py
 	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/fixture.py
+	$(BIN)/python bench/postgres.py
 
 soak: setup bench-tools  ## 10 minutes at full speed: RSS must stay flat (SOAK_SECONDS to change)
 	$(BIN)/python bench/soak.py

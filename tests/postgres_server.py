@@ -41,7 +41,10 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, durable: bool = False) -> None:
+        """``durable``: PostgreSQL's defaults (fsync on), as a benchmark runs it; the tests
+        turn fsync off (their durability is the transaction's, not the disk's)."""
+        self.durable = durable
         initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
         if initdb is None or pg_ctl is None:
             raise LookupError(f"PostgreSQL is not installed ({INSTALL})")
@@ -64,8 +67,9 @@ class PostgresServer:
 
     def start(self) -> None:
         folder = self.data.parent
-        # fsync off: the tests' durability is the transaction's, not the disk's.
-        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off"
         self._run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l", str(folder / "log"),
                   "-w", "start")  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -119,3 +120,31 @@ def test_requests_that_share_a_commit_keep_their_own_headers() -> None:
         ("a", "a"), ("a", "a"), ("b", "b"),
     ]  # fmt: skip
     store.close()
+
+
+class SlowNetworkStore(RecordingStore):
+    """A store whose commit takes a round trip (as PostgreSQL's): committed in a thread."""
+
+    commits_off_the_loop = True
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.3)  # long enough for twenty arrivals on a busy machine
+        super().add(*args, **kwargs)
+
+
+def test_requests_arriving_during_a_commit_in_a_thread_gather_into_the_next() -> None:
+    store = SlowNetworkStore()
+
+    async def main() -> None:
+        writer = GroupCommit(cast(SqliteStore, store))
+        first = asyncio.ensure_future(writer.write(rejection=_rejection("first")))
+        await asyncio.sleep(0.005)  # the first commit is in flight in its thread
+        later = []
+        for n in range(20):  # one at a time, while it is: the loop is free meanwhile
+            later.append(asyncio.ensure_future(writer.write(rejection=_rejection(f"r{n}"))))
+            await asyncio.sleep(0.001)
+        assert not first.done()  # all that while, the first commit was still in its thread
+        await asyncio.gather(first, *later)
+
+    asyncio.run(main())
+    assert store.commits == [["first"], [f"r{n}" for n in range(20)]]

@@ -10,8 +10,10 @@ at c=16 that raised throughput by about a fifth, and p99 at c=64 fell from ~18 t
 lone request never waits.
 
 A store whose writes wait on a network (``commits_off_the_loop``: PostgreSQL) commits in a
-thread of its own, one batch after another, so that the event loop serves other requests
-meanwhile; requests that arrive during a commit form the next batch. SQLite commits on the
+thread of its own, so that the event loop serves other requests meanwhile, one commit at a
+time: requests that arrive while a commit is in flight gather into the next one, which
+starts when it is done (committing each loop iteration's few requests alone, one after
+another, measured 1,000 req/s at c=16 against PostgreSQL). SQLite commits on the
 loop itself: its commit takes microseconds, less than handing it to a thread.
 """
 
@@ -21,6 +23,7 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage.base import Store
@@ -46,6 +49,7 @@ class GroupCommit:
         # threads) never resolves a future from another loop's thread.
         self._batches: dict[asyncio.AbstractEventLoop, _Batch] = {}
         self._committer: ThreadPoolExecutor | None = None
+        self._committing: set[asyncio.AbstractEventLoop] = set()  # loops with a commit in flight
         if getattr(store, "commits_off_the_loop", False):
             self._committer = ThreadPoolExecutor(1, thread_name_prefix="mockserver-commit")
 
@@ -75,18 +79,30 @@ class GroupCommit:
         await done
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._batches[loop]
+        batch = self._batches.get(loop)
+        if batch is None:
+            return  # taken already by the commit that finished before this call came
         if len(batch.waiting) > batch.seen and batch.deferrals < MAX_DEFERRALS:
             batch.seen = len(batch.waiting)
             batch.deferrals += 1
             loop.call_soon(self._flush, loop)
             return
-        del self._batches[loop]
         if self._committer is None:
+            del self._batches[loop]
             _settle(batch, self._commit(batch))
-        else:
-            committing = loop.run_in_executor(self._committer, self._commit, batch)
-            committing.add_done_callback(lambda done: _settle(batch, done.result()))
+            return
+        if loop in self._committing:
+            return  # the commit in flight takes this batch when it is done
+        del self._batches[loop]
+        self._committing.add(loop)
+        committing = loop.run_in_executor(self._committer, self._commit, batch)
+        committing.add_done_callback(lambda done: self._committed(loop, batch, done.result()))
+
+    def _committed(self, loop: asyncio.AbstractEventLoop, batch: _Batch, failure: Any) -> None:
+        self._committing.discard(loop)
+        _settle(batch, failure)
+        if loop in self._batches:
+            self._flush(loop)  # what gathered meanwhile, as one commit
 
     def _commit(self, batch: _Batch) -> Exception | None:
         try:
