@@ -159,14 +159,16 @@ def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
         writer.close()
 
 
-def _click_event(body: Any, number: int) -> Any:
+def _click_event(
+    body: Any, number: int, request_id: str | None = None, namespace: str = "default"
+) -> Any:
     from mockserver.events import Event
 
     return Event(
         vendor="lucidworks", endpoint="/retail/signals/click", type="click",
-        namespace="default", tenant=None, user="v", session="s", query=None, query_id="q",
+        namespace=namespace, tenant=None, user="v", session="s", query=None, query_id="q",
         items=("p",), position=1, timestamp_ms=1, payload=json.dumps(body[0]),
-        request_id=f"r{number}", received_at="2026-11-30T00:00:00.000000Z",
+        request_id=request_id or f"r{number}", received_at="2026-11-30T00:00:00.000000Z",
     )  # fmt: skip
 
 
@@ -208,3 +210,40 @@ def test_analytics_on_postgresql_take_int64_extremes(pg_client: TestClient) -> N
     answer = pg_client.get("/_mock/analytics", params={"bucket": "hour"})
     assert answer.status_code == 200
     assert answer.json()["clicks_by_position"]["21+"] == 1
+
+
+def test_a_reset_loses_nothing_committed_after_it(postgres_url: str) -> None:
+    writer, resetter = open_store(postgres_url), open_store(postgres_url)
+    after_reset: list[str] = []
+    reset_done = threading.Event()
+    stop = threading.Event()
+
+    def write() -> None:
+        for number in range(100_000):
+            if stop.is_set():
+                return
+            label = f"r{number}"
+            writer.add([_click_event(CLICK_BODY, number, request_id=label)])
+            if reset_done.is_set():
+                after_reset.append(label)
+
+    try:
+        thread = threading.Thread(target=write)
+        thread.start()
+        time.sleep(0.3)
+        resetter.add([_click_event(CLICK_BODY, 0, namespace="other")])
+        resetter.reset("default")  # while the writer writes
+        reset_done.set()
+        time.sleep(0.3)
+        stop.set()
+        thread.join(10)
+        kept = {row["request_id"] for row in resetter.events({}, limit=100_000).rows}
+        assert after_reset
+        assert set(after_reset) <= kept
+        assert resetter.count_events({"namespace": "other"}) == 1
+    finally:
+        writer.close()
+        resetter.close()
+
+
+CLICK_BODY = load_fixture("lucidworks", "valid", "click-full.json")
