@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import Settings, SqliteStore, create_app
+from mockserver.storage import open_store
 from mockserver.validation import Contracts, load_contracts
 
 # pytester's in-process runs drop the modules first imported during them. httpx imports
@@ -51,10 +52,22 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[SqliteStore]:
-    store = SqliteStore(settings.db)
+def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
+    """SQLite by default; PostgreSQL too in modules marked ``both_stores`` (a real server)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        store: Any = open_store(request.getfixturevalue("postgres_url"))
+    else:
+        store = SqliteStore(settings.db)
     yield store
     store.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module marked both_stores runs each test that reaches the store on each store.
+    if metafunc.definition.get_closest_marker("both_stores") and "store" in metafunc.fixturenames:
+        # PostgreSQL's runs need a real server: make test runs them, the inner loop does not.
+        postgresql = pytest.param("postgresql", marks=pytest.mark.slow)
+        metafunc.parametrize("store", ["sqlite", postgresql], indirect=True)
 
 
 @pytest.fixture

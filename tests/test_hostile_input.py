@@ -20,6 +20,8 @@ from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 
+pytestmark = pytest.mark.both_stores  # what is stored, on both stores
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MockServer]:

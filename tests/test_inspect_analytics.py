@@ -50,6 +50,8 @@ from tests.conftest import ROOT
 T0 = int(datetime(2026, 11, 2, 10, 0, tzinfo=UTC).timestamp() * 1000)
 NEURALENS = "/analytics/event"
 
+pytestmark = pytest.mark.both_stores  # the inspection API over both stores
+
 
 def lw(number: int, kind: str, minute: int, user: str, session: str | None, query_id: str,
        query: str | None = None, items: tuple[str, ...] = ("p1",), position: int | None = None,

@@ -29,6 +29,8 @@ QUERY = load_fixture("lucidworks", "valid", "query-example.json")
 PURCHASE = load_fixture("neuralens", "valid", "purchase-several-items.json")
 CLICK = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
 
+pytestmark = pytest.mark.both_stores  # the inspection API over both stores
+
 
 @pytest.fixture
 def filled(client: TestClient) -> TestClient:

@@ -23,7 +23,12 @@ IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
 }
 
 
-@pytest.fixture(params=list(IMPLEMENTATIONS))
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=pytest.mark.slow) if name == "postgresql" else name
+        for name in IMPLEMENTATIONS
+    ]
+)
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     store = IMPLEMENTATIONS[request.param](request, tmp_path)
     yield store

@@ -26,6 +26,8 @@ from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 from tests.postgres_server import PostgresServer, _free_port
 from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
 
+pytestmark = pytest.mark.slow  # a real PostgreSQL server
+
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 NEURALENS_EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
 
@@ -111,7 +113,8 @@ def test_a_database_that_goes_away_gets_503s_and_is_used_again_when_back() -> No
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_two_servers_starting_at_once_migrate_once(postgres_url: str) -> None:
+def test_two_servers_starting_at_once_migrate_once(postgres_server: PostgresServer) -> None:
+    postgres_url = postgres_server.database()  # new: no store has created its tables yet
     stores: list[Any] = []
     errors: list[BaseException] = []
 

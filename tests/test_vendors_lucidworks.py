@@ -9,6 +9,8 @@ from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture, post
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 
+pytestmark = pytest.mark.both_stores  # what is stored, on both stores
+
 
 def _errors(client: TestClient) -> list[tuple[str, str, str]]:
     rejection = client.get("/_mock/rejections").json()["rejections"][0]

@@ -7,6 +7,8 @@ from tests.conftest import FIXTURES, NEURALENS_HEADERS, ClientFactory, load_fixt
 
 CLICK = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
 
+pytestmark = pytest.mark.both_stores  # what is stored, on both stores
+
 
 def _rejection(client: TestClient) -> dict[str, object]:
     rejection: dict[str, object] = client.get("/_mock/rejections").json()["rejections"][0]

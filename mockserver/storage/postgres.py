@@ -467,7 +467,7 @@ FROM events"""
 
 
 _CHANNEL = "mockserver_changes"
-NOTICE_POLL_SECONDS = 0.5  # how often the listening thread looks up to see if it should stop
+NOTICE_POLL_SECONDS = 0.05  # how often the listening thread looks up to see if it should stop
 _MAX_LISTED_IDS = 500  # a NOTIFY payload holds 8,000 bytes: more ids travel as a range
 _SELECT_AS_EVENT = (
     'SELECT id, vendor, endpoint, type, namespace, tenant, "user", session, query, query_id, '
