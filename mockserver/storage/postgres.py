@@ -29,9 +29,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage.base import (
-    ATTEMPT_FILTERS,
-    EVENT_FILTERS,
-    REJECTION_FILTERS,
     UNKNOWN,
     AnalyticsQuery,
     Change,
@@ -39,19 +36,16 @@ from mockserver.storage.base import (
     StoreUnavailable,
     redacted,
 )
-from mockserver.storage.postgres_analytics import analytics_counts
-from mockserver.storage.sqlite import (
-    _JSON_COLUMNS as JSON_COLUMNS,
-)
-from mockserver.storage.sqlite import (
-    _SAME_IN_JSON as SAME_IN_JSON,
-)
-from mockserver.storage.sqlite import (
+from mockserver.storage.filters import (
+    EVENT_COLUMNS,
+    JSON_COLUMNS,
     REPEAT_WINDOW_SECONDS,
-    _containing,
-    _dumps,
-    _payload_hash,
+    FilterSQL,
+    dumps,
+    event_row,
+    summary_of,
 )
+from mockserver.storage.postgres_analytics import analytics_counts
 
 log = logging.getLogger("mockserver.store")
 
@@ -124,11 +118,6 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-_EVENT_COLUMNS = (
-    "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
-    "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
-    "headers", "page", "revenue", "payload_hash",
-)  # fmt: skip
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
 
@@ -138,7 +127,7 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
 
 
-_INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS) + " RETURNING id"
+_INSERT_EVENT = _insert_sql("events", EVENT_COLUMNS) + " RETURNING id"
 _INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS) + " RETURNING id"
 _INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS) + " RETURNING id"
 
@@ -207,18 +196,10 @@ class PostgresStore:
         attempts: Sequence[Attempt] = (),
     ) -> None:
         headers = headers or {}
-        event_rows = [
-            (
-                e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
-                e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
-                e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id), e.page,
-                e.revenue, _payload_hash(e.payload),
-            )
-            for e in events
-        ]  # fmt: skip
+        event_rows = [event_row(e, headers) for e in events]
         rejection_rows = [
             [
-                _no_nul(_dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name))
+                _no_nul(dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name))
                 for name in _REJECTION_COLUMNS
             ]
             for r in rejections
@@ -428,21 +409,7 @@ class PostgresStore:
         def total(table: str) -> int:
             return int(self._read(f"SELECT count(*) FROM {table} {where}", params)[0][0])
 
-        return {
-            "events": {
-                "total": total("events"),
-                "by_vendor": counts("events", "vendor"),
-                "by_type": counts("events", "type"),
-                "by_tenant": counts("events", "tenant"),
-                "by_namespace": counts("events", "namespace"),
-            },
-            "rejections": {
-                "total": total("rejections"),
-                "by_vendor": counts("rejections", "vendor"),
-                "by_status": counts("rejections", "status"),
-                "by_namespace": counts("rejections", "namespace"),
-            },
-        }
+        return summary_of(counts, total)
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
         select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
@@ -515,60 +482,32 @@ def _short(exc: BaseException) -> str:
 
 # Every column name below is a constant of this module; every value is a bound parameter.
 _REASON = "EXISTS (SELECT 1 FROM jsonb_array_elements(errors::jsonb) AS r WHERE {})"
-_EQUALS = {
-    "namespace": "namespace = %s", "vendor": "vendor = %s", "type": "type = %s",
-    "tenant": "tenant = %s", "user": '"user" = %s', "session": "session = %s",
-    "query": "query = %s", "query_id": "query_id = %s", "status": "status = %s",
-    "item": "EXISTS (SELECT 1 FROM jsonb_array_elements_text(items::jsonb) AS i WHERE i = %s)",
-    "since": "received_at >= %s", "until": "received_at < %s", "after_id": "id > %s",
-    "event_since": "timestamp_ms >= %s", "event_until": "timestamp_ms < %s",
-    "rule": _REASON.format("r->>'rule' = %s"),
-    "path": _REASON.format("r->>'path' = %s"),
-    "rule+path": _REASON.format("r->>'rule' = %s AND r->>'path' = %s"),
-}  # fmt: skip
-_ALLOWED = {
-    "events": (*EVENT_FILTERS, "after_id"),
-    "rejections": REJECTION_FILTERS,
-    "attempts": ATTEMPT_FILTERS,
-}
+# Free text: ASCII letters in either case, nothing else folded, as SQLite's LIKE.
 _CONTAINS = "LIKE mockserver_fold(%s) ESCAPE '\\'"
-_TEXT = {
-    "events": f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} '
-    "OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(items::jsonb) AS i "
-    f"WHERE mockserver_fold(i) {_CONTAINS}))",
-    "rejections": f"mockserver_fold(body) {_CONTAINS}",
-}
-# The same for events, when the text reads the same inside the items' JSON: the JSON text is
-# searched first, and only a row that has it is taken apart (as in SQLite).
-_TEXT_IN_ITEMS_JSON = (
-    f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} OR '
-    f"(mockserver_fold(items) {_CONTAINS} AND EXISTS (SELECT 1 FROM "
-    f"jsonb_array_elements_text(items::jsonb) AS i WHERE mockserver_fold(i) {_CONTAINS})))"
-)
-
-
-def _where(filters: Mapping[str, Any], table: str) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for name in _ALLOWED[table]:
-        value = filters.get(name)
-        if value is None:
-            continue
-        if name == "text":
-            clause = _TEXT[table]
-            if table == "events" and SAME_IN_JSON.fullmatch(value):
-                clause = _TEXT_IN_ITEMS_JSON
-            clauses.append(clause)
-            params += [_containing(value)] * clause.count("%s")
-        elif table == "attempts" and name in ("fault", "rule"):
-            clauses.append("fault = %s" if name == "fault" else "rule_id = %s")
-            params.append(value)
-        elif name == "path" and filters.get("rule") is not None:
-            continue  # joined with rule: one reason must have both
-        elif name == "rule" and filters.get("path") is not None:
-            clauses.append(_EQUALS["rule+path"])
-            params += [value, filters["path"]]
-        else:
-            clauses.append(_EQUALS[name])
-            params.append(value)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+_ITEM = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(items::jsonb) AS i WHERE {})"
+_FILTERS = FilterSQL(
+    placeholder="%s",
+    equals={
+        "namespace": "namespace = %s", "vendor": "vendor = %s", "type": "type = %s",
+        "tenant": "tenant = %s", "user": '"user" = %s', "session": "session = %s",
+        "query": "query = %s", "query_id": "query_id = %s", "status": "status = %s",
+        "item": _ITEM.format("i = %s"),
+        "since": "received_at >= %s", "until": "received_at < %s", "after_id": "id > %s",
+        "event_since": "timestamp_ms >= %s", "event_until": "timestamp_ms < %s",
+        "fault": "fault = %s", "rule_id": "rule_id = %s",
+        "rule": _REASON.format("r->>'rule' = %s"),
+        "path": _REASON.format("r->>'path' = %s"),
+        "rule+path": _REASON.format("r->>'rule' = %s AND r->>'path' = %s"),
+    },
+    text={
+        "events": f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} '
+        f"OR {_ITEM.format(f'mockserver_fold(i) {_CONTAINS}')})",
+        "rejections": f"mockserver_fold(body) {_CONTAINS}",
+    },
+    text_in_items_json=(
+        f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} OR '
+        f"(mockserver_fold(items) {_CONTAINS} AND "
+        f"{_ITEM.format(f'mockserver_fold(i) {_CONTAINS}')}))"
+    ),
+)  # fmt: skip
+_where = _FILTERS.where

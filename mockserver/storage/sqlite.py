@@ -9,11 +9,9 @@ Schema changes are sqlite-utils migrations: add one, never edit an applied one.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import sqlite3
 import threading
@@ -27,14 +25,20 @@ from sqlite_utils import Database, Migrations
 from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage import sqlite_rollup as rollup
 from mockserver.storage.base import (
-    ATTEMPT_FILTERS,
-    EVENT_FILTERS,
-    REJECTION_FILTERS,
     UNKNOWN,
     AnalyticsQuery,
     Change,
     Page,
     StoreUnavailable,
+)
+from mockserver.storage.filters import (
+    EVENT_COLUMNS,
+    JSON_COLUMNS,
+    REPEAT_WINDOW_SECONDS,
+    FilterSQL,
+    dumps,
+    event_row,
+    summary_of,
 )
 from mockserver.storage.sqlite_analytics import analytics_counts
 
@@ -146,13 +150,7 @@ def m007_running_totals_for_the_analytics(db: Database) -> None:
 
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
-_EVENT_COLUMNS = (
-    "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user", "session",
-    "query", "query_id", "items", "position", "timestamp_ms", "received_at", "payload",
-    "headers", "page", "revenue", "payload_hash",
-)  # fmt: skip
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
-_JSON_COLUMNS = {"items", "payload", "errors", "headers"}
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:
@@ -160,7 +158,7 @@ def _insert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
 
 
-_INSERT_EVENT = _insert_sql("events", _EVENT_COLUMNS)
+_INSERT_EVENT = _insert_sql("events", EVENT_COLUMNS)
 _INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
 _INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS)
@@ -235,18 +233,10 @@ class SqliteStore:
         attempts: Sequence[Attempt] = (),
     ) -> None:
         headers = headers or {}
-        event_rows = [
-            (
-                e.request_id, e.vendor, e.endpoint, e.type, e.namespace, e.tenant, e.user,
-                e.session, e.query, e.query_id, _dumps(list(e.items)), e.position,
-                e.timestamp_ms, e.received_at, e.payload, headers.get(e.request_id), e.page,
-                e.revenue, _payload_hash(e.payload),
-            )
-            for e in events
-        ]  # fmt: skip
+        event_rows = [event_row(e, headers) for e in events]
         rejection_rows = [
             [
-                _dumps(getattr(r, name)) if name in _JSON_COLUMNS else getattr(r, name)
+                dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name)
                 for name in _REJECTION_COLUMNS
             ]
             for r in rejections
@@ -455,21 +445,7 @@ class SqliteStore:
                 sql = f"SELECT count(*) FROM {table} {where}"
                 return int(conn.execute(sql, params).fetchone()[0])
 
-            return {
-                "events": {
-                    "total": total("events"),
-                    "by_vendor": counts("events", "vendor"),
-                    "by_type": counts("events", "type"),
-                    "by_tenant": counts("events", "tenant"),
-                    "by_namespace": counts("events", "namespace"),
-                },
-                "rejections": {
-                    "total": total("rejections"),
-                    "by_vendor": counts("rejections", "vendor"),
-                    "by_status": counts("rejections", "status"),
-                    "by_namespace": counts("rejections", "namespace"),
-                },
-            }
+            return summary_of(counts, total)
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
         select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
@@ -505,10 +481,6 @@ def _yield_the_core_to_writers() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
-# An event whose payload repeats one stored in its namespace and endpoint in the
-# REPEAT_WINDOW_SECONDS before it: a client that retried what was already stored (the
-# ack_lost fault makes one). Found through the payload's hash, then compared whole.
-REPEAT_WINDOW_SECONDS = 600
 _SELECT_EVENTS = f"""
 SELECT *, (
     SELECT max(earlier.id) FROM events AS earlier
@@ -521,18 +493,13 @@ SELECT *, (
 FROM events"""
 
 
-def _payload_hash(payload: str) -> int:
-    digest = hashlib.blake2b(payload.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)  # a SQLite INTEGER
-
-
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Iterator[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     for values in cursor.fetchall():
         row = dict(zip(names, values, strict=True))
         row.pop("payload_hash", None)  # the store's own index, not the event's
-        for name in _JSON_COLUMNS.intersection(row):
+        for name in JSON_COLUMNS.intersection(row):
             if row[name] is not None:
                 row[name] = json.loads(row[name])
         yield row
@@ -563,76 +530,36 @@ def _explain(exc: sqlite3.Error) -> str:
 
 # Every column name below is a constant of this module; every value is a bound parameter.
 _REASON = "EXISTS (SELECT 1 FROM json_each(errors) WHERE {})"
-_EQUALS = {
-    "namespace": "namespace = ?", "vendor": "vendor = ?", "type": "type = ?",
-    "tenant": "tenant = ?", "user": "user = ?", "session": "session = ?", "query": "query = ?",
-    "query_id": "query_id = ?", "status": "status = ?",
-    "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
-    "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
-    "event_since": "timestamp_ms >= ?", "event_until": "timestamp_ms < ?",
-    "rule": _REASON.format("json_extract(value, '$.rule') = ?"),
-    "path": _REASON.format("json_extract(value, '$.path') = ?"),
-    "rule+path": _REASON.format(
-        "json_extract(value, '$.rule') = ? AND json_extract(value, '$.path') = ?"
-    ),
-}  # fmt: skip
-_ALLOWED = {
-    "events": (*EVENT_FILTERS, "after_id"),
-    "rejections": REJECTION_FILTERS,
-    "attempts": ATTEMPT_FILTERS,
-}
 # Free text: a substring, ASCII letters in either case, nothing else folded. That is SQLite's
 # LIKE, with the needle's own % _ and backslash escaped: 2.5x faster than instr(lower(...)).
 _CONTAINS = "LIKE ? ESCAPE '\\'"
-_TEXT = {
-    "events": f"(query {_CONTAINS} OR user {_CONTAINS} OR EXISTS ("
-    f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS}))",
-    "rejections": f"body {_CONTAINS}",
-}
-# The same for events, when the text reads the same inside the items' JSON (printable ASCII,
-# no quote or backslash, which JSON would escape): the JSON text is searched first, and only
-# a row that has it is taken apart. A count over 100,000 events: 137 ms (instr and lower(),
-# every row's items taken apart) -> 50 ms.
-_TEXT_IN_ITEMS_JSON = (
-    f"(query {_CONTAINS} OR user {_CONTAINS} OR (items {_CONTAINS} AND EXISTS ("
-    f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS})))"
-)
-_SAME_IN_JSON = re.compile(r"[ !#-\[\]-~]*")
-
-
-def _containing(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _where(filters: Mapping[str, Any], table: str) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    for name in _ALLOWED[table]:
-        value = filters.get(name)
-        if value is None:
-            continue
-        if name == "text":
-            clause = _TEXT[table]
-            if table == "events" and _SAME_IN_JSON.fullmatch(value):
-                clause = _TEXT_IN_ITEMS_JSON
-            clauses.append(clause)
-            params += [_containing(value)] * clause.count("?")
-        elif table == "attempts" and name in ("fault", "rule"):
-            clauses.append("fault = ?" if name == "fault" else "rule_id = ?")
-            params.append(value)
-        elif name == "path" and filters.get("rule") is not None:
-            continue  # joined with rule: one reason must have both
-        elif name == "rule" and filters.get("path") is not None:
-            clauses.append(_EQUALS["rule+path"])
-            params += [value, filters["path"]]
-        else:
-            clauses.append(_EQUALS[name])
-            params.append(value)
-    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-# Built once: json.dumps with any option builds a new encoder per call (1.2 of its 3 µs).
-# ensure_ascii: error messages may quote a string with an unpaired surrogate, which SQLite's
-# UTF-8 encoder would refuse; escaped, it stores and reads back intact.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+# For text that reads the same inside the items' JSON, the JSON text is searched first, and
+# only a row that has it is taken apart. A count over 100,000 events: 137 ms (instr and
+# lower(), every row's items taken apart) -> 50 ms.
+_FILTERS = FilterSQL(
+    placeholder="?",
+    equals={
+        "namespace": "namespace = ?", "vendor": "vendor = ?", "type": "type = ?",
+        "tenant": "tenant = ?", "user": "user = ?", "session": "session = ?",
+        "query": "query = ?", "query_id": "query_id = ?", "status": "status = ?",
+        "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
+        "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
+        "event_since": "timestamp_ms >= ?", "event_until": "timestamp_ms < ?",
+        "fault": "fault = ?", "rule_id": "rule_id = ?",
+        "rule": _REASON.format("json_extract(value, '$.rule') = ?"),
+        "path": _REASON.format("json_extract(value, '$.path') = ?"),
+        "rule+path": _REASON.format(
+            "json_extract(value, '$.rule') = ? AND json_extract(value, '$.path') = ?"
+        ),
+    },
+    text={
+        "events": f"(query {_CONTAINS} OR user {_CONTAINS} OR EXISTS ("
+        f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS}))",
+        "rejections": f"body {_CONTAINS}",
+    },
+    text_in_items_json=(
+        f"(query {_CONTAINS} OR user {_CONTAINS} OR (items {_CONTAINS} AND EXISTS ("
+        f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS})))"
+    ),
+)  # fmt: skip
+_where = _FILTERS.where
