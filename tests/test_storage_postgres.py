@@ -52,6 +52,16 @@ def test_events_and_rejections_are_stored_and_read_back(pg_client: TestClient) -
     assert pg_client.get("/_mock/health").json() == {"status": "ok"}
 
 
+def test_a_nul_character_in_an_accepted_field_is_stored_not_a_500(pg_client: TestClient) -> None:
+    # "\u0000" is a valid JSON string that Go keeps; PostgreSQL text cannot hold it.
+    body = json.dumps([{**CLICK[0], "visitorId": "v\u0000w"}], ensure_ascii=True)
+    response = pg_client.post("/retail/signals/click", content=body, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202
+    (event,) = pg_client.get("/_mock/events").json()["events"]
+    assert event["user"] == "v\ufffdw"  # as a rejected body's NUL is kept
+    assert event["payload"]["visitorId"] == "v\u0000w"  # the payload, as sent
+
+
 def test_a_wait_returns_when_the_events_arrive(pg_client: TestClient) -> None:
     pg_client.post("/retail/signals/click", json=CLICK * 2, headers=LUCIDWORKS_HEADERS)
     waited = pg_client.get("/_mock/wait", params={"count": 2, "timeout": 5})

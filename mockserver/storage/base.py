@@ -1,8 +1,8 @@
 """The store interface: what the request path, the inspection API and the reports need.
 
-``SqliteStore`` implements it; any other store must pass the same conformance suite
-(``tests/test_storage_conformance.py``). Every write commits before it returns: a caller that
-replies after ``add`` never acknowledges something that lives only in memory.
+``SqliteStore`` and ``PostgresStore`` implement it; any store must pass the same conformance
+suite (``tests/test_storage_conformance.py``). Every write commits before it returns: a caller
+that replies after ``add`` never acknowledges something that lives only in memory.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ transaction-scoped advisory lock, so two processes starting at once apply each o
 Credentials in the URL are never logged or shown: ``redacted(url)`` is what messages name.
 
 Differences from SQLite, each forced by PostgreSQL: text cannot hold NUL, so a rejected
-body's NUL characters are stored as U+FFFD; text compares byte by byte (``COLLATE "C"``),
-as SQLite's does, whatever the database's locale.
+body's NUL characters, and an event field's (``"\\u0000"`` in its JSON), are stored as
+U+FFFD (an event's payload keeps the escape as sent). Text compares byte by byte
+(``COLLATE "C"``), as SQLite's does, whatever the database's locale.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def _insert(cursor: psycopg.Cursor[Any], sql: str, rows: Sequence[Sequence[Any]]
 
 
 def _no_nul(value: Any) -> Any:
+    """Text as PostgreSQL can hold it: a NUL (valid JSON as "\\u0000", kept by Go) as U+FFFD.
+    The payload's own text keeps the escape, so what was sent is still there."""
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
@@ -196,7 +199,7 @@ class PostgresStore:
         attempts: Sequence[Attempt] = (),
     ) -> None:
         headers = headers or {}
-        event_rows = [event_row(e, headers) for e in events]
+        event_rows = [tuple(map(_no_nul, event_row(e, headers))) for e in events]
         rejection_rows = [
             [
                 _no_nul(dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name))
