@@ -2,7 +2,8 @@
 # PostgreSQL driver, as a non-root user, checking its own /_mock/health.
 #   docker build -t mockserver .
 #   docker run -p 8080:8080 -e MOCKSERVER_DB=postgresql://... -e MOCKSERVER_ADMIN_TOKEN=... mockserver
-FROM python:3.11-slim AS build
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mockserver ./mockserver
@@ -10,7 +11,7 @@ COPY schemas ./schemas
 COPY fixtures ./fixtures
 RUN pip wheel --no-cache-dir --no-deps -w /wheels .
 
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MOCKSERVER_HOST=0.0.0.0 MOCKSERVER_PORT=8080
 COPY --from=build /wheels /wheels

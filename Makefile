@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres dist clean
+.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres container-check dist clean
 
 setup: $(STAMP)
 
@@ -60,8 +60,6 @@ goref:
 	    echo "no Go reference: its differential test will skip (sudo apt-get install $(GOREF_PACKAGES))"; \
 	  fi; }
 
-# The peers, each as bench/README.md says: Prism and WireMock (its jar ships in the npm
-# package; Java from Debian) from npm, granian from PyPI for the bare app only.
 # The PostgreSQL store's tests start a real server from Debian's package (initdb, pg_ctl).
 postgres:
 	@{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
@@ -71,11 +69,19 @@ postgres:
 	    echo "no PostgreSQL: the PostgreSQL store's tests will skip (sudo apt-get install postgresql)"; \
 	  fi; }
 
+# The peers, each as bench/README.md says: Prism and WireMock (its jar ships in the npm
+# package; Java from Debian) from npm, granian from PyPI for the bare app only.
+bench-tools: setup
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 	@test -x bench/.prism/node_modules/.bin/prism || npm install --silent --prefix bench/.prism @stoplight/prism-cli@5
 	@ls bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-*.jar >/dev/null 2>&1 || npm install --silent --prefix bench/.wiremock wiremock@3
 	@test -x $(BIN)/granian || $(BIN)/python -m pip install --quiet "granian>=2.0"
+
+# The Dockerfile and compose.yaml built and run for real, checked from outside (needs root
+# and a container engine, or installs podman; several minutes the first time).
+container-check: setup  ## build the image, run compose.yaml, check the replicas make one store
+	tests/container/check.sh
 
 dist: setup  ## a wheel in dist/, to install into another project: pip install dist/*.whl
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .

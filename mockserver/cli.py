@@ -265,7 +265,48 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(report)
     _add_simulate(commands)
     _add_demo(commands)
+    _add_check_shared(commands)
     return parser
+
+
+def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    check = commands.add_parser(
+        "check-shared",
+        help="check that the servers of a shared deployment make one store",
+        description="Send Lucidworks clicks through every server at once, in a namespace of the "
+        "check's own (deleted at the end), and check that each server shows every acknowledged "
+        "event once with the same ids, that a wait on the last is answered by events stored "
+        "through the others, and that a reset through the first is seen by all. Exit 1 if not.",
+        epilog="example, after `docker compose up`:\n"
+        "  MOCKSERVER_ADMIN_TOKEN=... mockserver check-shared http://127.0.0.1:8081 "
+        "http://127.0.0.1:8082",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("urls", nargs="+", metavar="URL", help="each server (or replica) to check")
+    check.add_argument(
+        "--admin-token",
+        default=os.environ.get("MOCKSERVER_ADMIN_TOKEN"),
+        help="the servers' admin token (default $MOCKSERVER_ADMIN_TOKEN)",
+    )
+    check.add_argument("--events", type=int, default=200, help="1 to 1000 (default 200)")
+    check.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds for each request and the wait"
+    )
+
+
+def check_shared(args: argparse.Namespace) -> int:
+    from mockserver.testing.shared_check import MAX_EVENTS
+    from mockserver.testing.shared_check import check_shared as run_check
+
+    if not 1 <= args.events <= MAX_EVENTS:
+        return _fail("check-shared", f"--events must be 1 to {MAX_EVENTS}")
+    outcome = run_check(
+        args.urls, admin_token=args.admin_token, events=args.events, timeout=args.timeout,
+        say=print,
+    )  # fmt: skip
+    for ok, line in outcome.lines:
+        print(f"{'ok  ' if ok else 'FAIL'}  {line}")
+    return 1 if outcome.failed else 0
 
 
 def _add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -580,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
         "serve": serve, "validate": validate, "run": run, "report": report, "simulate": simulate,
-        "demo": demo,
+        "demo": demo, "check-shared": check_shared,
     }  # fmt: skip
     return commands[args.command](args)
 

@@ -77,13 +77,13 @@ class PostgresServer:
         folder = self.data.parent
         subprocess.run(command, check=True, capture_output=True, user=self.user, cwd=folder)
 
-    def database(self) -> str:
+    def database(self, encoding: str = "UTF8") -> str:
         """The URL of a new, empty database."""
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
+            conn.execute(f"CREATE DATABASE {name} ENCODING '{encoding}' TEMPLATE template0")
         return f"{self.url}/{name}"
 
     def stop(self, missing_ok: bool = False) -> None:

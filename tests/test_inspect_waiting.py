@@ -1,7 +1,9 @@
-"""The in-memory match of /_mock/wait selects exactly what the store's SQL filters select."""
+"""The in-memory match of /_mock/wait selects exactly what the store's SQL filters select, and
+a waiter counts each match once."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.events import Event
-from mockserver.inspect.waiting import matches
+from mockserver.inspect.waiting import Waiter, matches
 from mockserver.storage import SqliteStore
 
 # Mixed case and a non-ASCII letter: free text folds ASCII case only, in SQL and in memory.
@@ -89,3 +91,24 @@ def test_the_in_memory_match_agrees_at_the_boundaries(filters: dict[str, Any]) -
     store.add(stored)
     assert sum(matches(event, filters) for event in stored) == store.count_events(filters)
     store.close()
+
+
+def test_a_waiter_counts_each_match_once_whatever_order_ids_are_committed_in() -> None:
+    # Servers on one PostgreSQL database take ids in one order and commit in another: the
+    # first read sees ids 1 and 3, then 2 is committed, and 3's notice may come after it.
+    loop = asyncio.new_event_loop()
+    try:
+        waiter = Waiter({}, loop)
+        waiter.offer(1)  # committed while the first read was running
+        waiter.read_in_sql([1, 3])
+        waiter.offer(2)
+        waiter.offer(3)
+        assert waiter.matched == 3
+        waiter.reset()
+        assert waiter.matched == 0
+        assert waiter.recount
+        waiter.offer(7)
+        waiter.read_in_sql([7])
+        assert waiter.matched == 1
+    finally:
+        loop.close()

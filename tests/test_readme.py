@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,3 +133,15 @@ def test_the_performance_table_is_the_latest_full_benchmark_run() -> None:
     performance = readme.split("## Performance", 1)[1].split("\n## ", 1)[0]
     quoted = set(re.findall(r"\d+\.\d+×", performance))
     assert quoted <= set(re.findall(r"\d+\.\d+×", table)), "a ratio not from the latest run"
+
+
+def test_make_test_installs_what_the_tests_need_and_not_the_benchmark_peers() -> None:
+    # A rule that lost its target line once made the PostgreSQL step install wrk, Java,
+    # Prism and WireMock too: CI took 60% longer.
+    planned = subprocess.run(
+        ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "postgresql" in planned
+    assert "chromium" in planned
+    for peer in ("wrk", "default-jre", "prism", "wiremock", "granian"):
+        assert peer not in planned

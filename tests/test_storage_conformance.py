@@ -119,6 +119,9 @@ def test_each_filter_narrows_the_events(
     )  # fmt: skip
     assert any_store.events(filters).total == total
     assert any_store.count_events(filters) == total
+    ids = {row["id"] for row in any_store.events(filters).rows}
+    assert set(any_store.matching_event_ids(filters, 10)) == ids  # what a wait reads first
+    assert len(any_store.matching_event_ids(filters, 1)) == min(total, 1)
 
 
 def test_time_filters_are_inclusive_since_and_exclusive_until(any_store: Store) -> None:

@@ -88,6 +88,21 @@ def test_a_password_is_never_shown() -> None:
     assert "***" in str(refused.value)
 
 
+def test_a_database_whose_text_is_not_utf8_is_refused_before_anything_is_made(
+    postgres_server: PostgresServer,
+) -> None:
+    # initdb's choice where no locale is set: found by running the image in a container.
+    url = postgres_server.database(encoding="SQL_ASCII")
+    refusal = r"encoding is SQL_ASCII.*CREATE DATABASE \S+ ENCODING 'UTF8'"
+    with pytest.raises(ValueError, match=refusal):
+        open_store(url)
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (0,)
+
+
 @pytest.mark.slow
 def test_a_database_that_goes_away_gets_503s_and_is_used_again_when_back() -> None:
     folder = Path(tempfile.mkdtemp(prefix="mockserver-postgres-"))

@@ -138,6 +138,45 @@ def test_two_servers_store_every_acknowledged_event_once(
             _stop(process)
 
 
+def test_check_shared_passes_on_two_servers_on_one_database(
+    database: tuple[PostgresServer, str],
+) -> None:
+    # 300 clicks through both servers at once, 8 at a time: their commits interleave, so a
+    # server hears ids below ones it has seen (a wait that kept the highest id missed them).
+    _, db = database
+    servers = [_serve(db) for _ in range(2)]
+    try:
+        checked = subprocess.run(
+            [sys.executable, "-m", "mockserver", "check-shared", "--events", "300",
+             "--timeout", "15", *(url for _, url in servers)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        # each server healthy, all acknowledged, the wait, each shows them, each sees the reset
+        assert checked.stdout.count("\nok ") == 8
+        assert "a wait there was answered" in checked.stdout
+        assert _stored_visitors(db) == Counter()  # its namespace deleted at the end
+    finally:
+        for process, _ in servers:
+            _stop(process)
+
+
+def test_check_shared_fails_on_servers_with_stores_of_their_own(tmp_path: Path) -> None:
+    servers = [_serve(str(tmp_path / f"{n}.db")) for n in range(2)]
+    try:
+        checked = subprocess.run(
+            [sys.executable, "-m", "mockserver", "check-shared", "--events", "20",
+             "--timeout", "2", *(url for _, url in servers)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert checked.returncode == 1
+        assert "was not answered within 2 s" in checked.stdout
+        assert "shows 10 events" in checked.stdout
+    finally:
+        for process, _ in servers:
+            _stop(process)
+
+
 def test_a_killed_server_loses_nothing_it_acknowledged(
     database: tuple[PostgresServer, str],
 ) -> None:

@@ -30,6 +30,7 @@ from mockserver.vendors.registry import VENDOR_NAMES
 PREFIX = "/_mock"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
+MAX_WAIT_COUNT = 1_000_000  # a wait keeps the ids of its matches until it has this many
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
 # With several processes on one store, how often a wait looks for rows another one wrote.
 RECHECK_SECONDS = 0.25
@@ -132,7 +133,7 @@ _PARSERS: dict[str, Parser] = {
     "status": _integer(100, 599),
     "limit": _integer(1, MAX_LIMIT),
     "offset": _integer(0, MAX_OFFSET),
-    "count": _integer(1),
+    "count": _integer(1, MAX_WAIT_COUNT),
     "timeout": _seconds,
     "duration": _seconds_up_to(MAX_STREAM_SECONDS),
     "bucket": _one_of(tuple(BUCKETS)),
@@ -358,7 +359,7 @@ class InspectAPI:
             while True:
                 waiter.woken.clear()  # before counting: a match after this point wakes us
                 if self.shared_store or waiter.recount or not waiter.counted:
-                    await self._count_in_sql(waiter, params)
+                    await self._count_in_sql(waiter, params, wanted)
                 if waiter.matched >= wanted:
                     return await self._matching(params, 200)
                 remaining = deadline - loop.time()
@@ -378,13 +379,20 @@ class InspectAPI:
             gone.cancel()
             self.changes.unsubscribe(waiter)
 
-    async def _count_in_sql(self, waiter: Waiter, params: Params) -> None:
-        """Every match (the first count, or after a reset); with a store other processes write
-        to, only the rows above the highest id already counted."""
+    async def _count_in_sql(self, waiter: Waiter, params: Params, wanted: int) -> None:
+        """Every match (the first read, or after a reset): their ids, as many as are wanted;
+        with a SQLite file other processes write to, the count of rows above the highest id
+        already counted."""
+        if waiter.in_memory:
+            resets = waiter.resets
+            ids = await run_in_threadpool(self.store.matching_event_ids, params, wanted)
+            if waiter.resets == resets:  # else what was read may be gone: read again
+                waiter.read_in_sql(ids)
+            return
         if waiter.counted and not waiter.recount:
             new, top = await run_in_threadpool(self.store.count_new_events, params, waiter.highest)
             if top >= waiter.highest:
-                waiter.matched, waiter.highest = waiter.matched + new, top
+                waiter.counted_in_sql(waiter.counted_matches + new, top)
                 return
             # ids went back: another process reset the store; count everything again
         matched, top = await run_in_threadpool(self.store.count_new_events, params, 0)

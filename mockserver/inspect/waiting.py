@@ -1,12 +1,16 @@
 """What ``/_mock/wait`` waits on: each commit's events, matched against the waiters in memory.
 
-A wait counts its matches in SQL once, when it starts; after that each commit's new events
-(with their ids, from the store's change notice) are matched in memory, and only against
-the waiters whose filters could take them (waiters are indexed by one equality filter). So
-500 pending waits cost a few dictionary lookups a commit, not 500 queries, whatever the
-store holds. Several server processes on one file (``--workers``) do not see each other's
-commits: there every waiter counts the rows above the highest id it has seen, in SQL, when
-woken and every ``RECHECK_SECONDS``.
+A wait reads the ids of its matches in SQL once, when it starts; after that each commit's
+new events (with their ids, from the store's change notice) are matched in memory, and only
+against the waiters whose filters could take them (waiters are indexed by one equality
+filter). So 500 pending waits cost a few dictionary lookups a commit, not 500 queries,
+whatever the store holds. A waiter keeps the ids it has matched, not the highest: servers
+sharing a PostgreSQL database commit in any order of ids, so an event committed after the
+first read can have a lower id than one the read saw. It keeps fewer ids than it waits for:
+once it has as many, it is answered. Several server processes on one SQLite file
+(``--workers``) do not see each other's commits: there every waiter counts the rows above the
+highest id it has seen (one writer at a time: ids commit in order), in SQL, when woken and
+every ``RECHECK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -63,32 +67,37 @@ class Waiter:
     filters: Mapping[str, Any]
     loop: asyncio.AbstractEventLoop
     woken: asyncio.Event = field(default_factory=asyncio.Event)
-    matched: int = 0  # matching events so far
-    highest: int = 0  # the highest event id the count covers
-    counted: bool = False  # the first count (in SQL) is in
+    counted: bool = False  # the first read (in SQL) is in
     recount: bool = False  # a reset deleted what was counted
-    early: list[int] = field(default_factory=list)  # ids of matches offered before the count
-    in_memory: bool = True  # False with several processes: every count is in SQL
+    in_memory: bool = True  # False with several processes on one SQLite file: counts in SQL
+    seen: set[int] = field(default_factory=set)  # in memory: the ids matched so far
+    resets: int = 0  # resets heard: a read that a reset overtook is read again
+    counted_matches: int = 0  # in SQL: matches so far ...
+    highest: int = 0  # ... among the ids up to this one
+
+    @property
+    def matched(self) -> int:
+        return len(self.seen) if self.in_memory else self.counted_matches
 
     def offer(self, event_id: int) -> None:
-        """A new matching event (on the waiter's loop)."""
-        if not self.in_memory:
-            pass  # only a wake-up: the count comes from SQL
-        elif not self.counted:
-            self.early.append(event_id)
-        elif event_id > self.highest:
-            self.matched += 1
-            self.highest = event_id
-        self.woken.set()
+        """A new matching event (on the waiter's loop); offered before or after the first
+        read, or also found by it, it counts once."""
+        if self.in_memory:
+            self.seen.add(event_id)
+        self.woken.set()  # in SQL: only a wake-up, the count comes from there
+
+    def read_in_sql(self, ids: list[int]) -> None:
+        """The ids of the matches committed when the store was read."""
+        self.seen.update(ids)
+        self.counted, self.recount = True, False
 
     def counted_in_sql(self, matched: int, highest: int) -> None:
-        self.matched, self.highest, self.counted, self.recount = matched, highest, True, False
-        late = [i for i in self.early if i > highest]
-        self.matched += len(late)
-        self.highest = max([highest, *late])
-        self.early.clear()
+        self.counted_matches, self.highest = matched, highest
+        self.counted, self.recount = True, False
 
     def reset(self) -> None:
+        self.seen.clear()  # what a reset deleted no longer counts; the next read says what is left
+        self.resets += 1
         self.recount = True
         self.woken.set()
 

@@ -123,7 +123,11 @@ class Store(Protocol):
 
     def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
         """Events matching ``filters`` whose id is above ``after_id``, and the highest event id
-        in the store, read together: a waiter counts only the rows written since it looked."""
+        in the store, read together: a waiter counts only the rows written since it looked.
+        Sound only where ids are committed in order (one SQLite file: one writer at a time)."""
+
+    def matching_event_ids(self, filters: Mapping[str, Any], limit: int) -> list[int]:
+        """The ids of up to ``limit`` events matching ``filters``, in no particular order."""
 
     def event(self, event_id: int) -> dict[str, Any] | None: ...
 

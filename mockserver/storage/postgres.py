@@ -100,7 +100,25 @@ _MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
+class NotUtf8(psycopg.Error):
+    """The database does not hold text as UTF-8."""
+
+
+def _require_utf8(conn: psycopg.Connection[Any]) -> None:
+    """Refuse, before making any table, a database whose text is not UTF-8: under SQL_ASCII
+    (initdb's choice where no locale is set) text comes back as bytes and JSON escapes past
+    U+007F fail, so events would be lost later rather than refused now."""
+    encoding = conn.info.parameter_status("server_encoding")
+    if encoding != "UTF8":
+        database = conn.info.dbname
+        raise NotUtf8(
+            f"its encoding is {encoding}, and mockserver stores text as UTF-8; make one that is "
+            f"UTF-8: CREATE DATABASE {database} ENCODING 'UTF8' LOCALE 'C' TEMPLATE template0"
+        )
+
+
 def _migrate(conn: psycopg.Connection[Any]) -> None:
+    _require_utf8(conn)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
         conn.execute(
@@ -353,6 +371,11 @@ class PostgresStore:
     def count_events(self, filters: Mapping[str, Any]) -> int:
         where, params = _where(filters, "events")
         return int(self._read(f"SELECT count(*) FROM events {where}", params)[0][0])
+
+    def matching_event_ids(self, filters: Mapping[str, Any], limit: int) -> list[int]:
+        where, params = _where(filters, "events")
+        rows = self._read(f"SELECT id FROM events {where} LIMIT %s", [*params, limit])
+        return [row[0] for row in rows]
 
     def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
         where, params = _where({**filters, "after_id": after_id}, "events")

@@ -378,6 +378,12 @@ class SqliteStore:
         with self._reading() as conn:
             return int(conn.execute(f"SELECT count(*) FROM events {where}", params).fetchone()[0])
 
+    def matching_event_ids(self, filters: Mapping[str, Any], limit: int) -> list[int]:
+        where, params = _where(filters, "events")
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT id FROM events {where} LIMIT ?", [*params, limit])
+            return [row[0] for row in rows]
+
     def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
         where, params = _where({**filters, "after_id": after_id}, "events")
         # One statement, one snapshot: the highest id and the count agree.
