@@ -6,7 +6,10 @@ split between them; and, for contrast, ``--workers 2`` on one SQLite file. Postg
 its defaults (fsync on: each commit durable on disk, stricter than SQLite's WAL with
 synchronous=NORMAL). Nothing is pinned to a core here: with two server processes and a
 database on a 2-core machine, pinning would measure the pinning. Each cell RUNS times,
-interleaved; medians reported. Writes bench/results/postgres.md and postgres.json.
+interleaved; medians reported, with how busy the machine's cores were (a second server adds
+throughput only where a core is idle). Then ``/_mock/analytics`` on PostgreSQL over a demo
+week of simulated shoppers (20,000 events) and five times that, computed from the events at
+each call. Writes bench/results/postgres.md and postgres.json.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -27,13 +32,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from analytics import _simulated  # noqa: E402
 from run import RESULTS, SCENARIOS, _free_port, _wait_for, _wrk_script  # noqa: E402
 
+from mockserver.storage.postgres import PostgresStore  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402 (the tests' server, durable)
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 RUNS = 3
 CONCURRENCY = (16, 64)
+ANALYTICS_EVENTS = (20_000, 100_000)  # a demo week (3,000 sessions), and five of them
 
 
 @contextmanager
@@ -52,21 +60,52 @@ def _mockserver(db: str, workers: int = 1) -> Iterator[str]:
             process.wait(15)
 
 
-def _wrk_split(urls: list[str], script: Path, concurrency: int) -> float:
-    """Requests a second over all ``urls`` at once, the connections split between them."""
+def _wrk_split(urls: list[str], script: Path, concurrency: int) -> tuple[float, float]:
+    """Requests a second over all ``urls`` at once, the connections split between them, and
+    how many of the machine's cores were busy meanwhile."""
     each = max(1, concurrency // len(urls))
 
     def wrk(url: str) -> list[str]:
         return ["wrk", "-t", "1", "-c", str(each), "-d", f"{SECONDS}s", "-s", str(script),
                 f"{url}/retail/signals/click"]  # fmt: skip
 
+    before = _cpu_ticks()
     runs = [subprocess.Popen(wrk(url), stdout=subprocess.PIPE, text=True) for url in urls]
     total = 0.0
     for run in runs:
         output, _ = run.communicate()
         found = re.search(r"Requests/sec:\s+([\d.]+)", output)
         total += float(found.group(1)) if found else 0.0
-    return total
+    busy, idle = (after - earlier for after, earlier in zip(_cpu_ticks(), before, strict=True))
+    return total, (os.cpu_count() or 1) * busy / (busy + idle)
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """The machine's busy and idle CPU time so far (/proc/stat), in ticks."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields[:8]) - idle, idle
+
+
+def _analytics_seconds(database: PostgresServer, events: int) -> list[float]:
+    """``GET /_mock/analytics`` through a server on a PostgreSQL database holding ``events``
+    simulated events (bench/analytics.py's, stored as the server stores them)."""
+    url = database.database()
+    store = PostgresStore(url)
+    try:
+        batch = list(_simulated(events))
+        for start in range(0, len(batch), 5_000):
+            store.add(batch[start : start + 5_000])
+    finally:
+        store.close()
+    took = []
+    with _mockserver(url) as base:
+        for _ in range(RUNS):
+            began = time.monotonic()
+            with urllib.request.urlopen(f"{base}/_mock/analytics", timeout=600) as answer:  # noqa: S310
+                answer.read()
+            took.append(time.monotonic() - began)
+    return took
 
 
 def main() -> int:
@@ -76,6 +115,8 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="mockserver-bench-postgres-"))
     database = PostgresServer(folder, durable=True)
     results: dict[str, dict[int, list[float]]] = {}
+    busy: dict[str, dict[int, list[float]]] = {}
+    analytics: dict[int, list[float]] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp, ExitStack() as running:
             _, headers, body, _ = SCENARIOS["click valid"]
@@ -97,35 +138,62 @@ def main() -> int:
             for _ in range(RUNS):
                 for concurrency in CONCURRENCY:
                     for name, urls in setups.items():
-                        rps = _wrk_split(urls, script, concurrency)
+                        rps, cores = _wrk_split(urls, script, concurrency)
                         results.setdefault(name, {}).setdefault(concurrency, []).append(rps)
-                        print(f"  {name:32} c={concurrency:<3} {rps:8.0f} req/s", flush=True)
+                        busy.setdefault(name, {}).setdefault(concurrency, []).append(cores)
+                        print(
+                            f"  {name:32} c={concurrency:<3} {rps:8.0f} req/s, "
+                            f"{cores:.2f} cores busy",
+                            flush=True,
+                        )
+        for events in ANALYTICS_EVENTS:
+            analytics[events] = _analytics_seconds(database, events)
+            print(f"  analytics over {events:,} events: {analytics[events]} s", flush=True)
     finally:
         database.stop(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
-    _write(results)
+    _write(results, busy, analytics)
     return 0
 
 
-def _write(results: dict[str, dict[int, list[float]]]) -> None:
+def _write(
+    results: dict[str, dict[int, list[float]]],
+    busy: dict[str, dict[int, list[float]]],
+    analytics: dict[int, list[float]],
+) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     medians = {
         name: {c: round(statistics.median(v)) for c, v in cells.items()}
         for name, cells in results.items()
     }
-    (RESULTS / "postgres.json").write_text(
-        json.dumps({"measured": when, "seconds": SECONDS, "req_per_s": medians}, indent=2) + "\n"
-    )
+    cores = {
+        name: {c: round(statistics.median(v), 2) for c, v in cells.items()}
+        for name, cells in busy.items()
+    }
+    seconds = {events: round(statistics.median(took), 2) for events, took in analytics.items()}
+    summary = {
+        "measured": when, "seconds": SECONDS, "req_per_s": medians, "cores_busy": cores,
+        "analytics_median_seconds": seconds,
+    }  # fmt: skip
+    (RESULTS / "postgres.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [
         f"Measured {when}: valid clicks, {SECONDS} s a cell, median of {RUNS} interleaved runs, "
-        f"{os.cpu_count()} cores shared by wrk, the servers and PostgreSQL (fsync on).",
+        f"{os.cpu_count()} cores shared by wrk, the servers and PostgreSQL (fsync on); cores "
+        "busy: the whole machine's, during the cell.",
         "",
-        "| store | " + " | ".join(f"c={c} req/s" for c in CONCURRENCY) + " |",
+        "| store | " + " | ".join(f"c={c} req/s (cores busy)" for c in CONCURRENCY) + " |",
         "|---|" + "---:|" * len(CONCURRENCY),
         *[
-            f"| {name} | " + " | ".join(str(cells[c]) for c in CONCURRENCY) + " |"
+            f"| {name} | "
+            + " | ".join(f"{cells[c]} ({cores[name][c]:.2f})" for c in CONCURRENCY)
+            + " |"
             for name, cells in medians.items()
         ],
+        "",
+        "`GET /_mock/analytics` on PostgreSQL (computed from the events at each call), median "
+        f"of {RUNS}: "
+        + "; ".join(f"{events:,} simulated events {s:.2f} s" for events, s in seconds.items())
+        + ".",
     ]
     (RESULTS / "postgres.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
