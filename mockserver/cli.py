@@ -276,7 +276,8 @@ def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ig
         description="Send Lucidworks clicks through every server at once, in a namespace of the "
         "check's own (deleted at the end), and check that each server shows every acknowledged "
         "event once with the same ids, that a wait on the last is answered by events stored "
-        "through the others, and that a reset through the first is seen by all. Exit 1 if not.",
+        "through the others, and that a reset through the first is seen by all. Exit 1 if a check "
+        "fails, 2 if the servers could not be asked.",
         epilog="example, after `docker compose up`:\n"
         "  MOCKSERVER_ADMIN_TOKEN=... mockserver check-shared http://127.0.0.1:8081 "
         "http://127.0.0.1:8082",
@@ -295,15 +296,20 @@ def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def check_shared(args: argparse.Namespace) -> int:
+    import httpx
+
     from mockserver.testing.shared_check import MAX_EVENTS
     from mockserver.testing.shared_check import check_shared as run_check
 
     if not 1 <= args.events <= MAX_EVENTS:
         return _fail("check-shared", f"--events must be 1 to {MAX_EVENTS}")
-    outcome = run_check(
-        args.urls, admin_token=args.admin_token, events=args.events, timeout=args.timeout,
-        say=print,
-    )  # fmt: skip
+    try:
+        outcome = run_check(
+            args.urls, admin_token=args.admin_token, events=args.events, timeout=args.timeout,
+            say=print,
+        )  # fmt: skip
+    except (ValueError, httpx.HTTPError) as exc:  # the inspection API refused (a token?)
+        return _fail("check-shared", f"{exc} (is --admin-token or MOCKSERVER_ADMIN_TOKEN set?)")
     for ok, line in outcome.lines:
         print(f"{'ok  ' if ok else 'FAIL'}  {line}")
     return 1 if outcome.failed else 0

@@ -127,7 +127,7 @@ def postgres_url(_postgres_reused_database: str) -> str:
     with psycopg.connect(_postgres_reused_database, autocommit=True) as conn:
         tables = conn.execute(
             "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename IN ('events', 'rejections', 'attempts')"
+            "WHERE schemaname = 'public' AND tablename NOT LIKE '\\_mockserver\\_%'"
         ).fetchone()
         if tables and tables[0]:
             conn.execute(f"TRUNCATE {tables[0]} RESTART IDENTITY")

@@ -29,6 +29,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from mockserver.events import Attempt, Event, Rejection
+from mockserver.storage import postgres_rollup as rollup
 from mockserver.storage.base import (
     UNKNOWN,
     AnalyticsQuery,
@@ -97,6 +98,7 @@ _MIGRATIONS: list[tuple[str, str]] = [
         $$;
         """,
     ),
+    ("m002_analytics_running_totals", rollup.TABLES),
 ]
 
 
@@ -200,9 +202,19 @@ class PostgresStore:
         self._problem: str | None = None
         self._problem_lock = threading.Lock()
         self._quiet_until = 0.0
+        # The analytics' running totals are folded in by a thread of their own, a moment
+        # after events arrive (and at once for events stored before this process started).
+        self._arrived = threading.Event()
+        self._arrived.set()
+        self._folder = threading.Thread(
+            target=self._fold_in_background, name="mockserver-analytics-folder", daemon=True
+        )
+        self._folder.start()
 
     def close(self) -> None:
         self._closing.set()
+        self._arrived.set()
+        self._folder.join()
         if self._hearing is not None:
             self._hearing.join()
         self._pool.close()
@@ -234,18 +246,22 @@ class PostgresStore:
         ]
         with self._writing() as conn, conn.cursor() as cursor:
             ids = _insert(cursor, _INSERT_EVENT, event_rows)
+            rollup.pending(cursor, ids)
             notice = {
                 "from": self._identity, "event_ids": ids,
                 "rejection_ids": _insert(cursor, _INSERT_REJECTION, rejection_rows),
                 "attempt_ids": _insert(cursor, _INSERT_ATTEMPT, attempt_rows),
             }  # fmt: skip
             _notify_others(cursor, notice)
+        if ids:
+            self._arrived.set()
         first = ids[0] if ids else 0
         self._notify(Change(events, first, rejections, attempts=attempts, event_ids=ids))
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = %s", [namespace]) if namespace else ("", [])
         with self._writing() as conn:
+            rollup.forget(conn, namespace)  # first: it waits for a fold in progress
             for table in ("events", "rejections", "attempts"):
                 conn.execute(f"DELETE FROM {table} {where}", params)
             _notify_others(conn.cursor(), {"from": self._identity, "reset": True})
@@ -419,8 +435,39 @@ class PostgresStore:
         return self._dicts(sql, [*params, limit])
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
+        if not rollup.answers(query):
+            with self._connection() as conn, conn.transaction():
+                return analytics_counts(conn, query)
+        self.fold_analytics()  # what arrived since the last fold, by any server
         with self._connection() as conn, conn.transaction():
-            return analytics_counts(conn, query)
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            return rollup.rollup_counts(conn, query)  # one snapshot of the totals
+
+    # -- the analytics' running totals --------------------------------------------------------
+
+    FOLD_DELAY_SECONDS = 0.5  # events arriving meanwhile are folded together
+
+    def fold_analytics(self, wait: bool = True) -> bool:
+        """Fold every pending event into the running totals, a chunk a transaction. With
+        ``wait`` False, leave it to another server that is folding: False if one was."""
+        while True:
+            with self._writing() as conn:
+                if not rollup.fold_some(conn, wait):
+                    return wait or rollup.nothing_pending(conn)
+
+    def _fold_in_background(self) -> None:
+        while True:
+            self._arrived.wait()
+            if self._closing.wait(self.FOLD_DELAY_SECONDS):
+                return
+            self._arrived.clear()
+            try:
+                if not self.fold_analytics(wait=False):
+                    self._arrived.set()  # another server was folding: look again soon
+            except StoreUnavailable:
+                self._arrived.set()  # said on /_mock/health; tried again when it is back
+            except Exception:  # a bug: said, and tried again (analytics raise it meanwhile)
+                log.exception("mockserver could not fold events into the analytics' totals")
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, "events")

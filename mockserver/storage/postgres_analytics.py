@@ -1,7 +1,8 @@
 """Search analytics over PostgreSQL: ``sqlite_analytics.py``'s computation from the events, in
 PostgreSQL's dialect, with the same meaning and the same figures (a test holds the two stores
 to the same counts on random events). Computed on demand in temporary tables dropped at the
-end of the transaction; the running totals SQLite keeps are not built here yet.
+end of the transaction, for the queries the running totals do not answer
+(``postgres_rollup.py``) and as the reference the tests hold the totals to.
 
 Dialect notes: booleans are cast to integers where SQLite sums them; differences of event
 times are taken in ``numeric`` (two int64 timestamps far apart overflow ``bigint``, where
@@ -31,17 +32,18 @@ _FILTERS = {
 _RECEIVED_MS = (
     "(extract(epoch FROM rtrim(received_at, 'Z')::timestamp) * 1000)::numeric(30, 0)::bigint"
 )
-_EVENT_TIME = f"coalesce(timestamp_ms, {_RECEIVED_MS})"
-_HAS_SESSION_ID = "(vendor = 'lucidworks' AND coalesce(session, '') <> '')"
-_CLICKS = (
+EVENT_TIME = f"coalesce(timestamp_ms, {_RECEIVED_MS})"
+HAS_SESSION_ID = "(vendor = 'lucidworks' AND coalesce(session, '') <> '')"
+CLICKS = (
     "(vendor = 'lucidworks' AND type = 'click' OR vendor = 'neuralens' AND type = 'CLICK_PRODUCT')"
 )
+COMPARED_QUERY = "nullif(mockserver_fold(trim(query)), '')"
 _IN_PERIOD = (
     "(%(since)s::bigint IS NULL OR t >= %(since)s) AND (%(until)s::bigint IS NULL OR t < %(until)s)"
 )
 
 
-def _floor_div(number: str, divisor: str) -> str:
+def floor_div(number: str, divisor: str) -> str:
     return f"({number} / {divisor} - (mod({number}, {divisor}) < 0)::int)"
 
 
@@ -49,7 +51,7 @@ _EVENTS = f"""
 CREATE TEMP TABLE analytics_events ON COMMIT DROP AS
 WITH timed AS (
     SELECT id, namespace, vendor, tenant, "user", session, query_id, type, page, position,
-           revenue, {_EVENT_TIME} AS t, nullif(mockserver_fold(trim(query)), '') AS q,
+           revenue, {EVENT_TIME} AS t, {COMPARED_QUERY} AS q,
            (type = 'query' AND items = '[]')::int AS zero_results
     FROM events {{where}}
 ), gaps AS (
@@ -60,14 +62,14 @@ WITH timed AS (
                                     ELSE %(gap_neuralens)s END THEN 1
                 ELSE 0 END AS starts
     FROM timed
-    WHERE NOT {_HAS_SESSION_ID} AND "user" IS NOT NULL
+    WHERE NOT {HAS_SESSION_ID} AND "user" IS NOT NULL
     WINDOW by_user AS (PARTITION BY namespace, vendor, tenant, "user" ORDER BY t, id)
 )
 SELECT *, 's|' || namespace || '|' || vendor || '|' || coalesce('t' || tenant, '') || '|'
           || session AS sid
-FROM timed WHERE {_HAS_SESSION_ID}
+FROM timed WHERE {HAS_SESSION_ID}
 UNION ALL
-SELECT *, 'e|' || id FROM timed WHERE NOT {_HAS_SESSION_ID} AND "user" IS NULL
+SELECT *, 'e|' || id FROM timed WHERE NOT {HAS_SESSION_ID} AND "user" IS NULL
 UNION ALL
 SELECT id, namespace, vendor, tenant, "user", session, query_id, type, page, position,
        revenue, t, q, zero_results,
@@ -140,7 +142,7 @@ def analytics_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> di
         return conn.execute(sql, params).fetchall()
 
     events = rows(
-        f"SELECT {_floor_div('t', '%(bucket)s::bigint')}, type, count(*)::int, "
+        f"SELECT {floor_div('t', '%(bucket)s::bigint')}, type, count(*)::int, "
         "       coalesce(sum(revenue) FILTER (WHERE type = 'purchase'), 0), "
         "       count(revenue) FILTER (WHERE type = 'purchase')::int "
         f"FROM analytics_events WHERE {_IN_PERIOD} GROUP BY 1, 2 "
@@ -154,7 +156,7 @@ def analytics_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> di
     positions = rows(
         f"SELECT least(position, {LAST_POSITION + 1}), count(*)::int, "
         "       coalesce(sum(position::float8), 0) "
-        f"FROM analytics_events WHERE {_CLICKS} AND position IS NOT NULL AND {_IN_PERIOD} "
+        f"FROM analytics_events WHERE {CLICKS} AND position IS NOT NULL AND {_IN_PERIOD} "
         "GROUP BY 1"
     )
     queries = rows(f"SELECT {QUERY_FIGURES} FROM analytics_searches GROUP BY q")

@@ -157,7 +157,7 @@ def check_shared(
         return outcome
     finally:
         if outcome.failed:
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(ValueError, httpx.HTTPError):  # refused, or unreachable
                 clients[0].reset()  # the check's own namespace, whatever happened
         for client in clients:
             client.close()
@@ -167,7 +167,7 @@ def check_shared(
 def _wait(client: MockClient, count: int, timeout: float) -> list[int]:
     try:
         return [len(client.wait_for(count=count, timeout=timeout, limit=count))]
-    except (AssertionError, httpx.HTTPError):  # MockTimeout is an AssertionError
+    except (AssertionError, ValueError, httpx.HTTPError):  # MockTimeout: an AssertionError
         return []
 
 

@@ -1,0 +1,425 @@
+"""Running totals behind ``/_mock/analytics`` on PostgreSQL: ``sqlite_rollup.py``'s tables and
+folding in PostgreSQL's dialect, for a database several servers write to.
+
+What differs from SQLite, and why:
+
+- **What is left to fold** is a queue, not a watermark. Servers sharing a database commit
+  in any order of ids, so "every id above the highest folded" would skip an event committed
+  after a higher one was folded. Each commit that stores events also stores their ids in
+  ``rollup_pending`` (one row a commit, in the same transaction); folding takes rows from
+  there, so an event is folded once however late its commit comes.
+- **One folder at a time**, across servers: folding and a reset's ``forget`` hold a
+  transaction-level advisory lock (sessions are merged in Python from what is stored: two
+  folders at once would each miss the other's). A server's background folder tries the lock
+  and leaves the work to whoever holds it; an analytics call waits for it, then folds what
+  is left, so its answer includes every event acknowledged before it.
+
+The merging of sessions and searches is ``sqlite_rollup.py``'s own Python; a property test
+holds these totals to the from-the-events computation (tests/test_storage_rollup.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+
+from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, LAST_POSITION, AnalyticsQuery
+from mockserver.storage.postgres_analytics import (
+    CLICKS,
+    COMPARED_QUERY,
+    EVENT_TIME,
+    HAS_SESSION_ID,
+    floor_div,
+)
+from mockserver.storage.sqlite_analytics import (
+    QUERY_FIGURES,
+    event_counts,
+    position_counts,
+    search_counts,
+)
+from mockserver.storage.sqlite_rollup import MINUTE_MS, Row, Session, answers, merge_sessions
+
+__all__ = [  # answers: which queries the totals answer, as on SQLite
+    "answers", "fold_some", "forget", "nothing_pending", "pending", "rollup_counts", "unfolded",
+]  # fmt: skip
+
+FOLD_EVENTS = 2000  # events a fold transaction takes (whole commits: at least one)
+_FOLD_LOCK = 0x726F6C6C  # "roll": the advisory lock folding and forgetting hold
+
+_TENANT_KEY = "CASE WHEN tenant IS NULL THEN '' ELSE 't' || tenant END"
+_MINUTE = floor_div(EVENT_TIME, str(MINUTE_MS))
+
+TABLES = """
+CREATE TABLE rollup_pending (event_ids BIGINT[] NOT NULL);
+CREATE TABLE rollup_counts (
+    namespace TEXT NOT NULL, vendor TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    minute BIGINT NOT NULL, type TEXT NOT NULL,
+    events BIGINT NOT NULL, revenue_sum DOUBLE PRECISION NOT NULL, revenue_n BIGINT NOT NULL,
+    PRIMARY KEY (namespace, vendor, tenant_key, minute, type)
+);
+CREATE TABLE rollup_clicks (
+    namespace TEXT NOT NULL, vendor TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    minute BIGINT NOT NULL, position BIGINT NOT NULL,
+    clicks BIGINT NOT NULL, position_sum DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, vendor, tenant_key, minute, position)
+);
+CREATE TABLE rollup_sessions (
+    id BIGINT PRIMARY KEY, namespace TEXT NOT NULL, vendor TEXT NOT NULL,
+    tenant_key TEXT NOT NULL, pkey TEXT, start_t BIGINT NOT NULL, end_t BIGINT NOT NULL,
+    last_cart_t BIGINT, last_purchase_t BIGINT
+);
+CREATE INDEX rollup_sessions_by_partition ON rollup_sessions (pkey, start_t);
+CREATE TABLE rollup_lw_searches (
+    key TEXT PRIMARY KEY, namespace TEXT NOT NULL, tenant_key TEXT NOT NULL,
+    first_t BIGINT, first_id BIGINT, session_id BIGINT, q TEXT, zero_results INTEGER,
+    clicked INTEGER NOT NULL, carted INTEGER NOT NULL DEFAULT 0,
+    purchased INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX rollup_lw_searches_by_session ON rollup_lw_searches (session_id);
+CREATE INDEX rollup_lw_searches_by_query
+    ON rollup_lw_searches (q, first_t, clicked, carted, purchased, zero_results);
+CREATE TABLE rollup_nl_searches (
+    session_id BIGINT NOT NULL, q TEXT NOT NULL, namespace TEXT NOT NULL,
+    tenant_key TEXT NOT NULL, first_t BIGINT, clicked INTEGER NOT NULL,
+    carted INTEGER NOT NULL DEFAULT 0, purchased INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, q)
+);
+CREATE INDEX rollup_nl_searches_by_query
+    ON rollup_nl_searches (q, first_t, clicked, carted, purchased);
+-- Events stored before these tables existed are folded like any others.
+INSERT INTO rollup_pending SELECT array_agg(id) FROM events GROUP BY id / 500;
+"""
+_DERIVED = ("rollup_counts", "rollup_clicks", "rollup_sessions", "rollup_lw_searches",
+            "rollup_nl_searches")  # fmt: skip
+
+
+def pending(cursor: psycopg.Cursor[Any], event_ids: list[int]) -> None:
+    """Record a commit's events as not folded yet (in the commit's own transaction)."""
+    if event_ids:
+        cursor.execute("INSERT INTO rollup_pending VALUES (%s)", (event_ids,))
+
+
+# -- folding --------------------------------------------------------------------------------
+
+_FOLD_COUNTS = f"""
+INSERT INTO rollup_counts AS r
+SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, type, count(*),
+       coalesce(sum(revenue) FILTER (WHERE type = 'purchase'), 0),
+       count(revenue) FILTER (WHERE type = 'purchase')
+FROM events WHERE id = ANY(%(ids)s) GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (namespace, vendor, tenant_key, minute, type) DO UPDATE
+SET events = r.events + excluded.events, revenue_sum = r.revenue_sum + excluded.revenue_sum,
+    revenue_n = r.revenue_n + excluded.revenue_n
+"""
+_FOLD_CLICKS = f"""
+INSERT INTO rollup_clicks AS r
+SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, least(position, {LAST_POSITION + 1}),
+       count(*), coalesce(sum(position::float8), 0)
+FROM events WHERE id = ANY(%(ids)s) AND {CLICKS} AND position IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (namespace, vendor, tenant_key, minute, position) DO UPDATE
+SET clicks = r.clicks + excluded.clicks, position_sum = r.position_sum + excluded.position_sum
+"""
+_BATCH = f"""
+SELECT id, namespace, vendor, tenant_key, type, page, {COMPARED_QUERY}, {EVENT_TIME},
+       (type = 'query' AND items = '[]')::int,
+       CASE WHEN {HAS_SESSION_ID} THEN json_build_array('s', namespace, vendor, tenant_key,
+                                                        session)::text
+            WHEN "user" IS NOT NULL THEN json_build_array('u', namespace, vendor, tenant_key,
+                                                          "user")::text
+       END,
+       {HAS_SESSION_ID}::int,
+       CASE WHEN vendor = 'lucidworks' AND query_id IS NOT NULL
+            THEN json_build_array(namespace, tenant_key, query_id)::text END
+FROM (SELECT *, {_TENANT_KEY} AS tenant_key FROM events WHERE id = ANY(%(ids)s)) AS batch
+ORDER BY id
+"""
+# Commits from the queue while the events before each are fewer than FOLD_EVENTS.
+_TAKE = """
+DELETE FROM rollup_pending WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM (
+        SELECT ctid, sum(cardinality(event_ids)) OVER (ROWS UNBOUNDED PRECEDING)
+                     - cardinality(event_ids) AS before
+        FROM (SELECT ctid, event_ids FROM rollup_pending LIMIT %(events)s) AS first_ones
+    ) AS queued
+    WHERE before < %(events)s
+))
+RETURNING event_ids
+"""
+_FOLLOWED = """
+UPDATE {table} SET
+    carted = coalesce(((SELECT last_cart_t FROM rollup_sessions WHERE id = session_id)
+                       >= first_t)::int, 0),
+    purchased = coalesce(((SELECT last_purchase_t FROM rollup_sessions WHERE id = session_id)
+                          >= first_t)::int, 0)
+WHERE session_id = ANY(%s)
+"""
+
+
+def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
+    """Fold about FOLD_EVENTS events (whole commits) into the totals, in the caller's transaction.
+    False when there was nothing to fold, or (``wait`` False) another server is folding."""
+    if wait:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
+    else:
+        (locked,) = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_FOLD_LOCK,)).fetchone()  # type: ignore[misc]
+        if not locked:
+            return False
+    taken = conn.execute(_TAKE, {"events": FOLD_EVENTS}).fetchall()
+    if not taken:
+        return False
+    bounds = {"ids": sorted(i for (ids,) in taken for i in ids)}
+    conn.execute(_FOLD_COUNTS, bounds)
+    conn.execute(_FOLD_CLICKS, bounds)
+    rows = [Row(*values) for values in conn.execute(_BATCH, bounds)]
+    session_of = _fold_sessions(conn, rows)
+    _fold_lucidworks_searches(conn, rows, session_of)
+    _fold_neuralens_searches(conn, rows, session_of)
+    touched = sorted(set(session_of.values()))
+    for table in ("rollup_lw_searches", "rollup_nl_searches"):
+        conn.execute(_FOLLOWED.format(table=table), (touched,))
+    return True
+
+
+def _fold_sessions(conn: psycopg.Connection[Any], rows: list[Row]) -> dict[int, int]:
+    """Merge the rows into the stored sessions; the session id of each row's event."""
+    by_partition: dict[str, list[Row]] = {}
+    changed: list[Session] = []
+    for row in rows:
+        if row.partition is None:
+            alone = Session(None, row.t, row.t)
+            alone.take(row)
+            changed.append(alone)
+        else:
+            by_partition.setdefault(row.partition, []).append(row)
+    stored: dict[str, list[Session]] = {}
+    for key, *values in conn.execute(
+        "SELECT pkey, id, start_t, end_t, last_cart_t, last_purchase_t FROM rollup_sessions "
+        "WHERE pkey = ANY(%s)",
+        (list(by_partition),),
+    ):
+        stored.setdefault(key, []).append(Session(*values))
+    for key, partition_rows in by_partition.items():
+        first = partition_rows[0]
+        gap = math.inf if first.has_session_id else DEFAULT_SESSION_GAP_MS[first.vendor]
+        changed += merge_sessions(stored.get(key, []), partition_rows, gap)
+    session_of: dict[int, int] = {}
+    moved: list[dict[str, int]] = []
+    inserted: list[tuple[Any, ...]] = []
+    updated: list[tuple[Any, ...]] = []
+    # Ids for the new sessions, chosen here: the fold lock makes this the only folder.
+    (next_id,) = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM rollup_sessions").fetchone()  # type: ignore[misc]
+    for session in changed:
+        values = (session.start, session.end, session.last_cart, session.last_purchase)
+        if session.id is None:
+            first = session.events[0]
+            session.id, next_id = next_id, next_id + 1
+            keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
+            inserted.append((session.id, *keys, *values))
+        else:
+            updated.append((*values, session.id))
+        moved += [{"kept": session.id, "gone": old} for old in session.absorbed]
+        for row in session.events:
+            session_of[row.id] = session.id
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO rollup_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", inserted
+        )
+        cursor.executemany(
+            "UPDATE rollup_sessions SET start_t = %s, end_t = %s, last_cart_t = %s, "
+            "last_purchase_t = %s WHERE id = %s",
+            updated,
+        )
+        if moved:
+            cursor.executemany("DELETE FROM rollup_sessions WHERE id = %(gone)s", moved)
+            cursor.executemany(
+                "UPDATE rollup_lw_searches SET session_id = %(kept)s WHERE session_id = %(gone)s",
+                moved,
+            )
+            cursor.executemany(
+                "INSERT INTO rollup_nl_searches AS r "
+                "SELECT %(kept)s, q, namespace, tenant_key, first_t, clicked, 0, 0 "
+                "FROM rollup_nl_searches WHERE session_id = %(gone)s "
+                "ON CONFLICT (session_id, q) DO UPDATE "
+                "SET clicked = greatest(r.clicked, excluded.clicked), "
+                "    first_t = least(r.first_t, excluded.first_t)",  # least skips a null
+                moved,
+            )
+            cursor.executemany("DELETE FROM rollup_nl_searches WHERE session_id = %(gone)s", moved)
+    return session_of
+
+
+def _fold_lucidworks_searches(
+    conn: psycopg.Connection[Any], rows: Iterable[Row], session_of: dict[int, int]
+) -> None:
+    found: dict[str, list[Any]] = {}  # key -> the table's columns after it
+    for row in rows:
+        key = row.search_key
+        if key is None or row.type not in ("query", "click"):
+            continue
+        found.setdefault(key, [key, row.namespace, row.tenant_key, *[None] * 5, 0, 0, 0])
+    if not found:
+        return
+    for stored in conn.execute(
+        "SELECT * FROM rollup_lw_searches WHERE key = ANY(%s)", (list(found),)
+    ):
+        found[stored[0]] = list(stored)
+    for row in rows:
+        search = found.get(row.search_key) if row.search_key is not None else None
+        if search is None:
+            continue
+        if row.type == "click":
+            search[8] = 1
+        elif row.type == "query" and (
+            search[3] is None or (row.t, row.id) < (search[3], search[4])
+        ):
+            search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO rollup_lw_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET first_t = excluded.first_t, "
+            "first_id = excluded.first_id, session_id = excluded.session_id, q = excluded.q, "
+            "zero_results = excluded.zero_results, clicked = excluded.clicked, "
+            "carted = excluded.carted, purchased = excluded.purchased",
+            list(found.values()),
+        )
+
+
+def _fold_neuralens_searches(
+    conn: psycopg.Connection[Any], rows: Iterable[Row], session_of: dict[int, int]
+) -> None:
+    found: dict[tuple[int, str], list[Any]] = {}
+    for row in rows:
+        if row.vendor != "neuralens" or row.q is None:
+            continue
+        on_results = row.page == "SEARCH_RESULT_PAGE"
+        clicked = row.type == "CLICK_PRODUCT"
+        if not (on_results or clicked):
+            continue
+        key = (session_of[row.id], row.q)
+        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0, 0, 0])
+        if on_results and (search[4] is None or row.t < search[4]):
+            search[4] = row.t
+        search[5] |= clicked
+    if not found:
+        return
+    session_ids = sorted({session_id for session_id, _ in found})
+    for stored in conn.execute(
+        "SELECT * FROM rollup_nl_searches WHERE session_id = ANY(%s)", (session_ids,)
+    ):
+        known = found.get((stored[0], stored[1]))
+        if known is not None:
+            known[4] = min((t for t in (known[4], stored[4]) if t is not None), default=None)
+            known[5] |= stored[5]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO rollup_nl_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (session_id, q) DO UPDATE SET first_t = excluded.first_t, "
+            "clicked = excluded.clicked, carted = excluded.carted, "
+            "purchased = excluded.purchased",
+            list(found.values()),
+        )
+
+
+def forget(conn: psycopg.Connection[Any], namespace: str | None) -> None:
+    """After a reset, in its transaction: drop the namespace's totals (or all). Ids still
+    pending for deleted events fold to nothing."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
+    where, params = ("WHERE namespace = %s", [namespace]) if namespace else ("", [])
+    for table in _DERIVED:
+        conn.execute(f"DELETE FROM {table} {where}", params)
+    if namespace is None:
+        conn.execute("DELETE FROM rollup_pending")
+
+
+def nothing_pending(conn: psycopg.Connection[Any]) -> bool:
+    return conn.execute("SELECT 1 FROM rollup_pending LIMIT 1").fetchone() is None
+
+
+def unfolded(conn: psycopg.Connection[Any]) -> int:
+    """How many stored events are not in the totals yet."""
+    (count,) = conn.execute(  # type: ignore[misc]
+        "SELECT count(*) FROM events WHERE id IN (SELECT unnest(event_ids) FROM rollup_pending)"
+    ).fetchone()
+    return int(count)
+
+
+# -- reading --------------------------------------------------------------------------------
+
+_VENDOR_OF = {"rollup_lw_searches": "lucidworks", "rollup_nl_searches": "neuralens"}
+_FILTERS = {
+    "namespace": "namespace = %(namespace)s",
+    "vendor": "vendor = %(vendor)s",
+    "tenant": "tenant_key = 't' || %(tenant)s",
+}
+
+
+def rollup_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> dict[str, Any]:
+    """The counts ``analytics_counts`` computes from the events, read from the totals (the
+    caller has folded every event in, and reads in one snapshot)."""
+    clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
+    since, until = query.since_ms, query.until_ms
+    params: dict[str, Any] = {
+        "namespace": query.namespace, "vendor": query.vendor, "tenant": query.tenant,
+        "since": since, "until": until,
+        "since_minute": None if since is None else since // MINUTE_MS,
+        "until_minute": None if until is None else until // MINUTE_MS,
+        "per_bucket": query.bucket_ms // MINUTE_MS,
+    }  # fmt: skip
+
+    def where(*more: str) -> str:
+        return "WHERE " + " AND ".join([*clauses, *more]) if [*clauses, *more] else ""
+
+    def rows(sql: str) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    in_minutes = (
+        "(%(since_minute)s::bigint IS NULL OR minute >= %(since_minute)s) "
+        "AND (%(until_minute)s::bigint IS NULL OR minute < %(until_minute)s)"
+    )
+    in_period = (
+        "(%(since)s::bigint IS NULL OR first_t >= %(since)s) "
+        "AND (%(until)s::bigint IS NULL OR first_t < %(until)s)"
+    )
+    events = rows(
+        f"SELECT {floor_div('minute', '%(per_bucket)s::bigint')}, type, sum(events)::bigint, "
+        "       sum(revenue_sum), sum(revenue_n)::bigint "
+        f'FROM rollup_counts {where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, type COLLATE "C"'
+    )
+    positions = rows(
+        "SELECT position, sum(clicks)::bigint, coalesce(sum(position_sum), 0) "
+        f"FROM rollup_clicks {where(in_minutes)} GROUP BY 1"
+    )
+    (sessions,) = rows(
+        "SELECT count(*) FROM rollup_sessions "
+        + where(
+            "(%(until)s::bigint IS NULL OR start_t < %(until)s)",
+            "(%(since)s::bigint IS NULL OR end_t >= %(since)s)",
+        )
+    )[0]
+    searches = [  # the vendor is the table's
+        f"first_t IS NOT NULL AND {in_period}",
+        *(_FILTERS[name] for name in ("namespace", "tenant") if getattr(query, name) is not None),
+    ]
+    queries: dict[Any, list[int]] = {}  # each table counted by query, then added up
+    for table, zero_results in (
+        ("rollup_lw_searches", "zero_results"),
+        ("rollup_nl_searches", "0"),
+    ):
+        if query.vendor not in (None, _VENDOR_OF[table]):
+            continue
+        figures = QUERY_FIGURES.replace("zero_results", zero_results)
+        for q, *counts in rows(
+            f"SELECT {figures} FROM {table} WHERE {' AND '.join(searches)} GROUP BY q"
+        ):
+            known = queries.setdefault(q, [0] * len(counts))
+            known[:] = [a + int(b or 0) for a, b in zip(known, counts, strict=True)]
+    return {
+        "sessions": int(sessions),
+        **event_counts(events),
+        **position_counts(positions),
+        **search_counts([(q, *counts) for q, counts in queries.items()]),
+    }
