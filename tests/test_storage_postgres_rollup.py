@@ -22,6 +22,7 @@ from mockserver.storage.base import AnalyticsQuery
 from mockserver.storage.filters import event_row
 from mockserver.storage.postgres import _INSERT_EVENT, PostgresStore
 from mockserver.storage.postgres_analytics import analytics_counts
+from mockserver.storage.rollup import answers
 from tests.postgres_server import PostgresServer
 from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
 
@@ -45,7 +46,7 @@ def assert_totals_answer_what_the_events_do(store: PostgresStore) -> None:
     with store._connection() as conn:
         assert rollup.unfolded(conn) == 0
     for query in QUERIES:
-        assert rollup.answers(query)
+        assert answers(query)
         assert counted(store.analytics(query)) == from_events(store, query), query
 
 

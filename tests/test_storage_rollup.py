@@ -18,6 +18,7 @@ from mockserver.events import Event
 from mockserver.storage import SqliteStore
 from mockserver.storage import sqlite_rollup as rollup
 from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, AnalyticsQuery
+from mockserver.storage.rollup import answers
 from mockserver.storage.sqlite_analytics import analytics_counts
 
 MINUTE = 60_000
@@ -115,7 +116,7 @@ def test_the_totals_answer_what_the_events_do(
     store.fold_analytics()
     assert rollup.unfolded(store.db.conn) == 0
     for query in QUERIES:
-        assert rollup.answers(query)
+        assert answers(query)
         from_totals = counted(store.analytics(query))
         with store._lock:
             from_events = counted(analytics_counts(store.db.conn, query))
@@ -173,7 +174,7 @@ def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "answers"),
+    ("query", "answered"),
     [
         (AnalyticsQuery(), True),
         (AnalyticsQuery(since_ms=T0 + 5 * MINUTE), True),
@@ -183,6 +184,6 @@ def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:
     ],
 )
 def test_periods_of_whole_minutes_at_the_default_gaps_come_from_the_totals(
-    query: AnalyticsQuery, answers: bool
+    query: AnalyticsQuery, answered: bool
 ) -> None:
-    assert rollup.answers(query) is answers
+    assert answers(query) is answered

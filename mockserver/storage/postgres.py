@@ -48,6 +48,7 @@ from mockserver.storage.filters import (
     summary_of,
 )
 from mockserver.storage.postgres_analytics import analytics_counts
+from mockserver.storage.rollup import answers as answered_by_totals
 
 log = logging.getLogger("mockserver.store")
 
@@ -435,7 +436,7 @@ class PostgresStore:
         return self._dicts(sql, [*params, limit])
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
-        if not rollup.answers(query):
+        if not answered_by_totals(query):
             with self._connection() as conn, conn.transaction():
                 return analytics_counts(conn, query)
         self.fold_analytics()  # what arrived since the last fold, by any server

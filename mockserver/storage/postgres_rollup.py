@@ -14,19 +14,17 @@ What differs from SQLite, and why:
   and leaves the work to whoever holds it; an analytics call waits for it, then folds what
   is left, so its answer includes every event acknowledged before it.
 
-The merging of sessions and searches is ``sqlite_rollup.py``'s own Python; a property test
+The merging of sessions and searches is the same Python as SQLite's (``rollup.py``); a property test
 holds these totals to the from-the-events computation (tests/test_storage_rollup.py).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 
-from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, LAST_POSITION, AnalyticsQuery
+from mockserver.storage.base import LAST_POSITION, AnalyticsQuery
 from mockserver.storage.postgres_analytics import (
     CLICKS,
     COMPARED_QUERY,
@@ -34,17 +32,24 @@ from mockserver.storage.postgres_analytics import (
     HAS_SESSION_ID,
     floor_div,
 )
+from mockserver.storage.rollup import (
+    MINUTE_MS,
+    Row,
+    add_up_queries,
+    lucidworks_searches,
+    neuralens_searches,
+    partitions,
+    reading_params,
+    search_keys,
+    session_changes,
+    with_stored_neuralens,
+)
 from mockserver.storage.sqlite_analytics import (
     QUERY_FIGURES,
     event_counts,
     position_counts,
     search_counts,
 )
-from mockserver.storage.sqlite_rollup import MINUTE_MS, Row, Session, answers, merge_sessions
-
-__all__ = [  # answers: which queries the totals answer, as on SQLite
-    "answers", "fold_some", "forget", "nothing_pending", "pending", "rollup_counts", "unfolded",
-]  # fmt: skip
 
 FOLD_EVENTS = 2000  # events a fold transaction takes (whole commits: at least one)
 _FOLD_LOCK = 0x726F6C6C  # "roll": the advisory lock folding and forgetting hold
@@ -186,52 +191,24 @@ def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
 
 def _fold_sessions(conn: psycopg.Connection[Any], rows: list[Row]) -> dict[int, int]:
     """Merge the rows into the stored sessions; the session id of each row's event."""
-    by_partition: dict[str, list[Row]] = {}
-    changed: list[Session] = []
-    for row in rows:
-        if row.partition is None:
-            alone = Session(None, row.t, row.t)
-            alone.take(row)
-            changed.append(alone)
-        else:
-            by_partition.setdefault(row.partition, []).append(row)
-    stored: dict[str, list[Session]] = {}
-    for key, *values in conn.execute(
+    stored = conn.execute(
         "SELECT pkey, id, start_t, end_t, last_cart_t, last_purchase_t FROM rollup_sessions "
         "WHERE pkey = ANY(%s)",
-        (list(by_partition),),
-    ):
-        stored.setdefault(key, []).append(Session(*values))
-    for key, partition_rows in by_partition.items():
-        first = partition_rows[0]
-        gap = math.inf if first.has_session_id else DEFAULT_SESSION_GAP_MS[first.vendor]
-        changed += merge_sessions(stored.get(key, []), partition_rows, gap)
-    session_of: dict[int, int] = {}
-    moved: list[dict[str, int]] = []
-    inserted: list[tuple[Any, ...]] = []
-    updated: list[tuple[Any, ...]] = []
+        (partitions(rows),),
+    ).fetchall()
     # Ids for the new sessions, chosen here: the fold lock makes this the only folder.
     (next_id,) = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM rollup_sessions").fetchone()  # type: ignore[misc]
-    for session in changed:
-        values = (session.start, session.end, session.last_cart, session.last_purchase)
-        if session.id is None:
-            first = session.events[0]
-            session.id, next_id = next_id, next_id + 1
-            keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
-            inserted.append((session.id, *keys, *values))
-        else:
-            updated.append((*values, session.id))
-        moved += [{"kept": session.id, "gone": old} for old in session.absorbed]
-        for row in session.events:
-            session_of[row.id] = session.id
+    changes = session_changes(rows, stored, next_id)
+    moved = [{"kept": kept, "gone": gone} for kept, gone in changes.moved]
     with conn.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO rollup_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", inserted
+            "INSERT INTO rollup_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            changes.inserted,
         )
         cursor.executemany(
             "UPDATE rollup_sessions SET start_t = %s, end_t = %s, last_cart_t = %s, "
             "last_purchase_t = %s WHERE id = %s",
-            updated,
+            changes.updated,
         )
         if moved:
             cursor.executemany("DELETE FROM rollup_sessions WHERE id = %(gone)s", moved)
@@ -249,34 +226,16 @@ def _fold_sessions(conn: psycopg.Connection[Any], rows: list[Row]) -> dict[int, 
                 moved,
             )
             cursor.executemany("DELETE FROM rollup_nl_searches WHERE session_id = %(gone)s", moved)
-    return session_of
+    return changes.session_of
 
 
 def _fold_lucidworks_searches(
-    conn: psycopg.Connection[Any], rows: Iterable[Row], session_of: dict[int, int]
+    conn: psycopg.Connection[Any], rows: list[Row], session_of: dict[int, int]
 ) -> None:
-    found: dict[str, list[Any]] = {}  # key -> the table's columns after it
-    for row in rows:
-        key = row.search_key
-        if key is None or row.type not in ("query", "click"):
-            continue
-        found.setdefault(key, [key, row.namespace, row.tenant_key, *[None] * 5, 0, 0, 0])
-    if not found:
+    keys = search_keys(rows)
+    if not keys:
         return
-    for stored in conn.execute(
-        "SELECT * FROM rollup_lw_searches WHERE key = ANY(%s)", (list(found),)
-    ):
-        found[stored[0]] = list(stored)
-    for row in rows:
-        search = found.get(row.search_key) if row.search_key is not None else None
-        if search is None:
-            continue
-        if row.type == "click":
-            search[8] = 1
-        elif row.type == "query" and (
-            search[3] is None or (row.t, row.id) < (search[3], search[4])
-        ):
-            search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
+    stored = conn.execute("SELECT * FROM rollup_lw_searches WHERE key = ANY(%s)", (keys,))
     with conn.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO rollup_lw_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
@@ -284,43 +243,27 @@ def _fold_lucidworks_searches(
             "first_id = excluded.first_id, session_id = excluded.session_id, q = excluded.q, "
             "zero_results = excluded.zero_results, clicked = excluded.clicked, "
             "carted = excluded.carted, purchased = excluded.purchased",
-            list(found.values()),
+            lucidworks_searches(rows, stored.fetchall(), session_of),
         )
 
 
 def _fold_neuralens_searches(
-    conn: psycopg.Connection[Any], rows: Iterable[Row], session_of: dict[int, int]
+    conn: psycopg.Connection[Any], rows: list[Row], session_of: dict[int, int]
 ) -> None:
-    found: dict[tuple[int, str], list[Any]] = {}
-    for row in rows:
-        if row.vendor != "neuralens" or row.q is None:
-            continue
-        on_results = row.page == "SEARCH_RESULT_PAGE"
-        clicked = row.type == "CLICK_PRODUCT"
-        if not (on_results or clicked):
-            continue
-        key = (session_of[row.id], row.q)
-        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0, 0, 0])
-        if on_results and (search[4] is None or row.t < search[4]):
-            search[4] = row.t
-        search[5] |= clicked
+    found = neuralens_searches(rows, session_of)
     if not found:
         return
     session_ids = sorted({session_id for session_id, _ in found})
-    for stored in conn.execute(
+    stored = conn.execute(
         "SELECT * FROM rollup_nl_searches WHERE session_id = ANY(%s)", (session_ids,)
-    ):
-        known = found.get((stored[0], stored[1]))
-        if known is not None:
-            known[4] = min((t for t in (known[4], stored[4]) if t is not None), default=None)
-            known[5] |= stored[5]
+    )
     with conn.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO rollup_nl_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (session_id, q) DO UPDATE SET first_t = excluded.first_t, "
             "clicked = excluded.clicked, carted = excluded.carted, "
             "purchased = excluded.purchased",
-            list(found.values()),
+            with_stored_neuralens(found, stored.fetchall()),
         )
 
 
@@ -349,6 +292,7 @@ def unfolded(conn: psycopg.Connection[Any]) -> int:
 
 # -- reading --------------------------------------------------------------------------------
 
+_ZERO_RESULTS = {"rollup_lw_searches": "zero_results", "rollup_nl_searches": "0"}
 _VENDOR_OF = {"rollup_lw_searches": "lucidworks", "rollup_nl_searches": "neuralens"}
 _FILTERS = {
     "namespace": "namespace = %(namespace)s",
@@ -361,14 +305,7 @@ def rollup_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> dict[
     """The counts ``analytics_counts`` computes from the events, read from the totals (the
     caller has folded every event in, and reads in one snapshot)."""
     clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
-    since, until = query.since_ms, query.until_ms
-    params: dict[str, Any] = {
-        "namespace": query.namespace, "vendor": query.vendor, "tenant": query.tenant,
-        "since": since, "until": until,
-        "since_minute": None if since is None else since // MINUTE_MS,
-        "until_minute": None if until is None else until // MINUTE_MS,
-        "per_bucket": query.bucket_ms // MINUTE_MS,
-    }  # fmt: skip
+    params = reading_params(query)
 
     def where(*more: str) -> str:
         return "WHERE " + " AND ".join([*clauses, *more]) if [*clauses, *more] else ""
@@ -404,22 +341,17 @@ def rollup_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> dict[
         f"first_t IS NOT NULL AND {in_period}",
         *(_FILTERS[name] for name in ("namespace", "tenant") if getattr(query, name) is not None),
     ]
-    queries: dict[Any, list[int]] = {}  # each table counted by query, then added up
-    for table, zero_results in (
-        ("rollup_lw_searches", "zero_results"),
-        ("rollup_nl_searches", "0"),
-    ):
-        if query.vendor not in (None, _VENDOR_OF[table]):
-            continue
-        figures = QUERY_FIGURES.replace("zero_results", zero_results)
-        for q, *counts in rows(
-            f"SELECT {figures} FROM {table} WHERE {' AND '.join(searches)} GROUP BY q"
-        ):
-            known = queries.setdefault(q, [0] * len(counts))
-            known[:] = [a + int(b or 0) for a, b in zip(known, counts, strict=True)]
+    queries = add_up_queries(  # each table counted by query, then added up
+        rows(
+            f"SELECT {QUERY_FIGURES.replace('zero_results', zero_results)} FROM {table} "
+            f"WHERE {' AND '.join(searches)} GROUP BY q"
+        )
+        for table, zero_results in _ZERO_RESULTS.items()
+        if query.vendor in (None, _VENDOR_OF[table])
+    )
     return {
         "sessions": int(sessions),
         **event_counts(events),
         **position_counts(positions),
-        **search_counts([(q, *counts) for q, counts in queries.items()]),
+        **search_counts(queries),
     }

@@ -40,6 +40,7 @@ from mockserver.storage.filters import (
     event_row,
     summary_of,
 )
+from mockserver.storage.rollup import answers as answered_by_totals
 from mockserver.storage.sqlite_analytics import analytics_counts
 
 log = logging.getLogger("mockserver.store")
@@ -431,7 +432,7 @@ class SqliteStore:
             return list(_rows(conn, sql, [*params, limit]))
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
-        if not rollup.answers(query):
+        if not answered_by_totals(query):
             with self._reading() as conn:
                 return analytics_counts(conn, query)
         self.fold_analytics()  # what arrived since the last fold (under a second's worth)

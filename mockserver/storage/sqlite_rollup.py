@@ -8,17 +8,15 @@ Every table here is derived from ``events`` and nothing else; ``rollup_state`` s
   namespace, vendor, tenant, minute of event time and type or position: an upsert in SQL.
 - ``rollup_sessions``: each partition's sessions (a Lucidworks session id, or a user's
   events less than the gap apart; see ``sqlite_analytics.py``) with their first and last
-  event time and their last add-to-cart and purchase. The batch's events of a partition are
-  merged with its stored sessions: an event joins every session it is less than the gap
-  from, so one that arrives late can join two sessions into one (the kept session takes
-  the other's searches). Exact whatever order events arrive in.
+  event time and their last add-to-cart and purchase, merged with the batch's events in
+  Python (``rollup.py``, shared with PostgreSQL): exact whatever order events arrive in.
 - ``rollup_lw_searches``: a Lucidworks queryId's first query signal (time, id, session,
   query, results) and whether a click named it. ``rollup_nl_searches``: a Neuralens
   (session, query)'s first time on a results page (null while only a click was seen) and
   whether a click had it.
 
-Whether a search was followed by an add-to-cart or a purchase is read, not stored: its
-session's last one at or after its time. The totals serve the default session gaps
+Whether a search was followed by an add-to-cart or a purchase is kept on the search,
+updated for the sessions each batch touches: its session's last one at or after its time. The totals serve the default session gaps
 (``DEFAULT_SESSION_GAP_MS``) and periods of whole minutes; anything else is computed from
 the events. A property test holds both ways to the same counts (tests/test_storage_rollup.py).
 """
@@ -26,15 +24,24 @@ the events. A property test holds both ways to the same counts (tests/test_stora
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
 
-from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, LAST_POSITION, AnalyticsQuery
+from mockserver.storage.base import LAST_POSITION, AnalyticsQuery
+from mockserver.storage.rollup import (
+    MINUTE_MS,
+    Row,
+    add_up_queries,
+    lucidworks_searches,
+    neuralens_searches,
+    partitions,
+    reading_params,
+    search_keys,
+    session_changes,
+    with_stored_neuralens,
+)
 from mockserver.storage.sqlite_analytics import (
     CLICKS,
     COMPARED_QUERY,
@@ -48,7 +55,6 @@ from mockserver.storage.sqlite_analytics import (
     search_counts,
 )
 
-MINUTE_MS = 60_000
 FOLD_CHUNK = 500  # events a transaction: the writer lock is held ~12 ms at most
 
 _TENANT_KEY = "CASE WHEN tenant IS NULL THEN '' ELSE 't' || tenant END"  # null apart from ''
@@ -149,88 +155,6 @@ WHERE session_id IN (SELECT value FROM json_each(?))
 """
 
 
-@dataclass
-class Row:
-    """An event of the batch, as the folding reads it."""
-
-    id: int
-    namespace: str
-    vendor: str
-    tenant_key: str
-    type: str
-    page: str | None
-    q: str | None
-    t: int
-    zero_results: int
-    partition: str | None  # the events its session is cut from; None: a session alone
-    has_session_id: int  # its partition is a Lucidworks session id, not a user
-    search_key: str | None  # a Lucidworks queryId, within its namespace and tenant
-
-
-@dataclass
-class Session:
-    id: int | None
-    start: int
-    end: int
-    last_cart: int | None = None
-    last_purchase: int | None = None
-    absorbed: list[int] = field(default_factory=list)  # stored sessions merged into this one
-    events: list[Row] = field(default_factory=list)  # the batch's events in it
-
-    def take(self, row: Row) -> None:
-        self.events.append(row)
-        self.start, self.end = min(self.start, row.t), max(self.end, row.t)
-        if row.type in ("cartadd", "ADD_TO_CART"):
-            self.last_cart = _latest(self.last_cart, row.t)
-        elif row.type in ("purchase", "PURCHASE"):
-            self.last_purchase = _latest(self.last_purchase, row.t)
-
-    def take_all(self, other: Session) -> None:
-        for row in other.events:
-            self.take(row)
-
-    def absorb(self, other: Session) -> None:
-        """Two stored sessions become one: the lower id stays, the other is dropped."""
-        assert self.id is not None
-        assert other.id is not None
-        self.absorbed += [max(self.id, other.id), *other.absorbed]
-        self.id = min(self.id, other.id)
-        self.start, self.end = min(self.start, other.start), max(self.end, other.end)
-        self.last_cart = _latest(self.last_cart, other.last_cart)
-        self.last_purchase = _latest(self.last_purchase, other.last_purchase)
-        self.events += other.events
-
-
-def _latest(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else max(a, b)
-
-
-def merge_sessions(stored: list[Session], rows: list[Row], gap: float) -> list[Session]:
-    """A partition's sessions once ``rows`` join the ``stored`` ones: runs of events less
-    than ``gap`` apart. A stored session that absorbs others keeps the lowest id; only
-    sessions that changed are returned."""
-    items: list[tuple[int, int, Session | Row]] = [(s.start, s.end, s) for s in stored]
-    items += [(r.t, r.t, r) for r in rows]
-    items.sort(key=lambda item: (item[0], item[1]))
-    merged: list[Session] = []
-    for start, _, item in items:
-        current = merged[-1] if merged and start - merged[-1].end < gap else None
-        if isinstance(item, Session):
-            if current is None:
-                merged.append(item)
-            elif current.id is None:  # new events before a stored session: it keeps its id
-                item.take_all(current)
-                merged[-1] = item
-            else:
-                current.absorb(item)
-        else:
-            if current is None:
-                current = Session(None, item.t, item.t)
-                merged.append(current)
-            current.take(item)
-    return [s for s in merged if s.events or s.absorbed]
-
-
 def fold_some(conn: sqlite3.Connection, limit: int | None = None) -> bool:
     """Fold up to ``limit`` (FOLD_CHUNK) events not yet in the totals, in the caller's
     transaction. False when there was nothing to fold."""
@@ -257,51 +181,23 @@ def fold_some(conn: sqlite3.Connection, limit: int | None = None) -> bool:
 
 def _fold_sessions(conn: sqlite3.Connection, rows: list[Row]) -> dict[int, int]:
     """Merge the rows into the stored sessions; the session id of each row's event."""
-    by_partition: dict[str, list[Row]] = {}
-    changed: list[Session] = []
-    for row in rows:
-        key = row.partition
-        if key is None:
-            alone = Session(None, row.t, row.t)
-            alone.take(row)
-            changed.append(alone)
-        else:
-            by_partition.setdefault(key, []).append(row)
-    stored: dict[str, list[Session]] = {}
-    for key, *values in conn.execute(
+    stored = conn.execute(
         "SELECT pkey, id, start_t, end_t, last_cart_t, last_purchase_t FROM rollup_sessions "
         "WHERE pkey IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(by_partition)),),
-    ):
-        stored.setdefault(key, []).append(Session(*values))
-    for key, partition_rows in by_partition.items():
-        first = partition_rows[0]
-        gap = math.inf if first.has_session_id else DEFAULT_SESSION_GAP_MS[first.vendor]
-        changed += merge_sessions(stored.get(key, []), partition_rows, gap)
-    session_of: dict[int, int] = {}
-    moved: list[tuple[int, int]] = []
-    inserted: list[tuple[Any, ...]] = []
-    updated: list[tuple[Any, ...]] = []
+        (json.dumps(partitions(rows)),),
+    ).fetchall()
     # Ids for the new sessions, chosen here: the caller's transaction is the only writer.
     (next_id,) = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM rollup_sessions").fetchone()
-    for session in changed:
-        values = (session.start, session.end, session.last_cart, session.last_purchase)
-        if session.id is None:
-            first = session.events[0]
-            session.id, next_id = next_id, next_id + 1
-            keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
-            inserted.append((session.id, *keys, *values))
-        else:
-            updated.append((*values, session.id))
-        moved += [(session.id, old) for old in session.absorbed]
-        for row in session.events:
-            session_of[row.id] = session.id
-    conn.executemany("INSERT INTO rollup_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserted)
+    changes = session_changes(rows, stored, next_id)
+    conn.executemany(
+        "INSERT INTO rollup_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", changes.inserted
+    )
     conn.executemany(
         "UPDATE rollup_sessions SET start_t = ?, end_t = ?, last_cart_t = ?, last_purchase_t = ? "
         "WHERE id = ?",
-        updated,
+        changes.updated,
     )
+    moved = changes.moved
     if moved:
         conn.executemany("DELETE FROM rollup_sessions WHERE id = ?", [(old,) for _, old in moved])
         conn.executemany("UPDATE rollup_lw_searches SET session_id = ? WHERE session_id = ?", moved)
@@ -317,70 +213,39 @@ def _fold_sessions(conn: sqlite3.Connection, rows: list[Row]) -> dict[int, int]:
         conn.executemany(
             "DELETE FROM rollup_nl_searches WHERE session_id = ?", [(old,) for _, old in moved]
         )
-    return session_of
+    return changes.session_of
 
 
 def _fold_lucidworks_searches(
-    conn: sqlite3.Connection, rows: Iterable[Row], session_of: dict[int, int]
+    conn: sqlite3.Connection, rows: list[Row], session_of: dict[int, int]
 ) -> None:
-    found: dict[str, list[Any]] = {}  # key -> the table's columns after it
-    for row in rows:
-        key = row.search_key
-        if key is None or row.type not in ("query", "click"):
-            continue
-        found.setdefault(key, [key, row.namespace, row.tenant_key, *[None] * 5, 0, 0, 0])
-    if not found:
+    keys = search_keys(rows)
+    if not keys:
         return
-    for stored in conn.execute(
+    stored = conn.execute(
         "SELECT * FROM rollup_lw_searches WHERE key IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(found)),),
-    ):
-        found[stored[0]] = list(stored)
-    for row in rows:
-        search = found.get(row.search_key) if row.search_key is not None else None
-        if search is None:
-            continue
-        if row.type == "click":
-            search[8] = 1
-        elif row.type == "query" and (
-            search[3] is None or (row.t, row.id) < (search[3], search[4])
-        ):
-            search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
+        (json.dumps(keys),),
+    ).fetchall()
     conn.executemany(
         "INSERT OR REPLACE INTO rollup_lw_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        found.values(),
+        lucidworks_searches(rows, stored, session_of),
     )
 
 
 def _fold_neuralens_searches(
-    conn: sqlite3.Connection, rows: Iterable[Row], session_of: dict[int, int]
+    conn: sqlite3.Connection, rows: list[Row], session_of: dict[int, int]
 ) -> None:
-    found: dict[tuple[int, str], list[Any]] = {}
-    for row in rows:
-        if row.vendor != "neuralens" or row.q is None:
-            continue
-        on_results = row.page == "SEARCH_RESULT_PAGE"
-        clicked = row.type == "CLICK_PRODUCT"
-        if not (on_results or clicked):
-            continue
-        key = (session_of[row.id], row.q)
-        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0, 0, 0])
-        if on_results and (search[4] is None or row.t < search[4]):
-            search[4] = row.t
-        search[5] |= clicked
+    found = neuralens_searches(rows, session_of)
     if not found:
         return
     session_ids = sorted({session_id for session_id, _ in found})
-    for stored in conn.execute(
+    stored = conn.execute(
         "SELECT * FROM rollup_nl_searches WHERE session_id IN (SELECT value FROM json_each(?))",
         (json.dumps(session_ids),),
-    ):
-        known = found.get((stored[0], stored[1]))
-        if known is not None:
-            known[4] = min((t for t in (known[4], stored[4]) if t is not None), default=None)
-            known[5] |= stored[5]
+    ).fetchall()
     conn.executemany(
-        "INSERT OR REPLACE INTO rollup_nl_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)", found.values()
+        "INSERT OR REPLACE INTO rollup_nl_searches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        with_stored_neuralens(found, stored),
     )
 
 
@@ -408,13 +273,6 @@ def unfolded(conn: sqlite3.Connection) -> int:
 # -- reading --------------------------------------------------------------------------------
 
 
-def answers(query: AnalyticsQuery) -> bool:
-    """Whether the running totals answer this query exactly."""
-    return query.session_gap_ms == DEFAULT_SESSION_GAP_MS and all(
-        bound is None or bound % MINUTE_MS == 0 for bound in (query.since_ms, query.until_ms)
-    )
-
-
 _VENDOR_OF = {"rollup_lw_searches": "lucidworks", "rollup_nl_searches": "neuralens"}
 _FILTERS = {
     "namespace": "namespace = :namespace",
@@ -427,14 +285,7 @@ def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, 
     """The counts ``analytics_counts`` computes from the events, read from the totals (the
     caller has folded every event in, and reads in one transaction)."""
     clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
-    since, until = query.since_ms, query.until_ms
-    params: dict[str, Any] = {
-        "namespace": query.namespace, "vendor": query.vendor, "tenant": query.tenant,
-        "since": since, "until": until,
-        "since_minute": None if since is None else since // MINUTE_MS,
-        "until_minute": None if until is None else until // MINUTE_MS,
-        "per_bucket": query.bucket_ms // MINUTE_MS,
-    }  # fmt: skip
+    params = reading_params(query)
 
     def where(*more: str) -> str:
         return "WHERE " + " AND ".join([*clauses, *more]) if [*clauses, *more] else ""
@@ -463,22 +314,20 @@ def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, 
         f"first_t IS NOT NULL AND {in_period}",
         *(_FILTERS[name] for name in ("namespace", "tenant") if getattr(query, name) is not None),
     ]
-    queries: dict[Any, list[int]] = {}  # each table counted by query, then added up
-    for table, zero_results in (
-        ("rollup_lw_searches", "zero_results"),
-        ("rollup_nl_searches", "0"),
-    ):
-        if query.vendor not in (None, _VENDOR_OF[table]):
-            continue
-        figures = QUERY_FIGURES.replace("zero_results", zero_results)
-        for q, *counts in rows(
-            f"SELECT {figures} FROM {table} WHERE {' AND '.join(searches)} GROUP BY q"
-        ):
-            known = queries.setdefault(q, [0] * len(counts))
-            known[:] = [a + (b or 0) for a, b in zip(known, counts, strict=True)]
+    queries = add_up_queries(  # each table counted by query, then added up
+        rows(
+            f"SELECT {QUERY_FIGURES.replace('zero_results', zero_results)} FROM {table} "
+            f"WHERE {' AND '.join(searches)} GROUP BY q"
+        )
+        for table, zero_results in (
+            ("rollup_lw_searches", "zero_results"),
+            ("rollup_nl_searches", "0"),
+        )
+        if query.vendor in (None, _VENDOR_OF[table])
+    )
     return {
         "sessions": sessions,
         **event_counts(events),
         **position_counts(positions),
-        **search_counts([(q, *counts) for q, counts in queries.items()]),
+        **search_counts(queries),
     }
