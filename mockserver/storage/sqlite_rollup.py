@@ -18,7 +18,8 @@ Every table here is derived from ``events`` and nothing else; ``rollup_state`` s
 Whether a search was followed by an add-to-cart or a purchase is kept on the search,
 updated for the sessions each batch touches: its session's last one at or after its time.
 The totals serve the default session gaps (``DEFAULT_SESSION_GAP_MS``) and periods of whole
-minutes; anything else is computed from the events. A property test holds both ways to the same counts (tests/test_storage_rollup.py).
+minutes; anything else is computed from the events. A property test holds both ways to
+the same counts (tests/test_storage_rollup.py).
 """
 
 from __future__ import annotations
