@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from mockserver import Settings, create_app
 from mockserver.events import Event
 from mockserver.storage import SqliteStore, open_store
 from mockserver.storage.base import AnalyticsQuery, redacted
+from mockserver.testing.server import MockServer
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 from tests.postgres_server import PostgresServer, _free_port
 from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
@@ -184,6 +186,22 @@ def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
             assert waited[0].status_code == 200
             assert len(waited[0].json()["events"]) == 2
             assert time.monotonic() - began < 3  # told, not found by polling
+    finally:
+        writer.close()
+
+
+def test_a_live_view_hears_what_another_server_stored(postgres_url: str) -> None:
+    writer = open_store(postgres_url)
+    try:
+        with MockServer(Settings(db=postgres_url, port=0)) as server:
+            params: dict[str, str | int] = {"namespace": "live", "duration": 10}
+            with httpx.stream("GET", f"{server.url}/_mock/stream", params=params) as stream:
+                lines = stream.iter_lines()
+                assert next(lines) == "retry: 1000"
+                writer.add([_click_event(CLICK, n, namespace="live") for n in range(3)])
+                data = next(line for line in lines if line.startswith("data:"))
+        change = json.loads(data.removeprefix("data: "))
+        assert (change["events"], change["reset"]) == (3, False)
     finally:
         writer.close()
 

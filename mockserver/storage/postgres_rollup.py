@@ -20,6 +20,7 @@ holds these totals to the from-the-events computation (tests/test_storage_rollup
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -104,7 +105,7 @@ _DERIVED = ("rollup_counts", "rollup_clicks", "rollup_sessions", "rollup_lw_sear
 def pending(cursor: psycopg.Cursor[Any], event_ids: list[int]) -> None:
     """Record a commit's events as not folded yet (in the commit's own transaction)."""
     if event_ids:
-        cursor.execute("INSERT INTO rollup_pending VALUES (%s)", (event_ids,))
+        cursor.execute("INSERT INTO rollup_pending VALUES (%b)", (event_ids,))
 
 
 # -- folding --------------------------------------------------------------------------------
@@ -114,7 +115,7 @@ INSERT INTO rollup_counts AS r
 SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, type, count(*),
        coalesce(sum(revenue) FILTER (WHERE type = 'purchase'), 0),
        count(revenue) FILTER (WHERE type = 'purchase')
-FROM events WHERE id = ANY(%(ids)s) GROUP BY 1, 2, 3, 4, 5
+FROM events WHERE id = ANY(%(ids)b) GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (namespace, vendor, tenant_key, minute, type) DO UPDATE
 SET events = r.events + excluded.events, revenue_sum = r.revenue_sum + excluded.revenue_sum,
     revenue_n = r.revenue_n + excluded.revenue_n
@@ -123,7 +124,7 @@ _FOLD_CLICKS = f"""
 INSERT INTO rollup_clicks AS r
 SELECT namespace, vendor, {_TENANT_KEY}, {_MINUTE}, least(position, {LAST_POSITION + 1}),
        count(*), coalesce(sum(position::float8), 0)
-FROM events WHERE id = ANY(%(ids)s) AND {CLICKS} AND position IS NOT NULL
+FROM events WHERE id = ANY(%(ids)b) AND {CLICKS} AND position IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (namespace, vendor, tenant_key, minute, position) DO UPDATE
 SET clicks = r.clicks + excluded.clicks, position_sum = r.position_sum + excluded.position_sum
@@ -139,7 +140,7 @@ SELECT id, namespace, vendor, tenant_key, type, page, {COMPARED_QUERY}, {EVENT_T
        {HAS_SESSION_ID}::int,
        CASE WHEN vendor = 'lucidworks' AND query_id IS NOT NULL
             THEN json_build_array(namespace, tenant_key, query_id)::text END
-FROM (SELECT *, {_TENANT_KEY} AS tenant_key FROM events WHERE id = ANY(%(ids)s)) AS batch
+FROM (SELECT *, {_TENANT_KEY} AS tenant_key FROM events WHERE id = ANY(%(ids)b)) AS batch
 ORDER BY id
 """
 # Commits from the queue while the events before each are fewer than FOLD_EVENTS.
@@ -160,7 +161,7 @@ UPDATE {table} SET
                        >= first_t)::int, 0),
     purchased = coalesce(((SELECT last_purchase_t FROM rollup_sessions WHERE id = session_id)
                           >= first_t)::int, 0)
-WHERE session_id = ANY(%s)
+WHERE session_id = ANY(%b)
 """
 
 
@@ -189,27 +190,52 @@ def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
     return True
 
 
+# Each table's column types, in order: rows are written by one statement a table, as arrays
+# unnested (a statement a row cost the database most of a fold's time).
+_SESSION = ("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint")
+_LUCIDWORKS_SEARCH = ("text", "text", "text", "bigint", "bigint", "bigint", "text", "int",
+                      "int", "int", "int")  # fmt: skip
+_NEURALENS_SEARCH = ("bigint", "text", "text", "text", "bigint", "int", "int", "int")
+
+
+def _bulk(
+    conn: psycopg.Connection[Any], sql: str, types: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Run ``sql`` once for all ``rows``: ``{rows}`` in it becomes unnest() of one array a
+    column. Integers are passed as such (the merging keeps some flags as booleans)."""
+    if not rows:
+        return
+    columns = [
+        [None if value is None else int(value) for value in column]
+        if kind != "text"
+        else list(column)
+        for kind, column in zip(types, zip(*rows, strict=True), strict=True)
+    ]
+    unnested = "unnest(" + ", ".join(f"%b::{kind}[]" for kind in types) + ")"
+    conn.execute(sql.format(rows=unnested), columns)
+
+
 def _fold_sessions(conn: psycopg.Connection[Any], rows: list[Row]) -> dict[int, int]:
     """Merge the rows into the stored sessions; the session id of each row's event."""
     stored = conn.execute(
         "SELECT pkey, id, start_t, end_t, last_cart_t, last_purchase_t FROM rollup_sessions "
-        "WHERE pkey = ANY(%s)",
+        "WHERE pkey = ANY(%b)",
         (partitions(rows),),
     ).fetchall()
     # Ids for the new sessions, chosen here: the fold lock makes this the only folder.
     (next_id,) = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM rollup_sessions").fetchone()  # type: ignore[misc]
     changes = session_changes(rows, stored, next_id)
     moved = [{"kept": kept, "gone": gone} for kept, gone in changes.moved]
+    _bulk(conn, "INSERT INTO rollup_sessions SELECT * FROM {rows}", _SESSION, changes.inserted)
+    _bulk(
+        conn,
+        "UPDATE rollup_sessions AS s SET start_t = v.start_t, end_t = v.end_t, "
+        "last_cart_t = v.last_cart_t, last_purchase_t = v.last_purchase_t "
+        "FROM {rows} AS v(start_t, end_t, last_cart_t, last_purchase_t, id) WHERE s.id = v.id",
+        ("bigint",) * 5,
+        changes.updated,
+    )
     with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO rollup_sessions VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            changes.inserted,
-        )
-        cursor.executemany(
-            "UPDATE rollup_sessions SET start_t = %s, end_t = %s, last_cart_t = %s, "
-            "last_purchase_t = %s WHERE id = %s",
-            changes.updated,
-        )
         if moved:
             cursor.executemany("DELETE FROM rollup_sessions WHERE id = %(gone)s", moved)
             cursor.executemany(
@@ -235,16 +261,17 @@ def _fold_lucidworks_searches(
     keys = search_keys(rows)
     if not keys:
         return
-    stored = conn.execute("SELECT * FROM rollup_lw_searches WHERE key = ANY(%s)", (keys,))
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO rollup_lw_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (key) DO UPDATE SET first_t = excluded.first_t, "
-            "first_id = excluded.first_id, session_id = excluded.session_id, q = excluded.q, "
-            "zero_results = excluded.zero_results, clicked = excluded.clicked, "
-            "carted = excluded.carted, purchased = excluded.purchased",
-            lucidworks_searches(rows, stored.fetchall(), session_of),
-        )
+    stored = conn.execute("SELECT * FROM rollup_lw_searches WHERE key = ANY(%b)", (keys,))
+    _bulk(
+        conn,
+        "INSERT INTO rollup_lw_searches SELECT * FROM {rows} "
+        "ON CONFLICT (key) DO UPDATE SET first_t = excluded.first_t, "
+        "first_id = excluded.first_id, session_id = excluded.session_id, q = excluded.q, "
+        "zero_results = excluded.zero_results, clicked = excluded.clicked, "
+        "carted = excluded.carted, purchased = excluded.purchased",
+        _LUCIDWORKS_SEARCH,
+        lucidworks_searches(rows, stored.fetchall(), session_of),
+    )
 
 
 def _fold_neuralens_searches(
@@ -255,16 +282,16 @@ def _fold_neuralens_searches(
         return
     session_ids = sorted({session_id for session_id, _ in found})
     stored = conn.execute(
-        "SELECT * FROM rollup_nl_searches WHERE session_id = ANY(%s)", (session_ids,)
+        "SELECT * FROM rollup_nl_searches WHERE session_id = ANY(%b)", (session_ids,)
     )
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO rollup_nl_searches VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (session_id, q) DO UPDATE SET first_t = excluded.first_t, "
-            "clicked = excluded.clicked, carted = excluded.carted, "
-            "purchased = excluded.purchased",
-            with_stored_neuralens(found, stored.fetchall()),
-        )
+    _bulk(
+        conn,
+        "INSERT INTO rollup_nl_searches SELECT * FROM {rows} "
+        "ON CONFLICT (session_id, q) DO UPDATE SET first_t = excluded.first_t, "
+        "clicked = excluded.clicked, carted = excluded.carted, purchased = excluded.purchased",
+        _NEURALENS_SEARCH,
+        with_stored_neuralens(found, stored.fetchall()),
+    )
 
 
 def forget(conn: psycopg.Connection[Any], namespace: str | None) -> None:
