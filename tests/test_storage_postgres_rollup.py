@@ -51,7 +51,7 @@ def assert_totals_answer_what_the_events_do(store: PostgresStore) -> None:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     batches=st.lists(st.lists(events(), min_size=1, max_size=12), min_size=1, max_size=6),
