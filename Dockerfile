@@ -2,6 +2,8 @@
 # PostgreSQL driver, as a non-root user, checking its own /_mock/health.
 #   docker build -t mockserver .
 #   docker run -p 8080:8080 -e MOCKSERVER_DB=postgresql://... -e MOCKSERVER_ADMIN_TOKEN=... mockserver
+# PYTHON_IMAGE: another Debian-based Python 3.11 image with pip, where Docker Hub is out of
+# reach (tests/container/check.sh builds one from Debian's packages).
 ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
