@@ -276,7 +276,8 @@ def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ig
         description="Send Lucidworks clicks through every server at once, in a namespace of the "
         "check's own (deleted at the end), and check that each server shows every acknowledged "
         "event once with the same ids, that a wait on the last is answered by events stored "
-        "through the others, and that a reset through the first is seen by all. Exit 1 if a check "
+        "through the others, that each server's analytics count every event, and that a reset "
+        "through the first is seen by all. Exit 1 if a check "
         "fails, 2 if the servers could not be asked.",
         epilog="example, after `docker compose up`:\n"
         "  MOCKSERVER_ADMIN_TOKEN=... mockserver check-shared http://127.0.0.1:8081 "

@@ -152,8 +152,9 @@ def test_check_shared_passes_on_two_servers_on_one_database(
             capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        # each server healthy, all acknowledged, the wait, each shows them, each sees the reset
-        assert checked.stdout.count("\nok ") == 8
+        # each server healthy, all acknowledged, the wait, each shows them, the analytics, each
+        # sees the reset
+        assert checked.stdout.count("\nok ") == 9
         assert "a wait there was answered" in checked.stdout
         assert _stored_visitors(db) == Counter()  # its namespace deleted at the end
     finally:

@@ -50,6 +50,8 @@ def test_a_bound_client_sees_only_its_namespace(server: MockServer, client: Mock
     _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)  # namespace "default"
     assert len(client.events()) == 3
     assert client.summary()["events"]["total"] == 3
+    assert client.analytics()["totals"]["events"] == 3
+    assert client.analytics(vendor="neuralens")["totals"]["events"] == 0
     with server.client() as everything:
         assert len(everything.events(namespace=client.namespace)) == 3
         assert len(everything.events(vendor="neuralens")) >= 1

@@ -28,7 +28,7 @@ def test_one_server_is_one_store_and_the_check_leaves_nothing_behind(
 ) -> None:
     outcome = check_shared([servers[0].url], events=20, timeout=5)
     assert outcome.failed == []
-    assert len(outcome.lines) == 5  # healthy, acknowledged, the wait, the ids, the reset
+    assert len(outcome.lines) == 6  # healthy, acknowledged, the wait, ids, analytics, reset
     assert servers[0].store is None or servers[0].store.count_events({}) == 0
 
 
@@ -40,6 +40,7 @@ def test_servers_with_stores_of_their_own_fail_it_saying_what_differs(
     assert status == 1
     assert "was not answered within 1 s" in printed
     assert "shows 5 events" in printed  # each shows only what was sent through it
+    assert "analytics count [5, 5] events of 10" in printed
 
 
 def test_a_token_the_check_lacks_is_a_clear_error(

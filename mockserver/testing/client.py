@@ -121,6 +121,12 @@ class MockClient:
         summary: dict[str, Any] = self._get("/summary", {})
         return summary
 
+    def analytics(self, **params: Any) -> dict[str, Any]:
+        """Search analytics of this namespace (``/_mock/analytics``; params such as bucket,
+        since, until, vendor, tenant)."""
+        figures: dict[str, Any] = self._get("/analytics", params)
+        return figures
+
     def reset(self) -> None:
         """Delete this namespace's events and rejections (every namespace's, if unbound)."""
         self._check(self._http.post("/reset", params=self._params({})))

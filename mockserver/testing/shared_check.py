@@ -3,8 +3,9 @@
 After ``docker compose up`` (or any deployment of several servers on one PostgreSQL
 database), send events through every replica at once and check what each replica then
 shows: every acknowledged event, once, with the same ids everywhere; a ``/_mock/wait`` on one
-replica answered by events the others stored; a reset through one seen by all. It works in a
-namespace of its own, which it deletes at the end, so a sandbox in use is not disturbed.
+replica answered by events the others stored; analytics counting every event on every
+replica; a reset through one seen by all. It works in a namespace of its own, which it
+deletes at the end, so a sandbox in use is not disturbed.
 """
 
 from __future__ import annotations
@@ -145,6 +146,13 @@ def check_shared(
                 f"{acknowledged} were acknowledged"
                 + ("" if set(ids) == expected else ", not the ids the first replica shows"),
             )
+
+        figures = [client.analytics()["totals"]["events"] for client in clients]
+        outcome.check(
+            figures == [acknowledged] * len(clients),
+            "every server's analytics count every event",
+            f"the servers' analytics count {figures} events of {acknowledged}",
+        )
 
         clients[0].reset()
         for url, client in zip(urls, clients, strict=True):
