@@ -14,8 +14,9 @@ What differs from SQLite, and why:
   and leaves the work to whoever holds it; an analytics call waits for it, then folds what
   is left, so its answer includes every event acknowledged before it.
 
-The merging of sessions and searches is the same Python as SQLite's (``rollup.py``); a property test
-holds these totals to the from-the-events computation (tests/test_storage_rollup.py).
+The merging of sessions and searches is the same Python as SQLite's (``rollup.py``); a
+property test holds these totals to the from-the-events computation
+(tests/test_storage_postgres_rollup.py).
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
     return True
 
 
-# Each table's column types, in order: rows are written by one statement a table, as arrays
-# unnested (a statement a row cost the database most of a fold's time).
+# Each table's column types, in order: a fold writes a table's rows in one statement, as
+# arrays unnested, not a statement a row.
 _SESSION = ("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint")
 _LUCIDWORKS_SEARCH = ("text", "text", "text", "bigint", "bigint", "bigint", "text", "int",
                       "int", "int", "int")  # fmt: skip
