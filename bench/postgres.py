@@ -7,9 +7,11 @@ its defaults (fsync on: each commit durable on disk, stricter than SQLite's WAL 
 synchronous=NORMAL). Nothing is pinned to a core here: with two server processes and a
 database on a 2-core machine, pinning would measure the pinning. Each cell RUNS times,
 interleaved; medians reported, with how busy the machine's cores were (a second server adds
-throughput only where a core is idle). Then ``/_mock/analytics`` on PostgreSQL over a demo
-week of simulated shoppers (20,000 events), five times that and a million, from the running
-totals and from the events. Writes bench/results/postgres.md and postgres.json.
+throughput only where a core is idle), and a PostgreSQL server that does not fold the
+analytics' running totals, for what folding costs the requests. Then ``/_mock/analytics``
+on PostgreSQL over a demo week of simulated shoppers (20,000 events), five times that and a
+million, from the running totals and from the events. Writes bench/results/postgres.md and
+postgres.json.
 """
 
 from __future__ import annotations
@@ -45,10 +47,20 @@ CONCURRENCY = (16, 64)
 ANALYTICS_EVENTS = (20_000, 100_000, 1_000_000)
 
 
+# A server whose store folds nothing into the analytics' running totals: what folding costs
+# the requests, measured beside the real thing (not an option of the product).
+_NOT_FOLDING = (
+    "import sys; from mockserver.storage.postgres import PostgresStore; "
+    "PostgresStore._fold_in_background = lambda self: None; "
+    "from mockserver.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 @contextmanager
-def _mockserver(db: str, workers: int = 1) -> Iterator[str]:
+def _mockserver(db: str, workers: int = 1, folding: bool = True) -> Iterator[str]:
     port = _free_port()
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--db", db]
+    launch = ["-m", "mockserver"] if folding else ["-c", _NOT_FOLDING]
+    command = [sys.executable, *launch, "serve", "--port", str(port), "--db", db]
     if workers > 1:
         command += ["--workers", str(workers)]
     with tempfile.TemporaryFile() as log:
@@ -137,6 +149,9 @@ def main() -> int:
                     running.enter_context(_mockserver(f"{tmp}/b.db", workers=2))
                 ],
                 "postgresql, 1 process": [running.enter_context(_mockserver(url))],
+                "postgresql, 1 process, not folding the totals": [
+                    running.enter_context(_mockserver(database.database(), folding=False))
+                ],
                 "postgresql, 2 processes": [
                     running.enter_context(_mockserver(url)) for _ in range(2)
                 ],

@@ -449,12 +449,17 @@ class PostgresStore:
     FOLD_DELAY_SECONDS = 0.5  # events arriving meanwhile are folded together
 
     def fold_analytics(self, wait: bool = True) -> bool:
-        """Fold every pending event into the running totals, a chunk a transaction. With
-        ``wait`` False, leave it to another server that is folding: False if one was."""
+        """Fold every event pending when called into the running totals, a chunk a
+        transaction; not those committed meanwhile (chasing them folded a commit or two a
+        transaction under load, at several times the cost). With ``wait`` False, leave it to
+        another server that is folding: False if one was."""
         while True:
             with self._writing() as conn:
-                if not rollup.fold_some(conn, wait):
-                    return wait or rollup.nothing_pending(conn)
+                folded = rollup.fold_some(conn, wait)
+            if folded is None:
+                return False
+            if folded < rollup.FOLD_EVENTS:
+                return True
 
     def _fold_in_background(self) -> None:
         while True:

@@ -166,18 +166,19 @@ WHERE session_id = ANY(%b)
 """
 
 
-def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
-    """Fold about FOLD_EVENTS events (whole commits) into the totals, in the caller's transaction.
-    False when there was nothing to fold, or (``wait`` False) another server is folding."""
+def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> int | None:
+    """Fold about FOLD_EVENTS events (whole commits) into the totals, in the caller's
+    transaction: how many were taken (fewer than FOLD_EVENTS: the queue was emptied), or
+    None if (``wait`` False) another server is folding."""
     if wait:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
     else:
         (locked,) = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (_FOLD_LOCK,)).fetchone()  # type: ignore[misc]
         if not locked:
-            return False
+            return None
     taken = conn.execute(_TAKE, {"events": FOLD_EVENTS}).fetchall()
     if not taken:
-        return False
+        return 0
     bounds = {"ids": sorted(i for (ids,) in taken for i in ids)}
     conn.execute(_FOLD_COUNTS, bounds)
     conn.execute(_FOLD_CLICKS, bounds)
@@ -188,7 +189,7 @@ def fold_some(conn: psycopg.Connection[Any], wait: bool = True) -> bool:
     touched = sorted(set(session_of.values()))
     for table in ("rollup_lw_searches", "rollup_nl_searches"):
         conn.execute(_FOLLOWED.format(table=table), (touched,))
-    return True
+    return len(bounds["ids"])
 
 
 # Each table's column types, in order: a fold writes a table's rows in one statement, as
@@ -304,10 +305,6 @@ def forget(conn: psycopg.Connection[Any], namespace: str | None) -> None:
         conn.execute(f"DELETE FROM {table} {where}", params)
     if namespace is None:
         conn.execute("DELETE FROM rollup_pending")
-
-
-def nothing_pending(conn: psycopg.Connection[Any]) -> bool:
-    return conn.execute("SELECT 1 FROM rollup_pending LIMIT 1").fetchone() is None
 
 
 def unfolded(conn: psycopg.Connection[Any]) -> int:
