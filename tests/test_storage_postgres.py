@@ -190,6 +190,27 @@ def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
         writer.close()
 
 
+def test_another_servers_commits_are_read_back_only_while_wanted(postgres_url: str) -> None:
+    hearing, writer = open_store(postgres_url), open_store(postgres_url)
+    try:
+        heard: list[Any] = []
+        wanted = threading.Event()
+        hearing.add_listener(heard.append, wanted.is_set)
+        time.sleep(0.3)  # listening
+        writer.add([_click_event(CLICK, 0)])  # nobody waits or watches: not read back
+        time.sleep(0.5)
+        assert heard == []
+        wanted.set()
+        writer.add([_click_event(CLICK, 1)])
+        deadline = time.monotonic() + 5
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [e.request_id for e in heard[0].events] == ["r1"]
+    finally:
+        hearing.close()
+        writer.close()
+
+
 def test_a_live_view_hears_what_another_server_stored(postgres_url: str) -> None:
     writer = open_store(postgres_url)
     try:

@@ -152,11 +152,16 @@ class ChangeFeed:
         self._watchers: set[Watcher] = set()
         # Listening from the start serves apps run without a lifespan; the app detaches when
         # its last lifespan ends, so a long-lived store keeps no listeners of apps that are gone.
-        self._detach: Callable[[], None] | None = store.add_listener(self._on_change)
+        self._detach: Callable[[], None] | None = store.add_listener(self._on_change, self._wanted)
 
     def attach(self) -> None:
         if self._detach is None:
-            self._detach = self._store.add_listener(self._on_change)
+            self._detach = self._store.add_listener(self._on_change, self._wanted)
+
+    def _wanted(self) -> bool:
+        """Whether a wait or a live view is open: another server's commits matter only then
+        (one that opens later reads what it needs itself)."""
+        return bool(self._all or self._watchers)
 
     def detach(self) -> None:
         if self._detach is not None:

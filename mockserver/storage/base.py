@@ -155,9 +155,12 @@ class Store(Protocol):
         """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,
         status and namespace."""
 
-    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+    def add_listener(
+        self, listener: Callable[[Change], None], wanted: Callable[[], bool] = lambda: True
+    ) -> Callable[[], None]:
         """Call ``listener`` (from the writing thread) after each commit of this process with
-        what it changed; returns a remover."""
+        what it changed; returns a remover. ``wanted``: whether the listener cares now; a
+        store that must read another process's changes back may skip that when none does."""
 
     def problem(self) -> str | None:
         """Why the store cannot take writes now (what ``StoreUnavailable`` would say), or None.

@@ -200,6 +200,7 @@ class PostgresStore:
         self._hearing: threading.Thread | None = None
         self._closing = threading.Event()
         self._listeners: list[Callable[[Change], None]] = []
+        self._wanted: dict[Callable[[Change], None], Callable[[], bool]] = {}
         self._problem: str | None = None
         self._problem_lock = threading.Lock()
         self._quiet_until = 0.0
@@ -303,16 +304,26 @@ class PostgresStore:
 
     # -- change notification ----------------------------------------------------------------
 
-    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+    def add_listener(
+        self, listener: Callable[[Change], None], wanted: Callable[[], bool] = lambda: True
+    ) -> Callable[[], None]:
         """Listeners hear this store's commits at once, and other processes' through
-        PostgreSQL's LISTEN/NOTIFY (a thread with a connection of its own, started here)."""
+        PostgreSQL's LISTEN/NOTIFY (a thread with a connection of its own, started here).
+        Another process's commit is read back only while a listener wants it (a wait or a
+        live view is open): otherwise every server would read every other's rows."""
         self._listeners.append(listener)
+        self._wanted[listener] = wanted
         if self._hearing is None:
             self._hearing = threading.Thread(
                 target=self._hear_others, name="mockserver-listen", daemon=True
             )
             self._hearing.start()
-        return lambda: self._listeners.remove(listener)
+
+        def remove() -> None:
+            self._listeners.remove(listener)
+            self._wanted.pop(listener, None)
+
+        return remove
 
     def _hear_others(self) -> None:
         while not self._closing.is_set():
@@ -335,6 +346,8 @@ class PostgresStore:
         if notice.get("reset"):
             self._notify(Change(reset=True))
             return
+        if not any(self._wanted.get(listener, bool)() for listener in list(self._listeners)):
+            return  # nobody waits or watches: no need to read the rows back
         ids = notice.get("event_ids") or []
         if "event_range" in notice:  # too many to list: every id between (theirs and others')
             low, high = notice["event_range"]

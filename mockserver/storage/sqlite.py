@@ -331,8 +331,10 @@ class SqliteStore:
 
     # -- change notification ----------------------------------------------------------------
 
-    def add_listener(self, listener: Callable[[Change], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
+    def add_listener(
+        self, listener: Callable[[Change], None], wanted: Callable[[], bool] = lambda: True
+    ) -> Callable[[], None]:
+        self._listeners.append(listener)  # each change is in hand: told whether wanted or not
         return lambda: self._listeners.remove(listener)
 
     def _notify(self, change: Change) -> None:
