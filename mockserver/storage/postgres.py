@@ -57,6 +57,7 @@ WAIT_SECONDS = 2.0  # a request waits this long at most for a connection, then g
 # After a failure, requests get the 503 at once for this long before one tries again: while
 # the database is down, one request in this interval waits, the others do not.
 RETRY_AFTER_FAILURE_SECONDS = 1.0
+LISTEN_WAIT_SECONDS = 2.0  # at most, for the listening connection when the first listener comes
 POOL_SIZE = 8  # the writer, the inspection API's reader threads, waits
 _MIGRATION_LOCK = 0x6D6F636B  # any constant; "mock": the advisory lock migrations hold
 
@@ -198,6 +199,7 @@ class PostgresStore:
         self._url = url
         self._identity = secrets.token_hex(8)  # this store's own notices are not news to it
         self._hearing: threading.Thread | None = None
+        self._listening = threading.Event()  # LISTEN is in force
         self._closing = threading.Event()
         self._listeners: list[Callable[[Change], None]] = []
         self._wanted: dict[Callable[[Change], None], Callable[[], bool]] = {}
@@ -318,6 +320,9 @@ class PostgresStore:
                 target=self._hear_others, name="mockserver-listen", daemon=True
             )
             self._hearing.start()
+            # Once this returns, other servers' commits are heard: a wait or a live view
+            # opened at start-up misses none. Not longer than this if the database is slow.
+            self._listening.wait(LISTEN_WAIT_SECONDS)
 
         def remove() -> None:
             self._listeners.remove(listener)
@@ -332,6 +337,7 @@ class PostgresStore:
                     self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS
                 ) as conn:
                     conn.execute(f"LISTEN {_CHANNEL}")
+                    self._listening.set()
                     while not self._closing.is_set():
                         for notice in conn.notifies(timeout=NOTICE_POLL_SECONDS):
                             self._heard(json.loads(notice.payload))
