@@ -82,16 +82,9 @@ def tighten(schema: Mapping[str, Any]) -> dict[str, Any]:
     if "items" in result:
         result["items"] = tighten(result["items"])
     if "properties" in result:
-        # An optional field is a pointer in the generated type; tagged without omitempty, a
-        # nil one fails its first tag (an absent ipAddress fails ip): it must be sent.
-        required = list(result.get("required", []))
-        for name, sub in result["properties"].items():
-            tags = str((sub.get("x-oapi-codegen-extra-tags") or {}).get("validate", ""))
-            first = tags.split(",")[0].strip()
-            if first and first != "omitempty" and name not in required:
-                required.append(name)
-        if required:
-            result["required"] = required
+        # The spec's required list as it is: an optional field with a tag (ipAddress, ip) may
+        # be left out, as the docs say ("extracted from the request"), and the tag holds only
+        # when it is sent.
         result["properties"] = {name: tighten(sub) for name, sub in result["properties"].items()}
         result["propertyNames"] = _no_case_variants(list(result["properties"]))
     return result

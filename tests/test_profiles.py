@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +13,15 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 
 from mockserver.settings import Settings
-from mockserver.validation import Contracts, load_contracts
-from tests.conftest import FIXTURES
+from mockserver.validation import Contracts, FieldError, load_contracts
+from mockserver.validation.profiles import STRICT_ONLY, strict_only_rules
+from tests.conftest import FIXTURES, ROOT
 from tests.test_validation import _mutated_signals
 
 VENDORS = ("neuralens", "lucidworks")
-# The named differences (docs/validation.md, "Profiles"): strict errors that lenient does not raise.
-LENIENT_DROPS = {
-    ("decode", "case-insensitive-key"),
-    ("decode", "duplicate-key"),
-    ("decode", "utf8"),
-    ("decode", "trailing-data"),
-    ("validator", "ip"),  # only for an absent (nil) ipAddress: a wrong one fails both
-}
+DOCS = ROOT / "docs" / "validation.md"
+# A row rests on a quoted sentence of the vendor's documentation, or on Go's measured behaviour.
+CITATION = re.compile(r'\[doc\][^|]*"[^"|]{8,}"|\[go\] measured')
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +29,38 @@ def lenient() -> Contracts:
     return load_contracts(Settings().schema_dir, "lenient")
 
 
-def _validate(contracts: Contracts, vendor: str, path: Path) -> list[str]:
+def _errors(contracts: Contracts, vendor: str, path: Path) -> tuple[FieldError, ...]:
     if vendor == "neuralens":
-        result = contracts.neuralens.validate(path.read_bytes())
-    else:
-        result = contracts.lucidworks[path.name.split("-", 1)[0]].validate(path.read_bytes())
-    return sorted(f"{e.layer} {e.rule} {e.path}" for e in result.errors)
+        return contracts.neuralens.validate(path.read_bytes()).errors
+    return contracts.lucidworks[path.name.split("-", 1)[0]].validate(path.read_bytes()).errors
+
+
+def _validate(contracts: Contracts, vendor: str, path: Path) -> list[str]:
+    return sorted(f"{e.layer} {e.rule} {e.path}" for e in _errors(contracts, vendor, path))
+
+
+def _dropped(strict: Contracts, lenient: Contracts, vendor: str, path: Path) -> list[FieldError]:
+    """The errors strict raises for a file and lenient does not."""
+    kept = {(e.layer, e.rule, e.path) for e in _errors(lenient, vendor, path)}
+    return [e for e in _errors(strict, vendor, path) if (e.layer, e.rule, e.path) not in kept]
+
+
+def _table_rows() -> dict[str, list[str]]:
+    """docs/validation.md's profiles table: rule name -> its cells."""
+    text = DOCS.read_text(encoding="utf-8").split("## Profiles", 1)[1]
+    lines = iter(text.splitlines())
+    for line in lines:
+        if line.startswith("| rule | strict | lenient |"):
+            break
+    rows = {}
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if set(cells[0]) <= set("-|"):
+            continue  # the header's rule
+        rows[cells[0].strip("`")] = cells
+    return rows
 
 
 def _invalid_cases() -> list[tuple[str, Path, dict[str, Any]]]:
@@ -68,15 +91,47 @@ def test_lenient_outcome_of_each_invalid_fixture(
 def test_what_lenient_drops_is_a_documented_difference(
     contracts: Contracts, lenient: Contracts, vendor: str, path: Path, case: dict[str, Any]
 ) -> None:
-    dropped = set(_validate(contracts, vendor, path)) - set(_validate(lenient, vendor, path))
-    for error in dropped:
-        layer, rule, where = error.split(" ", 2)
-        inside_nested_array = where.count("[") > 1  # e.g. $[0].productDetails[0]...
-        assert (
-            (layer, rule) in LENIENT_DROPS
-            or layer == "openapi"
-            or (layer == "validator" and inside_nested_array)
-        ), error
+    for error in _dropped(contracts, lenient, vendor, path):
+        assert strict_only_rules(error, vendor), error
+
+
+def test_the_profiles_table_names_the_rules_the_code_names() -> None:
+    assert sorted(_table_rows()) == sorted(rule.name for rule in STRICT_ONLY)
+
+
+@pytest.mark.parametrize("name", sorted(_table_rows()))
+def test_each_strict_only_rule_gives_its_reading_and_what_it_rests_on(name: str) -> None:
+    cells = _table_rows()[name]
+    assert len(cells) == 5, cells
+    _, strict, lenient, reading, rests_on = cells
+    assert all((strict, lenient, reading)), cells
+    assert CITATION.search(rests_on), f"{name}: no quoted [doc] sentence or measured [go]"
+
+
+@pytest.mark.parametrize("rule", STRICT_ONLY, ids=lambda rule: rule.name)
+def test_each_strict_only_rule_is_shown_by_a_fixture(
+    contracts: Contracts, lenient: Contracts, rule: Any
+) -> None:
+    """A rule in the table and profiles.py that the contracts no longer apply fails here."""
+    shown = [
+        path.name
+        for vendor, path, _ in _invalid_cases()
+        if vendor in rule.vendors
+        and any(rule.claims(e) for e in _dropped(contracts, lenient, vendor, path))
+    ]
+    assert shown, f"no invalid fixture is refused by strict and not lenient under {rule.name}"
+
+
+def test_the_documented_outcomes_are_no_profile_difference(
+    contracts: Contracts, lenient: Contracts
+) -> None:
+    """Where the docs say what the service does with an input, both profiles follow them."""
+    (signal,) = json.loads((FIXTURES / "lucidworks/valid/click-full.json").read_bytes())
+    without = {k: v for k, v in signal.items() if k != "ipAddress"}
+    without["productDetails"] = [{"product": d["product"]} for d in signal["productDetails"]]
+    body = json.dumps([without]).encode()  # no ipAddress, no quantity
+    for profile in (contracts, lenient):
+        assert profile.lucidworks["click"].validate(body).errors == ()
 
 
 @pytest.mark.parametrize("vendor", VENDORS)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import settings as hyp_settings
@@ -17,7 +18,10 @@ from mockserver.validation import PROFILES, Contracts, Profile, load_contracts
 from mockserver.validation.decoding import decode_json
 from mockserver.validation.goplayground import go_parse_ip, parse_tags
 from mockserver.validation.gotypes import GoChecker, compile_go_type
+from mockserver.validation.hints import near_miss
+from mockserver.validation.openapi import SpecSet
 from tests.conftest import FIXTURES, load_fixture
+from tests.effective_openapi import effective_openapi
 
 CLICK_SPEC = "lucidworks-signals-click.openapi.yaml"
 
@@ -211,7 +215,6 @@ def _oracle(checker: GoChecker) -> GoChecker:
         checker.root,
         dive_nested_slices=checker.dive,
         fold_keys=checker.fold_keys,
-        nil_pointer_tags=checker.nil_pointer_tags,
         prune=False,
     )
 
@@ -344,3 +347,108 @@ def test_a_malformed_array_is_described_where_it_breaks(body: bytes, message: st
     decoded = decode_json(body)
     assert decoded.value is None
     assert [error.message for error in decoded.errors] == [f"invalid JSON at {message}"]
+
+
+# Where Go's ParseFloat overflows: the first integer it rounds to infinity (measured with the
+# Go reference, tests/goref: one less is accepted anywhere, this one refused by kin-openapi).
+FLOAT64_EDGE = 2**1024 - 2**970
+_CLICK = b'[{"timestamp": 1, "sessionId": "s", "queryId": "q", "visitorId": "v", "sourceId": "",'
+_CLICK += b' "uri": "", "productDetails": [{"product": {"productId": "p", "currencyCode": "USD",'
+_CLICK += b' "title": "t", "imageuri": "", "price": PRICE}}]EXTRA}]'
+
+
+def _click(price: str = "1", extra: str = "") -> bytes:
+    return _CLICK.replace(b"PRICE", price.encode()).replace(b"EXTRA", extra.encode())
+
+
+@pytest.mark.parametrize(
+    ("number", "fits"),
+    [
+        (str(FLOAT64_EDGE - 1), True),
+        (str(FLOAT64_EDGE), False),
+        (str(-FLOAT64_EDGE), False),
+        ("9" * 308, True),
+        ("9" * 309, False),
+        ("1" + "0" * 400, False),
+        ("9" * 5000, False),
+        ("1.7976931348623157e308", True),
+        ("1.7976931348623159e308", False),
+        ("1e400", False),
+        ("1e-400", True),
+    ],
+)
+@pytest.mark.parametrize("where", ["unknown field", "deep in an unknown field", "price"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_number_past_a_64_bit_float_is_refused_where_go_converts_it(
+    profile: Profile, where: str, number: str, fits: bool
+) -> None:
+    """strict: kin-openapi decodes every number, so one past float64 fails anywhere; lenient:
+    Go's decoder skips an unknown field unread, and refuses the number only as a price."""
+    body = {
+        "unknown field": _click(extra=f', "zz": {number}'),
+        "deep in an unknown field": _click(extra=f', "zz": {{"a": [{number}]}}'),
+        "price": _click(price=number),
+    }[where]
+    click = load_contracts(Settings().schema_dir, profile).lucidworks["click"]
+    refused = not fits and (profile == "strict" or where == "price")
+    assert bool(click.validate(body).errors) is refused
+
+
+def test_lenient_names_the_field_a_number_past_int64_or_float64_cannot_fill() -> None:
+    click = load_contracts(Settings().schema_dir, "lenient").lucidworks["click"]
+    body = _click(price="1e400").replace(b'"timestamp": 1', b'"timestamp": ' + b"9" * 5000)
+    assert [(e.path, e.rule, e.message) for e in click.validate(body).errors] == [
+        (
+            "$[0].timestamp",
+            "integer",
+            "999999999999…9999 (5000 digits) is out of range for Go's int64 "
+            "(-9223372036854775808 to 9223372036854775807)",
+        ),
+        (
+            "$[0].productDetails[0].product.price",
+            "type",
+            "json: cannot unmarshal number 1e400 into Go struct field "
+            "RetailClick.productDetails.product.price of type float64",
+        ),
+    ]
+
+
+def test_neuralens_refuses_a_huge_number_anywhere_in_both_profiles() -> None:
+    # Its stack is unknown: no reading says an unknown field is skipped unread.
+    body = b'{"uid": null, "items": [{"id": "a"}], "page": "PRODUCT_PAGE", "event": "SHARE",'
+    body += b' "timestamp": 1, "zz": ' + b"9" * 5000 + b"}"
+    for profile in ("strict", "lenient"):
+        errors = load_contracts(Settings().schema_dir, profile).neuralens.validate(body).errors
+        assert [e.rule for e in errors] == ["syntax"]
+
+
+def test_the_effective_spec_leaves_ip_address_optional() -> None:
+    """What schemathesis generates from: an absent ipAddress is valid, a sent one must be an
+    address ("If it is not passed in the signal, it is extracted from the request")."""
+    document = effective_openapi(SpecSet(Settings().schema_dir / "lucidworks"), CLICK_SPEC)
+    content = document["paths"]["/retail/signals/click"]["post"]["requestBody"]["content"]
+    click = content["application/json"]["schema"]["items"]
+    assert "ipAddress" not in click["required"]
+    (signal,) = load_fixture("lucidworks", "valid", "click-without-ip-address.json")
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER  # as schemathesis checks ipv6
+    validator = jsonschema.Draft202012Validator(click, format_checker=checker)
+    assert validator.is_valid(signal)
+    assert not validator.is_valid({**signal, "ipAddress": "111.222.333"})
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed", "hint"),
+    [
+        ("click_product", ["CLICK_PRODUCT"], "did you mean CLICK_PRODUCT?"),
+        ("CLIK_PRODCT", ["CLICK_PRODUCT"], "did you mean CLICK_PRODUCT?"),  # two edits
+        ("CLK_PRODCT", ["CLICK_PRODUCT"], None),  # three
+        ("CLICK", ["CLICK_PRODUCT"], None),
+        ("SHAPE", ["SHARE", "SHADE"], None),  # as near to two: no guess
+        ("", ["A"], None),
+        (1, ["1"], None),
+    ],
+)
+def test_an_enum_hint_names_the_one_value_within_two_edits(
+    value: object, allowed: list[str], hint: str | None
+) -> None:
+    assert near_miss(value, allowed) == hint

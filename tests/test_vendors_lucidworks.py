@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
 from mockserver.vendors.lucidworks import signal_store_from_host
-from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture, post_lucidworks
+from tests.conftest import LUCIDWORKS_HEADERS, ROOT, ClientFactory, load_fixture, post_lucidworks
 
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -170,3 +174,133 @@ def test_a_malformed_signal_store_in_the_path_is_404(client: TestClient) -> None
         "/signal-store/a%20b/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS
     )
     assert response.status_code == 404
+
+
+# -- what the vendor documents as valid is accepted, in both profiles ----------------------
+
+CLICK_SPEC = ROOT / "schemas" / "lucidworks" / "lucidworks-signals-click.openapi.yaml"
+PROFILES = ("strict", "lenient")
+
+
+def _example(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
+    """A value built from the spec's own ``example`` (else ``default``) of every property."""
+    if "$ref" in schema:
+        return _example(schemas[schema["$ref"].rsplit("/", 1)[1]], schemas)
+    if "properties" in schema:
+        return {name: _example(sub, schemas) for name, sub in schema["properties"].items()}
+    if schema.get("type") == "array":
+        return [_example(schema["items"], schemas)]
+    return schema.get("example", schema.get("default"))
+
+
+def _spec_click() -> dict[str, Any]:
+    """The click spec's property examples as one signal. sourceId has no example (any text
+    passes), selectedPosition none either ("the first item is 1")."""
+    schemas = yaml.safe_load(CLICK_SPEC.read_text(encoding="utf-8"))["components"]["schemas"]
+    click: dict[str, Any] = _example(schemas["RetailClick"], schemas)
+    assert click["ipAddress"] == "111.222.333"  # the spec's own example: no address
+    return {**click, "sourceId": "web", "selectedPosition": 1}
+
+
+def _documented_bodies() -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    click = _spec_click()
+    without_ip = {k: v for k, v in click.items() if k != "ipAddress"}
+    bodies = {
+        "click from the spec's examples, no ipAddress": ("click", [without_ip]),
+        "click from the spec's examples, a valid ipAddress": (
+            "click",
+            [{**click, "ipAddress": "203.0.113.7"}],
+        ),
+    }
+    for signal in ("query", "purchase"):  # the docs' curl examples, verbatim but for the address
+        (example,) = load_fixture("lucidworks", "invalid", f"{signal}-docs-example.json")
+        example.pop("ipAddress")
+        bodies[f"the {signal} docs example, its ipAddress removed"] = (signal, [example])
+    return bodies
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("case", sorted(_documented_bodies()))
+def test_what_the_vendor_documents_is_accepted_in_both_profiles(
+    client_with: ClientFactory, profile: str, case: str
+) -> None:
+    signal, body = _documented_bodies()[case]
+    client = client_with(profile=profile)
+    response = post_lucidworks(client, signal, body)
+    assert response.status_code == 202, response.text
+    assert client.get("/_mock/events").json()["total"] == 1
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("signal", ["click", "query", "cartadd", "purchase"])
+def test_an_absent_ip_address_is_accepted_for_every_signal(
+    client_with: ClientFactory, profile: str, signal: str
+) -> None:
+    # "If it is not passed in the signal, it is extracted from the request"
+    name = {"click": "click-full.json"}.get(signal, f"{signal}-example.json")
+    (example,) = load_fixture("lucidworks", "valid", name)
+    example.pop("ipAddress")
+    response = post_lucidworks(client_with(profile=profile), signal, [example])
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("profile", "ip", "expected"),
+    [
+        ("strict", None, [("openapi", "type", "$[0].ipAddress")]),  # type: string, not nullable
+        ("lenient", None, []),  # a nil pointer, as absent
+        ("strict", "", [("validator", "ip", "$[0].ipAddress")]),
+        ("lenient", "", [("validator", "ip", "$[0].ipAddress")]),
+    ],
+)
+def test_a_null_or_empty_ip_address(
+    client_with: ClientFactory, profile: str, ip: str | None, expected: list[tuple[str, ...]]
+) -> None:
+    client = client_with(profile=profile)
+    response = post_lucidworks(client, "click", [{**CLICK[0], "ipAddress": ip}])
+    assert response.status_code == (400 if expected else 202)
+    if expected:
+        assert _errors(client) == expected
+
+
+# -- refusals that point at the fix --------------------------------------------------------
+
+
+def _messages(client: TestClient, body: bytes, signal: str = "click") -> list[str]:
+    response = client.post(f"/retail/signals/{signal}", content=body, headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 400
+    return [error["message"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_one_object_instead_of_an_array_is_told_to_wrap_it(
+    client_with: ClientFactory, profile: str
+) -> None:
+    body = json.dumps(CLICK[0]).encode()
+    assert _messages(client_with(profile=profile), body) == [
+        "json: cannot unmarshal object into Go value of type []RetailClick; the body must be "
+        "a JSON array of signals: wrap the object in [ ]"
+    ]
+
+
+def test_an_array_of_the_wrong_elements_gets_no_wrapping_hint(client: TestClient) -> None:
+    (message,) = _messages(client, b"[1]")
+    assert "wrap" not in message
+
+
+def test_selected_position_zero_is_told_positions_are_1_based(client: TestClient) -> None:
+    (message,) = _messages(client, json.dumps([{**CLICK[0], "selectedPosition": 0}]).encode())
+    assert message.endswith("(positions are 1-based: the first result is 1)")
+
+
+def test_a_number_sent_as_a_string_is_told_it_is_a_json_number(client: TestClient) -> None:
+    body = json.dumps([{**CLICK[0], "timestamp": "1744305461169"}]).encode()
+    assert _messages(client, body) == [
+        "json: cannot unmarshal string into Go struct field RetailClick.timestamp of type int64; "
+        "timestamp is a JSON number, not a string: send 1744305461169 without quotes"
+    ]
+
+
+def test_a_null_optional_field_is_told_to_leave_it_out(client: TestClient) -> None:
+    (message,) = _messages(client, json.dumps([{**CLICK[0], "ipAddress": None}]).encode())
+    assert message.endswith("(ipAddress is optional: leave it out rather than send null)")

@@ -134,3 +134,85 @@ def test_an_index_beyond_64_bits_is_stored_without_a_position(client: TestClient
     (stored,) = client.get("/_mock/events").json()["events"]
     assert stored["position"] is None
     assert stored["payload"]["index"] == 2**70
+
+
+# -- each hint where it fits the error, and only there -------------------------------------
+
+
+def _message(client: TestClient, **changes: object) -> str:
+    response = post_neuralens(client, {**CLICK, **changes})
+    assert response.status_code == 400
+    message: str = response.json()["message"]
+    return message
+
+
+@pytest.mark.parametrize(
+    ("field", "sent", "meant"),
+    [
+        ("event", "click_product", "CLICK_PRODUCT"),  # the right value in the wrong case
+        ("page", "search_result_page", "SEARCH_RESULT_PAGE"),
+        ("event", "CLIK_PRODUCT", "CLICK_PRODUCT"),  # one edit
+        ("event", "Add_To_Cart_", "ADD_TO_CART"),  # case and one edit
+        ("page", "PRODCUT_PAGE", "PRODUCT_PAGE"),  # two letters swapped: one edit
+        ("event", "VIEW_PRODUCTS", "VIEW_PRODUCT"),
+        ("page", "CATEGORY_PAG", "CATEGORY_PAGE"),
+    ],
+)
+def test_an_enum_near_miss_is_told_what_was_meant(
+    client: TestClient, field: str, sent: str, meant: str
+) -> None:
+    assert _message(client, **{field: sent}).endswith(f"(did you mean {meant}?)")
+
+
+@pytest.mark.parametrize(
+    ("field", "sent"),
+    [
+        ("event", "CLICK"),  # a word of CLICK_PRODUCT, eight edits away
+        ("event", "VIEW"),
+        ("page", "HOME"),
+        ("event", "PURCHASED_ITEM"),
+        ("event", ""),
+        ("event", 5),
+        ("page", "SEARCH"),
+    ],
+)
+def test_a_value_near_no_allowed_one_gets_no_guess(
+    client: TestClient, field: str, sent: object
+) -> None:
+    assert "did you mean" not in _message(client, **{field: sent})
+
+
+def test_a_number_sent_as_a_string_is_a_type_error_not_a_unit_problem(client: TestClient) -> None:
+    message = _message(client, index="3")
+    assert message == (
+        'index: "3" is not of type "integer" (index is a JSON number, not a string: send 3 '
+        "without quotes)"
+    )
+
+
+def test_a_date_string_timestamp_is_told_it_is_a_number_not_milliseconds(
+    client: TestClient,
+) -> None:
+    message = _message(client, timestamp="2024-05-14T00:00:00Z")
+    assert message.endswith("(timestamp is a JSON number, not a string)")
+    assert "milliseconds" not in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "hint"),
+    [
+        ({"index": -1}, "Neuralens positions are 0-based: the first result is 0"),
+        ({"timestamp": 1715644800000}, "epoch seconds (1715644800), not milliseconds"),
+        ({"timestamp": 0}, "Neuralens timestamps are epoch seconds, such as 1715644800"),
+    ],
+)
+def test_a_number_that_breaks_a_bound_keeps_its_unit_hint(
+    client: TestClient, changes: dict[str, object], hint: str
+) -> None:
+    assert _message(client, **changes).endswith(f"{hint})")
+
+
+def test_a_fraction_where_an_integer_belongs_gets_no_unit_or_string_hint(
+    client: TestClient,
+) -> None:
+    assert _message(client, index=1.5) == 'index: 1.5 is not of type "integer"'

@@ -26,6 +26,7 @@ import jsonschema
 from mockserver.validation.decoding import decode_json
 from mockserver.validation.errors import FieldError
 from mockserver.validation.gotypes import GoChecker, compile_go_type
+from mockserver.validation.hints import LUCIDWORKS_HINTS
 from mockserver.validation.neuralens_rules import semantic_errors
 from mockserver.validation.openapi import HeaderParameter, Operation, SpecSet
 from mockserver.validation.schema_layer import SchemaLayer
@@ -92,9 +93,10 @@ class LucidworksContract:
             compile_go_type(operation.body_schema),
             dive_nested_slices=not lenient,
             fold_keys=lenient,
-            nil_pointer_tags=not lenient,
         )
-        self._openapi = None if lenient else SchemaLayer(operation.body_schema, "openapi")
+        self._openapi = (
+            None if lenient else SchemaLayer(operation.body_schema, "openapi", LUCIDWORKS_HINTS)
+        )
 
     @property
     def body_schema(self) -> Mapping[str, Any]:
@@ -102,7 +104,8 @@ class LucidworksContract:
 
     @_depth_guarded
     def validate(self, body: bytes) -> Validated:
-        value, errors, texts = decode_json(body, lenient=self._openapi is None)
+        lenient = self._openapi is None
+        value, errors, texts = decode_json(body, lenient=lenient, keep_out_of_range=lenient)
         if value is None and errors:
             return Validated(None, tuple(errors))
         value = self.go.fold(value)

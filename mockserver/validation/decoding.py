@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
+from mockserver.jsontext import OutOfRange, kept_float, kept_int
 from mockserver.validation.errors import FieldError, json_path
 
 _UNPAIRED_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -23,6 +24,18 @@ _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, and nothing else
 _ELEMENTS_BETWEEN_YIELDS = 512
 _SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 _HUGE_INTEGER = re.compile(r"\d{4301,}")
+# Every integer ParseFloat cannot hold has at least 309 digits (2**1024 ~ 1.8e308): the rare
+# body with such a run of digits is walked for one; every other body is not.
+_LONG_DIGITS = re.compile(r"\d{309,}")
+# The smallest integer Go's ParseFloat (and Python's float()) rounds to infinity: ErrRange.
+FLOAT64_OVERFLOW = 2**1024 - 2**970
+
+
+def fits_float64(value: int | float) -> bool:
+    """Whether Go's ``strconv.ParseFloat`` takes the number without ``ErrRange``."""
+    if isinstance(value, OutOfRange):
+        return False
+    return not isinstance(value, int) or -FLOAT64_OVERFLOW < value < FLOAT64_OVERFLOW
 
 
 class _BadLiteral(ValueError):
@@ -73,11 +86,13 @@ class _StrictDecoder(json.JSONDecoder):
 
     scan_once: Callable[[str, int], tuple[Any, int]]  # json's scanner, set by JSONDecoder
 
-    def __init__(self) -> None:
+    def __init__(self, keep_out_of_range: bool = False, huge_integers: bool = False) -> None:
         super().__init__(
             object_pairs_hook=self._object_from_pairs,
             parse_constant=_reject_constant,
-            parse_float=_finite_float,
+            parse_float=kept_float if keep_out_of_range else _finite_float,
+            # A Python hook per integer costs every body; only the fallback decoder has one.
+            parse_int=kept_int if huge_integers else None,
         )
         self.flagged: list[_DuplicateKeysDict] = []
 
@@ -92,10 +107,12 @@ class _StrictDecoder(json.JSONDecoder):
 _local = threading.local()
 
 
-def _thread_decoder() -> _StrictDecoder:
-    decoder: _StrictDecoder | None = getattr(_local, "decoder", None)
+def _thread_decoder(keep_out_of_range: bool = False, huge_integers: bool = False) -> _StrictDecoder:
+    name = f"decoder_{keep_out_of_range}_{huge_integers}"
+    decoder: _StrictDecoder | None = getattr(_local, name, None)
     if decoder is None:
-        decoder = _local.decoder = _StrictDecoder()
+        decoder = _StrictDecoder(keep_out_of_range, huge_integers)
+        setattr(_local, name, decoder)
     return decoder
 
 
@@ -107,13 +124,18 @@ class Decoded(NamedTuple):
     element_texts: tuple[str, ...] = ()
 
 
-def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
+def decode_json(body: bytes, *, lenient: bool = False, keep_out_of_range: bool = False) -> Decoded:
     """The decoded value and every decode problem found.
 
     ``lenient`` decodes as Go's ``encoding/json`` does without complaint: invalid UTF-8 and
     unpaired surrogate escapes become U+FFFD, the last of duplicate keys wins, and what
     follows the first JSON value is ignored, as ``Decoder.Decode`` reads one value and leaves
     the rest (strict refuses it: ``json.Unmarshal`` and kin-openapi do).
+
+    A number no 64-bit float holds is refused wherever it stands, as kin-openapi does (it
+    decodes the whole body into ``interface{}``), unless ``keep_out_of_range``: then it is an
+    ``OutOfRange``, or an ``int`` past ``FLOAT64_OVERFLOW``, for the Go type check to refuse
+    in a known field and to ignore in an unknown one, as Go's decoder skips those unread.
     """
     if not body.strip():
         return Decoded(
@@ -130,28 +152,22 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
         return Decoded(
             None, [_error("$", "syntax", "the body starts with a UTF-8 byte order mark; remove it")]
         )
-    decoder = _thread_decoder()
+    # Only a body with an integer Python's int() refuses pays for the integer hook.
+    huge_integers = keep_out_of_range and _HUGE_INTEGER.search(text) is not None
+    decoder = _thread_decoder(keep_out_of_range, huge_integers)
     decoder.flagged.clear()
     element_texts: tuple[str, ...] = ()
     try:
         value, element_texts = _array_elements(decoder, text, trailing=lenient)
     except (ValueError, StopIteration, RecursionError):
         # Not an array, or not valid JSON: the whole-text decode says which, in its words.
-        decoder.flagged.clear()
-        try:
-            if lenient:
-                value, _ = decoder.raw_decode(text, _skip_space(text, 0))
-            else:
-                value = decoder.decode(text)
-        except _BadLiteral as exc:
-            return Decoded(None, [_error("$", "syntax", str(exc))])
-        except json.JSONDecodeError as exc:
-            rule = "trailing-data" if exc.msg.startswith("Extra data") else "syntax"
-            return Decoded(None, [_error("$", rule, _describe_syntax_error(text, exc))])
-        except RecursionError:
-            return Decoded(None, [_error("$", "depth", "the JSON is nested too deeply")])
-        except ValueError as exc:  # json's int(): a literal of more than 4,300 digits
-            return Decoded(None, [_error("$", "syntax", _describe_huge_number(text, exc))])
+        value = _whole_text(decoder, text, lenient)
+        if isinstance(value, FieldError):
+            return Decoded(None, [value])
+    if not keep_out_of_range and _LONG_DIGITS.search(text):
+        overflowing = _first_overflowing_integer(value)
+        if overflowing is not None:
+            return Decoded(None, [_error("$", "syntax", _describe_long_integer(overflowing))])
 
     errors: list[FieldError] = []
     has_surrogates = _UNPAIRED_SURROGATE_ESCAPE.search(text) is not None
@@ -167,6 +183,31 @@ def decode_json(body: bytes, *, lenient: bool = False) -> Decoded:
         # never a lone surrogate, which no UTF-8 encoder (jsonschema-rs's included) takes.
         value = _replace_surrogates(value)
     return Decoded(value, errors, element_texts)
+
+
+def _whole_text(decoder: _StrictDecoder, text: str, lenient: bool) -> Any:
+    """The body decoded in one go, or the error that says why it does not decode."""
+    decoder.flagged.clear()
+    try:
+        if lenient:
+            return decoder.raw_decode(text, _skip_space(text, 0))[0]
+        return decoder.decode(text)
+    except _BadLiteral as exc:
+        return _error("$", "syntax", str(exc))
+    except json.JSONDecodeError as exc:
+        rule = "trailing-data" if exc.msg.startswith("Extra data") else "syntax"
+        return _error("$", rule, _describe_syntax_error(text, exc))
+    except RecursionError:
+        return _error("$", "depth", "the JSON is nested too deeply")
+    except ValueError as exc:  # json's int(): a literal of more than 4,300 digits
+        return _error("$", "syntax", _describe_huge_number(text, exc))
+
+
+def _first_overflowing_integer(value: Any) -> int | None:
+    for _, node in _walk(value, ()):
+        if type(node) is int and not fits_float64(node):
+            return node
+    return None
 
 
 def _array_elements(
@@ -235,6 +276,14 @@ def _describe_huge_number(text: str, exc: ValueError) -> str:
     if huge is None:
         return f"invalid JSON: {exc}"
     digits = huge.group()
+    return (
+        f"number {digits[:12]}…{digits[-4:]} ({len(digits)} digits) does not fit a 64-bit "
+        "integer or float"
+    )
+
+
+def _describe_long_integer(number: int) -> str:
+    digits = str(abs(number))
     return (
         f"number {digits[:12]}…{digits[-4:]} ({len(digits)} digits) does not fit a 64-bit "
         "integer or float"

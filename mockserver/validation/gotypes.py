@@ -15,14 +15,16 @@ Unknown fields are ignored at any depth, as Go does. ``null`` decodes to the zer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any
 
-from mockserver.validation.decoding import object_pairs
+from mockserver.jsontext import OutOfRange
+from mockserver.validation.decoding import FLOAT64_OVERFLOW, fits_float64, object_pairs
 from mockserver.validation.errors import FieldError, json_path
 from mockserver.validation.goplayground import Tag, first_failure, parse_tags
+from mockserver.validation.hints import WRAP_IN_ARRAY, type_hint
 
 _INT_RANGES = {"int64": (-(2**63), 2**63 - 1), "int32": (-(2**31), 2**31 - 1)}
 _JSON_KIND = {bool: "bool", int: "number", float: "number", str: "string", list: "array"}
@@ -111,28 +113,25 @@ class GoChecker:
         *,
         dive_nested_slices: bool = True,
         fold_keys: bool = False,
-        nil_pointer_tags: bool = False,
         prune: bool = True,
     ) -> None:
         """``dive_nested_slices=False`` is the validator without ``dive`` tags: the top-level
         array of signals is validated element by element, slices inside them are not.
         ``fold_keys=True`` is Go's decoder matching keys to fields ignoring case (see
-        ``fold``) instead of reporting such keys. ``nil_pointer_tags=True`` is go-playground on
-        the generated types: an optional field is a pointer, and a nil one with a tag and no
-        ``omitempty`` fails that tag (a click without ``ipAddress`` fails ``ip``).
-        ``prune=False`` walks every value instead of skipping those the compiled predicates
-        clear: slower, and independent of them, which makes it the oracle the tests hold the
-        predicates to."""
+        ``fold``) instead of reporting such keys. An optional field that is absent or null is
+        not checked against its tags in either case: the docs say what the service does with
+        an absent ``ipAddress`` ("extracted from the request"), so the bare generated code's
+        reading (a nil pointer tagged ``ip`` fails it) is no profile's; tests/goref keeps it
+        measurable (``-ip-optional=false``). ``prune=False`` walks every value instead of
+        skipping those the compiled predicates clear: slower, and independent of them, which
+        makes it the oracle the tests hold the predicates to."""
         self.root = root
         self.dive = dive_nested_slices
         self.fold_keys = fold_keys
-        self.nil_pointer_tags = nil_pointer_tags
         self.prune = prune
         element = root.element if root.kind == "slice" else root
         self._struct_name = element.name if element is not None else root.name
-        self._clean = _compile_clean(
-            root, tags=True, dive=dive_nested_slices, top=True, nil_tags=nil_pointer_tags
-        )
+        self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
         self._subtrees: dict[tuple[int, bool], Predicate] = {}
         self._fields: dict[tuple[int, bool], list[_FieldCheck]] = {}
 
@@ -179,9 +178,7 @@ class GoChecker:
         key = (id(go), tags)
         predicate = self._subtrees.get(key)
         if predicate is None:
-            predicate = self._subtrees[key] = _compile_clean(
-                go, tags=tags, dive=self.dive, nil_tags=self.nil_pointer_tags
-            )
+            predicate = self._subtrees[key] = _compile_clean(go, tags=tags, dive=self.dive)
         return predicate
 
     def _struct_checks(self, go: GoType, tags: bool) -> list[_FieldCheck]:
@@ -241,30 +238,21 @@ class GoChecker:
                         yield FieldError(
                             json_path((*path, name)), tag.text, "validator", f"{name} {explanation}"
                         )
-                elif tags and not sent and self.nil_pointer_tags and _fails_nil(go_field.tags):
-                    tag = go_field.tags[0]
-                    yield FieldError(
-                        json_path((*path, name)),
-                        tag.text,
-                        "validator",
-                        f"{name} must be sent: the generated Go field is a pointer tagged "
-                        f"'{tag.text}' without omitempty, and go-playground's validator fails a "
-                        f"nil pointer on its first tag (the docs call {name} optional; "
-                        "--profile lenient takes a body without it)",
-                    )
                 if go_field.type.kind in _NESTED and not clean(item):
                     yield from self._validate(item, go_field.type, (*path, name), tags)
 
     def _type_error(self, value: Any, go: GoType, path: Path) -> FieldError:
         kind = "object" if isinstance(value, dict) else _JSON_KIND.get(type(value), "value")
+        if go.kind == "float64" and _is_number(value):  # out of range: Go spells it out
+            kind = f"number {_number_text(value)}"
         names = [part for part in path if isinstance(part, str)]
         where = f"Go struct field {'.'.join([self._struct_name, *names])}" if names else "Go value"
-        return FieldError(
-            json_path(path),
-            "type",
-            "decode",
-            f"json: cannot unmarshal {kind} into {where} of type {go.name}",
-        )
+        message = f"json: cannot unmarshal {kind} into {where} of type {go.name}"
+        if not path and go.kind == "slice" and isinstance(value, dict):
+            message = f"{message}; {WRAP_IN_ARRAY}"
+        elif names and (hint := type_hint(names[-1], value, go.kind)):
+            message = f"{message}; {hint}"
+        return FieldError(json_path(path), "type", "decode", message)
 
 
 def _element_value(item: Any, element: GoType) -> Any:
@@ -277,14 +265,7 @@ def _never_clean(value: Any) -> bool:
     return False
 
 
-def _fails_nil(tags: Sequence[Any]) -> bool:
-    """go-playground on a nil pointer: its first tag fails, unless that is omitempty."""
-    return bool(tags) and tags[0].text != "omitempty"
-
-
-def _compile_clean(
-    go: GoType, *, tags: bool, dive: bool, top: bool = False, nil_tags: bool = False
-) -> Predicate:
+def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> Predicate:
     """A predicate true exactly when ``GoChecker`` would report nothing for the value.
 
     It mirrors ``_decode`` and ``_validate`` with closures specialised per type, built once:
@@ -296,16 +277,15 @@ def _compile_clean(
         low, high = _INT_RANGES[go.kind]
         return lambda v: v is None or (type(v) is int and low <= v <= high)
     if go.kind == "float64":
-        return lambda v: v is None or type(v) is float or type(v) is int
+        low, high = -FLOAT64_OVERFLOW, FLOAT64_OVERFLOW
+        return lambda v: v is None or type(v) is float or (type(v) is int and low < v < high)
     if go.kind == "string":
         return lambda v: v is None or type(v) is str
     if go.kind == "bool":
         return lambda v: v is None or type(v) is bool
     if go.kind == "slice":
         assert go.element is not None
-        element_clean = _compile_clean(
-            go.element, tags=tags and (top or dive), dive=dive, nil_tags=nil_tags
-        )
+        element_clean = _compile_clean(go.element, tags=tags and (top or dive), dive=dive)
         if go.element.kind != "struct":
             return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
         zero_clean = element_clean({})  # a null element is the zero struct (see _element_value)
@@ -314,20 +294,19 @@ def _compile_clean(
             or (type(v) is list and (zero_clean or None not in v) and all(map(element_clean, v)))
         )
     if go.kind == "struct":
-        return _compile_struct_clean(go, tags=tags, dive=dive, nil_tags=nil_tags)
+        return _compile_struct_clean(go, tags=tags, dive=dive)
     return lambda v: True
 
 
-def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool, nil_tags: bool) -> Predicate:
+def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool) -> Predicate:
     known = frozenset(go.fields)
     folded = go.folded
     checks = [
         (
             name,
-            _compile_clean(f.type, tags=tags, dive=dive, nil_tags=nil_tags),
+            _compile_clean(f.type, tags=tags, dive=dive),
             f.tags if tags else (),
             f.pointer,
-            tags and nil_tags and f.pointer and _fails_nil(f.tags),
         )
         for name, f in go.fields.items()
     ]
@@ -341,11 +320,9 @@ def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool, nil_tags: bool)
             key not in known and key.lower() in folded for key in value
         ):
             return False
-        for name, field_clean, field_tags, pointer, nil_fails in checks:
+        for name, field_clean, field_tags, pointer in checks:
             item = value.get(name)
             if not field_clean(item):
-                return False
-            if nil_fails and item is None:
                 return False
             if field_tags and (item is not None or not pointer):
                 for tag in field_tags:
@@ -420,6 +397,15 @@ def _decodes_deep(value: Any, go: GoType) -> bool:
 
 
 def _integer_range(value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
+    low, high = _INT_RANGES[go.kind]
+    if isinstance(value, OutOfRange):
+        yield FieldError(
+            json_path(path),
+            "integer",
+            "decode",
+            f"{_number_text(value)} is out of range for Go's {go.kind} ({low} to {high})",
+        )
+        return
     if isinstance(value, float):
         yield FieldError(
             json_path(path),
@@ -429,13 +415,12 @@ def _integer_range(value: Any, go: GoType, path: Path) -> Iterator[FieldError]:
             f"{go.kind} refuses all three: send a whole number such as {round(value)}",
         )
         return
-    low, high = _INT_RANGES[go.kind]
     if not low <= value <= high:
         yield FieldError(
             json_path(path),
             "integer",
             "decode",
-            f"{value} is out of range for Go's {go.kind} ({low} to {high})",
+            f"{_number_text(value)} is out of range for Go's {go.kind} ({low} to {high})",
         )
 
 
@@ -453,8 +438,10 @@ def _decodes(value: Any, go: GoType) -> bool:
     """Whether ``value`` decodes into ``go`` (wrong types are already decode errors)."""
     if value is None:
         return True
-    if go.kind in _INT_RANGES or go.kind == "float64":
+    if go.kind in _INT_RANGES:
         return _is_number(value)
+    if go.kind == "float64":  # ParseFloat's ErrRange is Go's UnmarshalTypeError too
+        return _is_number(value) and fits_float64(value)
     if go.kind == "string":
         return isinstance(value, str)
     if go.kind == "bool":
@@ -464,6 +451,15 @@ def _decodes(value: Any, go: GoType) -> bool:
     if go.kind == "struct":
         return isinstance(value, dict)
     return True
+
+
+def _number_text(value: int | float) -> str:
+    """A number as Go's messages spell it, shortened when it runs to hundreds of digits."""
+    text = repr(value)
+    if len(text) <= 40:
+        return text
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    return f"{sign}{digits[:12]}…{digits[-4:]} ({len(digits)} digits)"
 
 
 def _is_number(value: Any) -> bool:

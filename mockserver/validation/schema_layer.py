@@ -14,17 +14,22 @@ from typing import Any
 import jsonschema_rs
 
 from mockserver.validation.errors import FieldError, Layer, json_path
+from mockserver.validation.hints import near_miss, null_hint, type_hint
 
+# In mockserver's own schemas: {keyword: hint}, added to the message when that keyword fails
+# (a unit hint on "maximum" says nothing to a string sent where the number belongs).
 HINT_KEY = "x-mockserver-hint"
+Hints = Mapping[tuple[str, str], str]  # (property, keyword) -> hint, for a schema kept verbatim
 
 
 _ARRAY_ONLY_KEYWORDS = {"type", "items", "title", "description"}
 
 
 class SchemaLayer:
-    def __init__(self, schema: Mapping[str, Any], layer: Layer) -> None:
+    def __init__(self, schema: Mapping[str, Any], layer: Layer, hints: Hints | None = None) -> None:
         self._schema = schema
         self._layer: Layer = layer
+        self._hints: Hints = hints or {}
         self._validator = jsonschema_rs.Draft202012Validator(dict(schema))
         # jsonschema-rs builds every error before yielding the first: 100k bad signals took
         # 6 s. A top-level array that only constrains its items is checked item by item, so
@@ -69,18 +74,45 @@ class SchemaLayer:
             missing = str(error.kind.property)
             parts.append(missing)
             message = f"{missing} is required"
-        hint = _hint(schema, error.schema_path)
+        hint = self._hint(schema, list(error.schema_path), keyword, parts, error.instance)
         if hint:
             message = f"{message} ({hint})"
         return FieldError(json_path(parts), keyword, self._layer, message)
 
+    def _hint(
+        self,
+        schema: Mapping[str, Any],
+        schema_path: list[str | int],
+        keyword: str,
+        parts: list[str | int],
+        instance: Any,
+    ) -> str | None:
+        """The hint that fits the failed keyword, if one does."""
+        node = _node(schema, schema_path[:-1])
+        field = next((p for p in reversed(parts) if isinstance(p, str)), None)
+        if node is None or field is None:
+            return None
+        own = node.get(HINT_KEY, {}).get(keyword) or self._hints.get((field, keyword))
+        if own:
+            return str(own)
+        if keyword == "enum":
+            return near_miss(instance, node.get("enum", ()))
+        if keyword == "type" and instance is None:
+            parent = (
+                _node(schema, schema_path[:-3]) if schema_path[-3:-2] == ["properties"] else None
+            )
+            return null_hint(field, parent is not None and field not in parent.get("required", ()))
+        if keyword == "type":
+            return type_hint(field, instance, node.get("type"))
+        return None
 
-def _hint(schema: Mapping[str, Any], schema_path: Sequence[str | int]) -> str | None:
-    """The ``x-mockserver-hint`` of the subschema whose keyword failed, if it has one."""
+
+def _node(schema: Mapping[str, Any], schema_path: Sequence[str | int]) -> Mapping[str, Any] | None:
+    """The subschema at ``schema_path``, if the path leads to one."""
     node: Any = schema
-    for part in list(schema_path)[:-1]:
+    for part in schema_path:
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             return None
-    return node.get(HINT_KEY) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else None

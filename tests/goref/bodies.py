@@ -2,10 +2,11 @@
 
 Each body starts from a valid click and takes up to three mutations aimed at the places where
 Go's libraries and a reading of the documentation may part: types, lengths in bytes against
-code points, number spellings (``1.0``, ``1e3``, ``-0``, 2**63), currency codes, IP forms,
-missing, extra and null fields, key case, duplicate keys, invalid UTF-8, a BOM, trailing data
-and nesting. Bodies are bytes, written by a small JSON writer that can repeat a key or put any
-token anywhere. The same seed gives the same bodies.
+code points, number spellings (``1.0``, ``1e3``, ``-0``, 2**63), numbers either side of a
+64-bit float's range in known and unknown fields, currency codes, IP forms, missing, extra and
+null fields, key case, duplicate keys, invalid UTF-8, a BOM, trailing data and nesting.
+Bodies are bytes, written by a small JSON writer that can repeat a key or put any token
+anywhere. The same seed gives the same bodies.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ NUMBERS = [
     b"-9223372036854775809", b"1e19", b"2147483648", b"4294967296", b"1.7976931348623157e308",
     b"1e400", b"00", b"01", b"+1", b".5", b"1.", b"0x10", b"NaN", b"Infinity",
 ]  # fmt: skip
+# Either side of where Go's ParseFloat overflows (2**1024 - 2**970, the first integer it rounds
+# to infinity), and past where Python's int() stops (4,300 digits).
+FLOAT64_EDGE = 2**1024 - 2**970
+BIG_NUMBERS = [
+    str(FLOAT64_EDGE - 1).encode(), str(FLOAT64_EDGE).encode(), b"-" + str(FLOAT64_EDGE).encode(),
+    b"9" * 308, b"9" * 309, b"1" + b"0" * 400, b"9" * 4300, b"9" * 4301, b"-" + b"9" * 5000,
+    b"1.7976931348623157e308", b"1.7976931348623159e308", b"-1e400", b"1e-400", b"1e308",
+]  # fmt: skip
+NUMBERS += BIG_NUMBERS
 WEIRD_VALUES: list[Any] = [
     None,
     True,
@@ -102,13 +112,14 @@ def valid_click(rng: random.Random) -> Obj:
         ("visitorId", rng.choice(["v-1", "", _text(rng, rng.choice([1, 127, 128]))])),
         ("sessionId", rng.choice(["s-1", _text(rng, rng.choice([1, 128]))])),
         ("queryId", rng.choice(["q-1", "2a97fc33"])),
-        ("ipAddress", rng.choice(["203.0.113.7", "::1", "2001:db8::1"])),
         ("productDetails", [copy.deepcopy(detail) for _ in range(rng.choice([0, 1, 1, 2]))]),
         ("sourceId", rng.choice(["web", ""])),
         ("uri", rng.choice(["https://example.com/p", ""])),
     ])  # fmt: skip
     if rng.random() < 0.5:
         click.append(("selectedPosition", rng.choice([1, 2, 40])))
+    if rng.random() < 0.7:  # optional: "if it is not passed in the signal, it is extracted"
+        click.append(("ipAddress", rng.choice(["203.0.113.7", "::1", "2001:db8::1"])))
     rng.shuffle(click)
     return click
 
@@ -148,14 +159,14 @@ def replace_value(rng: random.Random, click: Obj) -> Any:
     return click
 
 
-def number_spelling(rng: random.Random, click: Obj) -> Any:
+def number_spelling(rng: random.Random, click: Obj, spellings: list[bytes] = NUMBERS) -> Any:
     numeric = {"timestamp", "selectedPosition", "price", "quantity"}
     fields = [(o, i) for o in _objects(click) for i, (k, _) in enumerate(o) if k in numeric]
     if not fields:
-        click.append(("selectedPosition", Raw(rng.choice(NUMBERS))))
+        click.append(("selectedPosition", Raw(rng.choice(spellings))))
         return click
     obj, index = rng.choice(fields)
-    obj[index] = (obj[index][0], Raw(rng.choice(NUMBERS)))
+    obj[index] = (obj[index][0], Raw(rng.choice(spellings)))
     return click
 
 
@@ -241,13 +252,27 @@ def nesting(rng: random.Random, click: Obj) -> Any:
     return click
 
 
+def big_number(rng: random.Random, click: Obj) -> Any:
+    """A number near or past a 64-bit float's range where Go's decoder never converts it (an
+    unknown field, or deep in one), or where it must (a known number field)."""
+    number = Raw(rng.choice(BIG_NUMBERS))
+    where = rng.random()
+    if where < 0.5:
+        rng.choice(_objects(click)).append((rng.choice(["extra", "_n"]), number))
+    elif where < 0.75:
+        click.append(("extra", Obj([("deep", [number, Obj([("n", number)])])])))
+    else:
+        return number_spelling(rng, click, BIG_NUMBERS)
+    return click
+
+
 def shape(rng: random.Random, click: Obj) -> Any:
     return rng.choice([click, [click, click], [], [None], [1], ["x"], [[click]], None, Raw(b"")])
 
 
 MUTATIONS: list[Mutation] = [
     drop_field, replace_value, number_spelling, string_length, currency, ip_address, key_case,
-    duplicate_key, extra_field, bad_text, nesting,
+    duplicate_key, extra_field, bad_text, nesting, big_number,
 ]  # fmt: skip
 FRAMES = [
     (b"", b""), (b"\xef\xbb\xbf", b""), (b"", b" x"), (b"", b"{}"), (b"", b"\n"),

@@ -12,7 +12,9 @@
 //	-defaults   let kin-openapi write schema defaults into the body before the decoder reads it
 //	-dive       validate the tags inside productDetails (the generated field has no "dive")
 //	-trailing   accept data after the JSON value (Decoder.Decode) instead of refusing it
-//	-ip-optional  read ipAddress as the docs do (optional) instead of the generated "ip" tag
+//	-ip-optional  read ipAddress as the docs do (on by default): absent is "extracted from the
+//	              request"; -ip-optional=false is the bare generated "ip" tag, which fails a nil
+//	              pointer (a documented variant no mockserver profile follows)
 //
 // Two ways to ask it: "-listen 127.0.0.1:8099" serves POST /retail/signals/click over HTTP;
 // "-batch" reads one base64 body a line on stdin and writes one verdict a line on stdout
@@ -205,7 +207,7 @@ func main() {
 	flag.BoolVar(&c.defaults, "defaults", false, "let kin-openapi set schema defaults")
 	flag.BoolVar(&c.dive, "dive", true, "validate the tags inside productDetails")
 	flag.BoolVar(&c.trailing, "trailing", false, "accept data after the JSON value")
-	flag.BoolVar(&c.ipOptional, "ip-optional", false, "ipAddress optional, as documented")
+	flag.BoolVar(&c.ipOptional, "ip-optional", true, "ipAddress optional, as documented")
 	flag.Parse()
 	if *spec == "" || (*listen == "") == !*batchMode {
 		flag.Usage()
