@@ -21,9 +21,9 @@ from mockserver.storage import Store, StoreUnavailable, open_store
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
-from mockserver.vendors.faults import FaultInjector
+from mockserver.vendors.faults import RULE_TARGETS, FaultInjector
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
+from mockserver.vendors.registry import VENDORS
 from mockserver.vendors.request_path import FaultSeam, RequestPath
 from mockserver.vendors.routes import VendorRoutes
 
@@ -43,7 +43,7 @@ def create_app(
         contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
     store = store if store is not None else open_store(settings.db)
-    book = FaultBook(settings.fault_seed, VENDOR_NAMES)
+    book = FaultBook(settings.fault_seed, RULE_TARGETS)
     book.replace(parse_flag(flag) for flag in settings.faults)
     request_path = RequestPath(
         Recorder(GroupCommit(store), store.salt),
@@ -52,7 +52,11 @@ def create_app(
         faults if faults is not None else FaultInjector(book),
     )
     inspect = InspectAPI(
-        store, settings.admin_token, shared_store=settings.workers > 1, faults=book
+        store,
+        settings.admin_token,
+        shared_store=settings.workers > 1,
+        faults=book,
+        trusted_origins=settings.cors_origins,
     )
     inspect_routes = inspect.routes()
 

@@ -7,7 +7,8 @@
   switch to h2c on a POST. llhttp stops parsing at such a request and uvicorn handed the app
   an empty body: a false "the request body is empty" 400, recorded as a rejection. Go's
   server, with no h2c handler, reads the body and answers in HTTP/1.1; so does this one
-  (for a body with a Content-Length), then closes the connection, whose parser cannot go on.
+  (a body with a Content-Length or chunked), then closes the connection, whose parser
+  cannot go on.
   WebSocket upgrades are uvicorn's as before.
 
 For fault injection, each request's scope carries a ``Connection`` (``CONNECTION``): what a
@@ -43,9 +44,13 @@ class Connection:
 
     def reset(self) -> None:
         """A TCP reset (RST), as a server that crashed or a middlebox that dropped it."""
+        if self._transport.is_closing():
+            return  # the client left first (a hang's usual end): there is nothing to reset
         sock = self._transport.get_extra_info("socket")
         if sock is not None:
-            with contextlib.suppress(OSError):  # linger 0: close sends RST, not FIN
+            # linger 0: close sends RST, not FIN. A socket closed meanwhile raises OSError
+            # under asyncio, and ValueError ("negative file descriptor") under uvloop.
+            with contextlib.suppress(OSError, ValueError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._transport.abort()
 
@@ -62,7 +67,8 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
-        self._upgrade_body_left: int | None = None  # of a request whose Upgrade is ignored
+        # the parser of the body of a request whose Upgrade is ignored, while it is read
+        self._upgrade_body: httptools.HttpRequestParser | None = None
 
     def shutdown(self) -> None:
         scope = getattr(self, "scope", None)
@@ -108,7 +114,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """uvicorn's, but for an Upgrade whose body this protocol reads itself."""
-        if self._upgrade_body_left is not None:
+        if self._upgrade_body is not None:
             self._take_upgrade_body(data)
             return
         self._unset_keepalive_if_required()
@@ -121,35 +127,57 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserUpgrade as exc:
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
-            elif self._upgrade_body_left is not None:
+            elif self._upgrade_body is not None:
                 self._take_upgrade_body(data[exc.args[0] :])
             else:
                 self._unsupported_upgrade_warning()
 
     def on_message_complete(self) -> None:
-        length = self._declared_length()
-        if self.parser.should_upgrade() and not self._should_upgrade() and length:
-            # llhttp ends the message here, body unread: read it ourselves (data_received).
-            self._upgrade_body_left = length
+        framing = self._body_framing()
+        if self.parser.should_upgrade() and not self._should_upgrade() and framing:
+            # llhttp ends the message here, body unread: a second parser reads it, from a
+            # request head that frames the body as this one did (a length, or chunked).
+            self._upgrade_body = httptools.HttpRequestParser(_UpgradeBody(self))
+            self._upgrade_body.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n\r\n")
             self.cycle.keep_alive = False
             return
         super().on_message_complete()
 
     def _take_upgrade_body(self, data: bytes) -> None:
-        left = self._upgrade_body_left or 0
-        chunk = data[:left]
-        if chunk:
-            self.on_body(chunk)
-        left -= len(chunk)
-        if left > 0:
-            self._upgrade_body_left = left
+        body = self._upgrade_body
+        if body is None:
+            return  # complete: the connection closes after the reply
+        try:
+            body.feed_data(data)
+        except httptools.HttpParserError:  # a broken chunk: the body ends where it broke
+            self._upgrade_body_done()
+
+    def _upgrade_body_done(self) -> None:
+        if self._upgrade_body is None:
             return
-        self._upgrade_body_left = None
+        self._upgrade_body = None
         self.cycle.more_body = False
         self.cycle.message_event.set()
 
-    def _declared_length(self) -> int:
+    def _body_framing(self) -> bytes:
+        """The header that frames this request's body (none when it has no body)."""
         for name, value in self.headers or ():
-            if name == b"content-length" and value.strip().isdigit():
-                return int(value)
-        return 0
+            if name == b"transfer-encoding" and b"chunked" in value.lower():
+                return b"Transfer-Encoding: chunked"
+        for name, value in self.headers or ():
+            if name == b"content-length" and value.strip().isdigit() and int(value) > 0:
+                return b"Content-Length: " + value.strip()
+        return b""
+
+
+class _UpgradeBody:
+    """httptools callbacks of the parser that reads an ignored Upgrade's body."""
+
+    def __init__(self, protocol: GoLikeHttpToolsProtocol) -> None:
+        self._protocol = protocol
+
+    def on_body(self, body: bytes) -> None:
+        self._protocol.on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._protocol._upgrade_body_done()

@@ -24,7 +24,7 @@ from mockserver.http11 import GoLikeHttpToolsProtocol
 from mockserver.settings import Settings
 from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
-from mockserver.vendors.registry import VENDOR_NAMES
+from mockserver.vendors.faults import RULE_TARGETS
 
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -67,7 +67,7 @@ def prepare(settings: Settings) -> Starlette | None:
     if settings.db == ":memory:":
         raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
     for flag in settings.faults:  # a wrong --fault stops here, not in every worker
-        parse_rule(parse_flag(flag), 0, vendors=VENDOR_NAMES)
+        parse_rule(parse_flag(flag), 0, vendors=RULE_TARGETS)
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     open_store(settings.db).close()
     return None

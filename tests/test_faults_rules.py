@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.faults.book import FaultBook
+from mockserver.faults.book import MAX_RULES, FaultBook
 from mockserver.faults.rules import RuleError, parse_flag, parse_rule
 
 
@@ -135,3 +135,85 @@ def test_a_lognormal_latency_has_the_median_it_was_given() -> None:
     draws = sorted(rule.delay_seconds() for _ in range(2001))
     assert 0.09 < draws[1000] < 0.11
     assert draws[-20] > 0.25  # a tail: the 99th percentile is about 3.2 medians
+
+
+# -- bounds, limits and the index (issue 27, items 5 and 7) ---------------------------------
+
+TARGETS = {"neuralens": ("event",), "lucidworks": ("click", "query", "cartadd", "purchase")}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"fault": "latency", "median_ms": 1, "sigma": 1e308}, "sigma"),
+        ({"fault": "latency", "ms": 1e308}, "ms"),
+        ({"fault": "latency", "min_ms": 0, "max_ms": 1e12}, "max_ms"),
+        ({"fault": "latency", "median_ms": 1e308, "sigma": 1}, "median_ms"),
+        ({"fault": "hang", "seconds": 1e308}, "seconds"),
+        ({"fault": "hang", "seconds": -1}, "seconds"),
+        ({"fault": "rate_limit", "retry_after": 10**30}, "retry_after"),
+        ({"fault": "rate_limit", "per_second": 1e300}, "per_second"),
+        ({"fault": "down", "times": 10**20}, "times"),
+        ({"fault": "down", "times": 0}, "times"),
+        ({"fault": "down", "seed": 10**40}, "seed"),
+        ({"fault": "down", "seed": 1.5}, "seed"),
+    ],
+)
+def test_every_number_of_a_rule_is_bounded(raw: dict[str, Any], field: str) -> None:
+    with pytest.raises(RuleError) as raised:
+        parse_rule(raw, 1)
+    assert raised.value.name == field
+    assert "from" in str(raised.value)  # says the range
+
+
+def test_a_long_lognormal_tail_is_cut_at_the_bound() -> None:
+    rule = parse_rule({"fault": "latency", "median_ms": 600_000, "sigma": 10, "seed": 1}, 1)
+    assert max(rule.delay_seconds() for _ in range(1000)) <= 600.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"fault": "down", "namespace": "<script>alert(1)</script>"}, "namespace"),
+        ({"fault": "down", "namespace": "x" * 65}, "namespace"),
+        ({"fault": "down", "endpoint": "nope"}, "endpoint"),
+        ({"fault": "down", "vendor": "lucidworks", "endpoint": "event"}, "endpoint"),
+        ({"fault": "down", "endpoint": "/retail/signals/click"}, "endpoint"),
+    ],
+)
+def test_a_rule_must_name_what_is_served(raw: dict[str, Any], field: str) -> None:
+    with pytest.raises(RuleError) as raised:
+        parse_rule(raw, 1, vendors=TARGETS)
+    assert raised.value.name == field
+    parse_rule({"fault": "down", "endpoint": "click", "namespace": "team-a.1"}, 1, vendors=TARGETS)
+
+
+def test_the_rule_count_is_capped() -> None:
+    book = FaultBook()
+    with pytest.raises(RuleError) as raised:
+        book.replace([{"fault": "down", "namespace": f"n{i}"} for i in range(MAX_RULES + 1)])
+    assert raised.value.name == "rules"
+    assert not book.active
+    book.replace([{"fault": "down", "namespace": f"n{i}"} for i in range(MAX_RULES)])
+    with pytest.raises(RuleError):
+        book.add({"fault": "down"})
+    assert len(book.listing()) == MAX_RULES
+
+
+def test_a_request_looks_only_at_the_rules_that_could_apply_and_in_their_order() -> None:
+    book = FaultBook()
+    book.replace(
+        [{"fault": "down", "namespace": f"other-{i}"} for i in range(500)]
+        + [
+            {"fault": "status", "status": 503, "namespace": "a", "times": 1},
+            {"fault": "rate_limit", "vendor": "lucidworks", "times": 1},
+            {"fault": "reset", "endpoint": "click", "namespace": "a", "times": 1},
+            {"fault": "empty"},
+        ]
+    )
+    looked_at = list(book._candidates("lucidworks", "click", "a"))
+    assert [rule.fault for rule in looked_at] == ["status", "rate_limit", "reset", "empty"]
+    kinds = [book.match("lucidworks", "click", "a", None) for _ in range(5)]
+    assert [getattr(rule, "fault", None) for rule in kinds] == [
+        "status", "rate_limit", "reset", "empty", "empty",
+    ]  # fmt: skip

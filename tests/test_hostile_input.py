@@ -175,6 +175,33 @@ def test_an_h2c_upgrade_on_a_post_is_ignored_and_its_body_read(server: MockServe
         assert (len(client.events()), len(client.rejections())) == (1, 0)
 
 
+def test_an_h2c_upgrade_with_a_chunked_body_is_read_whole(server: MockServer) -> None:
+    # curl --http2 -H 'Transfer-Encoding: chunked': the body was lost, a false "body is
+    # empty" 400 stored. The chunks come split across writes, one size line cut in two.
+    body = json.dumps(CLICK).encode()
+    chunks = [body[:7], body[7:40], body[40:]]
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
+    head = _click_head(
+        "/ns/h2c-chunked/retail/signals/click",
+        **{
+            "Connection": "Upgrade, HTTP2-Settings",
+            "Upgrade": "h2c",
+            "HTTP2-Settings": "AAMAAABkAAQCAAAA",
+            "Transfer-Encoding": "chunked",
+        },
+    )
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        for part in (head + framed[:1], framed[1:20], framed[20:]):
+            sock.sendall(part)
+            time.sleep(0.05)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 202"), reply[:200]
+    with server.client(namespace="h2c-chunked") as client:
+        assert (len(client.events()), len(client.rejections())) == (1, 0)
+
+
 def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -186,3 +213,89 @@ def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
             assert sock.recv(1024) == b""  # closed by the server, not by this test's timeout
             assert time.monotonic() - started < 5
         _still_serving(server)
+
+
+# -- the /_mock surface under attack (issue 27) ---------------------------------------------
+
+
+def _mock(server: MockServer, method: str, path: str, **kwargs: object) -> httpx.Response:
+    return httpx.request(method, f"{server.url}/_mock{path}", timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def _no_rules_and_serving(server: MockServer) -> None:
+    assert _mock(server, "GET", "/faults").json()["rules"] == []
+    _still_serving(server)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status"),
+    [
+        # item 1: a page on another origin; a simple (text/plain) body
+        ("POST", "/faults", {"Origin": "http://evil.com", "Content-Type": "text/plain"},
+         b'{"fault":"down"}', 403),
+        ("POST", "/reset", {"Origin": "http://evil.com"}, b"", 403),
+        ("POST", "/reset", {"Sec-Fetch-Site": "cross-site"}, b"", 403),
+        ("PUT", "/faults", {"Origin": "null", "Content-Type": "application/json"},
+         b'{"rules":[{"fault":"down"}]}', 403),
+        ("POST", "/faults", {"Content-Type": "text/plain"}, b'{"fault":"down"}', 415),
+        # items 5 and 6: numbers past any sense; JSON nested a thousand deep
+        ("POST", "/faults", {}, {"fault": "latency", "median_ms": 1, "sigma": 1e308}, 400),
+        ("POST", "/faults", {}, {"fault": "hang", "seconds": 1e308}, 400),
+        ("POST", "/faults", {}, {"fault": "rate_limit", "retry_after": 10**30}, 400),
+        ("POST", "/faults", {"Content-Type": "application/json"}, b"[" * 1000 + b"]" * 1000, 400),
+        ("PUT", "/faults", {"Content-Type": "application/json"},
+         b'{"rules":' + b"[" * 1000 + b"]" * 1000 + b"}", 400),
+        # item 7: too many rules, too big a body, names nobody serves
+        ("PUT", "/faults", {}, {"rules": [{"fault": "down"}] * 100_000}, 413),
+        ("PUT", "/faults", {}, {"rules": [{"fault": "down", "namespace": f"n{i}"}
+                                          for i in range(1001)]}, 400),
+        ("POST", "/faults", {"Content-Type": "application/json"},
+         b'{"fault":"down","namespace":"' + b"x" * 30_000_000 + b'"}', 413),
+        ("POST", "/faults", {}, {"fault": "down", "namespace": "<script>alert(1)</script>"}, 400),
+        ("POST", "/faults", {}, {"fault": "down", "endpoint": "/nope"}, 400),
+        # item 9: HEAD, and repeated single-valued parameters
+        ("HEAD", "/faults", {}, None, 200),
+        ("GET", "/analytics?vendor=lucidworks&vendor=neuralens", {}, None, 400),
+        ("GET", "/events?namespace=a&namespace=b", {}, None, 400),
+    ],
+)  # fmt: skip
+def test_hostile_requests_to_the_mock_api(
+    server: MockServer,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: object,
+    status: int,
+) -> None:
+    kwargs: dict[str, object] = {"headers": headers}
+    if isinstance(body, bytes):
+        kwargs["content"] = body
+    elif body is not None:
+        kwargs["json"] = body
+    with server.client() as client:
+        before = len(client.events())
+    response = _mock(server, method, path, **kwargs)
+    assert response.status_code == status, response.text[:300]
+    if method != "HEAD":
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["error"]
+    with server.client() as client:
+        assert len(client.events()) == before  # nothing was reset
+    _no_rules_and_serving(server)
+
+
+@pytest.mark.parametrize(
+    "name", ["X-Credentials", "X-Jwt", "X-Signature", "X-Access-Code", "X-Session-Id"]
+)
+def test_credential_like_headers_are_stored_as_fingerprints(server: MockServer, name: str) -> None:
+    secret = f"secret-of-{name}"
+    response = httpx.post(
+        server.url + "/ns/creds/retail/signals/click",
+        json=CLICK,
+        headers={**LUCIDWORKS_HEADERS, name: secret},
+    )
+    assert response.status_code == 202
+    with server.client(namespace="creds") as client:
+        stored = client.events()[0]["headers"][name.lower()]
+        client.reset()
+    assert stored.startswith("hmac-sha256:")

@@ -4,13 +4,18 @@ a waiter counts each match once."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 from mockserver.events import Event
+from mockserver.inspect.api import InspectAPI
 from mockserver.inspect.waiting import Waiter, matches
 from mockserver.storage import SqliteStore
 
@@ -112,3 +117,79 @@ def test_a_waiter_counts_each_match_once_whatever_order_ids_are_committed_in() -
         assert waiter.matched == 1
     finally:
         loop.close()
+
+
+def test_an_ordered_waiter_counts_each_match_once_and_keeps_no_ids() -> None:
+    # One SQLite writer: ids commit in order, so the highest id read tells what it counted.
+    loop = asyncio.new_event_loop()
+    try:
+        waiter = Waiter({}, loop, ordered=True)
+        waiter.offer(5)  # committed while the first read was running: counted by it ...
+        waiter.offer(7)  # ... or not
+        waiter.read_in_order(matched=5, highest=6)
+        assert (waiter.matched, waiter.early) == (6, [])
+        waiter.offer(8)
+        assert waiter.matched == 7
+        waiter.reset()
+        waiter.offer(1)  # ids start again after a full reset
+        waiter.read_in_order(matched=0, highest=0)
+        assert waiter.matched == 1
+        assert waiter.seen == set()
+    finally:
+        loop.close()
+
+
+def test_an_unfiltered_wait_for_a_million_keeps_no_ids(tmp_path: Any) -> None:
+    # 20 waits of count=1000000 over 241k events took RSS from 66 to 468 MiB: each kept the
+    # id of every match. Now a wait holds a count and the highest id, and is freed at its end.
+    store = SqliteStore(str(tmp_path / "mock.db"))
+    event = Event(
+        vendor="lucidworks", endpoint="/x", type="click", namespace="default", tenant=None,
+        user=None, session=None, query=None, query_id=None, items=(), position=None,
+        timestamp_ms=None, payload="{}", request_id="r", received_at=TIMES_LIST[0],
+    )  # fmt: skip
+    for _ in range(20):
+        store.add([event] * 1000)
+    api = InspectAPI(store)
+    app = Starlette(routes=api.routes())
+    seen: list[tuple[int, int, int]] = []
+
+    def look() -> None:
+        while not api.changes._all:
+            time.sleep(0.01)
+        (waiter,) = api.changes._all
+        while not waiter.counted:
+            time.sleep(0.01)
+        store.add([event] * 10)
+        time.sleep(0.2)
+        seen.append((waiter.matched, len(waiter.seen), len(waiter.early)))
+
+    with TestClient(app) as client:
+        looking = threading.Thread(target=look)
+        looking.start()
+        response = client.get("/_mock/wait", params={"count": 1_000_000, "timeout": 1})
+        looking.join()
+    assert response.status_code == 408
+    assert response.json()["total"] == 20_010
+    assert seen == [(20_010, 0, 0)]
+    assert not api.changes._all  # freed when the wait ended
+    store.close()
+
+
+def test_a_wait_answers_at_its_timeout_however_long_the_count_takes(tmp_path: Any) -> None:
+    # timeout=4 on 1.08M events answered after 5.7-6.0 s: the count ran past the deadline.
+    store = SqliteStore(str(tmp_path / "mock.db"))
+    count = store.count_new_events
+
+    def slow_count(filters: Any, after_id: int) -> tuple[int, int]:
+        time.sleep(2)
+        return count(filters, after_id)
+
+    store.count_new_events = slow_count  # type: ignore[method-assign]
+    with TestClient(Starlette(routes=InspectAPI(store).routes())) as client:
+        started = time.monotonic()
+        response = client.get("/_mock/wait", params={"count": 1, "timeout": 0.5})
+        took = time.monotonic() - started
+    assert response.status_code == 408
+    assert took < 1.5
+    store.close()

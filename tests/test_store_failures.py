@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -132,3 +134,24 @@ def test_serve_refuses_a_read_only_database_with_a_clear_message(read_only_db: P
     assert result.returncode == 2
     assert "cannot write to the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_reset_whose_checkpoint_the_full_disk_refuses_still_resets(
+    served: tuple[TestClient, SqliteStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    # On a full disk the WAL checkpoint after the deletion raised OperationalError: a plain
+    # text 500, though the rows were gone.
+    client, store = served
+    assert _click(client) == 202
+    execute = store.db.execute
+
+    def disk_full_at_checkpoint(sql: str, *args: Any) -> sqlite3.Cursor:
+        if "wal_checkpoint" in sql:
+            raise sqlite3.OperationalError("database or disk is full")
+        return execute(sql, *args)
+
+    store.db.execute = disk_full_at_checkpoint  # type: ignore[method-assign,assignment]
+    response = client.post("/_mock/reset")
+    assert response.status_code == 204
+    assert client.get("/_mock/events").json()["total"] == 0
+    assert "could not truncate the WAL" in caplog.text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +19,7 @@ from starlette.testclient import TestClient
 from urllib3.util.retry import Retry
 
 from mockserver import MockServer, Settings, create_app
-from mockserver.faults.book import FaultBook
+from mockserver.faults.book import MAX_RULES, FaultBook
 from mockserver.vendors.faults import FaultInjector
 from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture
 
@@ -36,7 +38,7 @@ def _faults(server: MockServer, *rules: dict[str, Any]) -> None:
 
 
 def _click_url(server: MockServer) -> str:
-    return f"{server.lucidworks_url()}/retail/signals/click"
+    return server.lucidworks_signal_url("click")
 
 
 def _stored(server: MockServer) -> int:
@@ -128,6 +130,37 @@ def test_hang_holds_the_request_until_the_client_gives_up(server: MockServer) ->
     assert _stored(server) == 0
 
 
+def test_a_hang_whose_client_gives_up_is_recorded_and_throws_nothing(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The hang's normal use (curl -m 1): the client closes its socket while the server holds
+    # the request. Under uvloop resetting the gone connection raised ValueError ("negative
+    # file descriptor"), logged as a traceback, and the attempt went unrecorded.
+    _faults(server, {"vendor": "lucidworks", "fault": "hang", "seconds": 30})
+    body = json.dumps(CLICK).encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in LUCIDWORKS_HEADERS.items())
+    request = (
+        f"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\n{head}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    host, port = server.url.removeprefix("http://").split(":")
+    with caplog.at_level(logging.ERROR):
+        for _ in range(3):
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(request)
+                time.sleep(0.2)  # held: nothing comes back
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            attempts = httpx.get(f"{server.url}/_mock/attempts").json()
+            if attempts["total"] == 3:
+                break
+            time.sleep(0.05)
+    rows = [(a["fault"], a["status"], a["stored"]) for a in attempts["attempts"]]
+    assert rows == [("hang", None, False)] * 3
+    assert _stored(server) == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
 def test_ack_lost_stores_the_event_and_a_retrying_client_sends_it_twice(
     server: MockServer,
 ) -> None:
@@ -199,6 +232,54 @@ def test_a_wrong_rule_is_a_400_naming_the_field(
     assert response.status_code == 400
     assert response.json()["field"] == field
     assert client.get("/_mock/faults").json()["rules"] == []
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_json_nested_a_thousand_deep_is_a_400(client: TestClient, method: str) -> None:
+    for depth in (1_000, 100_000):
+        body = "[" * depth + "]" * depth
+        headers = {"Content-Type": "application/json"}
+        response = client.request(method, "/_mock/faults", content=body, headers=headers)
+        assert response.status_code == 400
+        assert "nested too deep" in response.json()["error"]
+
+
+def test_a_fault_body_over_the_cap_is_a_413_read_no_further(client: TestClient) -> None:
+    rules = [{"fault": "down", "namespace": f"n{i}"} for i in range(20_000)]
+    response = client.put("/_mock/faults", json={"rules": rules})
+    assert response.status_code == 413
+    chunked = client.put(
+        "/_mock/faults",
+        content=iter([b'{"rules": [', b'{"fault": "down"},' * 20_000, b"]}"]),
+        headers={"Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413
+    assert client.get("/_mock/faults").json()["rules"] == []
+
+
+def test_more_rules_than_the_cap_are_a_400(client: TestClient) -> None:
+    rules = [{"fault": "down", "namespace": f"n{i}"} for i in range(MAX_RULES + 1)]
+    response = client.put("/_mock/faults", json={"rules": rules})
+    assert (response.status_code, response.json()["field"]) == (400, "rules")
+
+
+def test_head_on_the_faults_is_a_get_without_a_body(client: TestClient) -> None:
+    response = client.head("/_mock/faults")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_an_overflowing_latency_rule_is_refused_before_anything_is_stored(
+    client: TestClient,
+) -> None:
+    rule = {"fault": "latency", "median_ms": 1, "sigma": 1e308}
+    response = client.post("/_mock/faults", json=rule)
+    assert (response.status_code, response.json()["field"]) == (400, "sigma")
+    assert (
+        client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS).status_code
+        == 202
+    )
+    assert client.get("/_mock/events").json()["total"] == 1
 
 
 def test_the_faults_api_needs_the_admin_token(client_with: ClientFactory) -> None:

@@ -3,53 +3,82 @@
 Rules are tried in order; the first that matches a request, has uses left and wins its
 probability draw applies (and is counted). Plain values only: the request path
 (``vendors/faults.py``) asks with the request's vendor, endpoint name, namespace and tenant.
+
+At most ``MAX_RULES`` rules, indexed by where they apply: a request looks only at the rules
+whose vendor, endpoint and namespace are its own or left out (eight buckets), so rules for
+other namespaces cost it nothing (100k rules once took vendor p50 from 1.1 to 15 ms).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from operator import attrgetter
 from typing import Any
 
-from mockserver.faults.rules import Rule, parse_rule
+from mockserver.faults.rules import Rule, RuleError, parse_rule
+
+MAX_RULES = 1000
+Where = tuple[str | None, str | None, str | None]  # vendor, endpoint, namespace
 
 
 class FaultBook:
     def __init__(
         self,
         default_seed: int | None = None,
-        vendors: Collection[str] = (),
+        vendors: Collection[str] | Mapping[str, Collection[str]] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``vendors``: the names a rule's vendor may take; a mapping also names each one's
+        endpoints (see ``parse_rule``)."""
         self.default_seed = default_seed  # --fault-seed: for rules without their own seed
         self.clock = clock  # seconds, for per_second rate limits
-        self.vendors = tuple(vendors)  # the names a rule's vendor may take
-        self.rules: list[Rule] = []
+        self.vendors = vendors
+        self._rules: list[Rule] = []
+        self._index: dict[Where, list[Rule]] = {}  # each bucket in rule order (ids ascend)
         self._next_id = 1
         self._lock = threading.Lock()  # the API and the request path may be on two threads
         self._windows: dict[tuple[int, str | None], tuple[int, int]] = {}
 
     @property
     def active(self) -> bool:
-        return bool(self.rules)
+        return bool(self._rules)
+
+    @property
+    def rules(self) -> list[Rule]:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: list[Rule]) -> None:
+        index: dict[Where, list[Rule]] = defaultdict(list)
+        for rule in rules:
+            index[(rule.vendor, rule.endpoint, rule.namespace)].append(rule)
+        self._rules, self._index = rules, dict(index)
 
     def replace(self, raws: Iterable[Any]) -> list[Rule]:
         """All of ``raws`` or none (a RuleError names the first bad field)."""
         with self._lock:
             first = self._next_id
-            rules = [
-                parse_rule(raw, first + n, self.default_seed, self.vendors)
-                for n, raw in enumerate(raws)
-            ]
+            rules = []
+            for n, raw in enumerate(raws):
+                if n == MAX_RULES:
+                    raise RuleError("rules", f"at most {MAX_RULES} rules are in force at once")
+                rules.append(parse_rule(raw, first + n, self.default_seed, self.vendors))
             self.rules = rules
             self._next_id = first + len(rules)
             return list(rules)
 
     def add(self, raw: Any) -> Rule:
         with self._lock:
+            if len(self._rules) >= MAX_RULES:
+                message = f"at most {MAX_RULES} rules are in force at once; delete some first"
+                raise RuleError("rules", message)
             rule = parse_rule(raw, self._next_id, self.default_seed, self.vendors)
-            self.rules = [*self.rules, rule]
+            self.rules = [*self._rules, rule]
             self._next_id += 1
             return rule
 
@@ -73,8 +102,8 @@ class FaultBook:
         self, vendor: str | None, endpoint: str, namespace: str, tenant: str | None
     ) -> Rule | None:
         with self._lock:
-            for rule in self.rules:
-                if rule.spent or not _applies(rule, vendor, endpoint, namespace):
+            for rule in self._candidates(vendor, endpoint, namespace):
+                if rule.spent:
                     continue
                 if "per_second" in rule.params and not self._over(rule, tenant):
                     continue
@@ -84,6 +113,17 @@ class FaultBook:
                 return rule
         return None
 
+    def _candidates(self, vendor: str | None, endpoint: str, namespace: str) -> Iterator[Rule]:
+        """The rules that apply to this request, in rule order."""
+        buckets = [
+            bucket
+            for where in itertools.product((vendor, None), (endpoint, None), (namespace, None))
+            if (bucket := self._index.get(where))
+        ]
+        if len(buckets) == 1:
+            return iter(buckets[0])
+        return heapq.merge(*buckets, key=attrgetter("id"))
+
     def _over(self, rule: Rule, tenant: str | None) -> bool:
         """rate_limit with per_second: this tenant's requests this second exceed it."""
         second = int(self.clock())
@@ -91,14 +131,6 @@ class FaultBook:
         count = count + 1 if start == second else 1
         self._windows[(rule.id, tenant)] = (second, count)
         return bool(count > rule.params["per_second"])
-
-
-def _applies(rule: Rule, vendor: str | None, endpoint: str, namespace: str) -> bool:
-    return (
-        (rule.vendor is None or rule.vendor == vendor)
-        and (rule.endpoint is None or rule.endpoint == endpoint)
-        and (rule.namespace is None or rule.namespace == namespace)
-    )
 
 
 def rules_of(body: Mapping[str, Any]) -> list[Any]:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse as _StarletteJSON
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from mockserver.faults.book import FaultBook, rules_of
+from mockserver import jsontext
+from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import KINDS, RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
@@ -31,6 +33,7 @@ PREFIX = "/_mock"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
 MAX_WAIT_COUNT = 1_000_000  # a wait keeps the ids of its matches until it has this many
+MAX_FAULTS_BODY_BYTES = 256 * 1024  # MAX_RULES rules of a line each, with room to spare
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
 # With several processes on one store, how often a wait looks for rows another one wrote.
 RECHECK_SECONDS = 0.25
@@ -39,6 +42,19 @@ RECHECK_SECONDS = 0.25
 STREAM_GATHER_SECONDS = 0.25
 STREAM_KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 86_400.0
+
+
+class JSONResponse(_StarletteJSON):
+    """Starlette's, writing a stored number past float64 (the lenient profile keeps one in an
+    unknown field) as it was sent: ``json`` would refuse it (see ``mockserver.jsontext``)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsontext.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+# Sec-Fetch-Site values a browser sends for a request a page on another origin started.
+_OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
 class BadParameter(Exception):
@@ -154,6 +170,8 @@ def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
     for name, raw in request.query_params.multi_items():
         if name not in allowed:
             raise BadParameter(name, f"unknown parameter; this endpoint takes {', '.join(allowed)}")
+        if name in params:  # each takes one value: the last one winning hid a mistake
+            raise BadParameter(name, "given more than once; give it once")
         params[name] = _PARSERS[name](name, raw)
     return params
 
@@ -178,6 +196,18 @@ def _with_params(allowed: tuple[str, ...], handler: ParamsHandler) -> Handler:
     return parsed
 
 
+async def _done_within(work: Awaitable[None], seconds: float | None) -> bool:
+    """Whether ``work`` finished within ``seconds``; if not, it goes on unawaited (a thread
+    cannot be stopped) and what it raises then is dropped: nobody is waiting for it."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait((task,), timeout=seconds)
+    if task in done:
+        task.result()  # its error, if any, is this request's
+        return True
+    task.add_done_callback(lambda finished: finished.cancelled() or finished.exception())
+    return False
+
+
 async def _client_gone(request: Request) -> None:
     """Returns once the client hangs up (a GET's receive() has nothing else to say)."""
     while (await request.receive())["type"] != "http.disconnect":
@@ -191,11 +221,14 @@ class InspectAPI:
         admin_token: str | None = None,
         shared_store: bool = False,
         faults: FaultBook | None = None,
+        trusted_origins: Collection[str] = (),
     ) -> None:
         """``shared_store``: other processes write to the store too (``--workers``); their
         commits are not announced here, so waits count in SQL. ``faults``: the rules that
-        ``/_mock/faults`` reads and sets."""
+        ``/_mock/faults`` reads and sets. ``trusted_origins``: browser origins besides the
+        server's own that may change its state (``--cors-origin``; ``*`` is not one)."""
         self.store = store
+        self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins) - {"*"}
         self.faults = faults if faults is not None else FaultBook()
         self.changes = ChangeFeed(store)
         self.admin_token = admin_token
@@ -204,9 +237,10 @@ class InspectAPI:
     def routes(self) -> list[Route]:
         def guarded(path: str, allowed: tuple[str, ...], handler: ParamsHandler) -> Route:
             method = "POST" if path == "/reset" else "GET"
-            return Route(
-                PREFIX + path, self._guarded(_with_params(allowed, handler)), methods=[method]
-            )
+            endpoint = self._guarded(_with_params(allowed, handler))
+            if method != "GET":
+                endpoint = self._same_origin(endpoint)
+            return Route(PREFIX + path, endpoint, methods=[method])
 
         listing = (*EVENT_FILTERS, *_PAGING)
         return [
@@ -231,10 +265,26 @@ class InspectAPI:
             guarded("/analytics", _ANALYTICS, self.analytics),
             Route(
                 f"{PREFIX}/faults",
-                self._guarded(self.fault_rules),
+                self._same_origin(self._guarded(self.fault_rules)),
                 methods=["GET", "PUT", "POST", "DELETE"],
             ),
         ]
+
+    def _same_origin(self, handler: Handler) -> Handler:
+        """A state-changing request from a page on another origin is a 403, and a body that
+        is not ``application/json`` a 415. Without an admin token (the default) any page the
+        developer opens could otherwise add fault rules or wipe the store: a "simple"
+        cross-origin POST (text/plain, no custom header) needs no CORS preflight. Requiring
+        JSON makes every other request with a body need one, which ``/_mock`` never grants."""
+
+        async def checked(request: Request) -> Response:
+            if request.method in STATE_CHANGING:
+                refused = _cross_site(request, self.trusted_origins) or _not_json(request)
+                if refused is not None:
+                    return refused
+            return await handler(request)
+
+        return checked
 
     def _guarded(self, handler: Handler) -> Handler:
         """With an admin token, the handler answers only ``Authorization: Bearer <token>``."""
@@ -321,18 +371,20 @@ class InspectAPI:
         except BadParameter as exc:
             return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
         namespace = params.get("namespace")
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             return JSONResponse({"rules": self.faults.listing(namespace)})
         if request.method == "DELETE":
             return JSONResponse({"removed": self.faults.clear(namespace, params.get("id"))})
         try:
-            body = json.loads(await request.body())
+            body = _json_body(await _body_up_to(request, MAX_FAULTS_BODY_BYTES))
             if request.method == "PUT":
                 if not isinstance(body, dict):
                     raise ValueError('send {"rules": [...]}, a list of rule objects')
                 rules = self.faults.replace(rules_of(body))
                 return JSONResponse({"rules": [rule.as_json() for rule in rules]})
             rule = self.faults.add(body)
+        except BodyTooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
         except RuleError as exc:
             return JSONResponse({"error": str(exc), "field": exc.name}, status_code=400)
         except ValueError as exc:  # not JSON, or not the shape
@@ -340,7 +392,9 @@ class InspectAPI:
         return JSONResponse(rule.as_json(), status_code=201)
 
     async def reset(self, params: Params, request: Request) -> Response:
-        self.store.reset(params.get("namespace"))
+        # In a thread: a million rows take seconds to delete, and the event loop serves every
+        # vendor request (health answered in 5.6 s while a reset ran on it).
+        await run_in_threadpool(self.store.reset, params.get("namespace"))
         return Response(status_code=204)
 
     async def wait(self, params: Params, request: Request) -> Response:
@@ -359,7 +413,12 @@ class InspectAPI:
             while True:
                 waiter.woken.clear()  # before counting: a match after this point wakes us
                 if self.shared_store or waiter.recount or not waiter.counted:
-                    await self._count_in_sql(waiter, params, wanted)
+                    # Within the timeout: a count over a million rows answered a 4 s wait at 6 s.
+                    # ``timeout=0`` looks once, however long that takes.
+                    limit = None if timeout == 0 else max(deadline - loop.time(), 0)
+                    if not await _done_within(self._count_in_sql(waiter, params, wanted), limit):
+                        message = f"fewer than {wanted} events counted after {timeout:g}s"
+                        return await self._matching(params, 408, message)
                 if waiter.matched >= wanted:
                     return await self._matching(params, 200)
                 remaining = deadline - loop.time()
@@ -383,6 +442,12 @@ class InspectAPI:
         """Every match (the first read, or after a reset): their ids, as many as are wanted;
         with a SQLite file other processes write to, the count of rows above the highest id
         already counted."""
+        if waiter.in_memory and waiter.ordered:
+            resets = waiter.resets
+            matched, top = await run_in_threadpool(self.store.count_new_events, params, 0)
+            if waiter.resets == resets:  # else what was read may be gone: read again
+                waiter.read_in_order(matched, top)
+            return
         if waiter.in_memory:
             resets = waiter.resets
             ids = await run_in_threadpool(self.store.matching_event_ids, params, wanted)
@@ -438,6 +503,76 @@ class InspectAPI:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(inspection_openapi())
+
+
+def _cross_site(request: Request, trusted: frozenset[str]) -> Response | None:
+    """403 for a request a browser sent from another origin than this server's own (and not
+    one of ``trusted``). Browsers send ``Origin`` on every POST, PUT and DELETE (``null`` from
+    a sandboxed frame or a file), and ``Sec-Fetch-Site`` too; curl, httpx and the other
+    clients a test uses send neither, and are let through."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        if _authority(origin) == request.headers.get("host", "").lower() and origin != "null":
+            return None  # the dashboard: a page this server served
+        if origin.rstrip("/").lower() in trusted:
+            return None
+        who = f"a page on {origin}"
+    elif request.headers.get("sec-fetch-site", "").strip().lower() in _OTHER_SITES:
+        who = "a page on another site"
+    else:
+        return None
+    message = (
+        f"{request.method} {request.url.path} from {who} is refused: /_mock changes state only "
+        "for the dashboard this server serves, clients that send no Origin (curl, httpx, the "
+        "test plugin) and origins given with --cors-origin"
+    )
+    return JSONResponse({"error": message}, status_code=403)
+
+
+def _authority(origin: str) -> str:
+    """``host:port`` of ``scheme://host:port``, compared with the Host header: behind a TLS
+    proxy the scheme the browser saw is not this server's."""
+    _, sep, authority = origin.partition("://")
+    return authority.rstrip("/").lower() if sep else ""
+
+
+def _not_json(request: Request) -> Response | None:
+    """415 for a body that is not declared JSON: text/plain and form bodies are what a page
+    can send cross-origin without a preflight."""
+    length = request.headers.get("content-length", "0").strip()
+    has_body = "transfer-encoding" in request.headers or length not in ("", "0")
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not has_body or media_type == "application/json":
+        return None
+    given = media_type or "none"
+    message = f"send the body as Content-Type: application/json (this one is {given})"
+    return JSONResponse({"error": message}, status_code=415)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _body_up_to(request: Request, limit: int) -> bytes:
+    """The body, read no further than ``limit`` bytes (a 30 MB rule list took RSS to 328 MiB)."""
+    declared = request.headers.get("content-length", "")
+    too_large = f"the body is over {limit} bytes; send at most {MAX_RULES} rules"
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(too_large)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except RecursionError:  # a rule is flat: JSON nested a thousand deep is no rule
+        raise ValueError("nested too deep; a rule is a flat JSON object") from None
 
 
 def _paging(params: Mapping[str, Any]) -> tuple[int, int]:

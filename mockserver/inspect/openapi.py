@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from mockserver.faults.rules import KINDS, STATUSES
+from mockserver.faults.book import MAX_RULES
+from mockserver.faults.rules import BOUNDS, KINDS, NAMESPACE_PATTERN, STATUSES
 from mockserver.validation import Layer
-from mockserver.vendors.registry import VENDOR_NAMES
+from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 
 LAYERS = get_args(Layer)
 
@@ -101,28 +102,43 @@ _BAD_PARAMETER = _json("Error", "A query parameter is unknown or malformed; the 
 
 def _fault_rule_schema() -> dict[str, Any]:
     """One rule: the fields every kind takes, and each kind's own (no others)."""
-    count = {"type": "integer", "minimum": 0}
+
+    def bounded(name: str, kind: str = "number", **more: Any) -> dict[str, Any]:
+        low, high = BOUNDS[name]
+        return {"type": kind, "minimum": low, "maximum": high, **more}
+
     own: dict[str, dict[str, Any]] = {
         "status": {"status": {"enum": list(STATUSES)}},
-        "rate_limit": {"retry_after": count, "per_second": {"type": "number", "minimum": 0}},
-        "latency": {
-            **{name: {"type": "number", "minimum": 0} for name in ("ms", "min_ms", "max_ms")},
-            "median_ms": {"type": "number", "exclusiveMinimum": 0},
-            "sigma": {"type": "number", "minimum": 0},
+        "rate_limit": {
+            "retry_after": bounded("retry_after", "integer"),
+            "per_second": bounded("per_second"),
         },
-        "hang": {"seconds": {"type": "number", "minimum": 0}},
+        "latency": {
+            **{name: bounded(name) for name in ("ms", "min_ms", "max_ms", "sigma")},
+            "median_ms": {**bounded("median_ms"), "exclusiveMinimum": 0},
+        },
+        "hang": {"seconds": bounded("seconds")},
     }
+    nullable = {"type": ["integer", "null"]}
     common = {
         "id": {"type": "integer", "readOnly": True},
         "hits": {"type": "integer", "readOnly": True},
         # null is the same as leaving the field out
         "vendor": {"enum": [*VENDOR_NAMES, None]},
-        "endpoint": {"type": ["string", "null"], "minLength": 1, "examples": ["click", "event"]},
-        "namespace": {"type": ["string", "null"], "minLength": 1},
-        "times": {"type": ["integer", "null"], "minimum": 1},
+        "endpoint": {"enum": [*ENDPOINT_NAMES, None]},
+        "namespace": {"type": ["string", "null"], "pattern": f"^{NAMESPACE_PATTERN.pattern}$"},
+        "times": {**bounded("times"), **nullable},
         "probability": {"type": "number", "minimum": 0, "maximum": 1},
-        "seed": {"type": ["integer", "null"]},
+        "seed": {**bounded("seed"), **nullable},
     }
+    # A vendor named: the endpoint is one of its own.
+    own_endpoints = [
+        {
+            "if": {"properties": {"vendor": {"const": spec.name}}, "required": ["vendor"]},
+            "then": {"properties": {"endpoint": {"enum": [*spec.endpoints, None]}}},
+        }
+        for spec in VENDORS
+    ]
     latency_shapes = [["ms"], ["min_ms", "max_ms"], ["median_ms", "sigma"]]
 
     def kind_schema(kind: str) -> dict[str, Any]:
@@ -131,6 +147,7 @@ def _fault_rule_schema() -> dict[str, Any]:
             "required": ["fault", *(["status"] if kind == "status" else [])],
             "properties": {"fault": {"const": kind}, **common, **own.get(kind, {})},
             "additionalProperties": False,
+            "allOf": own_endpoints,
         }
         if kind == "latency":  # one shape: a fixed wait, a uniform range, or a lognormal
             names = [n for shape in latency_shapes for n in shape]
@@ -145,8 +162,8 @@ def _fault_rule_schema() -> dict[str, Any]:
 
     return {
         "description": "Where a fault applies (vendor, endpoint, namespace: each optional), "
-        "the fault and its own fields, and how often (times, probability, seed). See the "
-        "README, 'Testing your retry logic'.",
+        "the fault and its own fields, and how often (times, probability, seed). See "
+        "docs/faults.md.",
         "oneOf": [kind_schema(kind) for kind in KINDS],
     }
 
@@ -425,9 +442,22 @@ _SCHEMAS: dict[str, Any] = {
 }  # fmt: skip
 
 
+_CROSS_SITE = {
+    "description": "Sent by a browser from a page on another origin (not the dashboard, nor a "
+    "--cors-origin): refused, nothing changed.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def _faults_path() -> dict[str, Any]:
     rule = {"$ref": "#/components/schemas/FaultRule"}
     wrong = _json("Error", "A rule is wrong: `field` names what, `error` says why.")
+
+    refused = {
+        "403": _CROSS_SITE,
+        "413": _json("Error", "The body is over 256 KiB."),
+        "415": _json("Error", "The body is not Content-Type: application/json."),
+    }
 
     def body(schema: dict[str, Any]) -> dict[str, Any]:
         return {"required": True, "content": {"application/json": {"schema": schema}}}
@@ -447,16 +477,22 @@ def _faults_path() -> dict[str, Any]:
                 {
                     "type": "object",
                     "required": ["rules"],
-                    "properties": {"rules": {"type": "array", "items": rule}},
+                    "properties": {
+                        "rules": {"type": "array", "items": rule, "maxItems": MAX_RULES}
+                    },
                 }
             ),
-            "responses": {"200": _json("FaultRules", "The rules now."), "400": wrong},
+            "responses": {"200": _json("FaultRules", "The rules now."), "400": wrong, **refused},
         },
         "post": {
             "operationId": "addFault",
             "description": "Add one rule after the others.",
             "requestBody": body(rule),
-            "responses": {"201": _json("FaultRule", "The rule, with its id."), "400": wrong},
+            "responses": {
+                "201": _json("FaultRule", "The rule, with its id."),
+                "400": wrong,
+                **refused,
+            },
         },
         "delete": {
             "operationId": "clearFaults",
@@ -465,7 +501,11 @@ def _faults_path() -> dict[str, Any]:
                 _NAMESPACE,
                 _query("id", {"type": "integer", "minimum": 1}, "Only the rule with this id."),
             ],
-            "responses": {"200": _json("Removed", "How many went."), "400": _BAD_PARAMETER},
+            "responses": {
+                "200": _json("Removed", "How many went."),
+                "400": _BAD_PARAMETER,
+                "403": _CROSS_SITE,
+            },
         },
     }
 
@@ -589,6 +629,8 @@ def inspection_openapi() -> dict[str, Any]:
                     "responses": {
                         "204": {"description": "Deleted."},
                         "400": _BAD_PARAMETER,
+                        "403": _CROSS_SITE,
+                        "415": _json("Error", "A body was sent, and not as application/json."),
                         "503": _json("Error", "The store takes no writes now; the error says why."),
                     },
                 }

@@ -70,25 +70,46 @@ class Waiter:
     counted: bool = False  # the first read (in SQL) is in
     recount: bool = False  # a reset deleted what was counted
     in_memory: bool = True  # False with several processes on one SQLite file: counts in SQL
-    seen: set[int] = field(default_factory=set)  # in memory: the ids matched so far
+    # In memory, where ids commit in order (one SQLite writer): a count and the highest id
+    # read stand in for the ids, whatever the count waited for (20 waits for a million ids
+    # each held 400 MiB). Elsewhere (PostgreSQL) the ids matched so far, to count each once.
+    ordered: bool = False
+    seen: set[int] = field(default_factory=set)  # in memory, not ordered: the ids matched
+    early: list[int] = field(default_factory=list)  # ordered: ids offered while a read is out
     resets: int = 0  # resets heard: a read that a reset overtook is read again
-    counted_matches: int = 0  # in SQL: matches so far ...
+    counted_matches: int = 0  # in SQL, or in memory and ordered: matches so far ...
     highest: int = 0  # ... among the ids up to this one
 
     @property
     def matched(self) -> int:
-        return len(self.seen) if self.in_memory else self.counted_matches
+        if self.in_memory and not self.ordered:
+            return len(self.seen)
+        return self.counted_matches
 
     def offer(self, event_id: int) -> None:
         """A new matching event (on the waiter's loop); offered before or after the first
         read, or also found by it, it counts once."""
-        if self.in_memory:
+        if self.in_memory and not self.ordered:
             self.seen.add(event_id)
+        elif self.in_memory and not self.counted:
+            self.early.append(event_id)  # the read in progress may have counted it, or not
+        elif self.in_memory and event_id > self.highest:
+            self.counted_matches += 1
+            self.highest = event_id
         self.woken.set()  # in SQL: only a wake-up, the count comes from there
 
     def read_in_sql(self, ids: list[int]) -> None:
         """The ids of the matches committed when the store was read."""
         self.seen.update(ids)
+        self.counted, self.recount = True, False
+
+    def read_in_order(self, matched: int, highest: int) -> None:
+        """Ordered ids: the matches up to ``highest`` when the store was read; the ids offered
+        meanwhile count if the read came before them."""
+        later = [event_id for event_id in self.early if event_id > highest]
+        self.counted_matches = matched + len(later)
+        self.highest = max([highest, *later])
+        self.early = []
         self.counted, self.recount = True, False
 
     def counted_in_sql(self, matched: int, highest: int) -> None:
@@ -97,6 +118,9 @@ class Waiter:
 
     def reset(self) -> None:
         self.seen.clear()  # what a reset deleted no longer counts; the next read says what is left
+        if self.ordered:
+            self.counted_matches, self.highest, self.early = 0, 0, []
+            self.counted = False  # offers wait in ``early`` for the read after the reset
         self.resets += 1
         self.recount = True
         self.woken.set()
@@ -169,7 +193,8 @@ class ChangeFeed:
             self._detach = None
 
     def subscribe(self, filters: Mapping[str, Any], in_memory: bool = True) -> Waiter:
-        waiter = Waiter(filters, asyncio.get_running_loop(), in_memory=in_memory)
+        ordered = bool(getattr(self._store, "ids_commit_in_order", False))
+        waiter = Waiter(filters, asyncio.get_running_loop(), in_memory=in_memory, ordered=ordered)
         key = _key(filters)
         with self._lock:
             self._all.add(waiter)
@@ -199,8 +224,8 @@ class ChangeFeed:
 
     def _on_change(self, change: Change) -> None:
         with self._lock:
-            for watcher in self._watchers:
-                self._tell(watcher, change)
+            if self._watchers:
+                self._tell_watchers(change)
             if not self._all:
                 return  # the usual case: nobody waits
             if change.reset:
@@ -215,17 +240,42 @@ class ChangeFeed:
                     if matches(event, waiter.filters):
                         waiter.loop.call_soon_threadsafe(waiter.offer, event_id)
 
-    @staticmethod
-    def _tell(watcher: Watcher, change: Change) -> None:
-        ns = watcher.namespace
-        numbered = [(i, e) for i, e in change.numbered() if ns is None or e.namespace == ns]
-        rejections = sum(1 for r in change.rejections if ns is None or r.namespace == ns)
-        attempts = sum(1 for a in change.attempts if ns is None or a.namespace == ns)
-        if numbered or rejections or attempts or change.reset:
-            latest = numbered[-1][0] if numbered else 0
-            watcher.loop.call_soon_threadsafe(
-                watcher.note, len(numbered), rejections, attempts, latest, change.reset
-            )
+    def _tell_watchers(self, change: Change) -> None:
+        """Each live view its namespace's share of the change: counted once a change, not
+        once a view, and handed to each loop in one call (a call per view was a wake-up of
+        the loop per view per commit)."""
+        tallies = _tallies(change)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Watcher, Tally]]] = defaultdict(list)
+        for watcher in self._watchers:
+            tally = tallies.get(watcher.namespace, _NOTHING)
+            if tally != _NOTHING or change.reset:
+                by_loop[watcher.loop].append((watcher, tally))
+        for loop, notes in by_loop.items():
+            loop.call_soon_threadsafe(_note_all, notes, change.reset)
+
+
+Tally = tuple[int, int, int, int]  # events, rejections, attempts, latest event id
+_NOTHING: Tally = (0, 0, 0, 0)
+
+
+def _tallies(change: Change) -> dict[str | None, Tally]:
+    """What ``change`` holds per namespace, and in all (the None key)."""
+    counts: dict[str | None, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for event_id, event in change.numbered():
+        for key in (event.namespace, None):
+            tally = counts[key]
+            tally[0] += 1
+            tally[3] = event_id
+    for column, rows in ((1, change.rejections), (2, change.attempts)):
+        for row in rows:
+            counts[row.namespace][column] += 1
+            counts[None][column] += 1
+    return {key: (t[0], t[1], t[2], t[3]) for key, t in counts.items()}
+
+
+def _note_all(notes: list[tuple[Watcher, Tally]], reset: bool) -> None:
+    for watcher, (events, rejections, attempts, latest) in notes:
+        watcher.note(events, rejections, attempts, latest, reset)
 
 
 def _key(filters: Mapping[str, Any]) -> tuple[str, Any] | None:

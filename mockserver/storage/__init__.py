@@ -17,7 +17,8 @@ def open_store(db: str) -> Store:
         except ImportError as exc:
             raise ValueError(
                 "--db names a PostgreSQL database, which needs psycopg: "
-                "pip install 'search-tracking-mock[postgresql]'"
+                "install mockserver with its postgresql extra (from a clone: "
+                "pip install './mockserver[postgresql]')"
             ) from exc
         return PostgresStore(db)
     return SqliteStore(db)

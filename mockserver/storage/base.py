@@ -100,6 +100,9 @@ class Page:
 
 class Store(Protocol):
     salt: bytes  # random per store, kept with it: credential fingerprints are salted with it
+    # Whether a commit's event ids are all above every earlier commit's (then a wait counts,
+    # and keeps no ids).
+    ids_commit_in_order: bool
 
     def add(
         self,

@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from mockserver import jsontext
 from mockserver.events import Attempt, Event, Rejection
 from mockserver.storage import postgres_rollup as rollup
 from mockserver.storage.base import (
@@ -175,6 +176,7 @@ def _no_nul(value: Any) -> Any:
 
 class PostgresStore:
     commits_off_the_loop = True  # each commit is a round trip: GroupCommit uses a thread
+    ids_commit_in_order = False  # servers sharing the database commit in any order of ids
 
     def __init__(self, url: str) -> None:
         self.path = redacted(url)  # what messages and /_mock/health name
@@ -570,7 +572,7 @@ def _parsed(row: dict[str, Any]) -> dict[str, Any]:
     row.pop("payload_hash", None)  # the store's own index, not the event's
     for name in JSON_COLUMNS.intersection(row):
         if row[name] is not None:
-            row[name] = json.loads(row[name])
+            row[name] = jsontext.loads(row[name])
     return row
 
 

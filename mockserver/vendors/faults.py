@@ -15,7 +15,7 @@ from mockserver.faults.rules import DEFAULT_HANG_SECONDS, Rule
 from mockserver.validation import FieldError
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import ClientDisconnected, Intake, drain
-from mockserver.vendors.registry import endpoint_name
+from mockserver.vendors.registry import VENDORS, endpoint_name
 from mockserver.vendors.reply import NO_REPLY, Reply
 
 # A reply no client can parse: the status line is not HTTP's.
@@ -23,6 +23,8 @@ MALFORMED = b'HTTP/1.1 2?? BROKEN\r\nContent-Length: 11\r\n\r\n{"status":'
 _AFTER_SERVING = frozenset({"latency", "ack_lost"})
 DRAIN_BYTES = 8 * 1024 * 1024  # as a refused request's: a body is read, up to this much
 DRAIN_SECONDS = 2.0
+# What a fault rule may name: each vendor's endpoint names (a rule's vendor and endpoint).
+RULE_TARGETS = {spec.name: spec.endpoints for spec in VENDORS}
 
 
 class FaultInjector:

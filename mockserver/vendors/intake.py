@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
+from mockserver import jsontext
 from mockserver.events import new_request_id, utc_now
 from mockserver.http11 import CONNECTION, Connection
 from mockserver.validation import FieldError
@@ -24,8 +24,13 @@ STORED_HEADER_CHARS = 2048
 MAX_HEADER_BYTES = 1024 * 1024
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # A header whose name holds one of these is taken for a credential and stored only as a
-# fingerprint: Authorization, X-Neuralens-API-Key, Cookie, Set-Cookie, X-Api-Token, ...
-CREDENTIAL_NAME_PARTS = ("auth", "token", "key", "secret", "password", "cookie")
+# fingerprint: Authorization, X-Neuralens-API-Key, Cookie, Set-Cookie, X-Api-Token,
+# X-Credentials, X-Jwt, X-Signature, X-Session-Id, X-Access-Code, ... A header kept as a
+# fingerprint by mistake costs a lookup; a secret stored verbatim cannot be taken back.
+CREDENTIAL_NAME_PARTS = (
+    "auth", "token", "key", "secret", "password", "passwd", "cookie", "credential", "jwt",
+    "signature", "session", "access", "bearer",
+)  # fmt: skip
 
 
 class BodyTooLarge(Exception):
@@ -178,7 +183,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 def as_sent(text: str, value: Any) -> str:
     """JSON text to store for ``value``: ``text`` as sent, unless it holds a surrogate escape
     (only the lenient profile accepts one): then the decoded value, where it is U+FFFD."""
-    return json.dumps(value) if _SURROGATE_ESCAPE.search(text) else text
+    return jsontext.dumps(value) if _SURROGATE_ESCAPE.search(text) else text
 
 
 def take_prefix(path: str, prefix: str) -> tuple[str | None, str]:
