@@ -3,21 +3,31 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: setup run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres container-check dist clean
+.PHONY: setup runtime run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres container-check dist clean
 
+# Two levels: `runtime` is what serving needs (make run, make demo); `setup` adds the dev
+# tools (pytest, mypy, ruff, schemathesis, Playwright) for make test, lint and bench.
 setup: $(STAMP)
+runtime: $(RUNTIME)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-run: setup  ## start the server on ./mockserver.db at http://127.0.0.1:8080
+run: runtime  ## start the server on ./mockserver.db at http://127.0.0.1:8080
 	$(BIN)/mockserver serve $(ARGS)
 
-demo: setup  ## a server full of a week of simulated shoppers, still shopping: http://127.0.0.1:8080/
+demo: runtime  ## a server full of a week of simulated shoppers, still shopping: http://127.0.0.1:8080/
 	$(BIN)/mockserver demo $(ARGS)
 
 test: setup browser goref postgres  ## every test, on every core (README: Tests, for the time budget)

@@ -19,7 +19,9 @@ from mockserver.ci.payload_files import (
     read_payloads,
 )
 from mockserver.events import plural
-from mockserver.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.inspect.dashboard import UI_PATH
+from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.simulate import DEMO_INVALID_RATE
 from mockserver.storage import open_store
 from mockserver.storage.base import redacted
 from mockserver.validation import PROFILES, load_contracts
@@ -40,6 +42,7 @@ point your app at:
               (signal store: http://127.0.0.1:8080/signal-store/mystore/retail/signals/...)
   isolated    http://127.0.0.1:8080/ns/<name>/...  (any of the above, in namespace <name>)
   inspect     http://127.0.0.1:8080/_mock/events, /_mock/rejections, /_mock/summary
+  dashboard   http://127.0.0.1:8080/_mock/ui/  (in a browser)
 
 Every flag can also be set as MOCKSERVER_<NAME> (MOCKSERVER_PORT=9000,
 MOCKSERVER_NEURALENS_KEYS=k1,k2) or in a TOML file given by --config or MOCKSERVER_CONFIG.
@@ -63,26 +66,38 @@ examples:
   mockserver run --junit mock-junit.xml --markdown mock-report.md -- npm test
   mockserver run --allow-rejections --json traffic.json -- ./e2e.sh
 
-The command sees MOCKSERVER_URL, NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL, each the
+The command sees MOCKSERVER_URL, NEURALENS_BASE_URL and LUCIDWORKS_BASE_URL, each the
 server's base URL (append /analytics/event or /retail/signals/click), and
-NEURALENS_EVENT_URL, the Neuralens endpoint itself. Exit status: the command's when it
-failed, else 1 when the mock rejected anything (unless --allow-rejections) or received
-nothing at all (unless --allow-empty), else 0.
+NEURALENS_EVENT_URL, the Neuralens endpoint itself; NEURALENS_API_URL and
+LUCIDWORKS_SIGNALS_URL, older names of the base URL, are set too. Exit status: the
+command's when it failed, else 1 when the mock rejected anything (unless
+--allow-rejections) or received nothing at all (unless --allow-empty), else 0.
 """
 
 REPORT_EPILOG = """\
 examples:
   mockserver report --db mockserver.db --junit junit.xml
   mockserver report --url http://127.0.0.1:8080 --namespace ci-42 --markdown report.md
+  mockserver report --url http://mockserver:8080 --junit junit.xml --fail-on-rejections
+
+Exit status: 0 when the reports were written, whatever they say; with --fail-on-rejections,
+1 when the mock rejected any request (in --namespace, if given), so that a CI job that ran
+the mock as a service fails at its last step; 2 when the traffic cannot be read.
 """
 
 
 SIMULATE_EPILOG = """\
 examples:
-  mockserver simulate                                   # live, 2 events a second, until Ctrl-C
-  mockserver simulate --backfill 7d --sessions 3000     # a week of history, as fast as it goes
-  mockserver simulate --sessions 50 --invalid-rate 0.1  # 50 shoppers, 10% client mistakes
-  mockserver simulate --seed 7 --start 2026-11-30T09:00:00Z --sessions 20   # same bytes each run
+  mockserver simulate                                    # in real time, 2 a second, until Ctrl-C
+  mockserver simulate --duration 30s --invalid-rate 0.1  # in real time for 30 s, 10% mistakes
+  mockserver simulate --backfill 1h --sessions 50 --invalid-rate 0.1   # 50 shoppers at once
+  mockserver simulate --backfill 7d --sessions 3000      # a week: 19,800 requests, a minute or so
+  mockserver simulate --backfill 1d --sessions 20 --seed 7 --start 2026-11-30T09:00:00Z
+                                                         # the same bytes each run
+
+Live runs are in real time: a shopper takes minutes from search to purchase, so 50 sessions
+live take about a quarter of an hour (a live run says how long as it starts); --backfill
+sends the sessions, over that long before --start, as fast as the server takes them.
 
 Exit 0 when the server accepted every correct request and refused every spoiled one, 1 when
 it did not (the first few are printed), 2 when it cannot run as asked, 130 on Ctrl-C.
@@ -99,7 +114,8 @@ def _add_server_options(
     parser.add_argument(
         "--db",
         help=f"SQLite file, :memory:, or postgresql://user:pass@host:5432/dbname for a store "
-        f"several servers share (pip install 'search-tracking-mock[postgresql]') ({default_db})",
+        f"several servers share (needs mockserver's postgresql extra: "
+        f"docs/shared-deployment.md) ({default_db})",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -152,8 +168,7 @@ def _add_server_options(
         metavar="RULE",
         help="a fault rule from the start, [vendor[.endpoint][@namespace]:]kind[=value][,k=v]: "
         "lucidworks.click:status=503,p=0.2 | rate_limit=2 | latency,ms=800 | ack_lost,times=1 "
-        "| @team-a:down (repeatable; more at runtime: /_mock/faults; README, 'Testing your "
-        "retry logic')",
+        "| @team-a:down (repeatable; more at runtime: /_mock/faults; docs/faults.md)",
     )
     parser.add_argument(
         "--fault-seed", type=int, help="seed of the fault rules that give no seed of their own"
@@ -173,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mockserver",
         description="A local Neuralens and Lucidworks event API that validates like the real "
-        "services and records every event and rejection in SQLite.",
+        "services and records every event and rejection (in SQLite, or in PostgreSQL for a "
+        "store several servers share).",
     )
     parser.add_argument("-V", "--version", action="version", version=f"mockserver {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -258,10 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source = report.add_mutually_exclusive_group()
     source.add_argument(
-        "--db", default="mockserver.db", help="SQLite file (default ./mockserver.db)"
+        "--db", default=DEFAULT_DB, help=f"the server's --db (default ./{DEFAULT_DB})"
     )
     source.add_argument("--url", help="a running mockserver instead of a file")
     report.add_argument("--namespace", help="only this namespace")
+    report.add_argument(
+        "--fail-on-rejections",
+        action="store_true",
+        help="exit 1 when the mock rejected any request (the reports are written first)",
+    )
     _add_report_options(report)
     _add_simulate(commands)
     _add_demo(commands)
@@ -371,13 +392,22 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
         help="a server full of a week of simulated shoppers, still shopping (make demo)",
         description="Start a server on its own database (deleted and made again: the same "
         "seed gives the same shoppers), send it a week of seeded shoppers, then keep a gentle live "
-        "stream going and print the dashboard's URL. Ctrl-C stops the shoppers and the server.",
+        "stream going and print the dashboard's URL. A few requests carry a client mistake, so "
+        "that the dashboard has rejections to explain. Ctrl-C or SIGTERM stops the shoppers and "
+        "the server.",
     )
     demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
     demo.add_argument("--db", default="demo.db", help="default ./%(default)s (replaced)")
     demo.add_argument("--sessions", type=int, default=3000, help="in the week (default 3000)")
     demo.add_argument("--rate", type=float, default=1.0, help="live events a second (default 1)")
     demo.add_argument("--seed", type=int, default=1, help="default 1")
+    demo.add_argument(
+        "--invalid-rate",
+        type=float,
+        default=DEMO_INVALID_RATE,
+        help="this fraction of requests carries one realistic client mistake (default "
+        "%(default)s; 0 for none)",
+    )
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -388,8 +418,11 @@ def demo(args: argparse.Namespace) -> int:
 
     if args.rate <= 0 or args.sessions < 1:
         return _fail("demo", "--rate must be more than 0 and --sessions at least 1")
+    if not 0 <= args.invalid_rate <= 1:
+        return _fail("demo", "--invalid-rate is a fraction from 0 to 1")
+    demo = Demo(args.port, args.db, args.sessions, args.rate, args.seed, args.invalid_rate)
     try:
-        return run_demo(Demo(args.port, args.db, args.sessions, args.rate, args.seed))
+        return run_demo(demo)
     except (RuntimeError, httpx.HTTPError) as exc:
         return _fail("demo", str(exc))
 
@@ -415,7 +448,7 @@ def simulate(args: argparse.Namespace) -> int:
     from mockserver.simulate.catalogue import Catalogue
     from mockserver.simulate.payloads import Credentials
     from mockserver.simulate.sender import send
-    from mockserver.simulate.traffic import Plan, requests
+    from mockserver.simulate.traffic import Plan, live_outline, requests
 
     if not 0 <= args.invalid_rate <= 1:
         return _fail("simulate", "--invalid-rate is a fraction from 0 to 1")
@@ -442,8 +475,11 @@ def simulate(args: argparse.Namespace) -> int:
         credentials=Credentials(args.lucidworks_token, args.neuralens_key),
     )
     live = None if args.backfill else start_ms
+    catalogue = Catalogue.load()
+    if live is not None:
+        print(f"mockserver simulate: {live_outline(plan, catalogue)}", file=sys.stderr)
     try:
-        tally = send(args.url, requests(plan, Catalogue.load()), live_from_ms=live)
+        tally = send(args.url, requests(plan, catalogue), live_from_ms=live)
     except KeyboardInterrupt as stopped:
         if stopped.args:
             print(f"stopped: {stopped.args[0].line()}", file=sys.stderr)
@@ -512,6 +548,7 @@ def _print_banner(settings: Settings, port: int) -> None:
             file=sys.stderr,
         )
     print(f"mockserver listening on {base}  (store: {redacted(settings.db)})")
+    print(f"  dashboard   {base}{UI_PATH}/")
     for spec in VENDORS:
         print(f"  {spec.name.capitalize():<11} {spec.served.replace(' ', f' {base}', 1)}")
     print(
@@ -565,9 +602,11 @@ def run(args: argparse.Namespace) -> int:
         with MockServer(settings, store) as server:
             urls = {
                 "MOCKSERVER_URL": server.url,
-                "NEURALENS_API_URL": server.url,  # base URLs: append the vendor's paths
-                "LUCIDWORKS_SIGNALS_URL": server.url,
+                "NEURALENS_BASE_URL": server.neuralens_base_url,  # append the vendor's paths
+                "LUCIDWORKS_BASE_URL": server.lucidworks_base_url(),
                 "NEURALENS_EVENT_URL": server.neuralens_event_url,  # the endpoint itself
+                "NEURALENS_API_URL": server.url,  # the base URLs' older names, for old scripts
+                "LUCIDWORKS_SIGNALS_URL": server.url,
             }
             print(
                 f"mockserver run: serving on {server.url} for: {' '.join(command)}", file=sys.stderr
@@ -617,6 +656,13 @@ def report(args: argparse.Namespace) -> int:
         finally:
             store.close()
     print(_write_reports(args, traffic, settings), end="")
+    if args.fail_on_rejections and traffic.rejections:
+        print(
+            f"mockserver report: the mock rejected {plural(len(traffic.rejections), 'request')}; "
+            "failing (--fail-on-rejections)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -2,6 +2,12 @@
 
 Precedence, highest first: command-line flags, ``MOCKSERVER_*`` environment variables, a
 TOML config file (``--config`` or ``MOCKSERVER_CONFIG``), then the defaults below.
+
+Two sets of defaults for where the server listens and keeps its events: ``Settings(...)``
+built in code (a test's conftest, ``MockServer``, ``create_app``) is a throwaway server, on
+any free port and in memory, so that a test never takes port 8080 from ``make run`` nor
+writes a file into the project it tests; ``Settings.load`` (the ``serve`` command) starts
+from a server's own defaults, port 8080 and ``./mockserver.db``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PORT = 8080
+DEFAULT_PORT = 8080  # the `serve` command's; a Settings built in code takes a free port
+DEFAULT_DB = "mockserver.db"  # the `serve` command's; a Settings built in code keeps no file
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -26,8 +33,8 @@ def data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    db: str = "mockserver.db"
+    port: int = 0  # any free one
+    db: str = ":memory:"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     workers: int = 1  # server processes sharing the port and the SQLite file
     neuralens_keys: tuple[str, ...] = ()
@@ -71,12 +78,13 @@ class Settings:
         env: Mapping[str, str] | None = None,
         config_file: Path | None = None,
     ) -> Settings:
-        """Settings from ``flags`` over ``env`` over ``config_file`` over the defaults."""
+        """Settings from ``flags`` over ``env`` over ``config_file`` over the defaults, those
+        of a server: port ``DEFAULT_PORT`` and the file ``DEFAULT_DB``."""
         env = env or {}
         config_path = config_file or (
             Path(env["MOCKSERVER_CONFIG"]) if "MOCKSERVER_CONFIG" in env else None
         )
-        settings = cls()
+        settings = cls(port=DEFAULT_PORT, db=DEFAULT_DB)
         if config_path is not None:
             settings = settings.with_overrides(**_from_config(config_path))
         settings = settings.with_overrides(**_from_env(env))

@@ -63,8 +63,24 @@ def test_junit_has_a_test_case_a_request_and_rejections_as_failures(
     assert "$[0].timestamp  [decode/integer]" in (failure.text or "")
     names = [case.get("name") for case in root.iter("testcase")]
     assert "lucidworks click #1: 3 events (click)" in names
-    assert "neuralens event #4: 1 event (CLICK_PRODUCT)" in names
+    assert "neuralens event #2: 1 event (CLICK_PRODUCT)" in names
     assert len(set(names)) == len(names)  # CI UIs tell each case apart by its name
+
+
+def test_junit_numbers_accepted_and_rejected_requests_in_one_series_in_arrival_order(
+    traffic_store: SqliteStore,
+) -> None:
+    # Two series once gave "neuralens event #4: 1 event" and "neuralens event #4: 400 ...":
+    # two requests that read as one.
+    root = ET.fromstring(junit_xml(traffic_from_store(traffic_store)))
+    prefixes = [(case.get("name") or "").split(":")[0] for case in root.iter("testcase")]
+    by_number = sorted(prefixes, key=lambda prefix: int(prefix.split("#")[1]))
+    assert by_number == [
+        "lucidworks click #1",  # accepted
+        "neuralens event #2",  # accepted
+        "lucidworks click #3",  # rejected
+        "neuralens event #4",  # rejected
+    ]
 
 
 def test_rejections_alike_are_one_failure_with_a_count(
@@ -189,15 +205,42 @@ def test_report_from_a_running_server_and_one_namespace(tmp_path: Path) -> None:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        httpx.post(
-            client.lucidworks_url() + "/retail/signals/click", json=BATCH_BODY, headers=headers
-        )
+        httpx.post(client.lucidworks_signal_url("click"), json=BATCH_BODY, headers=headers)
         httpx.post(server.url + "/retail/signals/click", json=BATCH_BODY, headers=headers)
         traffic = traffic_from_url(server.url, "ci-1")
         out = tmp_path / "r.json"
         assert main(["report", "--url", server.url, "--json", str(out)]) == 0
     assert len(traffic.events) == 3  # only namespace ci-1
     assert json.loads(out.read_text())["events"] == 6
+
+
+def test_report_fails_on_rejections_when_asked_after_writing_the_reports(
+    traffic_store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit.xml"
+    arguments = ["report", "--db", traffic_store.path, "--junit", str(junit)]
+    assert main(arguments) == 0  # by default a report only reports
+    assert main([*arguments, "--fail-on-rejections"]) == 1
+    assert ET.parse(junit).getroot().get("failures") == "2"
+    assert "the mock rejected 2 requests; failing" in capsys.readouterr().err
+
+
+def test_report_on_a_running_server_fails_on_its_rejections_only_in_the_namespace() -> None:
+    with MockServer() as server:
+        post = server.url + "/ns/{}/retail/signals/click"
+        headers = {"Authorization": "t", "Content-Type": "application/json"}
+        httpx.post(post.format("clean"), json=BATCH_BODY, headers=headers)
+        httpx.post(post.format("broken"), json=[{"timestamp": 1.0}], headers=headers)
+        asked = ["report", "--url", server.url, "--fail-on-rejections", "--namespace"]
+        assert main([*asked, "clean"]) == 0
+        assert main([*asked, "broken"]) == 1
+
+
+def test_report_help_says_what_exit_status_fails_a_job(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "with --fail-on-rejections, 1 when the mock rejected any request" in text
 
 
 @pytest.mark.parametrize(
@@ -218,7 +261,7 @@ SENDER = """
 import json, os, sys, urllib.request
 body, expect_ok = sys.argv[1], sys.argv[2] == "ok"
 request = urllib.request.Request(
-    os.environ["LUCIDWORKS_SIGNALS_URL"] + "/retail/signals/click", data=body.encode(),
+    os.environ["LUCIDWORKS_BASE_URL"] + "/retail/signals/click", data=body.encode(),
     headers={"Authorization": "t", "Accept": "application/json",
              "Content-Type": "application/json"},
     method="POST")
@@ -226,8 +269,10 @@ try:
     urllib.request.urlopen(request).close()
 except urllib.error.HTTPError as error:
     error.close()
-assert os.environ["NEURALENS_API_URL"] == os.environ["MOCKSERVER_URL"]
-assert os.environ["NEURALENS_EVENT_URL"] == os.environ["NEURALENS_API_URL"] + "/analytics/event"
+base = os.environ["MOCKSERVER_URL"]
+assert os.environ["NEURALENS_BASE_URL"] == os.environ["NEURALENS_API_URL"] == base
+assert os.environ["LUCIDWORKS_BASE_URL"] == os.environ["LUCIDWORKS_SIGNALS_URL"] == base
+assert os.environ["NEURALENS_EVENT_URL"] == base + "/analytics/event"
 sys.exit(int(sys.argv[3]))
 """
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 
 import mockserver
 from mockserver.cli import build_parser, main
-from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+from tests.conftest import LUCIDWORKS_HEADERS, ROOT, load_fixture
 
 
 def test_help_lists_the_serve_command() -> None:
@@ -109,6 +110,26 @@ def test_serve_prints_its_urls_and_records_to_the_db_file(server: tuple[str, Pat
     with urllib.request.urlopen(f"{base}/_mock/events", timeout=10) as response:
         assert json.load(response)["total"] == 1
     assert (directory / "events.db").is_file()
+
+
+def test_serve_prints_the_dashboard_url_first(tmp_path: Path) -> None:
+    process = _start(tmp_path, "--db", ":memory:")
+    try:
+        assert process.stdout is not None
+        base = re.search(r"listening on (http://\S+)", process.stdout.readline())
+        assert base
+        assert process.stdout.readline().split() == ["dashboard", f"{base.group(1)}/_mock/ui/"]
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_the_descriptions_name_both_stores() -> None:
+    # "records ... in SQLite" predates the PostgreSQL store.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    for description in (build_parser().description, pyproject["project"]["description"]):
+        assert "SQLite" in (description or "")
+        assert "PostgreSQL" in (description or "")
 
 
 def _post_click(base: str) -> None:

@@ -5,13 +5,16 @@ What the page does in a browser is tested in a real Chromium: test_inspect_dashb
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from mockserver import Settings
 from mockserver.inspect.dashboard import UI_FILES
+from mockserver.vendors import lucidworks
 from tests.conftest import ClientFactory
 
 UI = "/_mock/ui/"
@@ -97,3 +100,50 @@ def test_the_script_never_writes_html(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in text
+
+
+def _vendor_types() -> dict[str, list[str]]:
+    """analytics.js's VENDOR_TYPES, read from the script."""
+    script = (UI_FILES / "analytics.js").read_text(encoding="utf-8")
+    block = re.search(r"const VENDOR_TYPES = \{(.*?)\n\};", script, re.S)
+    assert block, "analytics.js no longer declares VENDOR_TYPES"
+    return {
+        vendor: re.findall(r'"([^"]+)"', names)
+        for vendor, names in re.findall(r"(\w+): \[(.*?)\]", block.group(1), re.S)
+    }
+
+
+def test_the_chart_knows_every_event_type_of_each_vendor_and_colours_each() -> None:
+    # A type the chart does not know is drawn grey under "Other": a vendor's new event type
+    # must join its vendor's group and hue family here first.
+    schema = json.loads((Settings().schema_dir / "neuralens" / "event.schema.json").read_text())
+    expected = {
+        "lucidworks": set(lucidworks.SIGNALS),
+        "neuralens": set(schema["properties"]["event"]["enum"]),
+    }
+    types = _vendor_types()
+    assert {vendor: set(names) for vendor, names in types.items()} == expected
+    style = (UI_FILES / "style.css").read_text(encoding="utf-8")
+    for vendor, names in types.items():
+        for index in range(len(names)):
+            assert re.search(rf"\.type-{vendor}-{index} \{{ background: #[0-9a-f]{{6}}; \}}", style)
+
+
+def test_the_docs_quote_the_dashboards_labels_for_rates_and_the_funnel() -> None:
+    # docs/analytics.md explains why these figures differ; it must name them as shown.
+    script = (UI_FILES / "analytics.js").read_text(encoding="utf-8")
+    docs = (Path(__file__).parent.parent / "docs" / "analytics.md").read_text(encoding="utf-8")
+    labelled = dict(
+        (name, (label, basis))
+        for name, label, basis in re.findall(
+            r'figure\("(\w+)", "([^"]+)", [^\n]*, d, "([^"]+)"\)', script
+        )
+    )
+    for name in ("ctr", "add_to_cart_rate", "conversion_rate", "purchases"):
+        label, basis = labelled[name]
+        assert f"| {label} · *{basis}* | `{name}` |" in docs
+    steps = re.search(r"const FUNNEL_STEPS = \{(.*?)\};", script, re.S)
+    assert steps
+    for step, label in re.findall(r'(\w+): "([^"]+)"', steps.group(1)):
+        if step in ("added_to_cart", "purchased"):
+            assert f"*{label}* · *N · x% of searches* | `funnel` `{step}` |" in docs

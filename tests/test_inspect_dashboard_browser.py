@@ -6,6 +6,7 @@ Without a Chromium these tests skip, but not in CI (``CI`` set), where a missing
 
 from __future__ import annotations
 
+import colorsys
 import http.server
 import json
 import os
@@ -14,8 +15,9 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -25,6 +27,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Dialog,
     Error,
+    FloatRect,
     Locator,
     Page,
     expect,
@@ -105,16 +108,20 @@ def console() -> Console:
     return Console()
 
 
+class OpenPage(Protocol):
+    def __call__(self, url: str, width: int = 1280, height: int = 800) -> Page: ...
+
+
 @pytest.fixture
-def open_page(
-    browser: Browser, tmp_path: Path, console: Console
-) -> Iterator[Callable[[str], Page]]:
-    """``open_page(url)``: a fresh 1280x800 page at ``url``; a screenshot is kept at the end."""
+def open_page(browser: Browser, tmp_path: Path, console: Console) -> Iterator[OpenPage]:
+    """``open_page(url)``: a fresh page at ``url``, 1280x800 unless told; a screenshot is kept
+    at the end."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pages: list[Page] = []
 
-    def open_at(url: str) -> Page:
+    def open_at(url: str, width: int = 1280, height: int = 800) -> Page:
         page = context.new_page()
+        page.set_viewport_size({"width": width, "height": height})
         page.on("console", console.message)
         page.on("pageerror", console.uncaught)
         page.on("dialog", console.dialog)
@@ -136,7 +143,7 @@ def dashboard(server: MockServer) -> str:
 def post_click(
     server: MockServer, body: Any = None, store: str | None = None, **headers: str
 ) -> int:
-    url = f"{server.lucidworks_url(store)}/retail/signals/click"
+    url = f"{server.lucidworks_base_url(store)}/retail/signals/click"
     response = httpx.post(
         url,
         content=json.dumps(body if body is not None else CLICK),
@@ -368,7 +375,7 @@ def test_recorded_markup_is_shown_as_text_and_never_runs(
     query = json.loads(json.dumps(QUERY))
     query[0]["searchTerms"] = XSS_QUERY
     query[0]["productDetails"][0]["product"]["title"] = XSS_TITLE
-    url = f"{server.lucidworks_url()}/retail/signals/query"
+    url = f"{server.lucidworks_base_url()}/retail/signals/query"
     response = httpx.post(url, content=json.dumps(query), headers=LUCIDWORKS_HEADERS)
     assert response.status_code == 202, response.text
     assert post_neuralens(server, {**NEURALENS_CLICK, "uid": XSS_TITLE, "index": -1}) == 400
@@ -491,7 +498,7 @@ def test_the_analytics_view_shows_the_json_figures_and_a_bar_lists_its_events(
     server: MockServer, open_page: Callable[[str], Page], console: Console
 ) -> None:
     query = json.loads(json.dumps(QUERY))
-    url = f"{server.lucidworks_url()}/retail/signals/query"
+    url = f"{server.lucidworks_base_url()}/retail/signals/query"
     assert httpx.post(url, content=json.dumps(query), headers=LUCIDWORKS_HEADERS).status_code == 202
     click = [{**CLICK[0], "queryId": query[0]["queryId"], "selectedPosition": 3}]
     assert post_click(server, click) == 202
@@ -550,3 +557,217 @@ def test_the_faults_view_shows_the_rules_and_each_request_they_touched_live(
     assert post_click(server) == 503
     expect(rows(page)).to_have_count(2)
     assert console.errors == []
+
+
+# ---- what the dashboard must not mislead about (issue 26) ----------------------------------
+
+
+def _utc(epoch_ms: int) -> str:
+    return f"{datetime.fromtimestamp(epoch_ms / 1000, UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def test_the_list_shows_each_events_own_date_and_time_and_switches_to_the_time_received(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    # Any int64 is a valid Lucidworks timestamp, most of them beyond what a date can hold.
+    assert (
+        post_click(server, load_fixture("lucidworks", "valid", "click-timestamp-int64-max.json"))
+        == 202
+    )
+    assert post_click(server) == 202  # Lucidworks: epoch milliseconds
+    assert post_neuralens(server, NEURALENS_CLICK) == 200  # Neuralens: epoch seconds
+    page = open_page(dashboard(server))
+    expect(rows(page)).to_have_count(3)
+    times = page.locator("#rows td.time")
+    expect(page.locator("#head th").first).to_have_text(re.compile(r"^Event time \(UTC\)"))
+    expect(times.nth(0)).to_have_text(_utc(NEURALENS_CLICK["timestamp"] * 1000))
+    expect(times.nth(1)).to_have_text(_utc(CLICK[0]["timestamp"]))  # the newest first
+    expect(times.nth(2)).to_have_text("out of range")
+    with server.client() as client:
+        received = [event["received_at"] for event in client.events()]
+    page.locator("#clock").click()
+    expect(page.locator("#head th").first).to_have_text(re.compile(r"^Received \(UTC\)"))
+    assert parse_qs(urlparse(page.url).query)["time"] == ["received"]
+    for row, iso in enumerate(received[:2]):  # newest first, as the table
+        at = datetime.fromisoformat(iso)
+        shown = f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 1000:03d}"
+        expect(times.nth(row)).to_have_text(shown)
+    page.reload()  # the clock is part of the link
+    expect(page.locator("#head th").first).to_have_text(re.compile(r"^Received"))
+    assert console.errors == []
+
+
+def _box(locator: Locator) -> FloatRect:
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not shown"
+    return box
+
+
+def test_at_800_px_the_header_controls_are_on_screen_and_work(
+    server: MockServer, open_page: OpenPage
+) -> None:
+    page = open_page(dashboard(server), width=800, height=600)
+    wait_live(page)
+    controls = [page.locator("#pause"), page.locator("#reset"), *page.locator(".tab").all()]
+    for control in controls:
+        box = _box(control)
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 800, f"{control} ends at {box['x'] + box['width']}"
+        # ...and nothing covers it: its own middle is what a click there reaches.
+        on_top = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('button, a')?.id "
+            "|| document.elementFromPoint(x, y).closest('a')?.dataset.view",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert on_top == (control.get_attribute("id") or control.get_attribute("data-view"))
+    page.locator("#pause").click()
+    expect(page.locator("#pause")).to_have_attribute("aria-pressed", "true")
+    page.locator("#reset").click()
+    expect(page.locator("#reset-dialog")).to_be_visible()
+
+
+DAY_MS = 86_400_000
+CHART_DAYS = (1_715_644_800_000, 1_715_644_800_000 + 3 * DAY_MS)  # 14 May 2024, 17 May 2024
+
+
+def _post_chart_events(server: MockServer) -> None:
+    first, last = (ms // 1000 for ms in CHART_DAYS)
+    for seconds, event in [
+        (first, "CLICK_PRODUCT"),
+        (first + 60, "CLICK_PRODUCT"),
+        (last, "PURCHASE"),
+    ]:
+        body = {**NEURALENS_CLICK, "timestamp": seconds, "event": event}
+        assert post_neuralens(server, body) == 200
+    clicks = [{**CLICK[0], "timestamp": CHART_DAYS[1] + n} for n in range(6)]
+    assert post_click(server, clicks) == 202
+
+
+def _hue(css: str) -> float:
+    red, green, blue = (int(n) / 255 for n in re.findall(r"\d+", css)[:3])
+    hue, _, _ = colorsys.rgb_to_hls(red, green, blue)
+    return hue * 360
+
+
+def test_the_chart_spans_its_period_with_a_y_scale_and_a_legend_by_vendor(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    _post_chart_events(server)
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    bars = page.locator(".plot button.column")
+    expect(bars).to_have_count(4)  # the two empty days between are bars of zero
+    plot = _box(page.locator(".plot"))
+    first, last = _box(bars.first), _box(bars.last)
+    assert first["x"] - plot["x"] <= 3
+    assert plot["x"] + plot["width"] - (last["x"] + last["width"]) <= 3
+    # Under the first bar, its day; the labels stay under the plot.
+    expect(page.locator(".x-label").first).to_have_text("14 May 2024")
+    # A y scale from 0, its top at or above the highest bar, the bars drawn to it.
+    ticks = page.locator(".tick").evaluate_all("ts => ts.map(t => Number(t.dataset.tick))")
+    assert ticks[0] == 0
+    assert ticks == sorted(ticks)
+    highest = 7  # 17 May: six clicks and a purchase; a round scale goes past it
+    assert ticks[-1] > highest
+    assert len(ticks) >= 3
+    stack = _box(bars.last.locator(".stack"))
+    assert abs(stack["height"] / plot["height"] - highest / ticks[-1]) < 0.02
+    top_tick = _box(page.locator(".tick").last)
+    assert abs(top_tick["y"] + top_tick["height"] / 2 - plot["y"]) <= 2
+    # The legend groups the types by vendor, in each vendor's funnel order.
+    groups = page.locator(".legend-group")
+    expect(groups).to_have_count(2)
+    expect(groups.nth(0)).to_have_attribute("data-vendor", "lucidworks")
+    expect(groups.nth(0)).to_contain_text("Lucidworks")
+    expect(groups.nth(1)).to_contain_text("Neuralens")
+    legend = page.locator(".legend-item").evaluate_all(
+        "items => items.map(i => `${i.closest('[data-vendor]').dataset.vendor} ${i.dataset.type}`)"
+    )
+    assert legend == ["lucidworks click", "neuralens CLICK_PRODUCT", "neuralens PURCHASE"]
+    assert console.errors == []
+
+
+def test_each_event_type_colour_belongs_to_its_vendors_family(
+    server: MockServer, open_page: OpenPage
+) -> None:
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    expect(page.locator("#analytics .figures")).to_be_visible()
+    # Every known type's swatch, drawn as the stylesheet colours it.
+    colours = page.evaluate(
+        """() => Object.fromEntries(["lucidworks", "neuralens"].map((vendor) => {
+            const found = [];
+            for (let i = 0; ; i++) {
+              const probe = document.createElement("span");
+              probe.className = `swatch type-${vendor}-${i}`;
+              document.body.append(probe);
+              const colour = getComputedStyle(probe).backgroundColor;
+              probe.remove();
+              if (colour === "rgba(0, 0, 0, 0)") return [vendor, found];
+              found.push(colour);
+            }
+        }))"""
+    )
+    assert len(colours["lucidworks"]) == 4
+    assert len(colours["neuralens"]) == 9
+    everything = colours["lucidworks"] + colours["neuralens"]
+    assert len(set(everything)) == len(everything)  # no two types alike
+    lucidworks = [_hue(c) for c in colours["lucidworks"]]
+    neuralens = [_hue(c) for c in colours["neuralens"]]
+    # The families do not meet: every Lucidworks hue is further from every Neuralens one than
+    # the spread within either family allows a reader to mistake.
+    closest = min(min(abs(a - b), 360 - abs(a - b)) for a in lucidworks for b in neuralens)
+    assert closest >= 30, (lucidworks, neuralens)
+
+
+def _post_searches(server: MockServer, queries: list[str]) -> None:
+    url = f"{server.lucidworks_base_url()}/retail/signals/query"
+    signals = [
+        {**QUERY[0], "queryId": f"q-{n}", "searchTerms": text} for n, text in enumerate(queries)
+    ]
+    response = httpx.post(url, content=json.dumps(signals), headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202, response.text
+
+
+def test_each_rate_and_funnel_step_names_what_it_counts(
+    server: MockServer, open_page: OpenPage
+) -> None:
+    _post_searches(server, ["oak table"])
+    click = [{**CLICK[0], "queryId": "q-0", "sessionId": QUERY[0]["sessionId"]}]
+    assert post_click(server, click) == 202
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    # The three rates share a denominator, and the two that follow a search say a click is not
+    # needed: the funnel's steps, which need one, then cannot read as the same figure.
+    for name in ("ctr", "add_to_cart_rate", "conversion_rate"):
+        expect(page.locator(f"[data-figure={name}] .figure-basis")).to_contain_text("of searches")
+    for name in ("add_to_cart_rate", "conversion_rate"):
+        expect(page.locator(f"[data-figure={name}]")).to_contain_text("clicked or not")
+    expect(page.locator("[data-figure=purchases]")).to_contain_text("purchase events")
+    expect(page.locator(".panel h3", has_text="Funnel")).to_contain_text("searches")
+    for step in ("clicked", "added_to_cart", "purchased"):
+        expect(page.locator(f"[data-step={step}] .row-value")).to_contain_text("of searches")
+    expect(page.locator("[data-step=added_to_cart] .row-label")).to_contain_text("with a click")
+    purchased = page.locator("[data-step=purchased] .row-label")
+    expect(purchased).to_contain_text("with a click")
+    expect(purchased).to_contain_text("add-to-cart")
+
+
+def test_the_top_queries_heading_stays_above_its_rows_when_the_view_scrolls(
+    server: MockServer, open_page: OpenPage
+) -> None:
+    _post_searches(server, [f"query {n}" for n in range(20)])
+    page = open_page(f"{dashboard(server)}?view=analytics", height=500)
+    table = page.locator("[data-list=top_queries]")
+    expect(table.locator("tbody tr")).to_have_count(20)
+    # Scroll the view until the table's top is 40 px above the view's top.
+    page.evaluate(
+        """() => {
+            const view = document.getElementById("analytics");
+            const table = document.querySelector("[data-list=top_queries]");
+            const above = table.getBoundingClientRect().top - view.getBoundingClientRect().top;
+            view.scrollTop += above + 40;
+        }"""
+    )
+    view = _box(page.locator("#analytics"))
+    assert _box(table)["y"] < view["y"] - 30  # scrolled past the table's top, as meant
+    heading = _box(table.locator("thead th").first)
+    first_row = _box(table.locator("tbody tr").first)
+    assert heading["y"] + heading["height"] <= first_row["y"] + 0.5

@@ -7,11 +7,17 @@ import pytest
 from mockserver.settings import Settings
 
 
-def test_defaults_bind_to_loopback_only() -> None:
+def test_a_server_loaded_from_flags_defaults_to_8080_a_file_and_loopback() -> None:
     settings = Settings.load()
     assert (settings.host, settings.port, settings.db) == ("127.0.0.1", 8080, "mockserver.db")
     assert settings.max_body_bytes == 1024 * 1024
     assert (settings.schema_dir / "neuralens" / "event.schema.json").is_file()
+
+
+def test_settings_built_in_code_take_a_free_port_and_keep_no_file() -> None:
+    # A conftest's Settings(neuralens_keys=...) must not take 8080 nor write ./mockserver.db.
+    assert (Settings().port, Settings().db) == (0, ":memory:")
+    assert Settings.from_json(Settings(port=9, db="x.db").to_json()).db == "x.db"
 
 
 def test_flags_beat_environment_beat_config_file(tmp_path: Path) -> None:

@@ -42,12 +42,12 @@ def _post(url: str, body: object, headers: dict[str, str]) -> int:
 
 
 def _send_clicks(client: MockClient, body: object = CLICKS) -> int:
-    return _post(client.lucidworks_url("shop") + "/retail/signals/click", body, LUCIDWORKS_HEADERS)
+    return _post(client.lucidworks_signal_url("click", "shop"), body, LUCIDWORKS_HEADERS)
 
 
 def test_a_bound_client_sees_only_its_namespace(server: MockServer, client: MockClient) -> None:
     _send_clicks(client)
-    _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)  # namespace "default"
+    _post(server.neuralens_event_url, EVENT, NEURALENS_HEADERS)  # namespace "default"
     assert len(client.events()) == 3
     assert client.summary()["events"]["total"] == 3
     assert client.analytics()["totals"]["events"] == 3
@@ -57,18 +57,33 @@ def test_a_bound_client_sees_only_its_namespace(server: MockServer, client: Mock
         assert len(everything.events(vendor="neuralens")) >= 1
 
 
-def test_base_urls_and_the_neuralens_endpoint_say_which_is_which(client: MockClient) -> None:
-    # The same names as under `mockserver run`: *_url(store)/url are bases, the event URL
-    # is the endpoint (NEURALENS_API_URL and LUCIDWORKS_SIGNALS_URL vs NEURALENS_EVENT_URL).
-    assert client.neuralens_event_url == client.url + "/analytics/event"
-    assert client.neuralens_url == client.neuralens_event_url
-    assert client.lucidworks_url() == client.url
+def test_base_urls_and_endpoints_say_which_is_which(client: MockClient) -> None:
+    # url and *_base_url are bases (append the vendor's path), the others endpoints: as
+    # NEURALENS_BASE_URL, LUCIDWORKS_BASE_URL and NEURALENS_EVENT_URL under `mockserver run`.
     assert client.url.endswith(f"/ns/{client.namespace}")
+    assert client.neuralens_base_url == client.url
+    assert client.neuralens_event_url == client.url + "/analytics/event"
+    assert client.lucidworks_base_url() == client.url
+    assert client.lucidworks_base_url("shop") == client.url + "/signal-store/shop"
+    assert client.lucidworks_signal_url("query") == client.url + "/retail/signals/query"
+    shop_click = client.url + "/signal-store/shop/retail/signals/click"
+    assert client.lucidworks_signal_url("click", "shop") == shop_click
+
+
+def test_the_first_url_names_still_work_and_say_what_replaced_them(
+    server: MockServer, client: MockClient
+) -> None:
+    # neuralens_url was an endpoint and lucidworks_url() a base URL: names that said neither.
+    for holder in (server, client):
+        with pytest.deprecated_call(match="use neuralens_event_url"):
+            assert holder.neuralens_url == holder.neuralens_event_url
+        with pytest.deprecated_call(match=r"use lucidworks_base_url\(\)"):
+            assert holder.lucidworks_url("s") == holder.lucidworks_base_url("s")
 
 
 def test_reset_clears_only_the_bound_namespace(server: MockServer, client: MockClient) -> None:
     _send_clicks(client)
-    _post(server.neuralens_url, EVENT, NEURALENS_HEADERS)
+    _post(server.neuralens_event_url, EVENT, NEURALENS_HEADERS)
     client.reset()
     assert client.events() == []
     with server.client() as everything:

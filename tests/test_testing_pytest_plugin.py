@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import socket
+from collections.abc import Iterator
+
 import pytest
 
 from mockserver import MockServer
@@ -21,8 +25,7 @@ HEADERS = {"Authorization": "token", "Accept": "application/json",
            "Content-Type": "application/json"}
 
 def send(mockserver, body):
-    url = mockserver.lucidworks_url("shop") + "/retail/signals/click"
-    return httpx.post(url, json=body, headers=HEADERS)
+    return httpx.post(mockserver.lucidworks_signal_url("click", "shop"), json=body, headers=HEADERS)
 """
 
 pytestmark = pytest.mark.slow  # runs pytest in subprocesses
@@ -115,6 +118,57 @@ def test_only_the_configured_token_passes(mockserver):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.fixture
+def port_8080_taken() -> Iterator[None]:
+    """Port 8080 busy, as while `make run` serves: bound here unless something already is."""
+    try:
+        sock = socket.create_server(("127.0.0.1", 8080))
+    except OSError:  # taken already: just as good
+        yield
+        return
+    with sock:
+        yield
+
+
+@pytest.mark.usefixtures("port_8080_taken")
+def test_settings_that_leave_out_port_and_db_take_a_free_port_and_no_file(
+    pytester: pytest.Pytester,
+) -> None:
+    # The override a downstream project writes first (issue 26): it once bound 8080, failing
+    # every test while `make run` was up, and wrote ./mockserver.db into that project.
+    pytester.makeconftest(
+        """
+import pytest
+from mockserver import Settings
+
+@pytest.fixture(scope="session")
+def mockserver_settings():
+    return Settings(neuralens_keys=("good",))
+"""
+    )
+    pytester.makepyfile(
+        """
+from urllib.parse import urlsplit
+
+import httpx
+
+EVENT = {"uid": None, "items": [{"id": "a"}], "page": "PRODUCT_PAGE",
+         "event": "LAND_PRODUCT_PAGE", "timestamp": 1715644800}
+
+def post(mockserver, key):
+    headers = {"X-Neuralens-API-Key": f"Bearer {key}", "X-Neuralens-Application-ID": "app"}
+    return httpx.post(mockserver.neuralens_event_url, json=EVENT, headers=headers)
+
+def test_only_the_configured_key_passes_on_a_free_port(mockserver):
+    assert urlsplit(mockserver.url).port not in (None, 8080)
+    assert post(mockserver, "good").status_code == 200
+    assert post(mockserver, "other").status_code == 401
+"""
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert sorted(p.suffix for p in pytester.path.iterdir()) == [".py", ".py"]  # no .db
+
+
 def test_in_process_app_fixture_needs_no_sockets(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -163,8 +217,10 @@ def test_user_{n}(mockserver):
 
 def test_the_readme_example_runs_as_it_stands(pytester: pytest.Pytester) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Use it in your tests", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    (example,) = [
+        block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+        if block.startswith("# test_search_tracking.py")
+    ]  # fmt: skip
     pytester.makepyfile(test_search_tracking=example)
     result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(passed=example.count("\ndef test_"))

@@ -27,10 +27,10 @@ def _post(url: str, body: object) -> int:
 def test_serves_on_a_free_loopback_port() -> None:
     with MockServer() as server:
         assert server.url.startswith("http://127.0.0.1:")
-        assert server.neuralens_url == server.url + "/analytics/event"
-        assert server.lucidworks_url("shop") == server.url + "/signal-store/shop"
+        assert server.neuralens_event_url == server.url + "/analytics/event"
+        assert server.lucidworks_base_url("shop") == server.url + "/signal-store/shop"
         body = load_fixture("lucidworks", "valid", "click-full.json")
-        assert _post(server.lucidworks_url("shop") + "/retail/signals/click", body) == 202
+        assert _post(server.lucidworks_signal_url("click", "shop"), body) == 202
         with server.client() as client:
             assert client.events()[0]["tenant"] == "shop"
 

@@ -1,7 +1,9 @@
 """Reports of recorded traffic for CI: JUnit XML, JSON and Markdown, with contract coverage.
 
 JUnit has one test case per request: an accepted request (its events share a request id)
-passes, a rejected one fails with every reason. CI systems display that file natively.
+passes, a rejected one fails with every reason. CI systems display that file natively. The
+cases are numbered in one series, the order the requests arrived in (``#3`` is the run's third
+request, accepted or not), so that a number names one request.
 """
 
 from __future__ import annotations
@@ -41,6 +43,25 @@ class Traffic:
         return grouped
 
 
+def request_numbers(traffic: Traffic) -> dict[str, int]:
+    """Each request's number in the run, 1 for the first to arrive: accepted requests by their
+    request id, rejections by ``rejection:<id>``. One series for both, in arrival order (the
+    request id, a counter, orders requests received in the same microsecond)."""
+    arrivals = [
+        (events[0]["received_at"], request_id, request_id)
+        for request_id, events in traffic.requests().items()
+    ]
+    arrivals += [
+        (row["received_at"], row.get("request_id") or "", _rejection_key(row["id"]))
+        for row in traffic.rejections
+    ]
+    return {key: number for number, (_, _, key) in enumerate(sorted(arrivals), start=1)}
+
+
+def _rejection_key(rejection_id: int) -> str:
+    return f"rejection:{rejection_id}"
+
+
 def _all_pages(fetch: Callable[[int], list[Row]]) -> list[Row]:
     rows: list[Row] = []
     while page := fetch(len(rows)):
@@ -76,11 +97,11 @@ def _suite_name(vendor: str | None, endpoint: str) -> str:
     return f"{vendor or 'unknown'} {endpoint}"
 
 
-def _case_prefix(row: Mapping[str, Any], first_id: int) -> str:
-    """``[team-a] lucidworks click #12``: where it went, and which request (ids are unique)."""
+def _case_prefix(row: Mapping[str, Any], number: int) -> str:
+    """``[team-a] lucidworks click #12``: where it went, and which request of the run."""
     namespace = "" if row["namespace"] == DEFAULT_NAMESPACE else f"[{row['namespace']}] "
     name = endpoint_name(row["vendor"], row["endpoint"])
-    return f"{namespace}{row['vendor'] or 'unknown'} {name} #{first_id}"
+    return f"{namespace}{row['vendor'] or 'unknown'} {name} #{number}"
 
 
 def rejection_groups(rejections: list[Row]) -> list[dict[str, Any]]:
@@ -115,13 +136,15 @@ _REJECTION_FIELDS = (
 def junit_xml(traffic: Traffic) -> str:
     """A test case per accepted request, and one per group of rejections alike (failures)."""
     suites: dict[str, list[ET.Element]] = defaultdict(list)
-    for events in traffic.requests().values():
+    numbers = request_numbers(traffic)
+    for request_id, events in traffic.requests().items():
         first = events[0]
         types = ", ".join(sorted({e["type"] for e in events}))
+        prefix = _case_prefix(first, numbers[request_id])
         case = ET.Element(
             "testcase",
             classname=_suite_name(first["vendor"], first["endpoint"]),
-            name=f"{_case_prefix(first, first['id'])}: {plural(len(events), 'event')} ({types})",
+            name=f"{prefix}: {plural(len(events), 'event')} ({types})",
             timestamp=first["received_at"],
             time="0",
         )
@@ -129,10 +152,11 @@ def junit_xml(traffic: Traffic) -> str:
     groups = rejection_groups(traffic.rejections)
     for group in groups:
         suite = _suite_name(group["vendor"], group["endpoint"])
+        group_numbers = sorted(numbers[_rejection_key(i)] for i in group["ids"])
         case = ET.Element(
             "testcase",
             classname=suite,
-            name=f"{_case_prefix(group, group['ids'][0])}: {group['status']} "
+            name=f"{_case_prefix(group, group_numbers[0])}: {group['status']} "
             f"{short_reason(group['errors'])}{_times(group['count'])}",
             timestamp=group["received_at"],
             time="0",
@@ -144,7 +168,7 @@ def junit_xml(traffic: Traffic) -> str:
             message=f"{group['status']}: {errors[0]['message'] if errors else 'rejected'}",
             type=f"HTTP {group['status']}",
         )
-        failure.text = "\n".join(_reason_lines(group))
+        failure.text = "\n".join(_reason_lines(group, group_numbers))
         suites[suite].append(case)
     root = ET.Element("testsuites", name="mockserver")
     for name, cases in sorted(suites.items()):
@@ -160,13 +184,13 @@ def junit_xml(traffic: Traffic) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _reason_lines(group: Mapping[str, Any]) -> Iterator[str]:
+def _reason_lines(group: Mapping[str, Any], numbers: list[int]) -> Iterator[str]:
     for error in group["errors"]:
         yield describe_error(error)
     if group["count"] > 1:
         yield (
             f"{group['count']} requests refused alike: "
-            + ", ".join(f"#{i}" for i in group["ids"][:20])
+            + ", ".join(f"#{n}" for n in numbers[:20])
             + (" …" if group["count"] > 20 else "")
         )
     if group.get("body"):

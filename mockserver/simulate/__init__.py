@@ -4,3 +4,8 @@
 (each vendor's requests) → ``traffic`` (sessions interleaved by time, client mistakes) →
 ``sender`` (HTTP). Reproducible: the same seed, flags and start send the same bytes.
 """
+
+# The demo's share of requests with a client mistake: a few in a hundred, so that the
+# dashboard's Rejected count and rejection reasons show what they are for. Here, not in
+# demo.py, so that the command line reads it without loading the client side (httpx).
+DEMO_INVALID_RATE = 0.02

@@ -77,6 +77,12 @@ class Catalogue:
     def query_weights(self) -> tuple[float, ...]:
         return tuple(1 / (k**ZIPF_EXPONENT) for k in range(1, len(self.queries) + 1))
 
+    @cached_property
+    def query_cum_weights(self) -> tuple[float, ...]:
+        """For ``random.choices(cum_weights=...)``: the same draws as ``weights=``, without
+        summing every query's weight again for each search."""
+        return tuple(itertools.accumulate(self.query_weights))
+
     def search(self, query: str, limit: int = RESULTS_PER_PAGE) -> list[Product]:
         words = query.lower().split()
         if not words:

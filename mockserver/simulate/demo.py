@@ -1,20 +1,24 @@
 """``mockserver demo`` (``make demo``): a server on its own database, a week of seeded shoppers
-sent into it, then a gentle live stream, until Ctrl-C stops all of it."""
+sent into it, then a gentle live stream, until Ctrl-C or SIGTERM stops all of it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 import httpx
 
+from mockserver.simulate import DEMO_INVALID_RATE
 from mockserver.simulate.catalogue import Catalogue
 from mockserver.simulate.sender import send
 from mockserver.simulate.traffic import Plan, requests
@@ -31,29 +35,24 @@ class Demo:
     sessions: int = 3000  # in the backfilled week
     rate: float = 1.0  # live events a second afterwards
     seed: int = 1
+    invalid_rate: float = DEMO_INVALID_RATE  # requests sent with a client mistake
 
 
 def run(demo: Demo, out: IO[str] = sys.stdout) -> int:
+    with _sigterm_as_ctrl_c():
+        return _run(demo, out)
+
+
+def _run(demo: Demo, out: IO[str]) -> int:
     for suffix in ("", "-wal", "-shm"):  # a fresh store: the same seed gives the same week
         Path(demo.db + suffix).unlink(missing_ok=True)
-    server = subprocess.Popen(  # noqa: S603 (this interpreter, this package, fixed arguments)
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(demo.port), "--db", demo.db],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    # --log-level error: the server would print a line for each deliberate mistake (hundreds
+    # in the week); the demo says how many there were, and the dashboard shows them.
+    command = [sys.executable, "-m", "mockserver", "serve", "--port", str(demo.port),
+               "--db", demo.db, "--log-level", "error"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 (ours)
     try:
-        url = _wait_until_listening(server)
-        say = _printer(out)
-        say(f"dashboard: {url}/   (analytics: {url}/_mock/ui/?view=analytics)")
-        say(f"sending a week of shoppers ({demo.sessions:,} sessions, seed {demo.seed})...")
-        catalogue = Catalogue.load()
-        now_ms = round(time.time() * 1000)
-        week = Plan(start_ms=now_ms, seed=demo.seed, sessions=demo.sessions, backfill_ms=WEEK_MS)
-        say(f"the week: {send(url, requests(week, catalogue)).line()}")
-        say(f"live now, {demo.rate:g} events a second; Ctrl-C stops the shoppers and the server")
-        live_ms = round(time.time() * 1000)
-        live = Plan(start_ms=live_ms, seed=demo.seed + 1, rate=demo.rate)
-        send(url, requests(live, catalogue), live_from_ms=live_ms)
+        _shop(_wait_until_listening(server), demo, _printer(out))
         return 0
     except KeyboardInterrupt:
         return 0
@@ -63,6 +62,42 @@ def run(demo: Demo, out: IO[str] = sys.stdout) -> int:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _shop(url: str, demo: Demo, say: Callable[[str], None]) -> None:
+    """The week, as fast as the server takes it, then live shoppers until interrupted."""
+    say(f"dashboard: {url}/   (analytics: {url}/_mock/ui/?view=analytics)")
+    mistakes = f"{demo.invalid_rate:.0%} with a client mistake"
+    say(f"sending a week of shoppers ({demo.sessions:,} sessions, {mistakes}, seed {demo.seed})")
+    catalogue = Catalogue.load()
+    now_ms = round(time.time() * 1000)
+    week = Plan(start_ms=now_ms, seed=demo.seed, sessions=demo.sessions, backfill_ms=WEEK_MS,
+                invalid_rate=demo.invalid_rate)  # fmt: skip
+    say(f"the week: {send(url, requests(week, catalogue)).line()}")
+    say(f"live now, {demo.rate:g} events a second; Ctrl-C stops the shoppers and the server")
+    live_ms = round(time.time() * 1000)
+    live = Plan(start_ms=live_ms, seed=demo.seed + 1, rate=demo.rate,
+                invalid_rate=demo.invalid_rate)  # fmt: skip
+    send(url, requests(live, catalogue), live_from_ms=live_ms)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (kill, docker stop, a supervisor) ends the demo as Ctrl-C does, through the
+    ``finally`` that stops the server: by default it ended this process alone, and left the
+    server it started running. Only the main thread may set a handler; elsewhere, as before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_until_listening(server: subprocess.Popen[str]) -> str:

@@ -51,8 +51,15 @@ class Tally:
         spoiled = f" ({self.spoiled} with a mistake on purpose)" if self.spoiled else ""
         return (
             f"sent {self.sent:,} requests{spoiled}: {self.accepted:,} accepted, "
-            f"{self.rejected:,} rejected, {self.rate():,.0f}/s"
+            f"{self.rejected:,} rejected, {per_second(self.rate())}/s"
         )
+
+
+def per_second(rate: float) -> str:
+    """Decimals where they matter: a live run sends 0.4 a second, which ``:.0f`` showed as 0."""
+    if rate >= 100:
+        return f"{rate:,.0f}"
+    return f"{rate:.1f}" if rate >= 1 else f"{rate:.2f}"
 
 
 def send(

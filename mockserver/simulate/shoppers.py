@@ -3,7 +3,7 @@
 Everything is drawn from ``random.Random`` streams seeded by the caller, and every time is the
 simulated clock's, never the wall clock's: the same seed and start give the same sessions.
 
-The model, and the figures it produces (README, "Simulated shoppers"):
+The model, and the figures it produces (docs/demo.md, "Simulated shoppers"):
 - a session searches 1 + Geometric(0.45) times (at most 5); 7% of queries carry a typo and 4%
   ask for something the shop does not sell, so some searches find nothing;
 - clicks follow a position-based click model: the shopper examines the result at rank r with
@@ -141,7 +141,7 @@ class Shoppers:
         if rng.random() < NOT_SOLD:
             return rng.choice(THINGS_NOT_SOLD)
         queries = self.catalogue.queries
-        query = rng.choices(queries, weights=self.catalogue.query_weights)[0]
+        query = rng.choices(queries, cum_weights=self.catalogue.query_cum_weights)[0]
         if rng.random() < TYPO and len(query) > 3:
             cut = rng.randrange(1, len(query) - 1)
             query = query[:cut] + query[cut + 1 :]  # a letter dropped

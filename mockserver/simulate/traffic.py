@@ -1,9 +1,10 @@
 """The requests of a simulation run, in the order of their simulated time.
 
 Sessions start as a Poisson process: spread over the backfill window (``--backfill 7d``: the
-week before ``--start``), or from ``--start`` on at the rate that gives ``--rate`` events a
-second. Each session is drawn whole when it starts and its requests wait in a heap, so the
-requests of overlapping sessions interleave by time as real traffic does. Three random
+week before ``--start``), or live at the rate that gives ``--rate`` events a second (from
+``--start`` with ``--sessions``, else among shoppers already on the site: WARM_UP_MS). Each
+session is drawn whole when it starts and its requests wait in a heap, so the requests of
+overlapping sessions interleave by time as real traffic does. Three random
 streams, all from ``--seed``: arrivals, shoppers, and client mistakes; so a run with mistakes
 sends the same shoppers as one without.
 """
@@ -27,6 +28,13 @@ from mockserver.simulate.payloads import (
 from mockserver.simulate.shoppers import Session, Shoppers, arrivals
 
 DEFAULT_BACKFILL_SESSIONS = 1000
+# A live run without --sessions starts among shoppers already on the site, as a shop's traffic
+# is: sessions last minutes, so a run whose first shoppers arrive at its start sent well under
+# --rate for its first ten minutes (0.8 a second for 2). Sessions begun this long before the
+# start are drawn and what they do after it is sent; capped at WARM_UP_REQUESTS drawn for
+# nothing, so that a high --rate does not wait to start.
+WARM_UP_MS = 30 * 60_000
+WARM_UP_REQUESTS = 5_000
 VENDOR_REQUESTS = {"lucidworks": lucidworks_requests, "neuralens": neuralens_requests}
 
 
@@ -46,6 +54,14 @@ class Plan:
 
 
 def requests(plan: Plan, catalogue: Catalogue) -> Iterator[Request]:
+    if plan.backfill_ms is not None or plan.sessions is not None:
+        return _requests(plan, catalogue, warm_up_ms=0)  # whole sessions, from the first
+    warm_up_ms = min(WARM_UP_MS, round(WARM_UP_REQUESTS / plan.rate * 1000))
+    stream = _requests(plan, catalogue, warm_up_ms)
+    return (request for request in stream if request.at_ms >= plan.start_ms)
+
+
+def _requests(plan: Plan, catalogue: Catalogue, warm_up_ms: int) -> Iterator[Request]:
     # Simulation, not security: reproducible streams are the point.
     arrival_rng, shopper_rng, mistake_rng = (
         random.Random(f"{plan.seed}:{n}")  # noqa: S311
@@ -62,7 +78,8 @@ def requests(plan: Plan, catalogue: Catalogue) -> Iterator[Request]:
         if plan.duration_ms is not None:
             end = plan.start_ms + plan.duration_ms
         per_session = mean_requests_per_session(catalogue, plan.vendors)
-        starts = arrivals(arrival_rng, plan.start_ms, end, plan.rate / per_session)
+        begin = plan.start_ms - warm_up_ms
+        starts = arrivals(arrival_rng, begin, end, plan.rate / per_session)
     pending: list[tuple[int, int, Request]] = []
     order = 0
     for begun, start in enumerate(starts, start=1):
@@ -85,6 +102,37 @@ def requests(plan: Plan, catalogue: Catalogue) -> Iterator[Request]:
 
 def _vendor_requests(session: Session, prefix: str, plan: Plan) -> Iterator[Request]:
     return VENDOR_REQUESTS[session.vendor](session, prefix, plan.tenant, plan.credentials)
+
+
+def live_outline(plan: Plan, catalogue: Catalogue) -> str:
+    """What a live run will do, said before it starts: a session lasts minutes (searches, clicks
+    and a purchase minutes apart), so ``--sessions 50`` at 2 events a second takes about a
+    quarter of an hour, not the 150 s its 300 requests suggest."""
+    pace = f"live, in real time, {plan.rate:g} events a second"
+    if plan.sessions is None and plan.duration_ms is None:
+        return (
+            f"{pace}, until Ctrl-C (--sessions or --duration to stop; --backfill to send at once)"
+        )
+    if plan.sessions is None:
+        return f"{pace}, for {duration_text(plan.duration_ms or 0)}"
+    count, last_ms = 0, plan.start_ms
+    for request in requests(plan, catalogue):  # drawn once to count, again to send
+        count, last_ms = count + 1, request.at_ms
+    return (
+        f"{pace}: {plan.sessions:,} sessions, {count:,} requests, over "
+        f"{duration_text(last_ms - plan.start_ms)} (a shopper takes minutes; --backfill sends "
+        "the sessions as fast as the server takes them)"
+    )
+
+
+def duration_text(ms: int) -> str:
+    """``11 min 55 s``, ``2 h 5 min``, ``40 s``."""
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 @functools.lru_cache(maxsize=8)  # holds the catalogue: an id is never reused under it

@@ -9,6 +9,7 @@ only): a downstream test process never loads the server.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,65 @@ class VendorURLs:
         return f"{self.base}/signal-store/{store}" if store else self.base
 
 
+class VendorURLNames:
+    """Where to send an app's traffic, named one way on MockClient and MockServer alike:
+
+    - ``url`` and ``*_base_url``: base URLs, for an app configured with one; it appends the
+      vendor's path (``/analytics/event``, ``/retail/signals/click``);
+    - ``neuralens_event_url`` and ``lucidworks_signal_url(signal)``: endpoints, to POST to.
+
+    The names ``mockserver run`` puts in the environment follow the same rule
+    (``NEURALENS_BASE_URL``, ``LUCIDWORKS_BASE_URL``, ``NEURALENS_EVENT_URL``)."""
+
+    def _vendor_urls(self) -> VendorURLs:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        """The base URL of the server, or of the namespace when bound to one."""
+        return self._vendor_urls().base
+
+    @property
+    def neuralens_base_url(self) -> str:
+        """Neuralens base URL (the same as ``url``): append ``/analytics/event``."""
+        return self._vendor_urls().base
+
+    @property
+    def neuralens_event_url(self) -> str:
+        """The Neuralens endpoint: POST events here (``url`` + ``/analytics/event``)."""
+        return self._vendor_urls().neuralens
+
+    def lucidworks_base_url(self, store: str | None = None) -> str:
+        """Lucidworks base URL, of signal store ``store`` if given: append
+        ``/retail/signals/click`` (or query, cartadd, purchase)."""
+        return self._vendor_urls().lucidworks(store)
+
+    def lucidworks_signal_url(self, signal: str, store: str | None = None) -> str:
+        """The Lucidworks endpoint for ``signal`` (click, query, cartadd, purchase), of signal
+        store ``store`` if given: POST signals here."""
+        return f"{self.lucidworks_base_url(store)}/retail/signals/{signal}"
+
+    @property
+    def neuralens_url(self) -> str:
+        """Deprecated: ``neuralens_event_url``, the endpoint (its ``_url`` read as a base)."""
+        _renamed("neuralens_url", "neuralens_event_url")
+        return self.neuralens_event_url
+
+    def lucidworks_url(self, store: str | None = None) -> str:
+        """Deprecated: ``lucidworks_base_url(store)``, a base URL (its ``_url`` read as an
+        endpoint, as ``neuralens_url`` was one)."""
+        _renamed("lucidworks_url()", "lucidworks_base_url()")
+        return self.lucidworks_base_url(store)
+
+
+def _renamed(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated: use {new} (`*_base_url` names base URLs, the others endpoints)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
 class MockTimeout(AssertionError):
     """``wait_for`` saw fewer events than asked for; the message says what did arrive."""
 
@@ -55,7 +115,7 @@ _IMPLIED_KIND = {
 }  # fmt: skip
 
 
-class MockClient:
+class MockClient(VendorURLNames):
     def __init__(
         self,
         base_url: str,
@@ -82,23 +142,8 @@ class MockClient:
             base_url=base_url.rstrip("/") + "/_mock", timeout=timeout, headers=headers
         )
 
-    # -- where to send traffic ----------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL an app should use (namespaced when the client is)."""
-        return self.urls.base
-
-    @property
-    def neuralens_event_url(self) -> str:
-        """The Neuralens endpoint itself: POST events here (``url`` + ``/analytics/event``)."""
-        return self.urls.neuralens
-
-    neuralens_url = neuralens_event_url  # its first name, kept: the endpoint too
-
-    def lucidworks_url(self, store: str | None = None) -> str:
-        """Lucidworks base URL for signal store ``store``: append ``/retail/signals/click``."""
-        return self.urls.lucidworks(store)
+    def _vendor_urls(self) -> VendorURLs:  # where to send traffic: see VendorURLNames
+        return self.urls
 
     # -- reading ------------------------------------------------------------------------
 
@@ -172,7 +217,7 @@ class MockClient:
     # that namespace, so parallel tests never meet each other's faults.
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
-        """Add a fault rule (README, "Testing your retry logic"); ``fault`` may be left out
+        """Add a fault rule (docs/faults.md); ``fault`` may be left out
         when a field says it: ``status=503``, ``retry_after=2``, ``ms=800``, ``seconds=30``."""
         body = self._rule(rule)
         added: dict[str, Any] = self._check(self._http.post("/faults", json=body)).json()

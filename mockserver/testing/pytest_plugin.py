@@ -1,10 +1,13 @@
 """pytest fixtures for apps that send Neuralens or Lucidworks events (registered via pytest11).
 
 - ``mockserver``: a MockClient bound to a namespace of its own for this test, over one server
-  for the session. Send the app's traffic to ``mockserver.neuralens_url`` or
-  ``mockserver.lucidworks_url(store)``; tests never see each other's events, even on one
-  shared server (pytest-xdist, a CI service container).
-- ``mockserver_settings``: the server's Settings; override it, or set the ini options.
+  for the session. Send the app's traffic to its endpoints, ``mockserver.neuralens_event_url``
+  or ``mockserver.lucidworks_signal_url("click", store)``, or give the app a base URL,
+  ``mockserver.url`` or ``mockserver.lucidworks_base_url(store)``; tests never see each
+  other's events, even on one shared server (pytest-xdist, a CI service container).
+- ``mockserver_settings``: the server's Settings; override it, or set the ini options. An
+  override that sets neither ``port`` nor ``db`` (``Settings(neuralens_keys=("k",))``) still
+  gets a free port and an in-memory store: those are a Settings' defaults in code.
 - ``mockserver_app``: the ASGI app itself, for in-process use without sockets.
 - Contract mode (``--mockserver-strict``, ini ``mockserver_fail_on_rejection = true``, or
   ``@pytest.mark.mockserver_strict``): a test fails when the mock rejected anything it was sent.
@@ -71,7 +74,6 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
     from mockserver.settings import Settings
 
     return Settings(
-        port=0,
         db=str(pytestconfig.getini("mockserver_db")),
         profile=str(pytestconfig.getini("mockserver_profile")),
         neuralens_keys=tuple(pytestconfig.getini("mockserver_neuralens_keys")),

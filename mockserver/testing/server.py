@@ -17,38 +17,23 @@ from mockserver.app import create_app
 from mockserver.serving import uvicorn_config
 from mockserver.settings import Settings
 from mockserver.storage import Store
-from mockserver.testing.client import MockClient, VendorURLs
+from mockserver.testing.client import MockClient, VendorURLNames, VendorURLs
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
-class MockServer:
-    """``with MockServer() as server: requests.post(server.neuralens_url, ...)``."""
+class MockServer(VendorURLNames):
+    """``with MockServer() as server: requests.post(server.neuralens_event_url, ...)``; its
+    URLs (``url`` e.g. ``http://127.0.0.1:53211``, and the vendors') are VendorURLNames'."""
 
     def __init__(self, settings: Settings | None = None, store: Store | None = None) -> None:
         """``store``: keep the events after ``stop`` (the caller closes it); by default the
         server opens ``settings.db`` and closes it when it stops."""
-        self.settings = settings if settings is not None else Settings(db=":memory:", port=0)
+        self.settings = settings if settings is not None else Settings()  # free port, memory
         self.store = store
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._urls: VendorURLs | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:53211``."""
-        return self._vendor_urls().base
-
-    @property
-    def neuralens_event_url(self) -> str:
-        """The Neuralens endpoint itself: POST events here (``url`` + ``/analytics/event``)."""
-        return self._vendor_urls().neuralens
-
-    neuralens_url = neuralens_event_url  # its first name, kept: the endpoint too
-
-    def lucidworks_url(self, store: str | None = None) -> str:
-        """Lucidworks base URL for signal store ``store``: append ``/retail/signals/click``."""
-        return self._vendor_urls().lucidworks(store)
 
     def client(self, namespace: str | None = None) -> MockClient:
         """A client of this server's inspection API, bound to ``namespace`` if given."""

@@ -108,7 +108,7 @@ def check_shared(
         say(f"sending {events} Lucidworks clicks through {len(urls)} replicas, {SENDERS} at a time")
 
         def send(number: int) -> int:
-            url = clients[number % len(clients)].lucidworks_url() + "/retail/signals/click"
+            url = clients[number % len(clients)].lucidworks_signal_url("click")
             try:
                 sent = http.post(url, json=click(number, run), headers=LUCIDWORKS_HEADERS)
                 return sent.status_code

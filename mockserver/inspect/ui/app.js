@@ -54,6 +54,9 @@ function readState() {
   const limit = Number.parseInt(q.get("limit") || "", 10);
   state.limit = LIMITS.includes(limit) ? limit : DEFAULT_LIMIT;
   state.open = /^[er]\d+$/.test(q.get("open") || "") ? q.get("open") : null;
+  // Which time the events' first column shows: the event's own (its timestamp) or when the
+  // mock received it. They differ for a backfill, a replay or a clock that is off.
+  state.clock = q.get("time") === "received" ? "received" : "event";
   return state;
 }
 
@@ -64,6 +67,7 @@ function urlFor(state) {
   if (state.offset) q.set("offset", String(state.offset));
   if (state.limit !== DEFAULT_LIMIT) q.set("limit", String(state.limit));
   if (state.open) q.set("open", state.open);
+  if (state.view === "events" && state.clock === "received") q.set("time", "received");
   const query = q.toString();
   return query ? `?${query}` : location.pathname;
 }
@@ -79,7 +83,7 @@ function navigate(changes, { replace = false } = {}) {
   const url = urlFor(next);
   if (replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
-  const reload = ["offset", ...LISTING].some((k) => next[k] !== state[k]);
+  const reload = ["offset", "clock", ...LISTING].some((k) => next[k] !== state[k]);
   const restream = next.namespace !== state.namespace;
   state = next;
   showState();
@@ -209,12 +213,22 @@ for (const tab of document.querySelectorAll(".tab")) {
 
 // ---- the table ----------------------------------------------------------------------------
 
-const time = (iso) => {
-  const moment = new Date(iso);
-  if (Number.isNaN(moment.getTime())) return iso;
-  const pad = (n, w = 2) => String(n).padStart(w, "0");
-  return `${pad(moment.getHours())}:${pad(moment.getMinutes())}:${pad(moment.getSeconds())}.${pad(moment.getMilliseconds(), 3)}`;
-};
+// Times are written in UTC with their date, as the API and the analytics view count them: an
+// event of 3 December backfilled today must not read as today's.
+const pad = (n, w = 2) => String(n).padStart(w, "0");
+function utc(moment, millis) {
+  if (Number.isNaN(moment.getTime())) return null;
+  const date = `${moment.getUTCFullYear()}-${pad(moment.getUTCMonth() + 1)}-${pad(moment.getUTCDate())}`;
+  const clock = `${pad(moment.getUTCHours())}:${pad(moment.getUTCMinutes())}:${pad(moment.getUTCSeconds())}`;
+  return `${date} ${clock}${millis ? `.${pad(moment.getUTCMilliseconds(), 3)}` : ""}`;
+}
+// received_at: the API's ISO string, to the millisecond (the order requests arrived in).
+const receivedTime = (iso) => utc(new Date(iso), true) ?? iso;
+// timestamp_ms: the event's own time, normalised by the API (Lucidworks sends epoch
+// milliseconds, Neuralens seconds); to the second in the table, whole elsewhere. Any int64
+// passes validation, most of them beyond any date (the payload shows the number exactly).
+const eventTime = (ms, millis = ms % 1000 !== 0) => (ms === null || ms === undefined ? "–" : (utc(new Date(ms), millis) ?? "out of range"));
+const bothTimes = (r) => `event time ${eventTime(r.timestamp_ms)} UTC (its timestamp)\nreceived ${receivedTime(r.received_at)} UTC`;
 const endpointName = (path) => (path.startsWith("/retail/signals/") || path === "/analytics/event" ? path.split("/").pop() : path);
 const vendorCell = (vendor) => el("span", { class: `vendor-${vendor}`, text: vendor || "–" });
 const shortReason = (errors) => {
@@ -224,11 +238,17 @@ const shortReason = (errors) => {
   return errors.length > 1 ? `${words} (+${errors.length - 1} more)` : words;
 };
 
+const RECEIVED = ["Received (UTC)", "190px", (r) => receivedTime(r.received_at), "time", (r) => r.received_at];
+const CLOCKS = {
+  event: ["Event time (UTC)", "160px", (r) => eventTime(r.timestamp_ms, false), "time", bothTimes],
+  received: [...RECEIVED.slice(0, 4), bothTimes],
+};
+
 // [title, width, cell, class, title text]; "opt" columns give way to the detail panel, which
-// shows the same fields.
+// shows the same fields. The events' first column is CLOCKS[state.clock].
 const COLUMNS = {
   events: [
-    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    CLOCKS.event,
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
     ["Endpoint", "80px", (r) => endpointName(r.endpoint), "opt"],
     ["Namespace", "100px", (r) => r.namespace, "opt"],
@@ -240,7 +260,7 @@ const COLUMNS = {
     ["Pos.", "46px", (r) => (r.position ?? "") + "", "num opt"],
   ],
   rejections: [
-    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    RECEIVED,
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
     ["Endpoint", "110px", (r) => endpointName(r.endpoint)],
     ["Namespace", "100px", (r) => r.namespace, "opt"],
@@ -249,7 +269,7 @@ const COLUMNS = {
     ["Reason", "", (r) => shortReason(r.errors), "mono"],
   ],
   faults: [
-    ["Time", "108px", (r) => time(r.received_at), "time", (r) => r.received_at],
+    RECEIVED,
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
     ["Endpoint", "90px", (r) => endpointName(r.endpoint)],
     ["Namespace", "100px", (r) => r.namespace],
@@ -315,13 +335,32 @@ async function load({ quiet = false } = {}) {
   drawTable(view, body[VIEWS[view].rows], body.total, quiet);
 }
 
+const columnsOf = (view) => (view === "events" ? [CLOCKS[state.clock], ...COLUMNS.events.slice(1)] : COLUMNS[view]);
+
+// The events' time heading is a switch between the two clocks.
+function clockSwitch(title) {
+  const other = state.clock === "event" ? "received" : "event";
+  const button = el("button", {
+    type: "button",
+    id: "clock",
+    class: "clock",
+    title: other === "received" ? "Show when the mock received each event instead" : "Show each event's own time (its timestamp) instead",
+    text: `${title} ⇄`,
+  });
+  button.addEventListener("click", () => navigate({ clock: other }, { replace: true }));
+  return button;
+}
+
+let shownHead = "";
+
 function drawTable(view, rows, total, quiet) {
-  const columns = COLUMNS[view];
+  const columns = columnsOf(view);
   const wrap = document.querySelector(".table-wrap");
-  if (shown.view !== view) {
+  if (shownHead !== `${view} ${state.clock}`) {
+    shownHead = `${view} ${state.clock}`;
     const optional = (cls) => (cls?.includes("opt") ? { class: "opt" } : {});
     $("cols").replaceChildren(...columns.map(([, width, , cls]) => el("col", { ...optional(cls), ...(width ? { style: { width } } : {}) })));
-    $("head").replaceChildren(...columns.map(([title, , , cls]) => el("th", { scope: "col", text: title, ...optional(cls) })));
+    $("head").replaceChildren(...columns.map(([title, , , cls], i) => el("th", { scope: "col", ...optional(cls) }, view === "events" && i === 0 ? clockSwitch(title) : title)));
   }
   const focusedKey = document.activeElement?.closest?.("#rows tr")?.dataset.key;
   const known = shown.view === view ? shown.topId : Infinity;
@@ -430,7 +469,7 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "ArrowLeft" && !$("newer").disabled) $("newer").click();
 });
 
-const HINT = "Newest first. Click a row, or use ↑ ↓ and Enter, to see it whole; / to search, P to pause.";
+const HINT = "Newest first, as received. Click a row, or use ↑ ↓ and Enter, to see it whole; / to search, P to pause.";
 
 function notice(text, bad = false, action = null) {
   const box = $("notice");
@@ -494,7 +533,8 @@ function eventDetail(node) {
   $("detail-title").textContent = row.type === endpoint ? `${row.vendor} ${endpoint}` : `${row.vendor} ${endpoint} · ${row.type}`;
   return [
     fields([
-      ["Received", row.received_at],
+      ["Event time", row.timestamp_ms === null ? null : `${eventTime(row.timestamp_ms)} UTC (its timestamp)`],
+      ["Received", `${receivedTime(row.received_at)} UTC`],
       ["Namespace", row.namespace],
       ["Tenant", row.tenant],
       ["User", row.user],
@@ -503,7 +543,6 @@ function eventDetail(node) {
       ["Query id", row.query_id],
       ["Products", row.items.join(", ")],
       ["Position", row.position],
-      ["Event time", row.timestamp_ms === null ? null : new Date(row.timestamp_ms).toISOString()],
       ["Request", row.request_id],
     ]),
     el("h3", { text: "Payload" }),
