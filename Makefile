@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUNTIME := $(VENV)/.installed-runtime
 
-.PHONY: setup runtime run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres container-check dist clean
+.PHONY: setup runtime run demo test test-fast lint fuzz bench soak bench-tools browser goref postgres container-check dist mutate clean
 
 # Two levels: `runtime` is what serving needs (make run, make demo); `setup` adds the dev
 # tools (pytest, mypy, ruff, schemathesis, Playwright) for make test, lint and bench.
@@ -93,7 +93,7 @@ bench-tools: setup
 container-check: setup  ## build the image, run compose.yaml, check the replicas make one store
 	tests/container/check.sh
 
-dist: setup  ## a wheel in dist/, to install into another project: pip install dist/*.whl
+dist: runtime  ## a wheel in dist/, to install into another project: pip install dist/*.whl
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 	@ls dist/*.whl
 
@@ -101,6 +101,13 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Mutation testing, one module at a time (not part of make test or CI): in a scratch copy under
+# build/mutate, so the working tree never holds a mutant. tests/mutation_survivors.md: the habit.
+MUTATE_MODULE ?= mockserver/faults/rules.py
+MUTATE_TESTS ?= tests/test_faults_rules.py
+mutate: setup  ## mutmut on MUTATE_MODULE against MUTATE_TESTS: the score, each survivor's diff (build/mutate/survivors.txt)
+	$(BIN)/python tests/mutate.py $(MUTATE_MODULE) $(MUTATE_TESTS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
