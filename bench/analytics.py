@@ -29,6 +29,7 @@ from mockserver.simulate.catalogue import Catalogue
 from mockserver.simulate.payloads import Request
 from mockserver.simulate.traffic import Plan, requests
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.lucidworks import QUERY_LINKS
 
 ROWS = int(os.environ.get("ANALYTICS_ROWS", "1000000"))
 TARGET_SECONDS = 1.0
@@ -52,7 +53,7 @@ def _event(request: Request, number: int) -> Event:
             query=signal.get("searchTerms"), query_id=signal["queryId"],
             items=[d["product"]["productId"] for d in signal["productDetails"]],
             position=signal.get("selectedPosition"), timestamp_ms=signal["timestamp"],
-            revenue=signal.get("revenue"), **common,
+            revenue=signal.get("revenue"), query_link=QUERY_LINKS.get(kind), **common,
         )  # fmt: skip
     body = request.body
     index = body.get("index")

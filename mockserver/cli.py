@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from mockserver.ci.payload_files import (
 from mockserver.events import plural
 from mockserver.inspect.dashboard import UI_PATH
 from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
-from mockserver.simulate import DEMO_INVALID_RATE
+from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
 from mockserver.storage import open_store
 from mockserver.storage.base import redacted
 from mockserver.validation import PROFILES, load_contracts
@@ -65,13 +66,17 @@ examples:
   mockserver run -- pytest tests/integration
   mockserver run --junit mock-junit.xml --markdown mock-report.md -- npm test
   mockserver run --allow-rejections --json traffic.json -- ./e2e.sh
+  mockserver run --fail-on-warnings --junit mock-junit.xml -- pytest tests/integration
 
 The command sees MOCKSERVER_URL, NEURALENS_BASE_URL and LUCIDWORKS_BASE_URL, each the
 server's base URL (append /analytics/event or /retail/signals/click), and
 NEURALENS_EVENT_URL, the Neuralens endpoint itself; NEURALENS_API_URL and
 LUCIDWORKS_SIGNALS_URL, older names of the base URL, are set too. Exit status: the
 command's when it failed, else 1 when the mock rejected anything (unless
---allow-rejections) or received nothing at all (unless --allow-empty), else 0.
+--allow-rejections), received nothing at all (unless --allow-empty), or, with
+--fail-on-warnings, accepted any event with a signal-quality warning, else 0. Without
+--fail-on-warnings, warnings are reported (JUnit properties and system-out, a Markdown and
+JSON section by rule) and change no exit status.
 """
 
 REPORT_EPILOG = """\
@@ -79,10 +84,13 @@ examples:
   mockserver report --db mockserver.db --junit junit.xml
   mockserver report --url http://127.0.0.1:8080 --namespace ci-42 --markdown report.md
   mockserver report --url http://mockserver:8080 --junit junit.xml --fail-on-rejections
+  mockserver report --db mockserver.db --fail-on-warnings   # sloppy signals fail the job too
 
 Exit status: 0 when the reports were written, whatever they say; with --fail-on-rejections,
 1 when the mock rejected any request (in --namespace, if given), so that a CI job that ran
-the mock as a service fails at its last step; 2 when the traffic cannot be read.
+the mock as a service fails at its last step; with --fail-on-warnings, 1 when it accepted
+any event with a signal-quality warning (a Lucidworks timestamp in seconds, a click without
+selectedPosition, ...); 2 when the traffic cannot be read.
 """
 
 
@@ -91,6 +99,7 @@ examples:
   mockserver simulate                                    # in real time, 2 a second, until Ctrl-C
   mockserver simulate --duration 30s --invalid-rate 0.1  # in real time for 30 s, 10% mistakes
   mockserver simulate --backfill 1h --sessions 50 --invalid-rate 0.1   # 50 shoppers at once
+  mockserver simulate --backfill 1h --sessions 50 --sloppy-rate 0.2    # 20% draw a warning
   mockserver simulate --backfill 7d --sessions 3000      # a week: 19,800 requests, a minute or so
   mockserver simulate --backfill 1d --sessions 20 --seed 7 --start 2026-11-30T09:00:00Z
                                                          # the same bytes each run
@@ -99,8 +108,14 @@ Live runs are in real time: a shopper takes minutes from search to purchase, so 
 live take about a quarter of an hour (a live run says how long as it starts); --backfill
 sends the sessions, over that long before --start, as fast as the server takes them.
 
-Exit 0 when the server accepted every correct request and refused every spoiled one, 1 when
-it did not (the first few are printed), 2 when it cannot run as asked, 130 on Ctrl-C.
+--invalid-rate spoils requests so that the vendor refuses them; --sloppy-rate makes them
+valid but sloppy (Lucidworks timestamps in seconds or days ahead, clicks without
+selectedPosition, e-mail addresses as visitorId, a click's queryId never sent in a query;
+Neuralens timestamps days ahead): accepted, each with a warning.
+
+Exit 0 when the server accepted every correct or sloppy request and refused every spoiled
+one, 1 when it did not (the first few are printed), 2 when it cannot run as asked, 130 on
+Ctrl-C.
 """
 
 
@@ -182,6 +197,12 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="summary, rejections, coverage")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="the same, for people")
+    parser.add_argument(
+        "--fail-on-warnings",
+        action="store_true",
+        help="exit 1 when any event was accepted with a signal-quality warning, and show those "
+        "requests as JUnit failures (by default warnings are reported only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check request bodies against the same contracts the server runs. Exit 0 "
         "when all are valid, 1 when any is invalid, else 2 when any could not be checked (its "
         "vendor or endpoint cannot be told: the output says which flag to pass) or the command "
-        "cannot run as asked.",
+        "cannot run as asked. Valid bodies that would spoil the analytics (seconds timestamps, "
+        "clicks without a position, ...) are printed with their warnings; they fail only with "
+        "--fail-on-warnings.",
         epilog=VALIDATE_EPILOG,
         formatter_class=raw,
     )
@@ -241,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"a larger payload is invalid, as the server's 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    validate.add_argument(
+        "--fail-on-warnings",
+        action="store_true",
+        help="exit 1 when a valid payload has a signal-quality warning (docs/signal-quality.md)",
     )
 
     run = commands.add_parser(
@@ -382,6 +410,13 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:  # type: ignore
         default=0.0,
         help="this fraction of requests carries one realistic client mistake (default 0)",
     )
+    simulate.add_argument(
+        "--sloppy-rate",
+        type=float,
+        default=0.0,
+        help="this fraction of requests is valid but sloppy: accepted, with a warning that "
+        "it spoils the analytics (default 0)",
+    )
     simulate.add_argument("--lucidworks-token", default="demo-embed-token", help="embed token")
     simulate.add_argument("--neuralens-key", default="demo-key", help="API key")
 
@@ -392,8 +427,9 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
         help="a server full of a week of simulated shoppers, still shopping (make demo)",
         description="Start a server on its own database (deleted and made again: the same "
         "seed gives the same shoppers), send it a week of seeded shoppers, then keep a gentle live "
-        "stream going and print the dashboard's URL. A few requests carry a client mistake, so "
-        "that the dashboard has rejections to explain. Ctrl-C or SIGTERM stops the shoppers and "
+        "stream going and print the dashboard's URL. A few requests carry a client mistake and "
+        "a few more are sloppy, so that the dashboard has rejections and warnings to explain. "
+        "Ctrl-C or SIGTERM stops the shoppers and "
         "the server.",
     )
     demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
@@ -408,6 +444,13 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[typ
         help="this fraction of requests carries one realistic client mistake (default "
         "%(default)s; 0 for none)",
     )
+    demo.add_argument(
+        "--sloppy-rate",
+        type=float,
+        default=DEMO_SLOPPY_RATE,
+        help="this fraction of requests is valid but draws a warning (default %(default)s; 0 "
+        "for none)",
+    )
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -418,9 +461,10 @@ def demo(args: argparse.Namespace) -> int:
 
     if args.rate <= 0 or args.sessions < 1:
         return _fail("demo", "--rate must be more than 0 and --sessions at least 1")
-    if not 0 <= args.invalid_rate <= 1:
-        return _fail("demo", "--invalid-rate is a fraction from 0 to 1")
-    demo = Demo(args.port, args.db, args.sessions, args.rate, args.seed, args.invalid_rate)
+    if not (0 <= args.invalid_rate <= 1 and 0 <= args.sloppy_rate <= 1):
+        return _fail("demo", "--invalid-rate and --sloppy-rate are fractions from 0 to 1")
+    demo = Demo(args.port, args.db, args.sessions, args.rate, args.seed, args.invalid_rate,
+                args.sloppy_rate)  # fmt: skip
     try:
         return run_demo(demo)
     except (RuntimeError, httpx.HTTPError) as exc:
@@ -450,8 +494,8 @@ def simulate(args: argparse.Namespace) -> int:
     from mockserver.simulate.sender import send
     from mockserver.simulate.traffic import Plan, live_outline, requests
 
-    if not 0 <= args.invalid_rate <= 1:
-        return _fail("simulate", "--invalid-rate is a fraction from 0 to 1")
+    if not (0 <= args.invalid_rate <= 1 and 0 <= args.sloppy_rate <= 1):
+        return _fail("simulate", "--invalid-rate and --sloppy-rate are fractions from 0 to 1")
     if args.rate <= 0:
         return _fail("simulate", "--rate must be more than 0")
     try:
@@ -470,6 +514,7 @@ def simulate(args: argparse.Namespace) -> int:
         duration_ms=args.duration,
         rate=args.rate,
         invalid_rate=args.invalid_rate,
+        sloppy_rate=args.sloppy_rate,
         namespace=args.namespace,
         tenant=args.tenant,
         credentials=Credentials(args.lucidworks_token, args.neuralens_key),
@@ -568,7 +613,7 @@ def validate(args: argparse.Namespace) -> int:
     contracts = load_contracts(Settings().schema_dir, args.profile)
     results = list(check(payloads, contracts, args.vendor, args.endpoint, args.max_body_bytes))
     print(format_json(results) if args.format == "json" else format_human(results))
-    return exit_status(results)
+    return exit_status(results, args.fail_on_warnings)
 
 
 def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Settings) -> str:
@@ -576,7 +621,7 @@ def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Setting
 
     data = summary(traffic, load_contracts(settings.schema_dir))
     if args.junit:
-        args.junit.write_text(junit_xml(traffic), encoding="utf-8")
+        args.junit.write_text(junit_xml(traffic, args.fail_on_warnings), encoding="utf-8")
     if args.json:
         args.json.write_text(json_report(data), encoding="utf-8")
     markdown = markdown_report(data)
@@ -635,7 +680,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return _warnings_status("run", traffic, args.fail_on_warnings)
 
 
 def report(args: argparse.Namespace) -> int:
@@ -663,6 +708,21 @@ def report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return _warnings_status("report", traffic, args.fail_on_warnings)
+
+
+def _warnings_status(command: str, traffic: Traffic, fail: bool) -> int:
+    """1 when asked to fail on warnings and there are some; a line about them either way."""
+    warned = traffic.warned_events()
+    if not warned:
+        return 0
+    events = plural(len(warned), "event")
+    if fail:
+        print(f"mockserver {command}: the mock accepted {events} with signal-quality warnings; "
+              "failing (--fail-on-warnings)", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"mockserver {command}: the mock accepted {events} with signal-quality warnings "
+          "(reported only; --fail-on-warnings fails on them)", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -676,7 +736,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": serve, "validate": validate, "run": run, "report": report, "simulate": simulate,
         "demo": demo, "check-shared": check_shared,
     }  # fmt: skip
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except BrokenPipeError:
+        # `mockserver validate … | head`: the reader left. Point stdout at devnull, as Python's
+        # docs advise, so the interpreter's last flush does not raise again; exit as a shell
+        # reports a process that SIGPIPE ended.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

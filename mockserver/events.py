@@ -56,6 +56,26 @@ class Event:
     # SEARCH_RESULT_PAGE) and the revenue of a Lucidworks purchase.
     page: str | None = None
     revenue: float | None = None
+    # Signal-quality warnings found at intake: ``{"rule", "path", "message"}`` each, the path
+    # into ``payload``. The reply never depends on them.
+    warnings: Sequence[Mapping[str, str]] = ()
+    # How the event stands to a search named by ``query_id``: QUERY_SEARCH (it is one),
+    # QUERY_FOLLOWS (it should follow one that was stored), or None. The store evaluates
+    # UNKNOWN_QUERY from it when read: the search may arrive after the signal that follows it.
+    query_link: str | None = None
+
+
+QUERY_SEARCH = "search"
+QUERY_FOLLOWS = "follows"
+# The one warning that depends on other events, so is evaluated when read, never stored.
+UNKNOWN_QUERY = "unknown-query"
+UNKNOWN_QUERY_WARNING: Mapping[str, str] = {
+    "rule": UNKNOWN_QUERY,
+    "path": "$.queryId",
+    "message": "no query signal stored in this namespace and tenant carries this queryId: send "
+    "the query signal, with the same queryId, for the search this signal follows (analytics "
+    "tie clicks and cart adds to their search by it)",
+}
 
 
 def describe_error(error: Mapping[str, str]) -> str:

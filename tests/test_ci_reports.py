@@ -324,3 +324,134 @@ def test_run_usage_errors_exit_2(
 ) -> None:
     assert main(arguments) == 2
     assert message in capsys.readouterr().err
+
+
+# -- signal-quality warnings -----------------------------------------------------------------
+
+QUERY_BODY = load_fixture("lucidworks", "valid", "query-example.json")
+SECONDS_CLICK = [{**BATCH_BODY[0], "timestamp": 1744305461}]  # its query is QUERY_BODY's
+
+
+@pytest.fixture
+def warned_store(client: TestClient, store: SqliteStore) -> SqliteStore:
+    """Request #1 two query signals (events 1 and 2), #2 a click with a timestamp in seconds
+    (event 3: accepted, warned), #3 a Neuralens click: one warning in all."""
+    assert post_lucidworks(client, "query", QUERY_BODY * 2).status_code == 202
+    assert post_lucidworks(client, "click", SECONDS_CLICK).status_code == 202
+    assert post_neuralens(client, CLICK_EVENT).status_code in (200, 202)
+    return store
+
+
+def _case(root: ET.Element, name: str) -> ET.Element:
+    (case,) = (c for c in root.iter("testcase") if (c.get("name") or "").startswith(name))
+    return case
+
+
+def test_junit_shows_warnings_on_the_request_case_without_failing_it(
+    warned_store: SqliteStore,
+) -> None:
+    root = ET.fromstring(junit_xml(traffic_from_store(warned_store)))
+    assert (root.get("tests"), root.get("failures")) == ("3", "0")
+    click = _case(root, "lucidworks click #2: 1 event (click)")  # named as without warnings
+    assert click.find("failure") is None
+    (warning,) = [p.get("value") or "" for p in click.iter("property")]
+    assert "$.timestamp  [timestamp-in-seconds]" in warning
+    assert "[timestamp-in-seconds]" in (click.findtext("system-out") or "")
+    assert _case(root, "lucidworks query #1").find("properties") is None  # only where warned
+
+
+def test_junit_fails_the_warned_request_with_fail_on_warnings(warned_store: SqliteStore) -> None:
+    root = ET.fromstring(junit_xml(traffic_from_store(warned_store), fail_on_warnings=True))
+    assert root.get("failures") == "1"
+    failure = _case(root, "lucidworks click #2").find("failure")
+    assert failure is not None
+    assert failure.get("type") == "mockserver warning"
+    assert "[timestamp-in-seconds]" in (failure.get("message") or "")
+    suite = next(s for s in root.iter("testsuite") if s.get("name", "").endswith("click"))
+    assert suite.get("failures") == "1"
+
+
+def test_json_and_markdown_list_warnings_by_rule(
+    warned_store: SqliteStore, contracts: Contracts
+) -> None:
+    data = summary(traffic_from_store(warned_store), contracts)
+    assert data["warned"] == 1
+    (entry,) = data["warnings"]
+    assert {k: entry[k] for k in ("rule", "count", "paths", "requests")} == {
+        "rule": "timestamp-in-seconds",
+        "count": 1,
+        "paths": ["$.timestamp"],
+        "requests": [2],  # the number of its JUnit case
+    }
+    assert entry["events"] == [3]
+    assert "milliseconds" in entry["message"]
+    text = markdown_report(data)
+    assert "3 requests: 3 accepted (4 events), 0 rejected. 1 event with warnings." in text
+    assert "### Warnings" in text
+    assert "- **timestamp-in-seconds** at $.timestamp (request #2): " in text
+
+
+def test_the_reports_of_clean_traffic_say_nothing_of_warnings(
+    client: TestClient, store: SqliteStore, contracts: Contracts
+) -> None:
+    post_lucidworks(client, "query", QUERY_BODY)
+    post_lucidworks(client, "click", BATCH_BODY[:1])
+    data = summary(traffic_from_store(store), contracts)
+    assert (data["warned"], data["warnings"]) == (0, [])
+    assert "Warnings" not in markdown_report(data)
+    assert "property" not in junit_xml(traffic_from_store(store), fail_on_warnings=True)
+
+
+def test_report_fails_on_warnings_only_when_asked(
+    warned_store: SqliteStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit.xml"
+    arguments = ["report", "--db", warned_store.path, "--junit", str(junit)]
+    assert main(arguments) == 0
+    err = capsys.readouterr().err
+    assert "accepted 1 event with signal-quality warnings (reported only;" in err
+    assert ET.parse(junit).getroot().get("failures") == "0"
+    assert main([*arguments, "--fail-on-warnings"]) == 1
+    assert "failing (--fail-on-warnings)" in capsys.readouterr().err
+    assert ET.parse(junit).getroot().get("failures") == "1"  # the report says why, first
+
+
+def test_report_passes_clean_traffic_with_fail_on_warnings(
+    client: TestClient, store: SqliteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    post_lucidworks(client, "query", QUERY_BODY)
+    assert main(["report", "--db", store.path, "--fail-on-warnings"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_report_on_a_running_server_fails_on_warnings_in_its_namespace_only() -> None:
+    with MockServer() as server:
+        post = server.url + "/ns/{}/retail/signals/click"
+        headers = {"Authorization": "t", "Content-Type": "application/json"}
+        httpx.post(post.format("sloppy"), json=SECONDS_CLICK, headers=headers)
+        httpx.post(post.format("clean").replace("click", "query"), json=QUERY_BODY,
+                   headers=headers)  # fmt: skip
+        asked = ["report", "--url", server.url, "--fail-on-warnings", "--namespace"]
+        assert main([*asked, "clean"]) == 0
+        assert main([*asked, "sloppy"]) == 1
+
+
+@pytest.mark.slow  # a real process
+def test_run_fails_on_warnings_only_when_asked(tmp_path: Path) -> None:
+    # SENDER sends a click alone: its queryId names no query signal (unknown-query).
+    assert _run(tmp_path, BATCH_BODY[:1], 0) == 0
+    assert "[unknown-query]" in (tmp_path / "j.xml").read_text()
+    assert _run(tmp_path, BATCH_BODY[:1], 0, "--fail-on-warnings") == 1
+    assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
+    assert _run(tmp_path, BATCH_BODY[:1], 4, "--fail-on-warnings") == 4  # the command's own
+
+
+def test_run_and_report_help_say_what_fail_on_warnings_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command in ("run", "report"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "with --fail-on-warnings" in text, command
+        assert "signal-quality warning" in text, command

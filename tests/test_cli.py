@@ -308,3 +308,17 @@ def test_a_wrong_fault_flag_stops_serve_and_names_what_is_wrong(
 ) -> None:
     assert main(["serve", "--db", ":memory:", "--fault", "lucidworks.click:status=418"]) == 2
     assert "status: must be one of 500, 502, 503, 504" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # a real pipe to a reader that leaves
+def test_output_piped_into_a_reader_that_leaves_ends_without_a_traceback(tmp_path: Path) -> None:
+    # More than a pipe holds (64 KiB), so the writer meets the closed pipe.
+    bodies = tmp_path / "clicks.ndjson"
+    invalid = (ROOT / "fixtures/lucidworks/invalid/click-currency-lowercase.json").read_text()
+    bodies.write_text("".join(" ".join(invalid.split()) + "\n" for _ in range(2000)))
+    result = subprocess.run(
+        f"{sys.executable} -m mockserver validate --format json {bodies} | head -c 20",
+        shell=True, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(result.stdout) == 20

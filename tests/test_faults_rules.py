@@ -110,6 +110,18 @@ def test_a_per_second_rate_limit_lets_each_tenant_its_share() -> None:
     assert book.match("lucidworks", "click", "default", "shop") is None
 
 
+def test_a_per_second_rate_limit_keeps_counts_for_the_current_second_only() -> None:
+    # A client naming a new tenant on every request grew the counts without end.
+    now = [0.0]
+    book = FaultBook(clock=lambda: now[0])
+    book.add({"fault": "rate_limit", "per_second": 1})
+    for second in range(50):
+        now[0] = float(second)
+        for tenant in range(20):
+            book.match("lucidworks", "click", "default", f"shop-{second}-{tenant}")
+    assert len(book._windows) == 20
+
+
 def test_replace_is_all_or_nothing() -> None:
     book = FaultBook()
     book.add({"fault": "down"})
@@ -217,3 +229,153 @@ def test_a_request_looks_only_at_the_rules_that_could_apply_and_in_their_order()
     assert [getattr(rule, "fault", None) for rule in kinds] == [
         "status", "rate_limit", "reset", "empty", "empty",
     ]  # fmt: skip
+
+
+# -- what the fault-rule survivors of issue 29 changed ----------------------------------------
+
+
+def test_a_rule_of_probability_one_tenth_meets_about_a_tenth_of_requests() -> None:
+    book = FaultBook()
+    book.add({"fault": "status", "status": 500, "probability": 0.1, "seed": 3})
+    met = sum(book.match("neuralens", "event", "default", None) is not None for _ in range(400))
+    assert 20 <= met <= 60  # 40 expected; a draw the wrong way round meets about 360
+
+
+def test_a_rule_of_probability_zero_is_accepted_and_never_applies() -> None:
+    # A rule kept written down but off, or the low end of a sweep of probabilities.
+    book = FaultBook()
+    book.add({"fault": "status", "status": 500, "probability": 0})
+    assert all(book.match("neuralens", "event", "default", None) is None for _ in range(100))
+    assert book.listing()[0]["probability"] == 0
+
+
+def test_rules_without_a_seed_draw_from_the_servers_fault_seed() -> None:
+    def sequence() -> list[bool]:
+        book = FaultBook(default_seed=42)  # mockserver serve --fault-seed 42
+        book.add({"fault": "status", "status": 500, "probability": 0.5})
+        return [book.match("neuralens", "event", "default", None) is not None for _ in range(64)]
+
+    assert sequence() == sequence()
+
+
+def test_replacing_the_rules_gives_new_ids_never_those_of_rules_gone() -> None:
+    # Ids name rules in DELETE /_mock/faults?id= and in the attempts recorded: an id
+    # reused would delete, or credit, the wrong rule.
+    book = FaultBook()
+    first = book.replace([{"fault": "reset"}, {"fault": "empty"}])
+    second = book.replace([{"fault": "down"}])
+    added = book.add({"fault": "malformed"})
+    ids = [rule.id for rule in [*first, *second, added]]
+    assert len(set(ids)) == len(ids) == 4
+
+
+# -- what `make mutate` on faults/rules.py found unpinned ---------------------------------------
+
+
+def test_a_rule_reads_back_with_its_seed() -> None:
+    rule = parse_rule({"fault": "status", "status": 503, "probability": 0.5, "seed": 4}, 1)
+    assert rule.as_json()["seed"] == 4  # what reproduces its sequence
+
+
+def test_a_rate_limit_without_retry_after_says_one_second() -> None:
+    assert parse_rule({"fault": "rate_limit"}, 1).params["retry_after"] == 1
+
+
+def test_a_lognormal_latency_may_have_a_median_of_one_millisecond() -> None:
+    rule = parse_rule({"fault": "latency", "median_ms": 1, "sigma": 0.5}, 1)
+    assert rule.params["median_ms"] == 1
+
+
+def test_a_lognormal_latency_of_small_sigma_stays_near_its_median() -> None:
+    rule = parse_rule({"fault": "latency", "median_ms": 100, "sigma": 0.1, "seed": 1}, 1)
+    draws = sorted(rule.delay_seconds() for _ in range(1001))
+    # The 1st and 99th percentiles: 0.79 and 1.26 medians (a sigma of 1: 0.1 and 10).
+    assert 0.07 < draws[10] < draws[-10] < 0.14
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_whole() -> None:
+    # JSON has one number type: 1000.0 is 1000 (as JSON Schema reads it).
+    assert parse_rule({"fault": "down", "times": 1000.0, "seed": 7.0}, 1).as_json() == {
+        "id": 1, "fault": "down", "times": 1000, "seed": 7, "hits": 0,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"fault": "reset", "endpoint": 5}, "endpoint"),
+        ({"fault": "reset", "probability": True}, "probability"),  # JSON true is not 1
+        ({"fault": "reset", "probability": "often"}, "probability"),
+        ({"fault": "latency", "ms": False}, "ms"),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_refused_naming_its_field(
+    raw: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(RuleError) as raised:
+        parse_rule(raw, 1)
+    assert raised.value.name == field
+
+
+@pytest.mark.parametrize(
+    ("flag", "rule"),
+    [
+        ("latency=800", {"fault": "latency", "ms": 800}),
+        ("hang=5", {"fault": "hang", "seconds": 5}),
+        ("status=503", {"fault": "status", "status": 503}),
+    ],
+)
+def test_a_kinds_value_in_the_flag_is_its_main_field(flag: str, rule: dict[str, Any]) -> None:
+    assert parse_flag(flag) == rule
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (["status"], 'rule: must be a JSON object, such as {"fault": "status", "status": 503}'),
+        ({"fault": "explode"}, "fault: must be one of status, rate_limit, latency, reset, empty, "
+                               "malformed, hang, ack_lost, down"),
+        ({"fault": "reset", "colour": "red"}, "colour: unknown field for a reset rule; it takes "
+                                              "endpoint, fault, namespace, probability, seed, "
+                                              "times, vendor"),
+        ({"fault": "reset", "probability": 2}, "probability: must be a number from 0 to 1"),
+        ({"fault": "reset", "vendor": "algolia"}, "vendor: must be one of neuralens, lucidworks"),
+        ({"fault": "reset", "vendor": "lucidworks", "endpoint": "event"},
+         "endpoint: must be lucidworks's endpoint name: one of click, query, cartadd, purchase"),
+        ({"fault": "reset", "endpoint": "nope"},
+         "endpoint: must be an endpoint name: one of event, click, query, cartadd, purchase"),
+        ({"fault": "reset", "namespace": "a b"},
+         "namespace: must be 1-64 letters, digits, '.', '_' or '-'"),
+        ({"fault": "reset", "times": 0}, "times: must be a whole number from 1 to "),
+        ({"fault": "latency", "ms": 1e308}, "ms: must be a number from 0 to 600000"),
+        ({"fault": "status", "status": 418}, "status: must be one of 500, 502, 503, 504"),
+        ({"fault": "latency"}, "ms: give ms, or min_ms and max_ms, or median_ms and sigma"),
+        ({"fault": "latency", "median_ms": 0, "sigma": 1}, "median_ms: must be more than 0"),
+        ({"fault": "reset", "vendor": ""}, "vendor: must be a non-empty string"),
+    ],
+)  # fmt: skip
+def test_a_refused_rule_says_what_the_field_takes(raw: Any, message: str) -> None:
+    # The 400's "error" (the dashboard and the CLI show it): the fix, not only the field.
+    with pytest.raises(RuleError) as raised:
+        parse_rule(raw, 1, vendors=TARGETS)
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("lucidworks:", "fault: 'lucidworks:': give a fault, such as status=503 or latency,ms=500"),
+        ("reset=3", "fault: reset takes no value ('reset=3')"),
+        ("status=503,p", "p: 'p': write name=value"),
+    ],
+)
+def test_a_refused_flag_says_how_to_write_it(flag: str, message: str) -> None:
+    with pytest.raises(RuleError) as raised:
+        parse_flag(flag)
+    assert str(raised.value) == message
+
+
+def test_an_unknown_field_is_named_in_at_most_64_characters() -> None:
+    with pytest.raises(RuleError) as raised:
+        parse_rule({"fault": "reset", "x" * 1000: 1}, 1)
+    assert raised.value.name == "x" * 64

@@ -43,7 +43,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.events import Event
-from mockserver.inspect.analytics import DEFINITIONS
+from mockserver.inspect.analytics import DEFINITIONS, MAX_FILLED_BUCKETS
 from mockserver.storage import SqliteStore
 from tests.conftest import ROOT
 
@@ -231,7 +231,8 @@ def test_an_empty_store_answers_zeros_and_nulls(client: TestClient) -> None:
 def test_every_figure_carries_its_definition_and_the_docs_say_the_same(analytics: Any) -> None:
     body = analytics()
     assert body["definitions"] == DEFINITIONS
-    figures = set(body) - {"filters", "definitions"}
+    figures = set(body) - {"filters", "definitions", "signal_quality"}
+    figures |= set(body["signal_quality"]) - {"counts"}
     assert figures <= set(DEFINITIONS)
     docs = (ROOT / "docs" / "analytics.md").read_text(encoding="utf-8")
     for name, definition in DEFINITIONS.items():
@@ -267,3 +268,110 @@ def test_a_search_counts_in_its_period_with_what_followed_it_later(
     assert (body["searches"], body["ctr"], body["sessions"]) == (2, 1.0, 2)
     assert (body["add_to_cart_rate"], body["conversion_rate"]) == (1.0, 0.5)
     assert body["avg_click_position"] is None  # no click in the period itself
+
+
+# -- edge cases worked out by hand (issue 29): both ways to the counts share the code that
+# turns rows into figures, so only values worked out by hand catch a bug there.
+
+HOUR = 3_600_000
+
+
+def _figures(client: TestClient, **params: Any) -> dict[str, Any]:
+    response = client.get("/_mock/analytics", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_the_figures_are_the_same_when_each_event_is_its_own_commit(
+    client: TestClient, store: SqliteStore
+) -> None:
+    for event in EVENTS:  # the running totals fold each commit as it comes
+        store.add([event])
+    body = _figures(client)
+    assert (body["totals"]["events"], body["sessions"], body["searches"]) == (19, 10, 8)
+    assert (body["ctr"], body["add_to_cart_rate"]) == (3 / 8, 3 / 8)
+    assert body["avg_click_position"] == 36 / 5
+
+
+def test_event_types_are_listed_most_first_then_by_name(analytics: Any) -> None:
+    by_type = analytics()["totals"]["by_type"]
+    assert list(by_type) == [
+        "query", "cartadd", "CLICK_PRODUCT", "VIEW_PRODUCT", "click", "purchase", "ADD_TO_CART",
+    ]  # fmt: skip
+
+
+def test_a_click_without_a_position_is_left_out_of_the_average_position(
+    client: TestClient, store: SqliteStore
+) -> None:
+    # Lucidworks makes selectedPosition optional: a click without one is no click at 0.
+    store.add([
+        lw(1, "query", 0, "v1", "S1", "q1", "lamp"),
+        lw(2, "click", 1, "v1", "S1", "q1", position=3),
+        lw(3, "click", 2, "v1", "S1", "q1"),
+    ])  # fmt: skip
+    assert _figures(client)["avg_click_position"] == 3.0
+
+
+def test_the_top_lists_hold_twenty_queries_when_more_were_searched(
+    client: TestClient, store: SqliteStore
+) -> None:
+    # 21 queries, none clicked or finding anything: "q00" searched twice, "q01" to "q20" once.
+    searches = [lw(n, "query", n, "v1", "S1", f"id{n}", f"q{n:02}", items=()) for n in range(21)]
+    store.add([*searches, lw(21, "query", 21, "v1", "S1", "id21", "q00", items=())])
+    body = _figures(client)
+    expected = ["q00", *(f"q{n:02}" for n in range(1, 20))]  # "q20" is the 21st
+    for name in ("top_queries", "no_click_queries", "zero_result_queries"):
+        assert [row["query"] for row in body[name]] == expected, name
+
+
+def test_a_search_without_a_query_is_one_null_query_listed_before_named_ones(
+    client: TestClient, store: SqliteStore
+) -> None:
+    # A blank query and none at all compare as one; among equal counts it comes first.
+    store.add([
+        lw(1, "query", 0, "v1", "S1", "q1", "lamp"),
+        lw(2, "query", 1, "v1", "S1", "q2", "  "),
+        lw(3, "query", 2, "v1", "S1", "q3", None),
+        lw(4, "query", 3, "v1", "S1", "q4", "lamp"),
+    ])  # fmt: skip
+    assert _figures(client)["top_queries"] == [
+        {"query": None, "searches": 2, "ctr": 0.0},
+        {"query": "lamp", "searches": 2, "ctr": 0.0},
+    ]
+
+
+@pytest.mark.parametrize("until", [None, "2030-01-01T00:00:00.5Z"], ids=["totals", "events"])
+def test_an_event_before_1970_is_in_the_hour_it_happened(
+    client: TestClient, store: SqliteStore, until: str | None
+) -> None:
+    # Lucidworks takes any int64 timestamp. 1 ms before the epoch is in the hour from 23:00
+    # on 31 December 1969, not from 00:00 on 1 January 1970 (a division towards zero).
+    store.add([replace(lw(1, "query", 0, "v1", "S1", "q1", "lamp"), timestamp_ms=-1)])
+    params = {"bucket": "hour"} if until is None else {"bucket": "hour", "until": until}
+    (bucket,) = _figures(client, **params)["series"]
+    assert (bucket["start"], bucket["start_ms"]) == ("1969-12-31T23:00:00Z", -HOUR)
+
+
+def test_empty_buckets_between_the_first_and_the_last_are_listed_as_zeros(
+    client: TestClient, store: SqliteStore
+) -> None:
+    store.add([lw(1, "query", 0, "v1", "S1", "q1", "a"),
+               lw(2, "query", 180, "v1", "S1", "q2", "b")])  # fmt: skip
+    series = _figures(client, bucket="hour")["series"]
+    assert [(b["start"][11:16], b["total"], b["counts"]) for b in series] == [
+        ("10:00", 1, {"query": 1}), ("11:00", 0, {}), ("12:00", 0, {}), ("13:00", 1, {"query": 1}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("hours", "listed"), [(MAX_FILLED_BUCKETS - 1, MAX_FILLED_BUCKETS), (MAX_FILLED_BUCKETS, 2)]
+)
+def test_empty_buckets_are_filled_up_to_the_limit_and_not_beyond(
+    client: TestClient, store: SqliteStore, hours: int, listed: int
+) -> None:
+    # At most MAX_FILLED_BUCKETS from the first to the last; over a longer span only the
+    # buckets with events are listed (a year by the hour would be 8,760 rows).
+    store.add([lw(1, "query", 0, "v1", "S1", "q1", "a"),
+               lw(2, "query", hours * 60, "v1", "S1", "q2", "b")])  # fmt: skip
+    assert len(_figures(client, bucket="hour")["series"]) == listed

@@ -147,3 +147,18 @@ def test_the_docs_quote_the_dashboards_labels_for_rates_and_the_funnel() -> None
     for step, label in re.findall(r'(\w+): "([^"]+)"', steps.group(1)):
         if step in ("added_to_cart", "purchased"):
             assert f"*{label}* · *N · x% of searches* | `funnel` `{step}` |" in docs
+
+
+def test_the_demo_page_says_what_the_dashboard_says_and_does_about_warnings() -> None:
+    # docs/demo.md quotes the analytics view's caveat and the Warnings view's refresh period.
+    docs = (Path(__file__).parent.parent / "docs" / "demo.md").read_text(encoding="utf-8")
+    docs = " ".join(docs.split())  # the page wraps its lines
+    analytics = (UI_FILES / "analytics.js").read_text(encoding="utf-8")
+    caveat = re.search(r"text: `(ignores the \$\{missing\} of clicks that had none)`", analytics)
+    assert caveat, "analytics.js no longer says what the average click position ignores"
+    assert f'("{caveat.group(1).replace("${missing}", "31%")}")' in docs
+    app = (UI_FILES / "app.js").read_text(encoding="utf-8")
+    every = re.search(r"const WARNINGS_EVERY_MS = ([\d_]+);", app)
+    assert every
+    seconds = int(every.group(1).replace("_", "")) // 1000
+    assert f"counted again at most every {seconds} seconds" in docs

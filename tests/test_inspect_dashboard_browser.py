@@ -771,3 +771,200 @@ def test_the_top_queries_heading_stays_above_its_rows_when_the_view_scrolls(
     heading = _box(table.locator("thead th").first)
     first_row = _box(table.locator("tbody tr").first)
     assert heading["y"] + heading["height"] <= first_row["y"] + 0.5
+
+
+# ---- signal quality: accepted, but it will spoil the analytics (issue 28) --------------------
+
+# A click tied to a stored query (post_query first): no warning. The same without its
+# selectedPosition (Average Click Position cannot count it), and that with a timestamp in
+# seconds too (it lands in 1970): both accepted, as the vendor would.
+CLEAN_CLICK = {**CLICK[0], "queryId": QUERY[0]["queryId"], "sessionId": QUERY[0]["sessionId"]}
+NO_POSITION = {name: value for name, value in CLEAN_CLICK.items() if name != "selectedPosition"}
+SLOPPY_CLICK = {**NO_POSITION, "timestamp": CLICK[0]["timestamp"] // 1000}
+AMBER_HUES = (20.0, 50.0)  # amber, deep to light; a rejection's red is about 0
+
+
+def post_query(server: MockServer) -> None:
+    url = f"{server.lucidworks_base_url()}/retail/signals/query"
+    response = httpx.post(url, content=json.dumps(QUERY), headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 202, response.text
+
+
+def _warned(server: MockServer) -> dict[str, Any]:
+    (event,) = httpx.get(f"{server.url}/_mock/events", params={"warned": "true"}).json()["events"]
+    return dict(event)
+
+
+def _warned_rules(server: MockServer) -> dict[str, int]:
+    """Events per rule, as the events list counts them (what a Warnings group opens)."""
+    rules = httpx.get(f"{server.url}/_mock/summary").json()["warnings"]
+    return {
+        rule: httpx.get(f"{server.url}/_mock/events", params={"warning": rule}).json()["total"]
+        for rule, n in rules.items()
+        if n
+    }
+
+
+def test_a_warned_event_has_an_amber_mark_named_for_a_screen_reader(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    post_query(server)
+    # One request: a clean click, then a sloppy one ($[1] in the body).
+    assert post_click(server, [{**CLEAN_CLICK, "visitorId": "clean"}, SLOPPY_CLICK]) == 202
+    page = open_page(dashboard(server))
+    expect(rows(page)).to_have_count(3)
+    clean = page.locator("#rows tr", has_text="clean")
+    sloppy = page.locator("#rows tr", has_text="1970-")
+    expect(clean.locator(".warn-mark")).to_have_count(0)
+    expect(clean).not_to_have_class(re.compile(r"\bwarned\b"))
+    mark = sloppy.locator(".warn-mark")
+    expect(mark).to_have_count(1)
+    expect(sloppy).to_have_class(re.compile(r"\bwarned\b"))
+    event = _warned(server)
+    rules = {warning["rule"] for warning in event["warnings"]}
+    assert rules == {"click-without-position", "timestamp-in-seconds"}
+    # Named for a screen reader, each rule in the name, as is its column; the count shown.
+    expect(sloppy.get_by_role("img")).to_have_accessible_name(
+        re.compile(rf"^{len(event['warnings'])} warnings: .*")
+    )
+    for rule in rules:
+        expect(mark).to_have_accessible_name(re.compile(re.escape(rule)))
+    expect(page.get_by_role("columnheader", name="Warnings", exact=True)).to_have_count(1)
+    expect(mark).to_have_text(str(len(event["warnings"])))
+    # The cell's tooltip gives each warning's message.
+    tooltip = sloppy.locator("td.mark").get_attribute("title") or ""
+    for warning in event["warnings"]:
+        assert warning["message"] in tooltip
+    # Amber, not a rejection's red.
+    hue = _hue(mark.evaluate("m => getComputedStyle(m).backgroundColor"))
+    assert AMBER_HUES[0] <= hue <= AMBER_HUES[1], hue
+    # "only warned" narrows the list and lives in the URL.
+    page.locator("#filters [name=warned]").check()
+    expect(rows(page)).to_have_count(1)
+    assert parse_qs(urlparse(page.url).query)["warned"] == ["true"]
+    page.reload()
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator("#filters [name=warned]")).to_be_checked()
+    assert console.errors == []
+
+
+def test_the_detail_shows_each_warning_beside_the_field_it_names(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    post_query(server)
+    assert post_click(server, [{**CLEAN_CLICK, "visitorId": "clean"}, SLOPPY_CLICK]) == 202
+    page = open_page(dashboard(server))
+    page.locator("#rows tr.warned").click()
+    detail = page.locator("#detail")
+    event = _warned(server)
+    # Listed with their paths and rules, as a rejection's reasons are...
+    listed = detail.locator(".warnings li")
+    expect(listed).to_have_count(len(event["warnings"]))
+    for warning in event["warnings"]:
+        item = detail.locator(f".warnings li[data-rule='{warning['rule']}']")
+        expect(item).to_contain_text(warning["path"])
+        expect(item).to_contain_text(warning["message"])
+    # ...and each beside its field in this event's payload (the second signal sent): the
+    # timestamp's on its line, the missing position's on the object that lacks it.
+    body = detail.locator(".json")
+    timestamp = body.locator(".line.has-warning[data-path='$.timestamp']")
+    expect(timestamp).to_have_count(1)
+    expect(timestamp).to_contain_text(str(SLOPPY_CLICK["timestamp"]))
+    expect(body.locator(".line[data-path='$.timestamp'] + .note.warning")).to_contain_text(
+        "[timestamp-in-seconds]"
+    )
+    missing = body.locator(".line[data-path='$'] ~ .note.warning", has_text="selectedPosition")
+    expect(missing).to_contain_text("[click-without-position]")
+    expect(body.locator(".line[data-path='$']")).to_have_class(re.compile(r"\bhas-warning\b"))
+    # Amber, not red: a warning is not a rejection.
+    expect(body.locator(".has-error")).to_have_count(0)
+    note = body.locator(".note.warning").first
+    assert AMBER_HUES[0] <= _hue(note.evaluate("n => getComputedStyle(n).color")) <= AMBER_HUES[1]
+    # The clean event shows no warning at all.
+    page.locator("#rows tr", has_text="clean").click()
+    expect(detail.locator(".json")).to_contain_text('"visitorId": "clean"')
+    expect(detail.locator(".warnings, .note.warning, .has-warning")).to_have_count(0)
+    assert console.errors == []
+
+
+def test_the_warnings_view_groups_by_rule_and_a_group_opens_its_events_live(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    post_query(server)
+    assert post_click(server, [NO_POSITION, NO_POSITION]) == 202
+    assert post_click(server, [SLOPPY_CLICK]) == 202
+    assert post_click(server, [CLEAN_CLICK]) == 202
+    expected = _warned_rules(server)
+    assert expected == {"click-without-position": 3, "timestamp-in-seconds": 1}
+    page = open_page(f"{dashboard(server)}?view=warnings")
+    groups = rows(page)
+    expect(groups).to_have_count(len(expected))
+    expect(groups.first).to_contain_text("3 ×")  # most frequent first
+    expect(groups.first).to_contain_text("click-without-position")
+    for rule, count in expected.items():
+        expect(page.locator("#rows tr", has_text=rule)).to_contain_text(f"{count} ×")
+    warned = httpx.get(f"{server.url}/_mock/events", params={"warned": "true"}).json()["total"]
+    expect(page.locator("#count-warnings")).to_have_text(str(warned))
+    # A new warned event shows in its group without a reload.
+    wait_live(page)
+    assert post_click(server, [NO_POSITION]) == 202
+    expect(groups.first).to_contain_text("4 ×")
+    # A group opens its events; the rule is in the link.
+    groups.first.click()
+    expect(rows(page)).to_have_count(4)
+    query = parse_qs(urlparse(page.url).query)
+    assert query.get("view") is None  # the Accepted list
+    assert query["warning"] == ["click-without-position"]
+    expect(page.locator("#warning-filter")).to_contain_text("click-without-position")
+    page.reload()
+    expect(rows(page)).to_have_count(4)
+    page.locator("#warning-filter-clear").click()
+    expect(rows(page)).to_have_count(6)  # and the query and the clean click
+    assert console.errors == []
+
+
+def test_the_analytics_view_says_what_the_average_click_position_ignores(
+    server: MockServer, open_page: OpenPage, console: Console
+) -> None:
+    # Three clicks, one with a position: the average (3.0) ignores 2 of 3 clicks, 67%.
+    post_query(server)
+    assert post_click(server, [CLEAN_CLICK, NO_POSITION, NO_POSITION]) == 202
+    expected = httpx.get(f"{server.url}/_mock/analytics").json()
+    quality = expected["signal_quality"]
+    assert quality["clicks_with_position"] == pytest.approx(1 / 3)
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    caveat = page.locator("[data-figure=avg_click_position] .figure-warning")
+    expect(caveat).to_have_text("ignores the 67% of clicks that had none")
+    expect(caveat).to_have_attribute(
+        "title", re.compile(r"^Your average click position ignores the 67% of clicks")
+    )
+    # The other shares, as in the JSON, and the top rules, each opening its events.
+    for name in ("clicks_with_position", "signals_tied_to_query", "signals_with_warnings"):
+        share = page.locator(f"[data-quality={name}]")
+        expect(share).to_have_attribute("data-value", _js_number(quality[name]))
+        if quality[name] is not None:
+            expect(share.locator(".row-value")).to_contain_text(f"{quality[name] * 100:.1f}%")
+    counts = quality["counts"]
+    expect(page.locator("[data-quality=clicks_with_position] .row-value")).to_have_text(
+        f"33.3% · {counts['clicks_with_position']} of {counts['clicks']}"
+    )
+    top = page.locator("[data-list=top_rules] li")
+    expect(top).to_have_count(len(quality["top_rules"]))
+    for index, entry in enumerate(quality["top_rules"]):
+        expect(top.nth(index)).to_have_attribute("data-rule", entry["rule"])
+        expect(top.nth(index)).to_have_attribute("data-count", str(entry["count"]))
+    page.locator("[data-list=top_rules] button", has_text="click-without-position").click()
+    expect(rows(page)).to_have_count(2)
+    assert parse_qs(urlparse(page.url).query)["warning"] == ["click-without-position"]
+    assert console.errors == []
+
+
+def test_every_click_with_a_position_needs_no_caveat(
+    server: MockServer, open_page: OpenPage
+) -> None:
+    post_query(server)
+    assert post_click(server, [CLEAN_CLICK, CLEAN_CLICK]) == 202
+    page = open_page(f"{dashboard(server)}?view=analytics")
+    expect(page.locator("[data-figure=avg_click_position] .figure-value")).to_have_text("3.00")
+    expect(page.locator("[data-quality=clicks_with_position]")).to_have_attribute("data-value", "1")
+    expect(page.locator(".figure-warning")).to_have_count(0)

@@ -74,6 +74,8 @@ def _sample(schema: dict[str, Any]) -> str:
         return "2026-01-01T00:00:00Z"
     if schema.get("type") in ("integer", "number"):
         return str(schema.get("minimum", 1))
+    if schema.get("type") == "boolean":
+        return "true"
     return "x"
 
 

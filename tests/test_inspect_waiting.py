@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mockserver.events import Event
 from mockserver.inspect.api import InspectAPI
-from mockserver.inspect.waiting import Waiter, matches
+from mockserver.inspect.waiting import ChangeFeed, Waiter, matches
 from mockserver.storage import SqliteStore
 
 # Mixed case and a non-ASCII letter: free text folds ASCII case only, in SQL and in memory.
@@ -192,4 +193,44 @@ def test_a_wait_answers_at_its_timeout_however_long_the_count_takes(tmp_path: An
         took = time.monotonic() - started
     assert response.status_code == 408
     assert took < 1.5
+    store.close()
+
+
+# -- what a live view (/_mock/stream) is told ---------------------------------------------------
+
+
+def _what_a_live_view_is_told(
+    store: SqliteStore, namespace: str | None, commit: Callable[[], object]
+) -> dict[str, Any]:
+    """What a live view of ``namespace`` takes once ``commit`` (a write to the store) is done."""
+
+    async def watch() -> dict[str, Any]:
+        feed = ChangeFeed(store)
+        watcher = feed.watch(namespace)
+        commit()
+        await asyncio.sleep(0)  # the notes are handed to this loop: let them run
+        told = watcher.take() if watcher.woken.is_set() else {}
+        feed.unwatch(watcher)
+        feed.detach()
+        return told
+
+    return asyncio.run(watch())
+
+
+def test_a_live_view_is_told_of_a_reset_that_deleted_nothing_of_its_namespace() -> None:
+    # What it shows may be stale all the same: the dashboard reloads its view on a reset.
+    store = SqliteStore(":memory:")
+    store.add([_at(TIMES_LIST[0], namespace="other")])
+    told = _what_a_live_view_is_told(store, "live", store.reset)
+    assert (told["reset"], told["events"]) == (True, 0)
+    store.close()
+
+
+def test_a_live_view_is_told_the_last_id_of_a_batch_commit() -> None:
+    # A view reads up to the newest event it was told of: the first id of a batch would hide
+    # the rest of it.
+    store = SqliteStore(":memory:")
+    batch = [_at(TIMES_LIST[0], namespace="live") for _ in range(3)]
+    told = _what_a_live_view_is_told(store, "live", lambda: store.add(batch))
+    assert (told["events"], told["latest_event_id"]) == (3, 3)
     store.close()

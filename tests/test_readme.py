@@ -8,6 +8,7 @@ Each ``pip install`` line is run as written in a fresh virtualenv.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -227,7 +228,8 @@ PIP_INSTALL = re.compile(r"pip install (?P<arg>'[^']+'|\"[^\"]+\"|[^\s`)'\"]+)")
 
 def _help_texts() -> list[str]:
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    (subcommands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    commands: dict[str, argparse.ArgumentParser] = subcommands.choices
     # Wide enough that argparse wraps no line (it breaks words at hyphens).
     with mock.patch.dict(os.environ, {"COLUMNS": "100000"}):
         return [parser.format_help(), *(command.format_help() for command in commands.values())]

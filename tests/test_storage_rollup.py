@@ -4,6 +4,7 @@ folded in chunks, across resets; and they keep up by themselves."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,13 @@ from mockserver.storage import SqliteStore
 from mockserver.storage import sqlite_rollup as rollup
 from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, AnalyticsQuery
 from mockserver.storage.rollup import answers
-from mockserver.storage.sqlite_analytics import analytics_counts
+from mockserver.storage.sqlite_analytics import (
+    analytics_counts,
+    event_counts,
+    floor_div,
+    position_counts,
+    search_counts,
+)
 
 MINUTE = 60_000
 T0 = 1_795_000_000_000 // MINUTE * MINUTE  # a whole minute in 2026
@@ -72,7 +79,10 @@ QUERIES = [
 
 
 def counted(counts: dict[str, Any]) -> dict[str, Any]:
-    """The counts, with sums of floats rounded (the two ways add them in other orders)."""
+    """The counts, with sums of floats rounded (the two ways add them in other orders), and
+    without the store's ``signal_quality`` (read from the events on both ways; held to
+    hand-worked values in tests/test_storage_signal_quality.py)."""
+    counts.pop("signal_quality", None)
     for name in ("revenue", "position_sum"):
         if counts[name] is not None:
             counts[name] = round(counts[name], 6)
@@ -187,3 +197,87 @@ def test_periods_of_whole_minutes_at_the_default_gaps_come_from_the_totals(
     query: AnalyticsQuery, answered: bool
 ) -> None:
     assert answers(query) is answered
+
+
+# -- the shared pieces against hand-worked values (issue 29) ----------------------------------
+# The property test above holds the running totals to the counts from the events, but both
+# go through floor_div, search_counts, event_counts and position_counts: a bug there moves
+# both sides at once. These hold them to values worked out by hand.
+
+
+@pytest.mark.parametrize(
+    ("number", "divisor", "floor"),
+    [
+        (7, 2, 3),
+        (-7, 2, -4),  # SQLite's / gives -3
+        (-8, 2, -4),  # exact: no step down
+        (0, 60_000, 0),
+        (-1, 60_000, -1),  # 1 ms before the epoch is in the minute before it
+        (-60_000, 60_000, -1),
+        (-60_001, 60_000, -2),
+        (2**63 - 1, 3_600_000, 2_562_047_788_015),
+        (-(2**63), 3_600_000, -2_562_047_788_016),  # number - number % divisor overflows
+    ],
+)
+def test_floor_div_rounds_down_as_python_does(number: int, divisor: int, floor: int) -> None:
+    conn = sqlite3.connect(":memory:")
+    (got,) = conn.execute(f"SELECT {floor_div(':n', ':d')}", {"n": number, "d": divisor}).fetchone()
+    conn.close()
+    assert got == floor == number // divisor
+
+
+# One row a query as compared: searches, clicked, carted, purchased, clicked and carted,
+# clicked and carted and purchased, with zero results.
+QUERY_ROWS = [
+    ("lamp", 3, 1, 1, 0, 1, 0, 2),
+    (None, 2, 0, 0, 0, 0, 0, 0),  # searches without a query
+    ("sofa", 2, 2, 1, 1, 1, 1, 0),
+    ("chair", 1, 0, 0, 0, 0, 0, 1),
+]
+
+
+def test_search_counts_add_up_the_queries() -> None:
+    counts = search_counts(QUERY_ROWS)
+    funnel = ("searches", "clicked", "carted", "purchased", "funnel_carted", "funnel_purchased")
+    assert [counts[name] for name in funnel] == [8, 3, 2, 1, 2, 1]
+
+
+def test_search_counts_list_queries_most_first_then_no_query_then_by_name() -> None:
+    counts = search_counts(QUERY_ROWS)
+    assert counts["top_queries"] == [("lamp", 3, 1), (None, 2, 0), ("sofa", 2, 2), ("chair", 1, 0)]
+    # Searches without a click: lamp 2, none 2, chair 1; sofa's were all clicked.
+    assert counts["no_click_queries"] == [(None, 2), ("lamp", 2), ("chair", 1)]
+    assert counts["zero_result_queries"] == [("lamp", 2), ("chair", 1)]
+
+
+def test_search_counts_keep_the_twenty_queries_with_the_most() -> None:
+    rows = [(f"q{n:02}", 1 + (n == 20), 0, 0, 0, 0, 0, 1) for n in range(21)]
+    top = [q for q, *_ in search_counts(rows)["top_queries"]]
+    assert top == ["q20", *(f"q{n:02}" for n in range(19))]  # q19 is the 21st
+
+
+def test_event_counts_add_up_purchases_revenue_and_clicks_of_both_vendors() -> None:
+    # (bucket, type, events, their revenue, how many carried one, how many were clicks)
+    rows = [
+        (-1, "purchase", 2, 150.0, 2, 0),
+        (0, "purchase", 1, 0.0, 0, 0),  # no revenue: counts as a purchase, adds nothing
+        (0, "PURCHASE", 3, 0.0, 0, 0),
+        (0, "click", 4, 0.0, 0, 4),
+        (0, "CLICK_PRODUCT", 5, 0.0, 0, 5),
+        (1, "query", 6, 0.0, 0, 0),
+    ]
+    counts = event_counts(rows)
+    assert counts["series"] == [(bucket, kind, n) for bucket, kind, n, *_ in rows]
+    assert (counts["purchases"], counts["clicks"]) == (6, 9)
+    assert (counts["revenue"], counts["revenue_purchases"]) == (150.0, 2)
+
+
+def test_event_counts_give_no_revenue_when_no_purchase_carried_one() -> None:
+    counts = event_counts([(0, "purchase", 1, 0.0, 0, 0), (0, "PURCHASE", 2, 0.0, 0, 0)])
+    assert (counts["purchases"], counts["revenue"]) == (3, None)
+
+
+def test_position_counts_count_each_position_and_sum_them() -> None:
+    # (position, 21 for beyond 20; clicks; the sum of their positions)
+    counts = position_counts([(1, 3, 3.0), (2, 1, 2.0), (21, 2, 65.0)])
+    assert counts == {"positions": {1: 3, 2: 1, 21: 2}, "position_sum": 70.0, "position_count": 6}

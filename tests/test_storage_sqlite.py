@@ -44,6 +44,8 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
         "m005_a_hash_of_each_payload_to_find_repeats",
         "m006_the_requests_a_fault_touched",
         "m007_running_totals_for_the_analytics",
+        "m008_signal_quality_warnings",
+        "m009_partial_indexes_for_signal_quality",
     ]
     store.close()
 

@@ -159,6 +159,56 @@ def test_assert_no_rejections_lists_every_reason(client: MockClient) -> None:
     assert '      body: [{"timestamp": 0, ' in str(failure.value)
 
 
+QUERY = load_fixture("lucidworks", "valid", "query-example.json")  # the queryId of CLICKS
+
+
+def _send_query(client: MockClient) -> int:
+    return _post(client.lucidworks_signal_url("query", "shop"), QUERY, LUCIDWORKS_HEADERS)
+
+
+def test_warnings_lists_each_warning_with_its_event(client: MockClient) -> None:
+    _send_query(client)
+    seconds = {**CLICKS[0], "timestamp": 1744305461}
+    del seconds["selectedPosition"]  # a second warning on the same event
+    email = {**CLICKS[1], "visitorId": "jane.doe@example.com"}
+    assert _send_clicks(client, [seconds, email, CLICKS[2]]) == 202
+    warnings = client.warnings()
+    assert sorted(w["rule"] for w in warnings) == [
+        "click-without-position", "personal-data-in-id", "timestamp-in-seconds",
+    ]  # fmt: skip
+    (in_seconds,) = client.warnings("timestamp-in-seconds")  # that rule's, not its event's all
+    assert in_seconds["path"] == "$.timestamp"
+    (event,) = client.events(user=CLICKS[0]["visitorId"], limit=1000, warned="true")
+    assert in_seconds["event"] == event["id"]
+    assert in_seconds["message"]
+    assert client.warnings(type="query") == []  # filters as events() takes them
+    assert [e["user"] for e in client.warned_events("personal-data-in-id")] == [
+        "jane.doe@example.com"
+    ]
+
+
+def test_an_unknown_query_warning_goes_when_its_query_arrives(client: MockClient) -> None:
+    _send_clicks(client, CLICKS[:1])
+    assert [w["rule"] for w in client.warnings()] == ["unknown-query"]
+    _send_query(client)
+    assert client.warnings() == []  # read-time: as of the call
+
+
+def test_assert_no_warnings_lists_each_warned_event_and_why(client: MockClient) -> None:
+    _send_query(client)
+    _send_clicks(client)
+    client.assert_no_warnings()
+    _send_clicks(client, [{k: v for k, v in CLICKS[0].items() if k != "selectedPosition"}])
+    client.assert_no_warnings("timestamp-in-seconds")  # another rule: passes
+    with pytest.raises(AssertionError) as failure:
+        client.assert_no_warnings()
+    text = str(failure.value)
+    assert "accepted 1 event in namespace" in text
+    assert "with 1 signal-quality warning:" in text
+    assert "lucidworks click" in text
+    assert "\n      $.selectedPosition  [click-without-position]  the click has no" in text
+
+
 def test_bad_filters_raise_a_clear_error(client: MockClient) -> None:
     with pytest.raises(ValueError, match="vendr: unknown parameter"):
         client.events(vendr="neuralens")

@@ -6,10 +6,11 @@ import re
 import socket
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from mockserver import MockServer
-from tests.conftest import ROOT
+from tests.conftest import LUCIDWORKS_HEADERS, ROOT, load_fixture
 
 DOWNSTREAM = """
 import httpx
@@ -224,3 +225,124 @@ def test_the_readme_example_runs_as_it_stands(pytester: pytest.Pytester) -> None
     pytester.makepyfile(test_search_tracking=example)
     result = pytester.runpytest("-p", "no:cacheprovider", "--mockserver-strict")
     result.assert_outcomes(passed=example.count("\ndef test_"))
+
+
+# -- signal-quality warnings (--mockserver-warnings) ---------------------------------------------
+
+WARNED_TESTS = (
+    DOWNSTREAM
+    + """
+QUERY = [{**{k: v for k, v in CLICK[0].items() if k != "selectedPosition"},
+          "searchTerms": "chair"}]
+
+def send_query(mockserver):
+    url = mockserver.lucidworks_signal_url("query", "shop")
+    assert httpx.post(url, json=QUERY, headers=HEADERS).status_code == 202
+
+def test_app_sends_seconds(mockserver):
+    send_query(mockserver)
+    assert send(mockserver, [{**CLICK[0], "timestamp": 1744305461}]).status_code == 202
+
+def test_app_sends_a_clean_click(mockserver):
+    send_query(mockserver)
+    assert send(mockserver, CLICK).status_code == 202
+"""
+)
+RUN = ("-p", "no:cacheprovider")
+
+
+def test_warnings_are_reported_at_the_end_by_default(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(WARNED_TESTS)
+    result = pytester.runpytest(*RUN)
+    result.assert_outcomes(passed=2)
+    summary = result.stdout.str().split("mockserver warnings")[1]
+    assert "test_warnings_are_reported_at_the_end_by_default.py::test_app_sends_seconds: " in (
+        summary
+    )
+    assert "$.timestamp  [timestamp-in-seconds]" in summary
+    assert "test_app_sends_a_clean_click" not in summary  # clean tests are not listed
+    assert "1 test sent signals the vendor accepts" in summary
+
+
+def test_error_mode_fails_the_test_that_sent_a_warned_signal(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(WARNED_TESTS)
+    result = pytester.runpytest(*RUN, "--mockserver-warnings=error")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert re.search(r"FAILED \S+::test_app_sends_seconds", output)
+    report = output.split("short test summary info")[0]
+    assert "--mockserver-warnings=error: mockserver accepted 1 event in namespace" in report
+    assert report.count("$.timestamp  [timestamp-in-seconds]") == 1
+    assert "pytest_plugin.py" not in output  # the warning, not the plugin's traceback
+    assert "mockserver warnings ===" not in output  # failed: not listed again
+
+
+def test_error_mode_from_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nmockserver_warnings = error\n")
+    pytester.makepyfile(WARNED_TESTS)
+    pytester.runpytest(*RUN).assert_outcomes(passed=1, failed=1)
+    # The flag wins over the ini file.
+    pytester.runpytest(*RUN, "--mockserver-warnings=report").assert_outcomes(passed=2)
+
+
+def test_error_mode_and_contract_mode_say_both(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        WARNED_TESTS
+        + """
+def test_both(mockserver):
+    send(mockserver, [{**CLICK[0], "timestamp": 1744305461}])  # warned: no query signal
+    send(mockserver, [{**CLICK[0], "timestamp": 1.0}])  # rejected
+"""
+    )
+    result = pytester.runpytest(
+        *RUN, "--mockserver-warnings=error", "--mockserver-strict", "-k", "test_both"
+    )
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "contract mode: mockserver rejected 1 request" in output
+    assert "[unknown-query]" in output
+    assert "[timestamp-in-seconds]" in output
+
+
+def test_ignore_mode_neither_fails_nor_reports(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(WARNED_TESTS)
+    result = pytester.runpytest(*RUN, "--mockserver-warnings=ignore")
+    result.assert_outcomes(passed=2)
+    assert "mockserver warnings" not in result.stdout.str()
+
+
+def test_a_wrong_warnings_mode_in_the_ini_file_says_which_are_right(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini("[pytest]\nmockserver_warnings = fail\n")
+    pytester.makepyfile(WARNED_TESTS)
+    result = pytester.runpytest(*RUN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "mockserver_warnings = 'fail': use one of error, report, ignore" in result.stderr.str()
+
+
+def test_warnings_from_xdist_workers_are_reported_at_the_end(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(WARNED_TESTS)
+    result = pytester.runpytest_subprocess(*RUN, "-p", "xdist", "-n", "2")
+    result.assert_outcomes(passed=2)
+    summary = result.stdout.str().split("mockserver warnings")[1]
+    assert "::test_app_sends_seconds: " in summary
+    assert "[timestamp-in-seconds]" in summary
+
+
+def test_report_mode_lists_only_this_runs_tests_on_a_shared_server(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(WARNED_TESTS)
+    with MockServer() as shared:
+        with shared.client("someone-else") as other:  # another run's warned click, earlier
+            click = load_fixture("lucidworks", "valid", "click-batch-of-three.json")[:1]
+            url = other.lucidworks_signal_url("click")
+            assert httpx.post(url, json=click, headers=LUCIDWORKS_HEADERS).status_code == 202
+            assert other.warnings()  # unknown-query
+        result = pytester.runpytest(*RUN, "--mockserver-url", shared.url)
+    result.assert_outcomes(passed=2)
+    summary = result.stdout.str().split("mockserver warnings")[1]
+    assert "::test_app_sends_seconds: " in summary
+    assert "someone-else" not in summary
+    assert "1 test sent signals" in summary

@@ -85,3 +85,25 @@ def test_the_inspection_api_stays_same_origin(client: TestClient) -> None:
 def test_cors_origins_come_from_the_environment_too() -> None:
     env = {"MOCKSERVER_CORS_ORIGINS": "https://a.example,https://b.example"}
     assert Settings.load({}, env).cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_a_page_on_localhost_without_a_port_may_send_events(client: TestClient) -> None:
+    # http://localhost is port 80: a page from a local web server on its default port.
+    response = _preflight(client, "/retail/signals/click", "http://localhost", "content-type")
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "http://localhost"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_a_preflight_for_any_method_but_post_is_refused(client: TestClient, method: str) -> None:
+    # The vendor routes take POST only: a browser is told so before it sends anything.
+    response = client.options(
+        "/retail/signals/click",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 400
+    assert response.headers["access-control-allow-methods"] == "POST"

@@ -347,3 +347,42 @@ def test_a_client_gone_mid_body_leaves_nothing_behind_in_the_fault_seam() -> Non
     asyncio.run(app(scope, receive, send))
     assert book.listing()[0]["hits"] == 1  # the rule met it...
     assert (injector._pending, injector._touched) == ({}, {})  # ...and nothing is kept for it
+
+
+# -- what the fault-seam survivors of issue 29 changed ----------------------------------------
+
+
+def test_ack_lost_lets_a_refused_request_have_its_reply(server: MockServer) -> None:
+    # Nothing was stored, so there is no acknowledgement to lose: the client reads why.
+    _faults(server, {"fault": "ack_lost"})
+    response = httpx.post(_click_url(server), json=[{"visitorId": 7}], headers=LUCIDWORKS_HEADERS)
+    assert response.status_code == 400
+    assert _stored(server) == 0
+
+
+def test_empty_reads_a_large_body_before_closing_so_the_client_sees_no_reset(
+    server: MockServer,
+) -> None:
+    # Closing with unread bytes makes the kernel send a reset, which a client tells apart
+    # from the orderly close that `empty` is.
+    _faults(server, {"fault": "empty"})
+    body = b"[" + b" " * 2_000_000 + b"]"
+    head = "".join(f"{name}: {value}\r\n" for name, value in LUCIDWORKS_HEADERS.items())
+    request = (
+        f"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\n{head}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        assert sock.recv(1024) == b""  # the end of the stream, not ConnectionResetError
+
+
+def test_in_process_a_connection_fault_sends_no_reply_and_stores_nothing(
+    client: TestClient,
+) -> None:
+    # A test client has no connection to break: it gets no reply, as a socket client would.
+    client.post("/_mock/faults", json={"fault": "reset"})
+    with pytest.raises(AssertionError, match="did not receive any response"):
+        client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
+    assert client.get("/_mock/events").json()["total"] == 0

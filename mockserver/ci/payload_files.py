@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from mockserver.validation import Contracts, FieldError
 from mockserver.vendors import registry
 from mockserver.vendors.intake import BodyTooLarge, http_error
 from mockserver.vendors.registry import VENDOR_NAMES, VENDORS
+from mockserver.vendors.signal_quality import body_warnings
 from mockserver.vendors.spec import VendorSpec
 
 _OPENINGS = {"array": b"[", "object": b"{"}
@@ -44,6 +46,9 @@ class CheckResult:
     endpoint: str | None
     errors: tuple[FieldError, ...] = field(default=())
     unchecked: str | None = None  # why the payload could not be checked: which flag to pass
+    # Signal-quality warnings of a valid payload ({"rule", "path", "message"}); the context
+    # rule (unknown-query) needs the other events, which a file does not have.
+    warnings: tuple[Mapping[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -56,6 +61,7 @@ class CheckResult:
             "endpoint": self.endpoint,
             "ok": self.ok,
             "errors": [e.as_dict() for e in self.errors],
+            "warnings": [dict(w) for w in self.warnings],
             "unchecked": self.unchecked,
         }
 
@@ -150,13 +156,23 @@ def check(
             yield CheckResult(payload.source, target_vendor, target, (too_large,))
             continue
         contract = registry.vendor(target_vendor).contracts(contracts)[target]
-        errors = contract.validate(payload.body).errors
-        yield CheckResult(payload.source, target_vendor, target, errors)
+        validated = contract.validate(payload.body)
+        warnings: tuple[Mapping[str, str], ...] = ()
+        if not validated.errors:
+            now_ms = time.time_ns() // 1_000_000
+            found = body_warnings(
+                target_vendor, target, validated.value, validated.warnings, now_ms
+            )
+            warnings = tuple(found)
+        yield CheckResult(payload.source, target_vendor, target, validated.errors, None, warnings)
 
 
-def exit_status(results: Sequence[CheckResult]) -> int:
-    """1 when any payload is invalid; else 2 when any could not be checked; else 0."""
+def exit_status(results: Sequence[CheckResult], fail_on_warnings: bool = False) -> int:
+    """1 when any payload is invalid (or, with ``fail_on_warnings``, has a warning); else 2
+    when any could not be checked; else 0."""
     if any(r.errors for r in results):
+        return 1
+    if fail_on_warnings and any(r.warnings for r in results):
         return 1
     return 2 if any(r.unchecked for r in results) else 0
 
@@ -169,6 +185,7 @@ def _counts(results: Sequence[CheckResult]) -> dict[str, int]:
         "valid": len(results) - invalid - unchecked,
         "invalid": invalid,
         "unchecked": unchecked,
+        "with_warnings": sum(bool(r.warnings) for r in results),
     }
 
 
@@ -182,11 +199,17 @@ def format_human(results: Sequence[CheckResult]) -> str:
         lines.append(f"{verdict} {result.source}  ({result.vendor} {result.endpoint})")
         for error in result.errors:
             lines.append(f"    {describe_error(error.as_dict())}")
+        for warning in result.warnings:
+            lines.append(
+                f"    warning {warning['path']}  [{warning['rule']}]  {warning['message']}"
+            )
     counts = _counts(results)
     summary = (
         f"checked {plural(counts['checked'], 'payload')}: {counts['valid']} valid, "
         f"{counts['invalid']} invalid"
     )
+    if counts["with_warnings"]:
+        summary += f", {counts['with_warnings']} valid with warnings"
     if counts["unchecked"]:
         summary += f", {counts['unchecked']} could not be checked"
     lines.append(summary)

@@ -3,7 +3,10 @@
 JUnit has one test case per request: an accepted request (its events share a request id)
 passes, a rejected one fails with every reason. CI systems display that file natively. The
 cases are numbered in one series, the order the requests arrived in (``#3`` is the run's third
-request, accepted or not), so that a number names one request.
+request, accepted or not), so that a number names one request. An accepted request whose events
+drew signal-quality warnings keeps its name and passes (it was accepted, as the vendor would
+accept it), with each warning as a property and in its system-out; with ``fail_on_warnings``
+it fails, as ``--fail-on-warnings`` makes the job fail.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import httpx
 from mockserver.ci.contract_coverage import contract_coverage, never_exercised
 from mockserver.events import describe_error, plural, short_reason
 from mockserver.storage import Store
-from mockserver.testing.client import MockClient
+from mockserver.testing.client import MockClient, describe_warning, event_warnings
 from mockserver.validation import Contracts
 from mockserver.vendors.intake import DEFAULT_NAMESPACE
 from mockserver.vendors.registry import endpoint_name
@@ -34,6 +37,10 @@ class Traffic:
     events: list[Row]
     rejections: list[Row]
     attempts: list[Row] = field(default_factory=list)  # requests a fault rule touched
+
+    def warned_events(self) -> list[Row]:
+        """Events with any signal-quality warning, oldest first."""
+        return sorted((e for e in self.events if event_warnings(e)), key=lambda e: e["id"])
 
     def requests(self) -> dict[str, list[Row]]:
         """Accepted requests: their events by request id, oldest first."""
@@ -133,14 +140,17 @@ _REJECTION_FIELDS = (
 )  # fmt: skip
 
 
-def junit_xml(traffic: Traffic) -> str:
-    """A test case per accepted request, and one per group of rejections alike (failures)."""
+def junit_xml(traffic: Traffic, fail_on_warnings: bool = False) -> str:
+    """A test case per accepted request, and one per group of rejections alike (failures).
+    An accepted request's warnings are properties and system-out of its case; failures too
+    with ``fail_on_warnings``."""
     suites: dict[str, list[ET.Element]] = defaultdict(list)
     numbers = request_numbers(traffic)
     for request_id, events in traffic.requests().items():
         first = events[0]
         types = ", ".join(sorted({e["type"] for e in events}))
         prefix = _case_prefix(first, numbers[request_id])
+        # The name stays as it is without warnings: CI systems follow a case by its name.
         case = ET.Element(
             "testcase",
             classname=_suite_name(first["vendor"], first["endpoint"]),
@@ -148,6 +158,7 @@ def junit_xml(traffic: Traffic) -> str:
             timestamp=first["received_at"],
             time="0",
         )
+        _add_warnings(case, events, fail_on_warnings)
         suites[case.get("classname", "")].append(case)
     groups = rejection_groups(traffic.rejections)
     for group in groups:
@@ -178,10 +189,36 @@ def junit_xml(traffic: Traffic) -> str:
         )
         suite_element.extend(cases)
     root.set("tests", str(sum(len(cases) for cases in suites.values())))
-    root.set("failures", str(len(groups)))
+    root.set("failures", str(sum(int(s.get("failures", "0")) for s in root.iter("testsuite"))))
     root.set("errors", "0")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _add_warnings(case: ET.Element, events: list[Row], fail: bool) -> None:
+    """Properties (one ``mockserver.warning`` each, which CI systems list with the case) and
+    the same lines in system-out, which every JUnit viewer shows."""
+    lines = [
+        f"event {event['id']}: {describe_warning(warning)}"
+        for event in events
+        for warning in event_warnings(event)
+    ]
+    if not lines:
+        return
+    properties = ET.SubElement(case, "properties")
+    for line in lines:
+        ET.SubElement(properties, "property", name="mockserver.warning", value=line)
+    if fail:
+        failure = ET.SubElement(
+            case,
+            "failure",
+            message=f"accepted with {plural(len(lines), 'warning')} (--fail-on-warnings): "
+            + lines[0],
+            type="mockserver warning",
+        )
+        failure.text = "\n".join(lines)
+    out = ET.SubElement(case, "system-out")
+    out.text = f"accepted with {plural(len(lines), 'signal-quality warning')}:\n" + "\n".join(lines)
 
 
 def _reason_lines(group: Mapping[str, Any], numbers: list[int]) -> Iterator[str]:
@@ -226,8 +263,30 @@ def summary(traffic: Traffic, contracts: Contracts) -> dict[str, Any]:
             for group in rejection_groups(traffic.rejections)
         ],
         "faults": _faults(traffic.attempts),
+        "warned": len(traffic.warned_events()),
+        "warnings": warnings_by_rule(traffic),
         "coverage": contract_coverage(traffic.events, contracts),
     }
+
+
+def warnings_by_rule(traffic: Traffic) -> list[dict[str, Any]]:
+    """Each warning rule that fired: how often, at which paths, the first message, and the
+    requests by their numbers in the run (``#3``, as the JUnit cases); most frequent first."""
+    numbers = request_numbers(traffic)
+    rules: dict[str, dict[str, Any]] = {}
+    for event in traffic.warned_events():
+        for warning in event_warnings(event):
+            entry = rules.setdefault(
+                warning["rule"],
+                {"rule": warning["rule"], "count": 0, "message": warning["message"],
+                 "paths": [], "events": [], "requests": []},
+            )  # fmt: skip
+            entry["count"] += 1
+            for key, value in (("paths", warning["path"]), ("events", event["id"]),
+                               ("requests", numbers[event["request_id"]])):  # fmt: skip
+                if value not in entry[key]:
+                    entry[key].append(value)
+    return sorted(rules.values(), key=lambda entry: (-entry["count"], entry["rule"]))
 
 
 def _faults(attempts: list[Row]) -> dict[str, Any]:
@@ -255,7 +314,8 @@ def markdown_report(data: Mapping[str, Any]) -> str:
         "## mockserver report",
         "",
         f"{plural(data['requests'], 'request')}: {data['accepted']} accepted "
-        f"({plural(data['events'], 'event')}), {data['rejected']} rejected.",
+        f"({plural(data['events'], 'event')}), {data['rejected']} rejected."
+        + (f" {plural(data['warned'], 'event')} with warnings." if data.get("warned") else ""),
         "",
         "| endpoint | accepted | events | rejected |",
         "|---|---:|---:|---:|",
@@ -273,6 +333,18 @@ def markdown_report(data: Mapping[str, Any]) -> str:
             lines.append(f"- **{where}**{_times(group['count'])}{_cell(elsewhere)}")
             for error in group["errors"]:
                 lines.append(f"  - {_cell(describe_error(error))}")
+    if data.get("warnings"):
+        warned = plural(data["warned"], "accepted event")
+        lines += ["", "### Warnings", "", f"{warned} drew signal-quality warnings:", ""]
+        for entry in data["warnings"]:
+            shown = ", ".join(f"#{n}" for n in entry["requests"][:20])
+            more = " …" if len(entry["requests"]) > 20 else ""
+            paths = ", ".join(entry["paths"])
+            lines.append(
+                f"- **{_cell(entry['rule'])}**{_times(entry['count'])} at {_cell(paths)} "
+                f"({'request' if len(entry['requests']) == 1 else 'requests'} {shown}{more}): "
+                f"{_cell(entry['message'])}"
+            )
     faults = data.get("faults", {})
     if faults.get("touched"):
         kinds = ", ".join(f"{kind} × {n}" for kind, n in faults["by_fault"].items())

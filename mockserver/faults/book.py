@@ -42,7 +42,10 @@ class FaultBook:
         self._index: dict[Where, list[Rule]] = {}  # each bucket in rule order (ids ascend)
         self._next_id = 1
         self._lock = threading.Lock()  # the API and the request path may be on two threads
-        self._windows: dict[tuple[int, str | None], tuple[int, int]] = {}
+        # per_second counts, by rule and tenant, of the current second only: a count from an
+        # earlier second is no use, and keeping them grew without end as new tenants came.
+        self._windows: dict[tuple[int, str | None], int] = {}
+        self._windows_second = -1
 
     @property
     def active(self) -> bool:
@@ -127,9 +130,10 @@ class FaultBook:
     def _over(self, rule: Rule, tenant: str | None) -> bool:
         """rate_limit with per_second: this tenant's requests this second exceed it."""
         second = int(self.clock())
-        start, count = self._windows.get((rule.id, tenant), (second, 0))
-        count = count + 1 if start == second else 1
-        self._windows[(rule.id, tenant)] = (second, count)
+        if second != self._windows_second:
+            self._windows.clear()
+            self._windows_second = second
+        count = self._windows[(rule.id, tenant)] = self._windows.get((rule.id, tenant), 0) + 1
         return bool(count > rule.params["per_second"])
 
 

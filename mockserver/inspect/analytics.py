@@ -65,6 +65,18 @@ DEFINITIONS = {
     "none does). Neuralens purchases carry no revenue.",
     "funnel": "Searches; of those, with a click; of those, also followed by an add-to-cart; of "
     "those, also followed by a purchase. Each step is a subset of the one before.",
+    # signal_quality: how far the figures above can be trusted (docs/signal-quality.md)
+    "clicks_with_position": "Clicks that carry a position / clicks, in the period (Lucidworks "
+    "click signals with selectedPosition; Neuralens CLICK_PRODUCT events with index): "
+    "avg_click_position and clicks_by_position leave out the others.",
+    "signals_tied_to_query": "Lucidworks click and cartadd signals whose queryId a stored query "
+    "signal of the same namespace and tenant carries, as of this read / click and cartadd "
+    "signals, in the period (Neuralens sends no queryId). The others are lost to ctr and the "
+    "funnel.",
+    "signals_with_warnings": "Events with at least one signal-quality warning (unknown-query as "
+    "of this read) / events, in the period.",
+    "top_rules": "The signal-quality warning rules, by how many events in the period have "
+    "each, most first.",
 }
 
 
@@ -126,7 +138,23 @@ def figures(counts: Mapping[str, Any], query: AnalyticsQuery, bucket: str) -> di
             {"step": "added_to_cart", "count": counts["funnel_carted"]},
             {"step": "purchased", "count": counts["funnel_purchased"]},
         ],
+        "signal_quality": _signal_quality(counts["signal_quality"]),
         "definitions": DEFINITIONS,
+    }
+
+
+_QUALITY_COUNTS = (
+    "clicks", "clicks_with_position", "follow_signals", "tied_to_query", "events", "with_warnings",
+)  # fmt: skip
+
+
+def _signal_quality(counts: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "clicks_with_position": _rate(counts["clicks_with_position"], counts["clicks"]),
+        "signals_tied_to_query": _rate(counts["tied_to_query"], counts["follow_signals"]),
+        "signals_with_warnings": _rate(counts["with_warnings"], counts["events"]),
+        "top_rules": [{"rule": rule, "count": n} for rule, n in counts["by_rule"]],
+        "counts": {name: counts[name] for name in _QUALITY_COUNTS},
     }
 
 

@@ -28,6 +28,7 @@ from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import ATTEMPT_FILTERS, EVENT_FILTERS, REJECTION_FILTERS, Store
 from mockserver.vendors.registry import VENDOR_NAMES
+from mockserver.vendors.signal_quality import RULE_IDS
 
 PREFIX = "/_mock"
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -113,6 +114,12 @@ def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
     return parse
 
 
+def _boolean(name: str, raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise BadParameter(name, "must be true or false")
+    return raw == "true"
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         if raw not in choices:
@@ -155,6 +162,8 @@ _PARSERS: dict[str, Parser] = {
     "bucket": _one_of(tuple(BUCKETS)),
     "id": _integer(1, MAX_OFFSET),
     "fault": _one_of(KINDS),
+    "warned": _boolean,
+    "warning": _one_of(RULE_IDS),
     "lucidworks_session_minutes": _integer(1, 24 * 60),
     "neuralens_session_minutes": _integer(1, 24 * 60),
 }
@@ -412,7 +421,7 @@ class InspectAPI:
         try:
             while True:
                 waiter.woken.clear()  # before counting: a match after this point wakes us
-                if self.shared_store or waiter.recount or not waiter.counted:
+                if self.shared_store or waiter.recount or waiter.recounts or not waiter.counted:
                     # Within the timeout: a count over a million rows answered a 4 s wait at 6 s.
                     # ``timeout=0`` looks once, however long that takes.
                     limit = None if timeout == 0 else max(deadline - loop.time(), 0)

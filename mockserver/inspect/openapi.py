@@ -12,6 +12,7 @@ from mockserver.faults.book import MAX_RULES
 from mockserver.faults.rules import BOUNDS, KINDS, NAMESPACE_PATTERN, STATUSES
 from mockserver.validation import Layer
 from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
+from mockserver.vendors.signal_quality import RULE_IDS
 
 LAYERS = get_args(Layer)
 
@@ -63,6 +64,13 @@ _EVENT_FILTERS = [
         {"type": "string", "format": "date-time"},
         "Event time before (ISO 8601).",
     ),
+    _query(
+        "warned",
+        {"type": "boolean"},
+        "true: events with any signal-quality warning (unknown-query as of this read); false: "
+        "events with none.",
+    ),
+    _query("warning", {"enum": list(RULE_IDS)}, "Events with this signal-quality warning."),
 ]
 _REJECTION_FILTERS = [
     *_COMMON_FILTERS,
@@ -174,7 +182,7 @@ _SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "request_id", "vendor", "endpoint", "type", "namespace", "tenant", "user",
             "session", "query", "query_id", "items", "position", "timestamp_ms", "received_at",
-            "payload",
+            "payload", "warnings",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -209,6 +217,21 @@ _SCHEMAS: dict[str, Any] = {
                 "type": ["number", "null"],
                 "description": "A Lucidworks purchase's revenue.",
             },
+            "warnings": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/SignalWarning"},
+                "description": "Signal-quality warnings: accepted, but it spoils the analytics "
+                "(docs/signal-quality.md). unknown-query is as of this read.",
+            },
+        },
+    },
+    "SignalWarning": {
+        "type": "object",
+        "required": ["rule", "path", "message"],
+        "properties": {
+            "rule": {"enum": list(RULE_IDS)},
+            "path": {"type": "string", "examples": ["$.timestamp"]},
+            "message": {"type": "string"},
         },
     },
     "ValidationError": {
@@ -329,7 +352,7 @@ _SCHEMAS: dict[str, Any] = {
             "filters", "totals", "series", "sessions", "searches", "ctr", "avg_click_position",
             "clicks_by_position", "no_click_queries", "zero_result_queries", "top_queries",
             "add_to_cart_rate", "conversion_rate", "purchases", "revenue", "funnel",
-            "definitions",
+            "signal_quality", "definitions",
         ],
         "properties": {
             "filters": {"type": "object"},
@@ -392,12 +415,36 @@ _SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "signal_quality": {
+                "type": "object",
+                "required": [
+                    "clicks_with_position", "signals_tied_to_query", "signals_with_warnings",
+                    "top_rules", "counts",
+                ],
+                "properties": {
+                    "clicks_with_position": {"$ref": "#/components/schemas/Rate"},
+                    "signals_tied_to_query": {"$ref": "#/components/schemas/Rate"},
+                    "signals_with_warnings": {"$ref": "#/components/schemas/Rate"},
+                    "top_rules": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["rule", "count"],
+                            "properties": {
+                                "rule": {"enum": list(RULE_IDS)},
+                                "count": {"type": "integer"},
+                            },
+                        },
+                    },
+                    "counts": {"$ref": "#/components/schemas/Counts"},
+                },
+            },
             "definitions": {"type": "object", "additionalProperties": {"type": "string"}},
         },
     },
     "Summary": {
         "type": "object",
-        "required": ["events", "rejections"],
+        "required": ["events", "rejections", "warnings"],
         "properties": {
             "events": {
                 "type": "object",
@@ -419,6 +466,11 @@ _SCHEMAS: dict[str, Any] = {
                     "by_status": {"$ref": "#/components/schemas/Counts"},
                     "by_namespace": {"$ref": "#/components/schemas/Counts"},
                 },
+            },
+            "warnings": {
+                "$ref": "#/components/schemas/Counts",
+                "description": "Events by signal-quality warning rule (unknown-query as of "
+                "this read).",
             },
         },
     },

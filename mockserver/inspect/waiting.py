@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.events import Event
+from mockserver.events import QUERY_FOLLOWS, UNKNOWN_QUERY, Event
 from mockserver.storage.base import Change, Store, fold_case
 
 # Equality filters and the event fields they compare, most selective first: a waiter is
@@ -52,7 +52,34 @@ def matches(event: Event, filters: Mapping[str, Any]) -> bool:
     since, until = filters.get("since"), filters.get("until")
     if since is not None and event.received_at < since:
         return False
-    return until is None or event.received_at < until
+    if until is not None and event.received_at >= until:
+        return False
+    return _warnings_may_match(event, filters)
+
+
+def read_time(filters: Mapping[str, Any]) -> bool:
+    """Whether a match depends on other events (``unknown-query``, which ``warned`` takes in):
+    then ``matches`` says only whether an event may match, and the store decides."""
+    return filters.get("warned") is not None or filters.get("warning") == UNKNOWN_QUERY
+
+
+def _warnings_may_match(event: Event, filters: Mapping[str, Any]) -> bool:
+    """Exact for the warnings stored with the event; for ``unknown-query`` whether the event
+    is one it can apply to (the store tells whether it does, as of the read)."""
+    warning, warned = filters.get("warning"), filters.get("warned")
+    if warning is None and warned is None:
+        return True
+    stored = {w["rule"] for w in event.warnings}
+    may_be_unknown = event.query_link == QUERY_FOLLOWS
+    if warning == UNKNOWN_QUERY and not may_be_unknown:
+        return False
+    if warning is not None and warning != UNKNOWN_QUERY and warning not in stored:
+        return False
+    if warned is True and not (stored or may_be_unknown):
+        return False
+    # warned=False: an event that follows a search may stop being warned when its search
+    # arrives, and that search is itself an event without warnings: it may match.
+    return warned is not False or not stored
 
 
 def _mentions(event: Event, folded: str) -> bool:
@@ -77,6 +104,9 @@ class Waiter:
     seen: set[int] = field(default_factory=set)  # in memory, not ordered: the ids matched
     early: list[int] = field(default_factory=list)  # ordered: ids offered while a read is out
     resets: int = 0  # resets heard: a read that a reset overtook is read again
+    # Filters whose matches depend on other events (``read_time``): an offer only wakes the
+    # waiter, which counts again in SQL, as of then.
+    recounts: bool = False
     counted_matches: int = 0  # in SQL, or in memory and ordered: matches so far ...
     highest: int = 0  # ... among the ids up to this one
 
@@ -100,6 +130,8 @@ class Waiter:
 
     def read_in_sql(self, ids: list[int]) -> None:
         """The ids of the matches committed when the store was read."""
+        if self.recounts:
+            self.seen.clear()  # an event that was warned may no longer be
         self.seen.update(ids)
         self.counted, self.recount = True, False
 
@@ -194,7 +226,13 @@ class ChangeFeed:
 
     def subscribe(self, filters: Mapping[str, Any], in_memory: bool = True) -> Waiter:
         ordered = bool(getattr(self._store, "ids_commit_in_order", False))
-        waiter = Waiter(filters, asyncio.get_running_loop(), in_memory=in_memory, ordered=ordered)
+        waiter = Waiter(
+            filters,
+            asyncio.get_running_loop(),
+            in_memory=in_memory,
+            ordered=ordered,
+            recounts=read_time(filters),
+        )
         key = _key(filters)
         with self._lock:
             self._all.add(waiter)

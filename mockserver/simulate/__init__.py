@@ -5,7 +5,9 @@
 ``sender`` (HTTP). Reproducible: the same seed, flags and start send the same bytes.
 """
 
-# The demo's share of requests with a client mistake: a few in a hundred, so that the
-# dashboard's Rejected count and rejection reasons show what they are for. Here, not in
-# demo.py, so that the command line reads it without loading the client side (httpx).
-DEMO_INVALID_RATE = 0.02
+# The demo's share of requests with a client mistake (refused) and of sloppy ones (accepted,
+# with a warning): a few in a hundred, so that the dashboard's Rejected, Rejection reasons
+# and Warnings views show what they are for without drowning the clean traffic. Here, not in
+# demo.py, so that the command line reads them without loading the client side (httpx).
+DEMO_INVALID_RATE = 0.03
+DEMO_SLOPPY_RATE = 0.05

@@ -18,7 +18,7 @@ from typing import IO
 
 import httpx
 
-from mockserver.simulate import DEMO_INVALID_RATE
+from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
 from mockserver.simulate.catalogue import Catalogue
 from mockserver.simulate.sender import send
 from mockserver.simulate.traffic import Plan, requests
@@ -36,6 +36,7 @@ class Demo:
     rate: float = 1.0  # live events a second afterwards
     seed: int = 1
     invalid_rate: float = DEMO_INVALID_RATE  # requests sent with a client mistake
+    sloppy_rate: float = DEMO_SLOPPY_RATE  # requests sent valid but sloppy (warnings)
 
 
 def run(demo: Demo, out: IO[str] = sys.stdout) -> int:
@@ -50,7 +51,10 @@ def _run(demo: Demo, out: IO[str]) -> int:
     # in the week); the demo says how many there were, and the dashboard shows them.
     command = [sys.executable, "-m", "mockserver", "serve", "--port", str(demo.port),
                "--db", demo.db, "--log-level", "error"]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603 (ours)
+    # Its own session: Ctrl-C in a terminal signals the whole foreground group, and a server
+    # that stopped first made the shoppers fail on a refused connection (exit 2). The demo
+    # stops it, in the finally below, once its shoppers have stopped.
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)  # noqa: S603 (ours)
     try:
         _shop(_wait_until_listening(server), demo, _printer(out))
         return 0
@@ -67,17 +71,21 @@ def _run(demo: Demo, out: IO[str]) -> int:
 def _shop(url: str, demo: Demo, say: Callable[[str], None]) -> None:
     """The week, as fast as the server takes it, then live shoppers until interrupted."""
     say(f"dashboard: {url}/   (analytics: {url}/_mock/ui/?view=analytics)")
-    mistakes = f"{demo.invalid_rate:.0%} with a client mistake"
+    mistakes = f"{demo.invalid_rate:.0%} with a client mistake, {demo.sloppy_rate:.0%} sloppy"
     say(f"sending a week of shoppers ({demo.sessions:,} sessions, {mistakes}, seed {demo.seed})")
     catalogue = Catalogue.load()
     now_ms = round(time.time() * 1000)
+    # one_of_each_first: however few the sessions, Rejected, Rejection reasons and Warnings
+    # each have something to show.
     week = Plan(start_ms=now_ms, seed=demo.seed, sessions=demo.sessions, backfill_ms=WEEK_MS,
-                invalid_rate=demo.invalid_rate)  # fmt: skip
+                invalid_rate=demo.invalid_rate, sloppy_rate=demo.sloppy_rate,
+                one_of_each_first=True)  # fmt: skip
     say(f"the week: {send(url, requests(week, catalogue)).line()}")
-    say(f"live now, {demo.rate:g} events a second; Ctrl-C stops the shoppers and the server")
+    rate = f"{demo.rate:g} event{'' if demo.rate == 1 else 's'} a second"
+    say(f"live now, {rate}; Ctrl-C stops the shoppers and the server")
     live_ms = round(time.time() * 1000)
     live = Plan(start_ms=live_ms, seed=demo.seed + 1, rate=demo.rate,
-                invalid_rate=demo.invalid_rate)  # fmt: skip
+                invalid_rate=demo.invalid_rate, sloppy_rate=demo.sloppy_rate)  # fmt: skip
     send(url, requests(live, catalogue), live_from_ms=live_ms)
 
 

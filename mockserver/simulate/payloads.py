@@ -42,6 +42,7 @@ class Request:
     headers: dict[str, str]
     body: Any
     mistake: str | None = None  # what a deliberate client mistake changed, if any
+    sloppiness: str | None = None  # what a deliberate valid-but-sloppy change did, if any
 
     def content(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -40,6 +40,7 @@ class Tally:
     accepted: int = 0
     rejected: int = 0
     spoiled: int = 0  # sent with a deliberate mistake
+    sloppy: int = 0  # sent valid but sloppy on purpose (accepted, with a warning)
     unexpected: list[str] = field(default_factory=list)  # refused though correct, or the reverse
     started: float = field(default_factory=time.monotonic)
 
@@ -48,9 +49,13 @@ class Tally:
         return self.sent / elapsed if elapsed > 0 else 0.0
 
     def line(self) -> str:
-        spoiled = f" ({self.spoiled} with a mistake on purpose)" if self.spoiled else ""
+        on_purpose = [
+            *([f"{self.spoiled:,} with a mistake"] if self.spoiled else []),
+            *([f"{self.sloppy:,} sloppy"] if self.sloppy else []),
+        ]
+        purposely = f" ({', '.join(on_purpose)} on purpose)" if on_purpose else ""
         return (
-            f"sent {self.sent:,} requests{spoiled}: {self.accepted:,} accepted, "
+            f"sent {self.sent:,} requests{purposely}: {self.accepted:,} accepted, "
             f"{self.rejected:,} rejected, {per_second(self.rate())}/s"
         )
 
@@ -106,6 +111,7 @@ def send(
 def _count(tally: Tally, request: Request, response: Answer) -> None:
     tally.sent += 1
     tally.spoiled += request.mistake is not None
+    tally.sloppy += request.sloppiness is not None
     if response.is_success:
         tally.accepted += 1
         if request.mistake is not None:
@@ -113,7 +119,9 @@ def _count(tally: Tally, request: Request, response: Answer) -> None:
     else:
         tally.rejected += 1
         if request.mistake is None:
+            # A sloppy request is valid: the vendor accepts it, and so must the mock.
+            correct = f"a sloppy ({request.sloppiness})" if request.sloppiness else "a correct"
             tally.unexpected.append(
-                f"{response.status_code} for a correct request to {request.path}: "
+                f"{response.status_code} for {correct} request to {request.path}: "
                 f"{response.text[:300]}"
             )

@@ -4,9 +4,10 @@ Sessions start as a Poisson process: spread over the backfill window (``--backfi
 week before ``--start``), or live at the rate that gives ``--rate`` events a second (from
 ``--start`` with ``--sessions``, else among shoppers already on the site: WARM_UP_MS). Each
 session is drawn whole when it starts and its requests wait in a heap, so the requests of
-overlapping sessions interleave by time as real traffic does. Three random
-streams, all from ``--seed``: arrivals, shoppers, and client mistakes; so a run with mistakes
-sends the same shoppers as one without.
+overlapping sessions interleave by time as real traffic does. Four random
+streams, all from ``--seed``: arrivals, shoppers, client mistakes and sloppiness; so a run with
+mistakes or sloppy requests sends the same shoppers as one without, and a run with sloppy
+requests the same mistakes.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mockserver.simulate.payloads import (
     lucidworks_requests,
     neuralens_requests,
 )
-from mockserver.simulate.shoppers import Session, Shoppers, arrivals
+from mockserver.simulate.shoppers import Session, Shoppers, arrivals, new_id
 
 DEFAULT_BACKFILL_SESSIONS = 1000
 # A live run without --sessions starts among shoppers already on the site, as a shop's traffic
@@ -47,7 +48,11 @@ class Plan:
     backfill_ms: int | None = None  # spread the sessions over this long before start_ms
     duration_ms: int | None = None  # live: stop this long after start_ms
     rate: float = 2.0  # live: events a second
-    invalid_rate: float = 0.0
+    invalid_rate: float = 0.0  # requests with a client mistake: refused
+    sloppy_rate: float = 0.0  # requests valid but sloppy: accepted, with a warning
+    # The first request spoiled and the second sloppy (where their rates are above 0), so
+    # that a demo of a handful of sessions still has a rejection and a warning to show.
+    one_of_each_first: bool = False
     namespace: str | None = None
     tenant: str = "demo-shop"
     credentials: Credentials = field(default_factory=Credentials)
@@ -63,9 +68,9 @@ def requests(plan: Plan, catalogue: Catalogue) -> Iterator[Request]:
 
 def _requests(plan: Plan, catalogue: Catalogue, warm_up_ms: int) -> Iterator[Request]:
     # Simulation, not security: reproducible streams are the point.
-    arrival_rng, shopper_rng, mistake_rng = (
+    arrival_rng, shopper_rng, mistake_rng, sloppy_rng = (
         random.Random(f"{plan.seed}:{n}")  # noqa: S311
-        for n in range(3)
+        for n in range(4)
     )
     shoppers = Shoppers(catalogue, shopper_rng, plan.vendors)
     prefix = f"/ns/{plan.namespace}" if plan.namespace else ""
@@ -87,8 +92,18 @@ def _requests(plan: Plan, catalogue: Catalogue, warm_up_ms: int) -> Iterator[Req
             yield heapq.heappop(pending)[2]
         session = shoppers.session(start)
         for request in _vendor_requests(session, prefix, plan):
-            if mistake_rng.random() < plan.invalid_rate:
+            # Both streams draw for every request, so that each rate leaves the other's
+            # choices as they were; a request with a mistake is refused, so it is not made
+            # sloppy as well (its warning would never be seen).
+            spoiled = mistake_rng.random() < plan.invalid_rate
+            sloppy = sloppy_rng.random() < plan.sloppy_rate
+            if plan.one_of_each_first:
+                spoiled = spoiled or (order == 0 and plan.invalid_rate > 0)
+                sloppy = sloppy or (order == 1 and plan.sloppy_rate > 0)
+            if spoiled:
                 spoil(request, mistake_rng)
+            elif sloppy:
+                make_sloppy(request, sloppy_rng, plan.start_ms)
             heapq.heappush(pending, (request.at_ms, order, request))
             order += 1
         if plan.sessions is not None and begun >= plan.sessions:
@@ -230,4 +245,78 @@ def spoil(request: Request, rng: random.Random) -> None:
     for name in names:
         if MISTAKES[name](request):
             request.mistake = name
+            return
+
+
+# -- sloppy requests (--sloppy-rate) --------------------------------------------------------
+# Each changes a correct request into one the vendor accepts but whose analytics it spoils:
+# the warnings the mock gives on accepted events (docs/validation.md, Warnings). Each takes
+# the run's start (now, or --start) as the clock that "days ahead" is counted from.
+
+Sloppiness = Callable[[Request, random.Random, int], bool]
+FUTURE_DAYS = (2, 6)  # well past the 24 h a clock may be wrong by
+
+
+def _seconds_timestamp(request: Request, rng: random.Random, start_ms: int) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None:
+        return False
+    signal["timestamp"] = request.at_ms // 1000
+    return True
+
+
+def _no_position(request: Request, rng: random.Random, start_ms: int) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None or "selectedPosition" not in signal:
+        return False
+    del signal["selectedPosition"]
+    return True
+
+
+def _email_visitor(request: Request, rng: random.Random, start_ms: int) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None:
+        return False
+    # Still one visitor's: a login e-mail used as the id, the mistake the docs warn of.
+    signal["visitorId"] = f"shopper.{signal['visitorId'][:8]}@example.com"
+    return True
+
+
+def _days_ahead(request: Request, rng: random.Random, start_ms: int) -> bool:
+    ahead_ms = max(request.at_ms, start_ms) + rng.randint(*FUTURE_DAYS) * 86_400_000
+    signal = _lucidworks_signal(request)
+    if signal is not None:
+        signal["timestamp"] = ahead_ms
+    elif request.vendor == "neuralens":
+        request.body["timestamp"] = ahead_ms // 1000
+    else:
+        return False
+    return True
+
+
+def _unsent_query(request: Request, rng: random.Random, start_ms: int) -> bool:
+    signal = _lucidworks_signal(request)
+    if signal is None or not request.path.endswith(("/click", "/cartadd")):
+        return False
+    signal["queryId"] = new_id(rng)  # a search the client never reported
+    return True
+
+
+SLOPPINESS: dict[str, Sloppiness] = {
+    "timestamp in seconds": _seconds_timestamp,
+    "click without selectedPosition": _no_position,
+    "e-mail address as visitorId": _email_visitor,
+    "timestamp days ahead": _days_ahead,
+    "queryId of a query never sent": _unsent_query,
+}
+
+
+def make_sloppy(request: Request, rng: random.Random, start_ms: int) -> None:
+    """One sloppiness that applies to ``request``, chosen by ``rng`` (one always does: a
+    timestamp days ahead)."""
+    names = list(SLOPPINESS)
+    rng.shuffle(names)
+    for name in names:
+        if SLOPPINESS[name](request, rng, start_ms):
+            request.sloppiness = name
             return

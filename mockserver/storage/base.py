@@ -17,9 +17,11 @@ from mockserver.events import Attempt, Event, Rejection
 # since/until: when received (ISO text); event_since/event_until: the event's own time (epoch
 # ms; a backfilled week arrives in minutes). text: a substring of an event's query, user or
 # one of its product ids, of a rejection's body; ASCII letters match in either case.
+# warned: True selects events with any signal-quality warning (those found when read
+# included), False those without; warning: events with that rule's warning.
 EVENT_FILTERS = (
     "namespace", "vendor", "type", "tenant", "user", "session", "query", "query_id", "item",
-    "text", "since", "until", "event_since", "event_until",
+    "text", "since", "until", "event_since", "event_until", "warned", "warning",
 )  # fmt: skip
 ATTEMPT_FILTERS = ("namespace", "vendor", "fault", "rule")
 # rule and path select rejections with a reason of that rule or path; both: one reason has both.
@@ -120,7 +122,8 @@ class Store(Protocol):
         """Delete every row (events, rejections, attempts), or one namespace's."""
 
     def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        """Events matching ``filters`` (names from EVENT_FILTERS), newest first."""
+        """Events matching ``filters`` (names from EVENT_FILTERS), newest first. Each row's
+        ``warnings`` lists those stored with it and ``unknown-query`` as of this read."""
 
     def count_events(self, filters: Mapping[str, Any]) -> int: ...
 
@@ -156,7 +159,7 @@ class Store(Protocol):
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,
-        status and namespace."""
+        status and namespace; of events by warning rule (``warnings``, as of this read)."""
 
     def add_listener(
         self, listener: Callable[[Change], None], wanted: Callable[[], bool] = lambda: True

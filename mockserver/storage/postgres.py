@@ -47,9 +47,21 @@ from mockserver.storage.filters import (
     dumps,
     event_row,
     summary_of,
+    warning_counts,
+    with_warnings,
 )
-from mockserver.storage.postgres_analytics import analytics_counts
+from mockserver.storage.postgres_analytics import (
+    EVENT_TIME,
+    FILTERS,
+    IN_PERIOD,
+    analytics_counts,
+)
 from mockserver.storage.rollup import answers as answered_by_totals
+from mockserver.storage.signal_quality import (
+    QualitySQL,
+    create_partial_indexes,
+    quality_counts,
+)
 
 log = logging.getLogger("mockserver.store")
 
@@ -102,6 +114,16 @@ _MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     ("m002_analytics_running_totals", rollup.TABLES),
+    (
+        # Null for rows stored before them, as in SQLite's m008.
+        "m003_signal_quality_warnings",
+        "ALTER TABLE events ADD COLUMN warnings TEXT, ADD COLUMN query_link TEXT",
+    ),
+    (
+        # As SQLite's m009: the followers of a search, the events with stored warnings.
+        "m004_partial_indexes_for_signal_quality",
+        create_partial_indexes(),
+    ),
 ]
 
 
@@ -423,7 +445,7 @@ class PostgresStore:
 
     def event(self, event_id: int) -> dict[str, Any] | None:
         rows = self._dicts(f"{_SELECT_EVENTS} WHERE id = %s", [event_id])
-        return rows[0] if rows else None
+        return with_warnings(rows[0]) if rows else None
 
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         where, params = _where(filters, "rejections")
@@ -459,11 +481,12 @@ class PostgresStore:
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
         if not answered_by_totals(query):
             with self._connection() as conn, conn.transaction():
-                return analytics_counts(conn, query)
+                return _with_quality(conn, query, analytics_counts(conn, query))
         self.fold_analytics()  # what arrived since the last fold, by any server
         with self._connection() as conn, conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            return rollup.rollup_counts(conn, query)  # one snapshot of the totals
+            # one snapshot of the totals and the events
+            return _with_quality(conn, query, rollup.rollup_counts(conn, query))
 
     # -- the analytics' running totals --------------------------------------------------------
 
@@ -509,13 +532,27 @@ class PostgresStore:
         def total(table: str) -> int:
             return int(self._read(f"SELECT count(*) FROM {table} {where}", params)[0][0])
 
-        return summary_of(counts, total)
+        def warnings() -> dict[str, int]:
+            also = f"{where} AND" if where else "WHERE"
+            stored = self._read(
+                "SELECT w->>'rule', count(*) FROM events, "
+                f"jsonb_array_elements(events.warnings::jsonb) AS w {also} warnings IS NOT NULL "
+                "GROUP BY 1",
+                params,
+            )
+            sql = f"SELECT count(*) FROM events {also} {_FILTERS.unknown_query}"
+            return warning_counts(stored, self._read(sql, params)[0][0])
+
+        return summary_of(counts, total, warnings)
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
         select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
         total = self._read(f"SELECT count(*) FROM {table} {where}", params)[0][0]
         sql = f"{select} {where} ORDER BY id DESC LIMIT %s OFFSET %s"
-        return Page(total=int(total), rows=self._dicts(sql, [*params, limit, offset]))
+        rows = self._dicts(sql, [*params, limit, offset])
+        if table == "events":
+            rows = [with_warnings(row) for row in rows]
+        return Page(total=int(total), rows=rows)
 
 
 # As in SQLite: an event whose payload repeats one stored in its namespace and endpoint in the
@@ -529,7 +566,7 @@ SELECT *, (
       AND earlier.received_at >= to_char(
           rtrim(events.received_at, 'Z')::timestamp - interval '{REPEAT_WINDOW_SECONDS} seconds',
           'YYYY-MM-DD"T"HH24:MI:SS.US')
-) AS duplicate_of
+) AS duplicate_of, {{unknown_query}} AS unknown_query
 FROM events"""
 
 
@@ -538,7 +575,8 @@ NOTICE_POLL_SECONDS = 0.05  # how often the listening thread looks up to see if 
 _MAX_LISTED_IDS = 500  # a NOTIFY payload holds 8,000 bytes: more ids travel as a range
 _SELECT_AS_EVENT = (
     'SELECT id, vendor, endpoint, type, namespace, tenant, "user", session, query, query_id, '
-    "items, position, timestamp_ms, payload, request_id, received_at, page, revenue FROM events"
+    "items, position, timestamp_ms, payload, request_id, received_at, page, revenue, warnings, "
+    "query_link FROM events"
 )
 
 
@@ -557,7 +595,7 @@ def _notify_others(cursor: psycopg.Cursor[Any], notice: dict[str, Any]) -> None:
 _EVENT_FIELDS = (
     "vendor", "endpoint", "type", "namespace", "tenant", "user", "session", "query", "query_id",
     "items", "position", "timestamp_ms", "payload", "request_id", "received_at", "page",
-    "revenue",
+    "revenue", "warnings", "query_link",
 )  # fmt: skip
 
 
@@ -565,6 +603,7 @@ def _event(row: Sequence[Any]) -> Event:
     """An Event from a row of ``_SELECT_AS_EVENT`` (its id first; payload kept as text)."""
     fields = dict(zip(_EVENT_FIELDS, row[1:], strict=True))
     fields["items"] = tuple(json.loads(fields["items"] or "[]"))
+    fields["warnings"] = tuple(json.loads(fields["warnings"] or "[]"))
     return Event(**fields)
 
 
@@ -574,6 +613,15 @@ def _parsed(row: dict[str, Any]) -> dict[str, Any]:
         if row[name] is not None:
             row[name] = jsontext.loads(row[name])
     return row
+
+
+def _with_quality(
+    conn: psycopg.Connection[Any], query: AnalyticsQuery, counts: dict[str, Any]
+) -> dict[str, Any]:
+    def rows(sql: str, params: Mapping[str, Any]) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    return {**counts, "signal_quality": quality_counts(_QUALITY, query, rows, counts)}
 
 
 def _short(exc: BaseException) -> str:
@@ -598,6 +646,8 @@ _FILTERS = FilterSQL(
         "rule": _REASON.format("r->>'rule' = %s"),
         "path": _REASON.format("r->>'path' = %s"),
         "rule+path": _REASON.format("r->>'rule' = %s AND r->>'path' = %s"),
+        "warning": "EXISTS (SELECT 1 FROM jsonb_array_elements(warnings::jsonb) AS w "
+        "WHERE w->>'rule' = %s)",
     },
     text={
         "events": f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} '
@@ -609,5 +659,15 @@ _FILTERS = FilterSQL(
         f"(mockserver_fold(items) {_CONTAINS} AND "
         f"{_ITEM.format(f'mockserver_fold(i) {_CONTAINS}')}))"
     ),
+    same="IS NOT DISTINCT FROM",
 )  # fmt: skip
 _where = _FILTERS.where
+_SELECT_EVENTS = _SELECT_EVENTS.format(unknown_query=_FILTERS.unknown_query)
+_QUALITY = QualitySQL(
+    filters=FILTERS,
+    event_time=EVENT_TIME,
+    in_period=IN_PERIOD,
+    unknown_query=_FILTERS.unknown_query,
+    rules="jsonb_array_elements(scoped.warnings::jsonb) AS w",
+    rule="w->>'rule'",
+)

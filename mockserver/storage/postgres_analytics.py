@@ -24,7 +24,7 @@ from mockserver.storage.sqlite_analytics import (
     search_counts,
 )
 
-_FILTERS = {
+FILTERS = {
     "namespace": "namespace = %(namespace)s",
     "vendor": "vendor = %(vendor)s",
     "tenant": "tenant = %(tenant)s",
@@ -38,7 +38,7 @@ CLICKS = (
     "(vendor = 'lucidworks' AND type = 'click' OR vendor = 'neuralens' AND type = 'CLICK_PRODUCT')"
 )
 COMPARED_QUERY = "nullif(mockserver_fold(trim(query)), '')"
-_IN_PERIOD = (
+IN_PERIOD = _IN_PERIOD = (
     "(%(since)s::bigint IS NULL OR t >= %(since)s) AND (%(until)s::bigint IS NULL OR t < %(until)s)"
 )
 
@@ -122,7 +122,7 @@ WHERE (%(since)s::bigint IS NULL OR s.t >= %(since)s)
 
 def analytics_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> dict[str, Any]:
     """The counts behind every figure, from the events, in the caller's transaction."""
-    clauses = [sql for name, sql in _FILTERS.items() if getattr(query, name) is not None]
+    clauses = [sql for name, sql in FILTERS.items() if getattr(query, name) is not None]
     where = "WHERE " + " AND ".join(clauses) if clauses else ""
     params: dict[str, Any] = {
         "namespace": query.namespace,
@@ -144,7 +144,8 @@ def analytics_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> di
     events = rows(
         f"SELECT {floor_div('t', '%(bucket)s::bigint')}, type, count(*)::int, "
         "       coalesce(sum(revenue) FILTER (WHERE type = 'purchase'), 0), "
-        "       count(revenue) FILTER (WHERE type = 'purchase')::int "
+        "       count(revenue) FILTER (WHERE type = 'purchase')::int, "
+        f"       count(*) FILTER (WHERE {CLICKS})::int "
         f"FROM analytics_events WHERE {_IN_PERIOD} GROUP BY 1, 2 "
         'ORDER BY 1, type COLLATE "C"'
     )

@@ -348,7 +348,8 @@ def rollup_counts(conn: psycopg.Connection[Any], query: AnalyticsQuery) -> dict[
     )
     events = rows(
         f"SELECT {floor_div('minute', '%(per_bucket)s::bigint')}, type, sum(events)::bigint, "
-        "       sum(revenue_sum), sum(revenue_n)::bigint "
+        "       sum(revenue_sum), sum(revenue_n)::bigint, "
+        f"       coalesce(sum(events) FILTER (WHERE {CLICKS}), 0)::bigint "
         f'FROM rollup_counts {where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, type COLLATE "C"'
     )
     positions = rows(

@@ -39,9 +39,21 @@ from mockserver.storage.filters import (
     dumps,
     event_row,
     summary_of,
+    warning_counts,
+    with_warnings,
 )
 from mockserver.storage.rollup import answers as answered_by_totals
-from mockserver.storage.sqlite_analytics import analytics_counts
+from mockserver.storage.signal_quality import (
+    QualitySQL,
+    create_partial_indexes,
+    quality_counts,
+)
+from mockserver.storage.sqlite_analytics import (
+    EVENT_TIME,
+    FILTERS,
+    IN_PERIOD,
+    analytics_counts,
+)
 
 log = logging.getLogger("mockserver.store")
 
@@ -147,6 +159,21 @@ def m006_the_requests_a_fault_touched(db: Database) -> None:
 def m007_running_totals_for_the_analytics(db: Database) -> None:
     # Empty at first: a store with events folds them in the background (sqlite_rollup.py).
     rollup.create_tables(db)
+
+
+@migrations()
+def m008_signal_quality_warnings(db: Database) -> None:
+    # Null for rows stored before them: no intake warnings, and no unknown-query either (the
+    # store no longer knows which of those signals followed a search).
+    db.table("events").add_column("warnings", str)
+    db.table("events").add_column("query_link", str)
+
+
+@migrations()
+def m009_partial_indexes_for_signal_quality(db: Database) -> None:
+    # The analytics' signal quality reads only the followers of a search (and their
+    # searches) and the events with stored warnings, each set through an index of its own.
+    db.executescript(create_partial_indexes())
 
 
 WAL_CHECKPOINT_PAGES = 200
@@ -446,7 +473,7 @@ class SqliteStore:
     def event(self, event_id: int) -> dict[str, Any] | None:
         with self._reading() as conn:
             rows = list(_rows(conn, f"{_SELECT_EVENTS} WHERE id = ?", [event_id]))
-        return rows[0] if rows else None
+        return with_warnings(rows[0]) if rows else None
 
     def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         where, params = _where(filters, "rejections")
@@ -484,10 +511,10 @@ class SqliteStore:
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
         if not answered_by_totals(query):
             with self._reading() as conn:
-                return analytics_counts(conn, query)
+                return _with_quality(conn, query, analytics_counts(conn, query))
         self.fold_analytics()  # what arrived since the last fold (under a second's worth)
         with self._reading() as conn, _snapshot(conn):
-            return rollup.rollup_counts(conn, query)
+            return _with_quality(conn, query, rollup.rollup_counts(conn, query))
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         where, params = _where({"namespace": namespace}, "events")
@@ -502,7 +529,18 @@ class SqliteStore:
                 sql = f"SELECT count(*) FROM {table} {where}"
                 return int(conn.execute(sql, params).fetchone()[0])
 
-            return summary_of(counts, total)
+            def warnings() -> dict[str, int]:
+                also = f"{where} AND" if where else "WHERE"
+                stored = conn.execute(
+                    "SELECT json_extract(w.value, '$.rule'), count(*) "
+                    f"FROM events, json_each(events.warnings) AS w {also} warnings IS NOT NULL "
+                    "GROUP BY 1",
+                    params,
+                ).fetchall()
+                sql = f"SELECT count(*) FROM events {also} {_FILTERS.unknown_query}"
+                return warning_counts(stored, conn.execute(sql, params).fetchone()[0])
+
+            return summary_of(counts, total, warnings)
 
     def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
         select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
@@ -510,7 +548,18 @@ class SqliteStore:
             total = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
             sql = f"{select} {where} ORDER BY id DESC LIMIT ? OFFSET ?"
             rows = list(_rows(conn, sql, [*params, limit, offset]))
+        if table == "events":
+            rows = [with_warnings(row) for row in rows]
         return Page(total=int(total), rows=rows)
+
+
+def _with_quality(
+    conn: sqlite3.Connection, query: AnalyticsQuery, counts: dict[str, Any]
+) -> dict[str, Any]:
+    def rows(sql: str, params: Mapping[str, Any]) -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    return {**counts, "signal_quality": quality_counts(_QUALITY, query, rows, counts)}
 
 
 @contextlib.contextmanager
@@ -546,7 +595,7 @@ SELECT *, (
       AND earlier.payload = events.payload
       AND earlier.received_at >= strftime('%Y-%m-%dT%H:%M:%f', events.received_at,
                                           '-{REPEAT_WINDOW_SECONDS} seconds')
-) AS duplicate_of
+) AS duplicate_of, {{unknown_query}} AS unknown_query
 FROM events"""
 
 
@@ -608,6 +657,8 @@ _FILTERS = FilterSQL(
         "rule+path": _REASON.format(
             "json_extract(value, '$.rule') = ? AND json_extract(value, '$.path') = ?"
         ),
+        "warning": "EXISTS (SELECT 1 FROM json_each(warnings) WHERE "
+        "json_extract(value, '$.rule') = ?)",
     },
     text={
         "events": f"(query {_CONTAINS} OR user {_CONTAINS} OR EXISTS ("
@@ -618,5 +669,16 @@ _FILTERS = FilterSQL(
         f"(query {_CONTAINS} OR user {_CONTAINS} OR (items {_CONTAINS} AND EXISTS ("
         f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS})))"
     ),
+    same="IS",
+    unindexed="+",
 )  # fmt: skip
 _where = _FILTERS.where
+_SELECT_EVENTS = _SELECT_EVENTS.format(unknown_query=_FILTERS.unknown_query)
+_QUALITY = QualitySQL(
+    filters=FILTERS,
+    event_time=EVENT_TIME,
+    in_period=IN_PERIOD,
+    unknown_query=_FILTERS.unknown_query,
+    rules="json_each(scoped.warnings) AS w",
+    rule="json_extract(w.value, '$.rule')",
+)

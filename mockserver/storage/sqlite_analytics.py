@@ -134,7 +134,8 @@ FROM searches AS s JOIN analytics_sessions AS x ON x.sid = s.sid
 WHERE (:since IS NULL OR s.t >= :since) AND (:until IS NULL OR s.t < :until)
 """
 
-_IN_PERIOD = "(:since IS NULL OR t >= :since) AND (:until IS NULL OR t < :until)"
+IN_PERIOD = "(:since IS NULL OR t >= :since) AND (:until IS NULL OR t < :until)"
+_IN_PERIOD = IN_PERIOD
 _TEMPORARY = ("analytics_events", "analytics_sessions", "analytics_searches")
 
 
@@ -164,7 +165,8 @@ def analytics_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[st
         events = rows(
             f"SELECT {floor_div('t', ':bucket')}, type, count(*), "
             "       total(revenue) FILTER (WHERE type = 'purchase'), "
-            "       count(revenue) FILTER (WHERE type = 'purchase') "
+            "       count(revenue) FILTER (WHERE type = 'purchase'), "
+            f"       count(*) FILTER (WHERE {CLICKS}) "
             f"FROM analytics_events WHERE {_IN_PERIOD} GROUP BY 1, 2 ORDER BY 1, 2"
         )
         (sessions,) = rows(
@@ -210,23 +212,23 @@ QUERY_FIGURES = (
     "q, count(*), sum(clicked), sum(carted), sum(purchased), sum(clicked * carted), "
     "sum(clicked * carted * purchased), sum(zero_results)"
 )
-_CLICK_TYPES = ("click", "CLICK_PRODUCT")  # Lucidworks, Neuralens: each vendor's own names
 _PURCHASE_TYPES = ("purchase", "PURCHASE")
 
 
-def event_counts(rows: list[tuple[int, str, int, float, int]]) -> dict[str, Any]:
-    """From rows (bucket, type, events, their revenue, how many carried one)."""
-    revenue_purchases = sum(n for _, kind, _, _, n in rows if kind == "purchase")
+def event_counts(rows: list[tuple[int, str, int, float, int, int]]) -> dict[str, Any]:
+    """From rows (bucket, type, events, their revenue, how many carried one, how many were
+    clicks). Clicks are counted in SQL (``CLICKS``), not by type here: a type names a click
+    for one vendor only, and the store keeps whatever type an event came with."""
+    revenue_purchases = sum(row[4] for row in rows if row[1] == "purchase")
     return {
-        "series": [(bucket, kind, n) for bucket, kind, n, _, _ in rows],
-        "purchases": sum(n for _, kind, n, _, _ in rows if kind in _PURCHASE_TYPES),
+        "series": [(bucket, kind, n) for bucket, kind, n, *_ in rows],
+        "events": sum(int(row[2]) for row in rows),
+        "purchases": sum(n for _, kind, n, *_ in rows if kind in _PURCHASE_TYPES),
         "revenue": (
-            sum(total for _, kind, _, total, _ in rows if kind == "purchase")
-            if revenue_purchases
-            else None
+            sum(row[3] for row in rows if row[1] == "purchase") if revenue_purchases else None
         ),
         "revenue_purchases": revenue_purchases,
-        "clicks": sum(n for _, kind, n, _, _ in rows if kind in _CLICK_TYPES),
+        "clicks": sum(int(row[5] or 0) for row in rows),
     }
 
 

@@ -301,7 +301,8 @@ def rollup_counts(conn: sqlite3.Connection, query: AnalyticsQuery) -> dict[str, 
     in_period = "(:since IS NULL OR first_t >= :since) AND (:until IS NULL OR first_t < :until)"
     events = rows(
         f"SELECT {floor_div('minute', ':per_bucket')}, type, sum(events), sum(revenue_sum), "
-        f"       sum(revenue_n) FROM rollup_counts {where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, 2"
+        f"       sum(revenue_n), total(events) FILTER (WHERE {CLICKS}) "
+        f"FROM rollup_counts {where(in_minutes)} GROUP BY 1, 2 ORDER BY 1, 2"
     )
     positions = rows(
         f"SELECT position, sum(clicks), total(position_sum) FROM rollup_clicks "

@@ -149,7 +149,8 @@ class MockClient(VendorURLNames):
 
     def events(self, **filters: Any) -> list[dict[str, Any]]:
         """Events matching ``filters`` (vendor, type, tenant, user, session, query, query_id,
-        item, since, until, limit, offset), newest first."""
+        item, since, until, warned, warning, limit, offset), newest first. ``warned=True``:
+        those with any signal-quality warning; ``warning="click-without-position"``: one rule."""
         events: list[dict[str, Any]] = self._get("/events", filters)["events"]
         return events
 
@@ -211,6 +212,31 @@ class MockClient(VendorURLNames):
                 f"mockserver rejected {plural(len(rejections), 'request')}{self._where()}:\n"
                 + format_rejections(rejections)
             )
+
+    # -- signal-quality warnings: accepted, as the vendor would, but spoiling its analytics --
+
+    def warned_events(self, rule: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Events with any warning (of ``rule`` only, if given) among those matching
+        ``filters``, newest first; each event's ``warnings`` lists ``{rule, path, message}``."""
+        return self.events(**{"limit": 1000, **filters, "warned": "true", "warning": rule})
+
+    def warnings(self, rule: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """The warnings of the events matching ``filters`` (of ``rule`` only, if given), each
+        ``{rule, path, message}`` with the ``event`` id it is on, newest event first:
+        ``mockserver.warnings(type="click")``, ``mockserver.warnings("timestamp-in-seconds")``.
+        ``unknown-query`` is as of this call: it goes once the query signal arrives."""
+        return [
+            {**warning, "event": event["id"]}
+            for event in self.warned_events(rule, **filters)
+            for warning in event_warnings(event, rule)
+        ]
+
+    def assert_no_warnings(self, rule: str | None = None, **filters: Any) -> None:
+        """Fails, listing each warned event and its warnings, when any event matching
+        ``filters`` has a warning (of ``rule``, if given)."""
+        warned = self.warned_events(rule, **filters)
+        if warned:
+            raise AssertionError(describe_warned(warned, self._where(), rule))
 
     # -- faults -------------------------------------------------------------------------
     # Rules are per namespace: a client bound to one (the pytest fixture's is) gives its rules
@@ -339,6 +365,37 @@ def format_event(event: dict[str, Any], filters: Filters | None = None) -> str:
     if item is not None and item not in event.get("items", ()):
         parts.append(f"(no item {item!r})")
     return " ".join(parts)
+
+
+def event_warnings(event: dict[str, Any], rule: str | None = None) -> list[dict[str, str]]:
+    """An event's warnings (of ``rule`` only, if given); none from a server that has none."""
+    warnings: list[dict[str, str]] = event.get("warnings") or []
+    return [w for w in warnings if rule is None or w["rule"] == rule]
+
+
+def describe_warning(warning: dict[str, str]) -> str:
+    """``$.timestamp  [timestamp-in-seconds]  …``: a rejection reason's layout, so that both
+    read alike in a terminal."""
+    return f"{warning['path']}  [{warning['rule']}]  {warning['message']}"
+
+
+def describe_warned(events: list[dict[str, Any]], where: str = "", rule: str | None = None) -> str:
+    """``mockserver accepted 1 event in namespace 'x' with 2 signal-quality warnings:``, then
+    each event and its warnings (``where``: `` in namespace 'x'``, or nothing)."""
+    count = sum(len(event_warnings(e, rule)) for e in events)
+    return (
+        f"mockserver accepted {plural(len(events), 'event')}{where} with "
+        f"{plural(count, 'signal-quality warning')}:\n" + format_warnings(events, rule)
+    )
+
+
+def format_warnings(events: list[dict[str, Any]], rule: str | None = None) -> str:
+    """Each warned event, then one indented line per warning."""
+    lines = []
+    for event in events:
+        lines.append(f"  {format_event(event)}")
+        lines += [f"      {describe_warning(w)}" for w in event_warnings(event, rule)]
+    return "\n".join(lines)
 
 
 def format_rejections(rejections: list[dict[str, Any]]) -> str:

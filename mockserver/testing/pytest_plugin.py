@@ -11,6 +11,10 @@
 - ``mockserver_app``: the ASGI app itself, for in-process use without sockets.
 - Contract mode (``--mockserver-strict``, ini ``mockserver_fail_on_rejection = true``, or
   ``@pytest.mark.mockserver_strict``): a test fails when the mock rejected anything it was sent.
+- Signal-quality warnings (``--mockserver-warnings``, ini ``mockserver_warnings``): ``report``
+  (the default) lists the tests whose accepted events drew warnings at the end of the run,
+  from one query a session; ``error`` fails those tests as contract mode does (one query a
+  test); ``ignore`` neither asks nor says.
 
 The server is imported only when a fixture is used, so the plugin costs nothing otherwise.
 """
@@ -21,6 +25,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,6 +37,14 @@ if TYPE_CHECKING:
     from mockserver.testing.client import MockClient
 
 STRICT_MARKER = "mockserver_strict"
+WARNINGS_MODES = ("error", "report", "ignore")
+SUMMARY_PLUGIN = "mockserver-warnings-summary"
+# What a pytest-xdist worker sends its controller: (test id, its warnings) pairs.
+WORKER_OUTPUT_KEY = "mockserver_warnings"
+# Report mode reads the warned events received since the session began, less this margin
+# for a shared server whose clock is behind ours (other runs' events are left out by
+# namespace anyway).
+CLOCK_MARGIN = timedelta(hours=1)
 _NOT_A_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -44,6 +57,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail each test whose traffic the mock rejected (contract mode)",
     )
     group.addoption(
+        "--mockserver-warnings",
+        choices=WARNINGS_MODES,
+        default=None,
+        help="what a test whose accepted events drew signal-quality warnings gets: error "
+        "(fails, as --mockserver-strict does for rejections), report (listed at the end; the "
+        "default) or ignore",
+    )
+    group.addoption(
         "--mockserver-url",
         default=None,
         help="use this running mockserver instead of starting one (also MOCKSERVER_URL)",
@@ -51,6 +72,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "mockserver_fail_on_rejection", "contract mode for every test", type="bool", default=False
     )
+    parser.addini(
+        "mockserver_warnings", "error, report (default) or ignore signal-quality warnings",
+        default="report",
+    )  # fmt: skip
     parser.addini("mockserver_url", "a running mockserver to use instead of starting one")
     parser.addini("mockserver_db", "SQLite file of the started server", default=":memory:")
     parser.addini("mockserver_profile", "strict (default) or lenient validation", default="strict")
@@ -66,6 +91,13 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{STRICT_MARKER}(enabled=True): fail this test when the mock rejected anything it was "
         "sent; mockserver_strict(False) turns contract mode off for one test",
     )
+    mode = _warnings_mode(config)
+    if mode not in WARNINGS_MODES:
+        raise pytest.UsageError(
+            f"mockserver_warnings = {mode!r}: use one of {', '.join(WARNINGS_MODES)}"
+        )
+    if mode == "report":
+        config.pluginmanager.register(_WarningsSummary(config), SUMMARY_PLUGIN)
 
 
 @pytest.fixture(scope="session")
@@ -99,13 +131,19 @@ def mockserver_url(pytestconfig: pytest.Config, mockserver_settings: Settings) -
 
 
 @pytest.fixture(scope="session")
-def _mockserver_http(mockserver_url: str, mockserver_settings: Settings) -> Iterator[Any]:
+def _mockserver_http(
+    mockserver_url: str, mockserver_settings: Settings, pytestconfig: pytest.Config
+) -> Iterator[Any]:
     """One HTTP client (and its kept-alive connection) for every test's MockClient."""
     from mockserver.testing.client import MockClient
 
     token = mockserver_settings.admin_token or os.environ.get("MOCKSERVER_ADMIN_TOKEN")
     with MockClient.http_client(mockserver_url, admin_token=token) as http:
         yield http
+        # After the last test, while the server still runs (it stops after this client).
+        summary = pytestconfig.pluginmanager.get_plugin(SUMMARY_PLUGIN)
+        if summary is not None:
+            summary.collect(MockClient(mockserver_url, http=http))
 
 
 @pytest.fixture
@@ -120,6 +158,9 @@ def mockserver(
     from mockserver.testing.client import MockClient
 
     namespace = _namespace_for(request.node.nodeid)
+    summary = request.config.pluginmanager.get_plugin(SUMMARY_PLUGIN)
+    if summary is not None:
+        summary.tests[namespace] = request.node.nodeid
     return MockClient(mockserver_url, namespace=namespace, http=_mockserver_http)
 
 
@@ -135,17 +176,82 @@ def mockserver_app(mockserver_settings: Settings) -> Starlette:
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield  # a test that already failed keeps its own failure
     client = getattr(item, "funcargs", {}).get("mockserver")
-    if client is not None and _strict(item):
+    if client is None:
+        return result
+    failures = []
+    if _strict(item):
         try:
             client.assert_no_rejections()
         except AssertionError as rejected:
-            failure = f"contract mode: {rejected}"
-        else:
-            return result
+            failures.append(f"contract mode: {rejected}")
+    if _warnings_mode(item.config) == "error":
+        try:
+            client.assert_no_warnings()
+        except AssertionError as warned:
+            failures.append(f"--mockserver-warnings=error: {warned}")
+    if failures:
         # Failed outside the except block: inside it, pytest printed the message twice (the
         # assertion, then "During handling of the above exception" and the failure).
-        pytest.fail(failure, pytrace=False)
+        pytest.fail("\n".join(failures), pytrace=False)
     return result
+
+
+class _WarningsSummary:
+    """Report mode: after the last test, one read of the warned events (not one a test, which
+    would double what the fixture costs a test) sorted to the tests by their namespaces; then
+    a section of the terminal summary. Under pytest-xdist each worker reads its own tests'
+    and sends them to the controller, which prints them."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.began = datetime.now(UTC) - CLOCK_MARGIN
+        self.tests: dict[str, str] = {}  # namespace: test id, of the tests run here
+        self.reported: list[tuple[str, str]] = []
+
+    def collect(self, client: MockClient) -> None:
+        from mockserver.testing.client import describe_warned
+
+        since = self.began.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        warned: dict[str, list[dict[str, Any]]] = {}
+        offset = 0
+        while page := client.events(warned="true", since=since, limit=1000, offset=offset):
+            for event in page:
+                if event["namespace"] in self.tests:
+                    warned.setdefault(event["namespace"], []).append(event)
+            offset += len(page)
+        self.reported += [
+            (test, describe_warned(warned[namespace], f" in namespace {namespace!r}"))
+            for namespace, test in self.tests.items()
+            if namespace in warned
+        ]
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKER_OUTPUT_KEY] = self.reported
+
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist's, on the controller
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.reported += [
+            (str(test), str(text))
+            for test, text in getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, [])
+        ]
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.reported:
+            return
+        terminalreporter.section("mockserver warnings", yellow=True)
+        for test, text in sorted(self.reported):
+            terminalreporter.write_line(f"{test}: {text}")
+        tests = "1 test" if len(self.reported) == 1 else f"{len(self.reported)} tests"
+        them = "it" if len(self.reported) == 1 else "them"
+        terminalreporter.write_line(
+            f"{tests} sent signals the vendor accepts but whose analytics they spoil; "
+            f"--mockserver-warnings=error fails {them}, ignore leaves this out."
+        )
+
+
+def _warnings_mode(config: pytest.Config) -> str:
+    option: Any = config.getoption("mockserver_warnings")
+    return str(option or config.getini("mockserver_warnings")).strip()
 
 
 def _strict(item: pytest.Item) -> bool:

@@ -27,7 +27,7 @@ from mockserver.validation.decoding import decode_json
 from mockserver.validation.errors import FieldError
 from mockserver.validation.gotypes import GoChecker, compile_go_type
 from mockserver.validation.hints import LUCIDWORKS_HINTS
-from mockserver.validation.neuralens_rules import semantic_errors
+from mockserver.validation.neuralens_rules import SHOULD_RULES, semantic_errors
 from mockserver.validation.openapi import HeaderParameter, Operation, SpecSet
 from mockserver.validation.schema_layer import SchemaLayer
 
@@ -44,6 +44,8 @@ class Validated:
     value: Any
     errors: tuple[FieldError, ...]
     element_texts: tuple[str, ...] = ()  # a top-level array's elements as sent (see Decoded)
+    # Problems the profile accepts but reports (lenient: the Neuralens "should" rules).
+    warnings: tuple[FieldError, ...] = ()
 
 
 _TOO_DEEP = FieldError(
@@ -146,7 +148,15 @@ class NeuralensContract:
         if value is None and errors:
             return Validated(None, tuple(errors))
         schema_errors = self._schema.errors(value, MAX_ERRORS + 1)
-        return _validated(value, [*errors, *schema_errors, *semantic_errors(value)])
+        semantic = semantic_errors(value)
+        if self.profile != "lenient":
+            return _validated(value, [*errors, *schema_errors, *semantic])
+        should = tuple(e for e in semantic if e.rule in SHOULD_RULES)
+        musts = [e for e in semantic if e.rule not in SHOULD_RULES]
+        validated = _validated(value, [*errors, *schema_errors, *musts])
+        if validated.errors or not should:
+            return validated
+        return Validated(validated.value, (), validated.element_texts, should)
 
 
 def _validated(value: Any, errors: list[FieldError], texts: tuple[str, ...] = ()) -> Validated:

@@ -29,6 +29,9 @@ SUGGESTION_EVENTS = frozenset({"VIEW_SUGGESTION", "CLICK_SUGGESTION"})
 QUERY_PAGES = frozenset({"SEARCH_RESULT_PAGE", "AUTOCOMPLETE"})
 
 Rule = Callable[[Mapping[str, Any]], Iterator[FieldError]]
+# The rules that rest on a "should" of the page, not a "must": the lenient profile (the most
+# permissive plausible reading) accepts the event and reports them as warnings instead.
+SHOULD_RULES = frozenset({"one-item-unless-purchase", "query-required"})
 
 
 def _one_item_unless_purchase(event: Mapping[str, Any]) -> Iterator[FieldError]:

@@ -72,6 +72,14 @@ STRICT_ONLY: tuple[StrictOnly, ...] = (
     StrictOnly("openapi-null", _null_without_default, ("lucidworks",), False),
     StrictOnly("openapi-null-default", _null_with_default, ("lucidworks",), True),
     StrictOnly("dive", _inside_product_details, ("lucidworks",), False),
+    # The Neuralens page's "should" rules: lenient accepts and warns (docs/signal-quality.md).
+    StrictOnly(
+        "one-item-unless-purchase",
+        _rule("semantic", "one-item-unless-purchase"),
+        ("neuralens",),
+        False,
+    ),
+    StrictOnly("query-required", _rule("semantic", "query-required"), ("neuralens",), False),
 )
 
 

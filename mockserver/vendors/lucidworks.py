@@ -12,11 +12,12 @@ the first label of the Host (``mystore.applications.lucidworks.com``, or
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from mockserver.events import Event
+from mockserver.events import QUERY_FOLLOWS, QUERY_SEARCH, Event
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import Routed, VendorEndpoint
 from mockserver.vendors.intake import (
@@ -28,6 +29,7 @@ from mockserver.vendors.intake import (
     take_prefix,
 )
 from mockserver.vendors.reply import Reply
+from mockserver.vendors.signal_quality import lucidworks_warnings
 from mockserver.vendors.spec import Row, VendorSpec
 
 ENDPOINT_PREFIX = "/retail/signals/"
@@ -35,6 +37,9 @@ SIGNALS = ("click", "query", "cartadd", "purchase")
 SIGNAL_STORE_PREFIX = "/signal-store/"
 DEFAULT_TENANT = "default"
 BATCH = "several signals in one request"
+# The signals that follow a search and name it by queryId; the query signal is the search.
+# The store warns (unknown-query) when no stored query signal carries a follower's queryId.
+QUERY_LINKS = {"query": QUERY_SEARCH, "click": QUERY_FOLLOWS, "cartadd": QUERY_FOLLOWS}
 _HOST_SUFFIXES = (".applications.lucidworks.com", ".localhost")
 _STATUS_TITLES = {
     400: "Bad Request",
@@ -159,6 +164,8 @@ class LucidworksSignals(VendorEndpoint):
         self, intake: Intake, tenant: str | None, validated: Validated, body: bytes
     ) -> list[Event]:
         signal_type = intake.endpoint.removeprefix(ENDPOINT_PREFIX)
+        query_link = QUERY_LINKS.get(signal_type)
+        now_ms = time.time_ns() // 1_000_000
         return [
             Event(
                 vendor=SPEC.name,
@@ -177,6 +184,8 @@ class LucidworksSignals(VendorEndpoint):
                 request_id=intake.request_id,
                 received_at=intake.received_at,
                 revenue=_revenue(signal),
+                warnings=lucidworks_warnings(signal_type, signal, now_ms),
+                query_link=query_link,
             )
             # The lenient profile lets through what Go decodes without complaint: a body of
             # null (no signals), nested objects null or empty (no product ids).

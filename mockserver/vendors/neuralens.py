@@ -9,6 +9,7 @@ malformed or unknown key.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import Routed, VendorEndpoint
 from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
 from mockserver.vendors.reply import Reply
+from mockserver.vendors.signal_quality import as_warnings, neuralens_warnings
 from mockserver.vendors.spec import Row, VendorSpec
 
 ENDPOINT = "/analytics/event"
@@ -99,6 +101,10 @@ class NeuralensEvents(VendorEndpoint):
                 request_id=intake.request_id,
                 received_at=intake.received_at,
                 page=value.get("page"),
+                warnings=[
+                    *as_warnings(validated.warnings),
+                    *neuralens_warnings(value, time.time_ns() // 1_000_000),
+                ],
             )
         ]
 

@@ -16,6 +16,7 @@ from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
 from mockserver.vendors.registry import endpoint_name
+from mockserver.vendors.warning_log import WarningLog
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # built once: see storage/sqlite.py
 
@@ -28,12 +29,15 @@ class Recorder:
     def __init__(self, writer: GroupCommit, salt: bytes) -> None:
         self.writer = writer
         self.salt = salt  # the store's, for credential fingerprints
+        self.warnings = WarningLog()
 
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
         the 2xx go out."""
         headers = _dumps(safe_headers(intake.headers, self.salt))
         await self.writer.write(events=events, headers=(intake.request_id, headers))
+        if log.isEnabledFor(logging.WARNING):
+            self.warnings.note(events, endpoint_name(intake.vendor, intake.endpoint))
 
     async def attempt(
         self,

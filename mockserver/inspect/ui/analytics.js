@@ -50,22 +50,45 @@ const typeClass = (type) => {
 // ``basis``: what the figure counts, on the card itself. Three figures count searches followed by
 // something, the funnel counts searches that made every step before, and purchases counts
 // events: said once, beside each number, they no longer read as one figure twice.
-function figure(name, label, value, shown, definitions, basis = "") {
+function figure(name, label, value, shown, definitions, basis = "", ...more) {
   return el(
     "div",
     { class: "figure", "data-figure": name, "data-value": value === null ? "" : String(value), title: definitions[name] || "" },
     el("span", { class: "figure-value", text: shown }),
     el("span", { class: "figure-label", text: label }),
     ...(basis ? [el("span", { class: "figure-basis", text: basis })] : []),
+    ...more,
   );
+}
+
+// A share in words, whole percent: "31%"; never "0%" or "100%" for a share that is neither.
+function share(r) {
+  const whole = Math.round(r * 100);
+  if (r > 0 && whole === 0) return "under 1%";
+  if (r < 1 && whole === 100) return "over 99%";
+  return `${whole}%`;
+}
+
+// The average click position counts only clicks that say where they were: say how many did not.
+function positionCaveat(quality) {
+  const withPosition = quality?.clicks_with_position;
+  if (withPosition === null || withPosition === undefined || withPosition >= 1) return [];
+  const missing = share(1 - withPosition);
+  return [
+    el("span", {
+      class: "figure-warning",
+      title: `Your average click position ignores the ${missing} of clicks that had none: a click without selectedPosition (Lucidworks) or index (Neuralens) counts nowhere in it.`,
+      text: `ignores the ${missing} of clicks that had none`,
+    }),
+  ];
 }
 
 function panel(title, definition, ...body) {
   return el("section", { class: "panel" }, el("h3", { text: title, title: definition || "" }), ...body);
 }
 
-function bar(fraction) {
-  const fill = el("span", { class: "bar-fill" });
+function bar(fraction, tone = "") {
+  const fill = el("span", { class: tone ? `bar-fill ${tone}` : "bar-fill" });
   fill.style.width = `${Math.max(0, Math.min(1, fraction)) * 100}%`;
   return el("span", { class: "bar" }, fill);
 }
@@ -223,6 +246,48 @@ function positions(data) {
   return chart;
 }
 
+// signal_quality's shares: [name, label, its counts (part, whole) in signal_quality.counts,
+// the bar's tone].
+const QUALITY = [
+  ["clicks_with_position", "clicks with a position", ["clicks_with_position", "clicks"]],
+  ["signals_tied_to_query", "Lucidworks clicks and cart-adds tied to a query", ["tied_to_query", "follow_signals"]],
+  ["signals_with_warnings", "events with a warning", ["with_warnings", "events"], "warn"],
+];
+
+function signalQuality(quality, definitions, onRule) {
+  const counts = quality.counts ?? {};
+  const rows = QUALITY.map(([name, label, [part, whole], tone]) => {
+    const value = quality[name];
+    const among = part in counts && whole in counts ? ` · ${count(counts[part])} of ${count(counts[whole])}` : "";
+    return el(
+      "div",
+      { class: "row", "data-quality": name, "data-value": value === null || value === undefined ? "" : String(value), title: definitions[name] || "" },
+      el("span", { class: "row-label", text: label }),
+      el("span", { class: "row-value", text: `${percent(value)}${among}` }),
+      bar(value ?? 0, tone),
+    );
+  });
+  const rules = quality.top_rules ?? [];
+  const top = rules.length
+    ? el(
+        "ol",
+        { class: "top-rules", "data-list": "top_rules" },
+        ...rules.map((r) => {
+          const open = el("button", { type: "button", class: "rule-link", title: "List the events with this warning", text: r.rule });
+          open.addEventListener("click", () => onRule(r.rule));
+          return el("li", { "data-rule": r.rule, "data-count": String(r.count) }, open, el("span", { class: "row-value", text: count(r.count) }));
+        }),
+      )
+    : el("p", { class: "empty", text: "No warnings." });
+  return el(
+    "div",
+    { class: "rows quality" },
+    ...rows,
+    el("h4", { text: "Top warnings", title: definitions.top_rules || "" }),
+    top,
+  );
+}
+
 function queryList(rows, columns, name) {
   if (!rows.length) return el("p", { class: "empty", text: "None." });
   const table = el("table", { class: "queries", "data-list": name });
@@ -236,8 +301,8 @@ function queryList(rows, columns, name) {
 }
 
 /** Draw ``data`` (the /_mock/analytics reply) into ``box``. ``onBucket(startMs)``: a bar was
- *  clicked. */
-export function renderAnalytics(box, data, onBucket) {
+ *  clicked; ``onRule(rule)``: a warning rule was. */
+export function renderAnalytics(box, data, onBucket, onRule) {
   const d = data.definitions;
   // The chart's width, for how many x labels fit: the box less its padding, the panel's and the
   // y axis's (near enough; a wrong guess only labels more or fewer bars).
@@ -248,7 +313,7 @@ export function renderAnalytics(box, data, onBucket) {
       { class: "figures" },
       figure("searches", "searches", data.searches, count(data.searches), d),
       figure("ctr", "click-through rate", data.ctr, percent(data.ctr), d, "of searches: with a click"),
-      figure("avg_click_position", "average click position", data.avg_click_position, decimal(data.avg_click_position), d, "over clicks; 1 is the top"),
+      figure("avg_click_position", "average click position", data.avg_click_position, decimal(data.avg_click_position), d, "over clicks; 1 is the top", ...positionCaveat(data.signal_quality)),
       figure("add_to_cart_rate", "add-to-cart rate", data.add_to_cart_rate, percent(data.add_to_cart_rate), d, "of searches: then an add-to-cart, clicked or not"),
       figure("conversion_rate", "conversion rate", data.conversion_rate, percent(data.conversion_rate), d, "of searches: then a purchase, clicked or not"),
       figure("revenue", "revenue (Lucidworks)", data.revenue, money(data.revenue), d, "of purchase signals"),
@@ -260,6 +325,7 @@ export function renderAnalytics(box, data, onBucket) {
       { class: "panels" },
       panel(`Events over time, by ${data.filters.bucket} (UTC)`, d.series, series(data, onBucket, plotWidth)),
       panel("Funnel of searches", d.funnel, funnel(data)),
+      ...(data.signal_quality ? [panel("Signal quality", "Accepted signals that spoil the figures above: hover over each for its definition", signalQuality(data.signal_quality, d, onRule))] : []),
       panel("Clicks by position", d.clicks_by_position, positions(data)),
       panel(
         "Top queries",

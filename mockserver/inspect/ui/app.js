@@ -8,7 +8,7 @@ import { field, noteText, parse, plain, renderJSON } from "./json.js";
 const API = "/_mock";
 const VIEWS = {
   events: {
-    filters: ["vendor", "namespace", "tenant", "type", "text", "event_since", "event_until"],
+    filters: ["vendor", "namespace", "tenant", "type", "text", "event_since", "event_until", "warned", "warning"],
     path: "/events",
     rows: "events",
   },
@@ -18,10 +18,14 @@ const VIEWS = {
     rows: "rejections",
   },
   reasons: { filters: ["vendor", "namespace", "tenant", "status", "text"], path: "/rejections/reasons", rows: "reasons" },
+  // Grouped by rule from the events list itself (one count per rule the summary names), so a
+  // group's count is what opening it lists.
+  warnings: { filters: ["vendor", "namespace", "tenant", "type", "text"], rows: "warnings" },
   analytics: { filters: ["vendor", "namespace", "tenant", "bucket"], path: "/analytics" },
   faults: { filters: ["vendor", "namespace", "fault"], path: "/attempts", rows: "attempts" },
 };
 const ANALYTICS_EVERY_MS = 5_000; // a live analytics view is counted again at most this often
+const WARNINGS_EVERY_MS = 2_000; // and the Warnings view's groups (a request for each rule)
 const ALL_FILTERS = [...new Set(Object.values(VIEWS).flatMap((view) => view.filters))];
 const LIMITS = [25, 50, 100, 200];
 const DEFAULT_LIMIT = 50;
@@ -49,6 +53,7 @@ function readState() {
   const view = VIEWS[q.get("view")] ? q.get("view") : "events";
   const state = { view, offset: 0, limit: DEFAULT_LIMIT, open: null };
   for (const name of ALL_FILTERS) state[name] = q.get(name) || "";
+  state.warned = state.warned === "true" ? "true" : "";
   const offset = Number.parseInt(q.get("offset") || "0", 10);
   state.offset = Number.isFinite(offset) && offset > 0 ? offset : 0;
   const limit = Number.parseInt(q.get("limit") || "", 10);
@@ -170,6 +175,7 @@ function showState() {
   for (const label of form.querySelectorAll("label[data-for]")) {
     label.hidden = !label.dataset.for.split(" ").includes(state.view);
   }
+  form.elements.warned.checked = state.warned === "true";
   for (const name of ["vendor", "namespace", "tenant", "type", "status", "text", "bucket", "fault"]) {
     const input = form.elements[name];
     if (input.tagName === "SELECT" && state[name] && !Array.from(input.options).some((o) => o.value === state[name])) {
@@ -186,13 +192,17 @@ function showState() {
   const reason = state.view === "rejections" && (state.rule || state.path);
   $("reason-filter").hidden = !reason;
   $("reason-filter-text").textContent = reason ? [state.path, state.rule].filter(Boolean).join(" ") : "";
+  const warning = state.view === "events" && state.warning;
+  $("warning-filter").hidden = !warning;
+  $("warning-filter-text").textContent = warning ? `warning: ${state.warning}` : "";
   $("limit").value = String(state.limit);
-  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", analytics: "analytics", faults: "faults" }[state.view]}`;
+  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", warnings: "warnings", analytics: "analytics", faults: "faults" }[state.view]}`;
 }
 
 form.addEventListener("submit", (e) => e.preventDefault());
 form.addEventListener("change", (e) => {
-  if (e.target.name) navigate({ [e.target.name]: e.target.value.trim() });
+  if (e.target.type === "checkbox") navigate({ [e.target.name]: e.target.checked ? "true" : "" });
+  else if (e.target.name) navigate({ [e.target.name]: e.target.value.trim() });
 });
 let typing = null;
 form.elements.text.addEventListener("input", (e) => {
@@ -200,6 +210,7 @@ form.elements.text.addEventListener("input", (e) => {
   typing = setTimeout(() => navigate({ text: e.target.value.trim() }, { replace: true }), 300);
 });
 $("reason-filter-clear").addEventListener("click", () => navigate({ rule: "", path: "" }));
+$("warning-filter-clear").addEventListener("click", () => navigate({ warning: "" }));
 $("time-filter-clear").addEventListener("click", () => navigate({ event_since: "", event_until: "" }));
 $("limit").addEventListener("change", (e) => navigate({ limit: Number(e.target.value) }));
 $("newer").addEventListener("click", () => navigate({ offset: Math.max(0, state.offset - state.limit) }));
@@ -238,6 +249,22 @@ const shortReason = (errors) => {
   return errors.length > 1 ? `${words} (+${errors.length - 1} more)` : words;
 };
 
+// An event's warnings: accepted (the vendor would take it too), but it will spoil the search
+// analytics. A warned row carries an amber mark, its count of warnings, named for a screen reader.
+const warningsOf = (r) => r.warnings ?? []; // events stored before warnings existed have none
+const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
+function warnMark(r) {
+  const warnings = warningsOf(r);
+  if (!warnings.length) return "";
+  const rules = [...new Set(warnings.map((w) => w.rule))].join(", ");
+  return el("span", { class: "warn-mark", role: "img", "aria-label": `${plural(warnings.length, "warning")}: ${rules}`, text: String(warnings.length) });
+}
+const warnTitle = (r) => {
+  const warnings = warningsOf(r);
+  if (!warnings.length) return "";
+  return `Accepted with ${plural(warnings.length, "warning")} (it will spoil your analytics):${warnings.map((w) => `\n${w.path}: ${w.message} [${w.rule}]`).join("")}`;
+};
+
 const RECEIVED = ["Received (UTC)", "190px", (r) => receivedTime(r.received_at), "time", (r) => r.received_at];
 const CLOCKS = {
   event: ["Event time (UTC)", "160px", (r) => eventTime(r.timestamp_ms, false), "time", bothTimes],
@@ -249,6 +276,7 @@ const CLOCKS = {
 const COLUMNS = {
   events: [
     CLOCKS.event,
+    ["Warnings", "34px", warnMark, "mark", warnTitle],
     ["Vendor", "88px", (r) => vendorCell(r.vendor)],
     ["Endpoint", "80px", (r) => endpointName(r.endpoint), "opt"],
     ["Namespace", "100px", (r) => r.namespace, "opt"],
@@ -285,6 +313,12 @@ const COLUMNS = {
     ["Layer", "90px", (r) => r.layer],
     ["Example", "", (r) => r.message],
   ],
+  warnings: [
+    ["Count", "70px", (r) => `${r.count} ×`, "num", (r) => `${plural(r.count, "event")} with this warning`],
+    ["Rule", "210px", (r) => r.rule, "mono"],
+    ["Path", "200px", (r) => r.path, "mono", (r) => `${r.path}: an example; the path differs from event to event`],
+    ["Example", "", (r) => r.message],
+  ],
 };
 
 const rowKey = (view, row) => (view === "events" ? `e${row.id}` : view === "rejections" ? `r${row.id}` : null);
@@ -292,9 +326,40 @@ let shown = { view: null, topId: 0, rows: [] };
 let loading = 0;
 
 let analyticsAt = 0;
+let warningsAt = 0;
 
-async function loadAnalytics(mine) {
+// The Warnings view: the summary names the rules that fired; each rule's group is then counted
+// from the events list with the view's filters (limit 1: its newest event gives the example), so
+// a count is what opening the group lists.
+async function loadWarningGroups(mine, quiet) {
+  warningsAt = Date.now();
+  if (!quiet) notice("Counting…");
+  const params = Object.fromEntries(VIEWS.warnings.filters.map((name) => [name, state[name]]));
+  let groups;
+  try {
+    const summary = plain(parse(await getJSON("/summary", { namespace: state.namespace })));
+    const rules = Object.entries(summary.warnings ?? {}).filter(([, n]) => n > 0).map(([rule]) => rule);
+    groups = await Promise.all(
+      rules.map(async (rule) => {
+        const page = plain(parse(await getJSON("/events", { ...params, warning: rule, limit: 1 })));
+        const example = warningsOf(page.events[0] ?? {}).find((w) => w.rule === rule) ?? {};
+        return { rule, count: page.total, path: example.path ?? "", message: example.message ?? "" };
+      }),
+    );
+  } catch (error) {
+    if (mine === loading) notice(`Could not load: ${error.message}`, true);
+    return;
+  }
+  if (mine !== loading) return;
+  groups = groups.filter((g) => g.count > 0).sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+  pending = 0;
+  notice("Accepted, as the vendor would, but these events will spoil your search analytics. Click a rule to list its events.");
+  drawTable("warnings", groups, groups.length, quiet);
+}
+
+async function loadAnalytics(mine, quiet) {
   analyticsAt = Date.now();
+  if (!quiet) notice("Counting…"); // a large store takes seconds
   const params = Object.fromEntries(VIEWS.analytics.filters.map((name) => [name, state[name]]));
   let data;
   try {
@@ -309,14 +374,18 @@ async function loadAnalytics(mine) {
     const step = data.filters.bucket === "hour" ? 3_600_000 : 86_400_000;
     const iso = (ms) => new Date(ms).toISOString();
     navigate({ view: "events", event_since: iso(startMs), event_until: iso(startMs + step), open: null });
-  });
+  }, (rule) => navigate({ view: "events", warning: rule, warned: "", open: null }));
 }
 
 async function load({ quiet = false } = {}) {
   const mine = ++loading;
   const view = state.view;
   if (view === "analytics") {
-    await loadAnalytics(mine);
+    await loadAnalytics(mine, quiet);
+    return;
+  }
+  if (view === "warnings") {
+    await loadWarningGroups(mine, quiet);
     return;
   }
   const params = Object.fromEntries(VIEWS[view].filters.map((name) => [name, state[name]]));
@@ -360,7 +429,15 @@ function drawTable(view, rows, total, quiet) {
     shownHead = `${view} ${state.clock}`;
     const optional = (cls) => (cls?.includes("opt") ? { class: "opt" } : {});
     $("cols").replaceChildren(...columns.map(([, width, , cls]) => el("col", { ...optional(cls), ...(width ? { style: { width } } : {}) })));
-    $("head").replaceChildren(...columns.map(([title, , , cls], i) => el("th", { scope: "col", ...optional(cls) }, view === "events" && i === 0 ? clockSwitch(title) : title)));
+    const heading = (title, cls, i) => {
+      if (view === "events" && i === 0) return clockSwitch(title);
+      if (cls === "mark") {
+        const shown = el("span", { class: "warn-head", title: "Warnings: accepted, but it will spoil your analytics", "aria-hidden": "true", text: "!" });
+        return el("span", {}, shown, el("span", { class: "sr-only", text: title }));
+      }
+      return title;
+    };
+    $("head").replaceChildren(...columns.map(([title, , , cls], i) => el("th", { scope: "col", ...optional(cls) }, heading(title, cls, i))));
   }
   const focusedKey = document.activeElement?.closest?.("#rows tr")?.dataset.key;
   const known = shown.view === view ? shown.topId : Infinity;
@@ -371,6 +448,7 @@ function drawTable(view, rows, total, quiet) {
       const key = rowKey(view, row) ?? `g${index}`;
       const tr = el("tr", { "data-key": key, tabindex: "-1" });
       if (quiet && row.id > known) tr.classList.add("fresh");
+      if (view === "events" && warningsOf(row).length) tr.classList.add("warned");
       if (key === state.open) tr.setAttribute("aria-selected", "true");
       for (const [, , cell, cls, title] of columns) {
         const value = cell(row);
@@ -392,14 +470,15 @@ function drawTable(view, rows, total, quiet) {
   const empty = $("empty");
   empty.hidden = rows.length > 0;
   empty.textContent = emptyText(view);
-  if (view === "reasons") {
-    $("range").textContent = `${rows.length} ${rows.length === 1 ? "reason" : "reasons"}, most frequent first`;
+  if (view === "reasons" || view === "warnings") {
+    $("range").textContent = `${plural(rows.length, view === "reasons" ? "reason" : "rule")}, most frequent first`;
   } else {
     const first = rows.length ? state.offset + 1 : 0;
     $("range").textContent = `${first.toLocaleString()}–${(state.offset + rows.length).toLocaleString()} of ${total.toLocaleString()}`;
   }
-  $("newer").disabled = view === "reasons" || state.offset === 0;
-  $("older").disabled = view === "reasons" || state.offset + rows.length >= total;
+  const grouped = view === "reasons" || view === "warnings";
+  $("newer").disabled = grouped || state.offset === 0;
+  $("older").disabled = grouped || state.offset + rows.length >= total;
 }
 
 async function rulesInForce() {
@@ -425,6 +504,7 @@ function emptyText(view) {
   const filtered = VIEWS[view].filters.some((name) => state[name]);
   if (filtered) return "Nothing matches these filters.";
   if (view === "events") return "No events yet. Send one to this server (the README has examples); it shows here within a second.";
+  if (view === "warnings") return "No warnings: every accepted signal so far is fit for your analytics.";
   if (view === "faults") return "No request has met a fault. Set rules with PUT /_mock/faults or --fault (README: Testing your retry logic).";
   return "No rejections: every request so far was accepted.";
 }
@@ -433,6 +513,8 @@ function activate(view, row) {
   if (view === "faults") return; // an attempt is all in its row
   if (view === "reasons") {
     navigate({ view: "rejections", rule: row.rule, path: row.path, open: null });
+  } else if (view === "warnings") {
+    navigate({ view: "events", warning: row.rule, warned: "", open: null });
   } else {
     navigate({ open: rowKey(view, row) }, { replace: Boolean(state.open) });
   }
@@ -512,7 +594,7 @@ async function showDetail() {
   if (detailFor !== key) return;
   bodyBox.replaceChildren(...(isEvent ? eventDetail(node) : rejectionDetail(node)));
   bodyBox.scrollTop = 0;
-  const firstNote = bodyBox.querySelector(".json .has-error");
+  const firstNote = bodyBox.querySelector(".json .has-error, .json .has-warning");
   if (firstNote && firstNote.getBoundingClientRect().bottom > bodyBox.getBoundingClientRect().bottom) {
     firstNote.scrollIntoView({ block: "center" }); // the field at fault, out of sight below
   }
@@ -527,9 +609,22 @@ function fields(pairs) {
   return dl;
 }
 
+function warningList(warnings) {
+  const list = el("ul", { class: "reasons warnings" });
+  for (const w of warnings) {
+    list.append(el("li", { "data-rule": w.rule }, el("span", { class: "where", text: w.path }), el("span", { class: "rule", text: w.rule }), el("div", { text: w.message })));
+  }
+  return list;
+}
+
 function eventDetail(node) {
   const row = plain(node);
   const endpoint = endpointName(row.endpoint);
+  const payload = field(node, "payload");
+  const warnings = warningsOf(row);
+  // A warning's path points into the event's payload (a Lucidworks signal: its element of the
+  // array sent), so it sits beside its field as a rejection's reason does in the body.
+  const onPayload = warnings.map((w) => ({ ...w, kind: "warning" }));
   $("detail-title").textContent = row.type === endpoint ? `${row.vendor} ${endpoint}` : `${row.vendor} ${endpoint} · ${row.type}`;
   return [
     fields([
@@ -545,8 +640,14 @@ function eventDetail(node) {
       ["Position", row.position],
       ["Request", row.request_id],
     ]),
-    el("h3", { text: "Payload" }),
-    renderJSON(field(node, "payload")),
+    ...(warnings.length
+      ? [
+          el("h3", { class: "warn-heading", text: `Accepted with ${plural(warnings.length, "warning")}: it will spoil your analytics` }),
+          warningList(warnings),
+        ]
+      : []),
+    el("h3", { text: warnings.length ? "Payload, with each warning beside its field" : "Payload" }),
+    renderJSON(payload, onPayload),
     el("h3", { text: "Headers" }),
     headersTable(row.headers, []),
   ];
@@ -621,7 +722,7 @@ $("detail-close").addEventListener("click", () => navigate({ open: null }));
 
 // ---- counts and the filter choices, from the summary ----------------------------------------
 
-let counts = { events: 0, rejections: 0 };
+let counts = { events: 0, rejections: 0, warned: null };
 let summaryAt = 0;
 let summaryBusy = false;
 
@@ -631,8 +732,9 @@ async function loadSummary() {
   summaryAt = Date.now();
   try {
     const summary = plain(parse(await getJSON("/summary", { namespace: state.namespace })));
-    counts = { events: summary.events.total, rejections: summary.rejections.total };
+    counts = { ...counts, events: summary.events.total, rejections: summary.rejections.total };
     showCounts();
+    if (summary.warnings) loadWarnedCount(); // a server that checks for warnings
     fillChoices(form.elements.type, Object.keys(summary.events.by_type));
     fillChoices(form.elements.status, Object.keys(summary.rejections.by_status));
     const namespaces = new Set([...Object.keys(summary.events.by_namespace), ...Object.keys(summary.rejections.by_namespace)]);
@@ -643,6 +745,17 @@ async function loadSummary() {
   } finally {
     summaryBusy = false;
   }
+}
+
+// The Warnings tab counts events with any warning. A warning may come or go without a new event
+// (an unknown query is one until its query signal arrives), so it is read with the summary.
+async function loadWarnedCount() {
+  try {
+    counts.warned = plain(parse(await getJSON("/events", { namespace: state.namespace, warned: "true", limit: 1 }))).total;
+  } catch {
+    counts.warned = null; // a server without warnings: no count
+  }
+  showCounts();
 }
 
 function fillChoices(select, values) {
@@ -657,6 +770,10 @@ function fillChoices(select, values) {
 function showCounts() {
   $("count-events").textContent = counts.events.toLocaleString();
   $("count-rejections").textContent = counts.rejections.toLocaleString();
+  const warned = $("count-warnings");
+  warned.textContent = counts.warned === null ? "–" : counts.warned.toLocaleString();
+  warned.classList.toggle("some", Boolean(counts.warned));
+  warned.title = counts.warned === null ? "" : `${plural(counts.warned, "event")} with a warning`;
 }
 
 // ---- live: Server-Sent Events from /_mock/stream --------------------------------------------
@@ -683,8 +800,8 @@ const live = (() => {
       showCounts();
       if (Date.now() - summaryAt > SUMMARY_EVERY_MS) loadSummary();
     }
-    if (state.view === "analytics") {
-      if (!paused && (change.events || change.reset)) refreshAnalytics();
+    if (state.view === "analytics" || state.view === "warnings") {
+      if (!paused && (change.events || change.reset)) refreshCounted();
       return;
     }
     const counted = { events: change.events, faults: change.attempts ?? 0 }[state.view] ?? change.rejections;
@@ -707,15 +824,34 @@ const live = (() => {
     }
   }
 
-  let analyticsTimer = null;
-  function refreshAnalytics() {
-    // Counting is heavier than listing: at most once every ANALYTICS_EVERY_MS.
-    if (analyticsTimer) return;
-    const wait = Math.max(0, analyticsAt + ANALYTICS_EVERY_MS - Date.now());
-    analyticsTimer = setTimeout(() => {
-      analyticsTimer = null;
-      load({ quiet: true });
-    }, wait);
+  let countedTimer = null;
+  let counting = false; // a count in flight: changes meanwhile ask for one more after it
+  let countAgain = false;
+  let countedDone = 0;
+  function refreshCounted() {
+    // Counting is heavier than listing: analytics at most once every ANALYTICS_EVERY_MS, the
+    // warnings' groups every WARNINGS_EVERY_MS, one at a time, and as long again after a count
+    // ends (a large store takes seconds to count: the page must not keep it counting).
+    if (counting) {
+      countAgain = true;
+      return;
+    }
+    if (countedTimer) return;
+    const [at, every] = state.view === "analytics" ? [analyticsAt, ANALYTICS_EVERY_MS] : [warningsAt, WARNINGS_EVERY_MS];
+    countedTimer = setTimeout(async () => {
+      countedTimer = null;
+      counting = true;
+      try {
+        await load({ quiet: true });
+      } finally {
+        counting = false;
+        countedDone = Date.now();
+      }
+      if (countAgain) {
+        countAgain = false;
+        refreshCounted();
+      }
+    }, Math.max(0, at + every - Date.now(), countedDone + every - Date.now()));
   }
 
   async function run(signal) {

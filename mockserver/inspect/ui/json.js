@@ -1,7 +1,8 @@
 // JSON as sent, for display: a small parser that keeps every number and string exactly as
 // written (JSON.parse would round 12345678901234567890 and merge duplicate keys, and this page
-// must show what the client sent), and a renderer that puts each validation error on the line
-// of the field it names. Everything is written with textContent: a value is never HTML.
+// must show what the client sent), and a renderer that puts each validation error (or an
+// accepted event's warning) on the line of the field it names. Everything is written with
+// textContent: a value is never HTML.
 
 /** Parse JSON text into nodes: {kind: "object", entries: [[key, node, rawKey]]}, {kind: "array",
  *  items: [node]} or {kind: "scalar", type: "string"|"number"|"literal", raw, value}.
@@ -123,10 +124,11 @@ function span(cls, text) {
 
 export function noteText(error, rest) {
   const where = rest ? `${rest.replace(/^\./, "")}: ` : "";
-  return `${where}${error.message} [${error.layer}/${error.rule}]`;
+  return `${where}${error.message} [${error.layer ? `${error.layer}/` : ""}${error.rule}]`;
 }
 
-/** A <div class="json"> showing ``root`` pretty-printed, each error on its field's line. */
+/** A <div class="json"> showing ``root`` pretty-printed, each error on its field's line. An error
+ *  with ``kind: "warning"`` (an accepted event's warning: no layer) is drawn amber, not red. */
 export function renderJSON(root, errors = []) {
   const shown = new Set();
   const collect = (node, path) => {
@@ -146,10 +148,11 @@ export function renderJSON(root, errors = []) {
     box.append(el);
     const notes = path === undefined ? undefined : placed.get(path);
     if (notes) {
-      el.classList.add("has-error");
       for (const [error, rest] of notes) {
+        const warning = error.kind === "warning";
+        el.classList.add(warning ? "has-warning" : "has-error");
         const note = document.createElement("div");
-        note.className = "note";
+        note.className = warning ? "note warning" : "note";
         note.style.paddingLeft = `${10 + depth * 14}px`;
         note.textContent = noteText(error, rest);
         box.append(note);
