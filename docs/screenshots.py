@@ -2,7 +2,8 @@
 
     .venv/bin/python docs/screenshots.py    (needs Debian's chromium, as the browser tests do)
 
-A server in this process gets a simulated week (1,500 sessions, seed 1, 3% client mistakes);
+A server in this process gets a simulated week (1,500 sessions, seed 1, 3% client mistakes,
+5% sloppy signals);
 Chromium then shows a rejected click beside its reasons, and the analytics view.
 """
 
@@ -27,7 +28,10 @@ CURRENCY = "rule=iso4217&path=%24%5B0%5D.productDetails%5B0%5D.product.currencyC
 def main() -> None:
     with MockServer(Settings(db=":memory:", port=0)) as server:
         now = round(time.time() * 1000)
-        plan = Plan(start_ms=now, seed=1, sessions=1500, backfill_ms=WEEK_MS, invalid_rate=0.03)
+        plan = Plan(
+            start_ms=now, seed=1, sessions=1500, backfill_ms=WEEK_MS, invalid_rate=0.03,
+            sloppy_rate=0.05,
+        )  # fmt: skip
         send(server.url, requests(plan, Catalogue.load()), out=io.StringIO())
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(

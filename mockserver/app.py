@@ -57,6 +57,7 @@ def create_app(
         shared_store=settings.workers > 1,
         faults=book,
         trusted_origins=settings.cors_origins,
+        local_only=settings.listens_locally and not settings.admin_token,
     )
     inspect_routes = inspect.routes()
 

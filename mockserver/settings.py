@@ -52,10 +52,13 @@ class Settings:
     fault_seed: int | None = None
 
     @property
+    def listens_locally(self) -> bool:
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
+
+    @property
     def exposed_without_admin_token(self) -> bool:
         """Listening beyond this machine while anyone who reaches it may read and reset."""
-        loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
-        return not loopback and not self.admin_token
+        return not self.listens_locally and not self.admin_token
 
     def to_json(self) -> str:
         """For worker processes, which receive their settings through the environment."""

@@ -419,6 +419,8 @@ HOSTILE_ORIGINS = (
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site"},
     {"Sec-Fetch-Site": " Cross-Site "},
+    # DNS rebinding: the attacker's name pointed at 127.0.0.1 is same-origin to the browser.
+    {"Host": "evil.com:8080", "Origin": "http://evil.com:8080", "Sec-Fetch-Site": "same-origin"},
 )
 STATE_CHANGES = (
     ("POST", "/_mock/reset", None),
@@ -446,8 +448,15 @@ def test_another_origin_cannot_change_state(
     "headers",
     [
         {},  # curl, httpx, the plugin
-        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},  # the dashboard
-        {"Origin": "https://testserver"},  # the dashboard behind a TLS proxy
+        # the dashboard, on one of this machine's names
+        {
+            "Host": "127.0.0.1:8080",
+            "Origin": "http://127.0.0.1:8080",
+            "Sec-Fetch-Site": "same-origin",
+        },
+        {"Host": "localhost:8080", "Origin": "http://localhost:8080"},
+        {"Host": "[::1]:8080", "Origin": "http://[::1]:8080"},
+        {"Host": "mystore.localhost:8080", "Origin": "http://mystore.localhost:8080"},
         {"Sec-Fetch-Site": "same-origin"},
         {"Sec-Fetch-Site": "none"},  # typed into the address bar
     ],
@@ -458,6 +467,21 @@ def test_the_dashboard_and_plain_clients_still_change_state(
     added = client.post("/_mock/faults", json={"fault": "down", "namespace": "x"}, headers=headers)
     assert added.status_code == 201
     assert client.delete("/_mock/faults", headers=headers).json() == {"removed": 1}
+    assert client.post("/_mock/reset", headers=headers).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "settings", [{"host": "0.0.0.0"}, {"admin_token": "t"}], ids=["exposed", "with a token"]
+)
+def test_the_dashboard_on_any_name_changes_state_where_loopback_names_cannot_be_assumed(
+    client_with: ClientFactory, settings: dict[str, str]
+) -> None:
+    # Served beyond this machine, its own pages come on the machine's name; with a token, the
+    # token guards /_mock (a rebinding page does not have it).
+    client = client_with(**settings)
+    headers = {"Host": "mock.internal:8080", "Origin": "http://mock.internal:8080"}
+    if "admin_token" in settings:
+        headers["Authorization"] = "Bearer t"
     assert client.post("/_mock/reset", headers=headers).status_code == 204
 
 

@@ -156,10 +156,12 @@ def test_an_unfiltered_wait_for_a_million_keeps_no_ids(tmp_path: Any) -> None:
     seen: list[tuple[int, int, int]] = []
 
     def look() -> None:
-        while not api.changes._all:
+        # Deadlines: on a loaded machine the wait may end first; then this fails, not hangs.
+        deadline = time.monotonic() + 10
+        while not api.changes._all and time.monotonic() < deadline:
             time.sleep(0.01)
         (waiter,) = api.changes._all
-        while not waiter.counted:
+        while not waiter.counted and time.monotonic() < deadline:
             time.sleep(0.01)
         store.add([event] * 10)
         time.sleep(0.2)
@@ -168,8 +170,8 @@ def test_an_unfiltered_wait_for_a_million_keeps_no_ids(tmp_path: Any) -> None:
     with TestClient(app) as client:
         looking = threading.Thread(target=look)
         looking.start()
-        response = client.get("/_mock/wait", params={"count": 1_000_000, "timeout": 1})
-        looking.join()
+        response = client.get("/_mock/wait", params={"count": 1_000_000, "timeout": 2})
+        looking.join(timeout=15)
     assert response.status_code == 408
     assert response.json()["total"] == 20_010
     assert seen == [(20_010, 0, 0)]

@@ -28,7 +28,7 @@ from mockserver.vendors.signal_quality import (
     lucidworks_warnings,
     neuralens_warnings,
 )
-from mockserver.vendors.warning_log import WarningLog
+from mockserver.vendors.warning_log import MAX_SAID, WarningLog
 from tests.conftest import FIXTURES, LUCIDWORKS_HEADERS, NEURALENS_HEADERS, ROOT, ClientFactory
 
 pytestmark = pytest.mark.both_stores
@@ -77,6 +77,9 @@ def lucidworks(signal_type: str = "click", now_ms: int = NOW_MS, **fields: Any) 
         ({"visitorId": "jane@localhost"}, []),  # no domain: not an address
         ({"visitorId": "4915112345678"}, []),  # bare digits: a numeric id, not a phone
         ({"visitorId": "2024-05-14"}, []),  # a date: 8 digits
+        ({"visitorId": "1715644800.123"}, []),  # dotted numbers: a time, an address, a version
+        ({"visitorId": "192.168.100.200"}, []),
+        ({"visitorId": "2024.05.14.1230"}, []),
         ({"visitorId": "+49 123456"}, []),  # 9 digits needed; 8
         ({"visitorId": "abcc8e25-d30f-2212-9f60-9b45a71453cf"}, []),
         ({"visitorId": "12345678-1234-1234-1234-123456789012"}, []),  # an all-digit UUID
@@ -332,6 +335,14 @@ def test_the_terminal_says_each_rule_once_a_namespace_then_a_count_a_minute(
     )
     said.note([_warned()], "click")  # within the next minute: counted, not said
     assert len(caplog.records) == 4
+
+
+def test_the_terminal_remembers_a_bounded_number_of_namespaces() -> None:
+    # Namespaces are the client's to choose: one a request grew what it remembered without end.
+    said = WarningLog()
+    for number in range(MAX_SAID + 50):
+        said.note([_warned(namespace=f"ns-{number}")], "click")
+    assert len(said._said) == MAX_SAID
 
 
 # -- mockserver validate -------------------------------------------------------------------

@@ -118,11 +118,10 @@ class FaultBook:
 
     def _candidates(self, vendor: str | None, endpoint: str, namespace: str) -> Iterator[Rule]:
         """The rules that apply to this request, in rule order."""
-        buckets = [
-            bucket
-            for where in itertools.product((vendor, None), (endpoint, None), (namespace, None))
-            if (bucket := self._index.get(where))
-        ]
+        # dict.fromkeys: a request with no vendor would name the (None, …) buckets twice, and
+        # meet each of their rules twice (a second draw, a tenant counted twice).
+        wheres = itertools.product((vendor, None), (endpoint, None), (namespace, None))
+        buckets = [bucket for where in dict.fromkeys(wheres) if (bucket := self._index.get(where))]
         if len(buckets) == 1:
             return iter(buckets[0])
         return heapq.merge(*buckets, key=attrgetter("id"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -231,13 +232,19 @@ class InspectAPI:
         shared_store: bool = False,
         faults: FaultBook | None = None,
         trusted_origins: Collection[str] = (),
+        local_only: bool = False,
     ) -> None:
         """``shared_store``: other processes write to the store too (``--workers``); their
         commits are not announced here, so waits count in SQL. ``faults``: the rules that
         ``/_mock/faults`` reads and sets. ``trusted_origins``: browser origins besides the
-        server's own that may change its state (``--cors-origin``; ``*`` is not one)."""
+        server's own that may change its state (``--cors-origin``; ``*`` is not one).
+        ``local_only``: the server listens on this machine only, with no admin token: its own
+        pages are then on a loopback name, and a page on any other name that reaches it is a
+        DNS-rebinding page (the attacker's name pointed at 127.0.0.1), same-origin as far as
+        the browser can tell."""
         self.store = store
         self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins) - {"*"}
+        self.local_only = local_only
         self.faults = faults if faults is not None else FaultBook()
         self.changes = ChangeFeed(store)
         self.admin_token = admin_token
@@ -288,7 +295,9 @@ class InspectAPI:
 
         async def checked(request: Request) -> Response:
             if request.method in STATE_CHANGING:
-                refused = _cross_site(request, self.trusted_origins) or _not_json(request)
+                refused = _cross_site(request, self.trusted_origins, self.local_only) or _not_json(
+                    request
+                )
                 if refused is not None:
                     return refused
             return await handler(request)
@@ -514,17 +523,18 @@ class InspectAPI:
         return JSONResponse(inspection_openapi())
 
 
-def _cross_site(request: Request, trusted: frozenset[str]) -> Response | None:
+def _cross_site(request: Request, trusted: frozenset[str], local_only: bool) -> Response | None:
     """403 for a request a browser sent from another origin than this server's own (and not
     one of ``trusted``). Browsers send ``Origin`` on every POST, PUT and DELETE (``null`` from
     a sandboxed frame or a file), and ``Sec-Fetch-Site`` too; curl, httpx and the other
     clients a test uses send neither, and are let through."""
     origin = request.headers.get("origin")
     if origin is not None:
-        if _authority(origin) == request.headers.get("host", "").lower() and origin != "null":
-            return None  # the dashboard: a page this server served
         if origin.rstrip("/").lower() in trusted:
             return None
+        same_host = _authority(origin) == request.headers.get("host", "").lower()
+        if same_host and origin != "null" and not (local_only and not _loopback(origin)):
+            return None  # the dashboard: a page this server served
         who = f"a page on {origin}"
     elif request.headers.get("sec-fetch-site", "").strip().lower() in _OTHER_SITES:
         who = "a page on another site"
@@ -536,6 +546,14 @@ def _cross_site(request: Request, trusted: frozenset[str]) -> Response | None:
         "test plugin) and origins given with --cors-origin"
     )
     return JSONResponse({"error": message}, status_code=403)
+
+
+_LOOPBACK_HOST = re.compile(r"(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?")
+
+
+def _loopback(origin: str) -> bool:
+    """Whether the origin's host is a name of this machine that no DNS server can give."""
+    return _LOOPBACK_HOST.fullmatch(_authority(origin)) is not None
 
 
 def _authority(origin: str) -> str:

@@ -36,7 +36,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # "+" or separators between groups. Bare digits are not taken for one (numeric customer ids
 # are common), nor is a date (8 digits).
 _PHONE = re.compile(r"\+?[0-9(][0-9 ().-]*[0-9]")
-_PHONE_SEPARATORS = frozenset("+ ().-")
+# A dot alone does not make one: "1715644800.123" and "192.168.100.200" are common ids.
+_PHONE_SEPARATORS = frozenset("+ ()-")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ from mockserver.vendors.intake import DEFAULT_NAMESPACE
 log = logging.getLogger("mockserver.requests")  # beside the refusal lines: shown by default
 COUNT_INTERVAL_SECONDS = 60.0
 WHERE_TO_LOOK = "GET /_mock/events?warned=true lists them"
+# Namespaces are the client's to choose: past this many (namespace, rule) pairs said once, new
+# ones are counted as already said, so the set cannot grow without end.
+MAX_SAID = 10_000
 
 
 class WarningLog:
@@ -42,7 +45,7 @@ class WarningLog:
         for event in events:
             for warning in event.warnings:
                 key = (event.namespace, warning["rule"])
-                if key in self._said:
+                if key in self._said or len(self._said) >= MAX_SAID:
                     self._since_said[warning["rule"]] += 1
                     continue
                 self._said.add(key)
