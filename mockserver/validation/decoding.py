@@ -46,8 +46,6 @@ class _DuplicateKeysDict(dict[str, Any]):
     """An object that named a key more than once: its last values, its keys that repeat, and
     every (key, value) in the order sent (Go's decoder applies them one after another)."""
 
-    """A JSON object in which some key appeared more than once (the last value is kept)."""
-
     duplicate_keys: tuple[str, ...] = ()
     pairs: list[tuple[str, Any]]
 
