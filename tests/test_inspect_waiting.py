@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from mockserver.events import Event
-from mockserver.inspect.api import InspectAPI
+from mockserver.inspect.api import MAX_ABANDONED_COUNTS, InspectAPI
 from mockserver.inspect.waiting import ChangeFeed, Waiter, matches
 from mockserver.storage import SqliteStore
 
@@ -235,4 +235,31 @@ def test_a_live_view_is_told_the_last_id_of_a_batch_commit() -> None:
     batch = [_at(TIMES_LIST[0], namespace="live") for _ in range(3)]
     told = _what_a_live_view_is_told(store, "live", lambda: store.add(batch))
     assert (told["events"], told["latest_event_id"]) == (3, 3)
+    store.close()
+
+
+def test_waits_that_time_out_cannot_fill_the_pool_with_their_counts(tmp_path: Any) -> None:
+    # A count cannot be stopped once its wait times out: a client looping on short waits over
+    # a huge store filled the thread pool, and every read queued behind the counts.
+    store = SqliteStore(str(tmp_path / "mock.db"))
+    count = store.count_new_events
+    release = threading.Event()
+
+    def slow_count(filters: Any, after_id: int) -> tuple[int, int]:
+        release.wait(10)
+        return count(filters, after_id)
+
+    store.count_new_events = slow_count  # type: ignore[method-assign]
+    api = InspectAPI(store)
+    with TestClient(Starlette(routes=api.routes())) as client:
+        statuses = [
+            client.get("/_mock/wait", params={"count": 1, "timeout": 0.05}).status_code
+            for _ in range(MAX_ABANDONED_COUNTS + 2)
+        ]
+        assert statuses == [408] * MAX_ABANDONED_COUNTS + [503, 503]
+        release.set()
+        deadline = time.monotonic() + 10
+        while api.abandoned_counts and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/_mock/wait", params={"count": 1, "timeout": 0.05}).status_code == 408
     store.close()

@@ -44,6 +44,11 @@ RECHECK_SECONDS = 0.25
 STREAM_GATHER_SECONDS = 0.25
 STREAM_KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 86_400.0
+# A wait that times out leaves its first count running in the thread pool (a thread cannot be
+# stopped). Past this many such counts, a wait is refused with a 503 rather than start one
+# more: a client looping on short waits over a huge store would otherwise fill the pool (40
+# threads) and every read, reset included, would queue behind the counts.
+MAX_ABANDONED_COUNTS = 8
 
 
 class JSONResponse(_StarletteJSON):
@@ -218,6 +223,14 @@ async def _done_within(work: Awaitable[None], seconds: float | None) -> bool:
     return False
 
 
+def _busy_counting(running: int) -> Response:
+    message = (
+        f"{running} earlier waits' counts are still running over this store (their waits timed "
+        "out); retry in a moment, or wait with a longer timeout"
+    )
+    return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "1"})
+
+
 async def _client_gone(request: Request) -> None:
     """Returns once the client hangs up (a GET's receive() has nothing else to say)."""
     while (await request.receive())["type"] != "http.disconnect":
@@ -243,6 +256,7 @@ class InspectAPI:
         DNS-rebinding page (the attacker's name pointed at 127.0.0.1), same-origin as far as
         the browser can tell."""
         self.store = store
+        self.abandoned_counts = 0  # waits' counts still running after their waits ended
         self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins) - {"*"}
         self.local_only = local_only
         self.faults = faults if faults is not None else FaultBook()
@@ -415,6 +429,9 @@ class InspectAPI:
         await run_in_threadpool(self.store.reset, params.get("namespace"))
         return Response(status_code=204)
 
+    def _count_ended(self, counting: asyncio.Future[None]) -> None:
+        self.abandoned_counts -= 1
+
     async def wait(self, params: Params, request: Request) -> Response:
         """200 as soon as ``count`` events match; 408 with what matched when ``timeout`` passes.
 
@@ -434,7 +451,12 @@ class InspectAPI:
                     # Within the timeout: a count over a million rows answered a 4 s wait at 6 s.
                     # ``timeout=0`` looks once, however long that takes.
                     limit = None if timeout == 0 else max(deadline - loop.time(), 0)
-                    if not await _done_within(self._count_in_sql(waiter, params, wanted), limit):
+                    if self.abandoned_counts >= MAX_ABANDONED_COUNTS:
+                        return _busy_counting(self.abandoned_counts)
+                    counting = asyncio.ensure_future(self._count_in_sql(waiter, params, wanted))
+                    if not await _done_within(counting, limit):
+                        self.abandoned_counts += 1
+                        counting.add_done_callback(self._count_ended)
                         message = f"fewer than {wanted} events counted after {timeout:g}s"
                         return await self._matching(params, 408, message)
                 if waiter.matched >= wanted:

@@ -800,6 +800,11 @@ def inspection_openapi() -> dict[str, Any]:
                         "200": _json("EventPage", "Enough events matched."),
                         "400": _BAD_PARAMETER,
                         "408": _json("EventPage", "The timeout passed; what matched so far."),
+                        "503": _json(
+                            "Error",
+                            "Earlier waits' counts still run over a large store (their waits "
+                            "timed out): retry after Retry-After seconds.",
+                        ),
                     },
                 }
             },
