@@ -669,7 +669,7 @@ def run(args: argparse.Namespace) -> int:
     if not traffic.events and not traffic.rejections and not args.allow_empty:
         print(
             "mockserver run: the command sent no request to the mock; failing (point the app "
-            "at NEURALENS_API_URL / LUCIDWORKS_SIGNALS_URL, or --allow-empty)",
+            "at NEURALENS_BASE_URL / LUCIDWORKS_BASE_URL, or --allow-empty)",
             file=sys.stderr,
         )
         return 1

@@ -7,8 +7,6 @@ Without a Chromium these tests skip, but not in CI (``CI`` set), where a missing
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from mockserver import MockServer, Settings
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
-from tests.test_inspect_dashboard_browser import CHROMIUM_FLAGS, _chromium_path
+from tests.test_inspect_dashboard_browser import CHROMIUM_FLAGS, _chromium_path, serve_page
 
 pytestmark = pytest.mark.slow
 
@@ -78,31 +76,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def _serve_page(html: str) -> http.server.ThreadingHTTPServer:
-    class Attacker(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    return site
-
-
 def test_a_page_on_another_origin_cannot_reset_the_store_or_add_faults(
     server: MockServer, page: Page
 ) -> None:
     with server.client() as client:
         client.add_fault(fault="status", status=503, namespace="kept")
     httpx.post(server.url + "/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
-    site = _serve_page(ATTACK.format(mock=server.url))
+    site = serve_page(ATTACK.format(mock=server.url))
     try:
         # localhost, not 127.0.0.1: another origin, as any page on the web is
         page.goto(f"http://localhost:{site.server_address[1]}/")

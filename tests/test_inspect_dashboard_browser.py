@@ -405,12 +405,10 @@ PAGE_ON_ANOTHER_PORT = """<!doctype html>
 """
 
 
-def test_a_page_on_another_localhost_port_sends_an_event_with_fetch(
-    server: MockServer, open_page: Callable[[str], Page]
-) -> None:
-    html = PAGE_ON_ANOTHER_PORT % (server.url, json.dumps(json.dumps(CLICK)))
+def serve_page(html: str) -> http.server.ThreadingHTTPServer:
+    """``html`` served on a port of its own: a page on another origin than the mock's."""
 
-    class Storefront(http.server.BaseHTTPRequestHandler):
+    class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             body = html.encode()
             self.send_response(200)
@@ -422,8 +420,15 @@ def test_a_page_on_another_localhost_port_sends_an_event_with_fetch(
         def log_message(self, *args: object) -> None:
             pass
 
-    storefront = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Storefront)
-    threading.Thread(target=storefront.serve_forever, daemon=True).start()
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    return site
+
+
+def test_a_page_on_another_localhost_port_sends_an_event_with_fetch(
+    server: MockServer, open_page: Callable[[str], Page]
+) -> None:
+    storefront = serve_page(PAGE_ON_ANOTHER_PORT % (server.url, json.dumps(json.dumps(CLICK))))
     try:
         port = storefront.server_address[1]
         page = open_page(f"http://localhost:{port}/")  # another origin: host and port differ

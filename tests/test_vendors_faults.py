@@ -130,6 +130,15 @@ def test_hang_holds_the_request_until_the_client_gives_up(server: MockServer) ->
     assert _stored(server) == 0
 
 
+def _raw_click(body: bytes) -> bytes:
+    """A Lucidworks click request as bytes on the wire, for a test that holds the socket."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in LUCIDWORKS_HEADERS.items())
+    return (
+        f"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\n{head}"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
 def test_a_hang_whose_client_gives_up_is_recorded_and_throws_nothing(
     server: MockServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -138,11 +147,7 @@ def test_a_hang_whose_client_gives_up_is_recorded_and_throws_nothing(
     # file descriptor"), logged as a traceback, and the attempt went unrecorded.
     _faults(server, {"vendor": "lucidworks", "fault": "hang", "seconds": 30})
     body = json.dumps(CLICK).encode()
-    head = "".join(f"{name}: {value}\r\n" for name, value in LUCIDWORKS_HEADERS.items())
-    request = (
-        f"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\n{head}"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = _raw_click(body)
     host, port = server.url.removeprefix("http://").split(":")
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
@@ -367,11 +372,7 @@ def test_empty_reads_a_large_body_before_closing_so_the_client_sees_no_reset(
     # from the orderly close that `empty` is.
     _faults(server, {"fault": "empty"})
     body = b"[" + b" " * 2_000_000 + b"]"
-    head = "".join(f"{name}: {value}\r\n" for name, value in LUCIDWORKS_HEADERS.items())
-    request = (
-        f"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\n{head}"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+    request = _raw_click(body)
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(request)

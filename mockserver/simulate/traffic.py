@@ -250,7 +250,7 @@ def spoil(request: Request, rng: random.Random) -> None:
 
 # -- sloppy requests (--sloppy-rate) --------------------------------------------------------
 # Each changes a correct request into one the vendor accepts but whose analytics it spoils:
-# the warnings the mock gives on accepted events (docs/validation.md, Warnings). Each takes
+# the warnings the mock gives on accepted events (docs/signal-quality.md). Each takes
 # the run's start (now, or --start) as the clock that "days ahead" is counted from.
 
 Sloppiness = Callable[[Request, random.Random, int], bool]
