@@ -104,10 +104,9 @@ lint: setup  ## ruff and mypy
 
 # Mutation testing, one module at a time (not part of make test or CI): in a scratch copy under
 # build/mutate, so the working tree never holds a mutant. tests/mutation_survivors.md: the habit.
-MUTATE_MODULE ?= mockserver/faults/rules.py
-MUTATE_TESTS ?= tests/test_faults_rules.py
-mutate: setup  ## mutmut on MUTATE_MODULE against MUTATE_TESTS: the score, each survivor's diff (build/mutate/survivors.txt)
-	$(BIN)/python tests/mutate.py $(MUTATE_MODULE) $(MUTATE_TESTS)
+MUTATE ?=
+mutate: setup  ## mutmut over the modules where a wrong answer misleads (MUTATE=GROUP… for some): score, survivors (build/mutate/)
+	$(BIN)/python tests/mutate.py $(MUTATE)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
