@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.faults.book import MAX_RULES, FaultBook
+from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import RuleError, parse_flag, parse_rule
 
 
@@ -379,3 +379,130 @@ def test_an_unknown_field_is_named_in_at_most_64_characters() -> None:
     with pytest.raises(RuleError) as raised:
         parse_rule({"fault": "reset", "x" * 1000: 1}, 1)
     assert raised.value.name == "x" * 64
+
+
+# -- what `make mutate` on the faults group found unpinned (issue 29, second round) -----------
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        ({"fault": "latency", "min_ms": 250, "max_ms": 250}, 0.25),
+        ({"fault": "latency", "median_ms": 250, "sigma": 0}, 0.25),
+    ],
+)
+def test_a_latency_range_of_no_width_waits_exactly_its_milliseconds(
+    raw: dict[str, Any], seconds: float
+) -> None:
+    # A uniform draw between equal bounds, or a lognormal one of no spread, is the value itself.
+    rule = parse_rule({**raw, "seed": 1}, 1)
+    assert rule.delay_seconds() == pytest.approx(seconds, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"fault": "latency", "ms": None},
+        {"fault": "latency", "min_ms": None, "max_ms": 10},
+        {"fault": "hang", "seconds": None},
+        {"fault": "rate_limit", "retry_after": None},
+    ],
+    ids=["ms", "min_ms", "seconds", "retry_after"],
+)
+def test_a_kinds_own_field_sent_as_null_is_refused_naming_it(raw: dict[str, Any]) -> None:
+    # JSON null is not "left out": a latency of null ms was accepted, then failed at its draw.
+    field = next(name for name, value in raw.items() if value is None)
+    with pytest.raises(RuleError) as raised:
+        parse_rule(raw, 1)
+    assert str(raised.value).startswith(f"{field}: must be a ")
+
+
+def test_adding_a_rule_past_the_cap_says_to_delete_some_first() -> None:
+    book = FaultBook()
+    book.replace([{"fault": "down", "namespace": f"n{i}"} for i in range(MAX_RULES)])
+    with pytest.raises(RuleError) as raised:
+        book.add({"fault": "down"})
+    assert raised.value.name == "rules"
+    assert str(raised.value) == (
+        f"rules: at most {MAX_RULES} rules are in force at once; delete some first"
+    )
+
+
+def test_an_added_rule_must_name_a_vendor_the_server_serves() -> None:
+    book = FaultBook(vendors=TARGETS)
+    with pytest.raises(RuleError) as raised:
+        book.add({"fault": "down", "vendor": "algolia"})
+    assert raised.value.name == "vendor"
+    with pytest.raises(RuleError) as raised:
+        book.add({"fault": "down", "endpoint": "nope"})
+    assert raised.value.name == "endpoint"
+    assert not book.active
+
+
+def test_added_rules_are_numbered_one_two_three_in_the_order_they_came() -> None:
+    book = FaultBook()
+    ids = [book.add({"fault": kind}).id for kind in ("reset", "empty", "down")]
+    assert ids == [1, 2, 3]
+    assert [rule["id"] for rule in book.listing()] == [1, 2, 3]
+
+
+def test_clearing_one_rule_by_its_id_leaves_the_others() -> None:
+    book = FaultBook()
+    book.replace([{"fault": "reset"}, {"fault": "empty"}, {"fault": "down"}])
+    assert book.clear(rule_id=2) == 1
+    assert [rule["fault"] for rule in book.listing()] == ["reset", "down"]
+    assert book.clear(rule_id=99) == 0
+
+
+def test_a_rule_that_does_not_apply_this_time_lets_the_next_rule_be_tried() -> None:
+    # A rate limit under its share this second, or a draw lost, passes the request on to the
+    # rules after it, not past all of them.
+    book = FaultBook(clock=lambda: 100.0)
+    book.replace([
+        {"fault": "rate_limit", "per_second": 5},
+        {"fault": "status", "status": 500, "probability": 0},
+        {"fault": "status", "status": 503},
+    ])  # fmt: skip
+    met = book.match("lucidworks", "click", "default", "shop")
+    assert met is not None
+    assert met.params == {"status": 503}
+
+
+@pytest.mark.parametrize("body", [{}, {"rules": {"fault": "down"}}, {"rules": "down"}])
+def test_a_put_body_without_a_list_of_rules_says_what_to_send(body: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r'^send \{"rules": \[\.\.\.\]\}, a list of rule objects$'):
+        rules_of(body)
+    assert rules_of({"rules": [{"fault": "down"}]}) == [{"fault": "down"}]
+
+
+def test_replacing_past_the_cap_says_how_many_rules_may_be_in_force() -> None:
+    with pytest.raises(RuleError) as raised:
+        FaultBook().replace([{"fault": "down"}] * (MAX_RULES + 1))
+    assert str(raised.value) == f"rules: at most {MAX_RULES} rules are in force at once"
+
+
+def test_rule_ids_count_on_from_the_last_one_given_whether_added_or_replaced() -> None:
+    book = FaultBook()
+    assert [rule.id for rule in book.replace([{"fault": "reset"}, {"fault": "empty"}])] == [1, 2]
+    assert [rule.id for rule in book.replace([{"fault": "down"}])] == [3]
+    assert book.add({"fault": "malformed"}).id == 4
+
+
+@pytest.mark.parametrize("how", ["add", "replace"])
+def test_a_rule_without_a_seed_takes_the_servers_fault_seed(how: str) -> None:
+    # Read back with the seed it draws from: what reproduces a run of --fault-seed 42.
+    book = FaultBook(default_seed=42)
+    raw = {"fault": "status", "status": 500, "probability": 0.5}
+    book.add(raw) if how == "add" else book.replace([raw])
+    assert book.listing()[0]["seed"] == 42
+    seeded = FaultBook()
+    seeded.add({**raw, "seed": 42})
+    for _ in range(32):
+        met = book.match("neuralens", "event", "default", None) is not None
+        assert met == (seeded.match("neuralens", "event", "default", None) is not None)
+
+
+def test_a_book_without_rules_meets_no_request() -> None:
+    book = FaultBook()
+    assert book.match("neuralens", "event", "default", None) is None
+    assert book.match(None, "event", "default", "shop") is None

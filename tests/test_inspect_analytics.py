@@ -375,3 +375,62 @@ def test_empty_buckets_are_filled_up_to_the_limit_and_not_beyond(
     store.add([lw(1, "query", 0, "v1", "S1", "q1", "a"),
                lw(2, "query", hours * 60, "v1", "S1", "q2", "b")])  # fmt: skip
     assert len(_figures(client, bucket="hour")["series"]) == listed
+
+
+# -- what `make mutate` on the inspect group found unpinned (issue 29, second round) -----------
+
+
+def test_the_answer_echoes_the_filters_it_was_counted_with(analytics: Any) -> None:
+    body = analytics(
+        namespace="default", vendor="lucidworks", tenant="shop", since="2026-11-02T10:30:00Z",
+        until="2026-11-02T11:00:00Z", bucket="hour", lucidworks_session_minutes=41,
+    )  # fmt: skip
+    assert body["filters"] == {
+        "namespace": "default", "vendor": "lucidworks", "tenant": "shop",
+        "since": "2026-11-02T10:30:00Z", "until": "2026-11-02T11:00:00Z", "bucket": "hour",
+        "session_minutes": {"lucidworks": 41, "neuralens": 30},
+    }  # fmt: skip
+    assert analytics()["filters"] == {
+        "namespace": None, "vendor": None, "tenant": None, "since": None, "until": None,
+        "bucket": "day", "session_minutes": {"lucidworks": 40, "neuralens": 30},
+    }  # fmt: skip
+
+
+def test_the_namespace_filter_counts_only_that_namespaces_events(
+    client: TestClient, store: SqliteStore
+) -> None:
+    store.add([*EVENTS, replace(EVENTS[0], namespace="team-b", request_id="rb")])
+    assert _figures(client, namespace="team-b")["totals"] == {"events": 1, "by_type": {"query": 1}}
+    assert _figures(client, namespace="default")["totals"]["events"] == 19
+    assert _figures(client, namespace="nowhere")["totals"]["events"] == 0
+
+
+def test_totals_by_the_hour_add_up_each_type_over_every_hour(analytics: Any) -> None:
+    # The cart adds are in two hours (two at 10:xx, two at 11:xx): the total is all four.
+    by_day, by_hour = analytics()["totals"], analytics(bucket="hour")["totals"]
+    assert by_hour == by_day
+    assert by_hour["by_type"]["cartadd"] == 4
+
+
+def test_positions_without_clicks_are_listed_as_zero(analytics: Any) -> None:
+    histogram = analytics()["clicks_by_position"]
+    assert histogram == {
+        **{str(p): 0 for p in range(1, 21)}, "1": 1, "2": 1, "3": 1, "5": 1, "21+": 1,
+    }  # fmt: skip
+    assert analytics(vendor="neuralens")["clicks_by_position"]["21+"] == 0
+
+
+def test_an_empty_store_lists_every_position_with_zero_clicks(client: TestClient) -> None:
+    histogram = _figures(client)["clicks_by_position"]
+    assert histogram == {**{str(p): 0 for p in range(1, 21)}, "21+": 0}
+
+
+def test_clicks_whose_positions_add_up_to_zero_average_zero(
+    client: TestClient, store: SqliteStore
+) -> None:
+    # Go takes any int64 as a Lucidworks selectedPosition, 0 and negatives too.
+    store.add([
+        lw(1, "query", 0, "v1", "S1", "q1", "lamp"),
+        lw(2, "click", 1, "v1", "S1", "q1", position=0),
+    ])  # fmt: skip
+    assert _figures(client)["avg_click_position"] == 0.0

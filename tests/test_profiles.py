@@ -172,3 +172,77 @@ def test_whatever_strict_accepts_lenient_accepts(case: tuple[str, str, Any]) -> 
 
 STRICT = load_contracts(Settings().schema_dir, "strict")
 LENIENT = load_contracts(Settings().schema_dir, "lenient")
+
+
+def _names(error: FieldError, vendor: str = "lucidworks") -> list[str]:
+    return [rule.name for rule in strict_only_rules(error, vendor)]
+
+
+@pytest.mark.parametrize(
+    ("error", "vendor", "names"),
+    [
+        (FieldError("$", "trailing-data", "decode", "m"), "neuralens", ["trailing-data"]),
+        (FieldError("$", "trailing-data", "openapi", "m"), "neuralens", []),
+        (
+            FieldError("$.a", "case-insensitive-key", "decode", "m"),
+            "lucidworks",
+            ["case-insensitive-key"],
+        ),
+        (FieldError("$.a", "case-insensitive-key", "decode", "m"), "neuralens", []),
+        (FieldError("$.a", "duplicate-key", "decode", "m"), "neuralens", ["duplicate-key"]),
+        (FieldError("$", "utf8", "decode", "m"), "lucidworks", ["utf8"]),
+        (FieldError("$", "syntax", "decode", "m"), "lucidworks", []),
+        (FieldError("$[0].a", "maxLength", "openapi", "m"), "lucidworks", ["openapi"]),
+        (FieldError("$[0].a", "maxLength", "openapi", "m"), "neuralens", []),
+        (
+            FieldError("$[0].a", "type", "openapi", '"x" is not of type "integer"'),
+            "lucidworks",
+            ["openapi"],
+        ),
+        (
+            FieldError("$[0].a", "type", "openapi", "nullable null is not"),
+            "lucidworks",
+            ["openapi"],
+        ),
+        (
+            FieldError("$[0].ipAddress", "type", "openapi", "null is not of type"),
+            "lucidworks",
+            ["openapi-null"],
+        ),
+        (
+            FieldError("$[0].productDetails[0].quantity", "type", "openapi", "null is not of type"),
+            "lucidworks",
+            ["openapi-null-default"],
+        ),
+        (
+            FieldError("$[0].productDetails[0].product.currencyCode", "type", "openapi", "null is"),
+            "lucidworks",
+            ["openapi-null-default"],
+        ),
+        (
+            FieldError("$[0].quantityX", "type", "openapi", "null is"),
+            "lucidworks",
+            ["openapi-null"],
+        ),
+        (FieldError("$[0].a", "type", "schema", "null is"), "lucidworks", []),
+        (FieldError("$[0].a", "type", "decode", "null is"), "lucidworks", []),
+        (
+            FieldError("$[0].productDetails[0].product.title", "max=1000", "validator", "m"),
+            "lucidworks",
+            ["dive"],
+        ),
+        (FieldError("$[0].visitorId", "max=128", "validator", "m"), "lucidworks", []),
+        (
+            FieldError("$.items", "one-item-unless-purchase", "semantic", "m"),
+            "neuralens",
+            ["one-item-unless-purchase"],
+        ),
+        (FieldError("$.query", "query-required", "semantic", "m"), "neuralens", ["query-required"]),
+        (FieldError("$.query", "query-required", "semantic", "m"), "lucidworks", []),
+        (FieldError("$.index", "index-required", "semantic", "m"), "neuralens", []),
+    ],
+)
+def test_each_strict_only_rule_claims_its_own_errors_and_no_others(
+    error: FieldError, vendor: str, names: list[str]
+) -> None:
+    assert _names(error, vendor) == names

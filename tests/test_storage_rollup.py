@@ -4,6 +4,7 @@ folded in chunks, across resets; and they keep up by themselves."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from mockserver.events import Event
@@ -97,40 +98,48 @@ def memory_store() -> Iterator[SqliteStore]:
     store.close()
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    batches=st.lists(st.lists(events(), min_size=1, max_size=12), min_size=1, max_size=6),
-    chunk=st.integers(1, 7),
-    fold_after=st.lists(st.booleans(), min_size=6, max_size=6),
-    reset=st.sampled_from([None, "a", "all"]),
-)
+def _phases() -> tuple[Phase, ...]:
+    """Every phase, but under mutation testing (tests/mutate.py), where only the verdict
+    counts: there a failing example is not shrunk (minutes a mutant, most of the run)."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):  # the mutant's name
+        return tuple(Phase)
+    return tuple(phase for phase in Phase if phase is not Phase.shrink)
+
+
 def test_the_totals_answer_what_the_events_do(
-    memory_store: SqliteStore,
-    monkeypatch: pytest.MonkeyPatch,
-    batches: list[list[Event]],
-    chunk: int,
-    fold_after: list[bool],
-    reset: str | None,
+    memory_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = memory_store
-    store.reset()
-    monkeypatch.setattr(rollup, "FOLD_CHUNK", chunk)
-    for number, batch in enumerate(batches):
-        store.add(batch)
-        if fold_after[number]:  # some batches fold at once, some pile up and fold together
-            store.fold_analytics()
-        if reset and number == len(batches) // 2:
-            store.reset(None if reset == "all" else reset)
-    store.fold_analytics()
-    assert rollup.unfolded(store.db.conn) == 0
-    for query in QUERIES:
-        assert answers(query)
-        from_totals = counted(store.analytics(query))
-        with store._lock:
-            from_events = counted(analytics_counts(store.db.conn, query))
-        assert from_totals == from_events, query
+
+    # Settings chosen when the test runs, not when it is imported (see _phases).
+    @settings(max_examples=60, deadline=None, phases=_phases())
+    @given(
+        batches=st.lists(st.lists(events(), min_size=1, max_size=12), min_size=1, max_size=6),
+        chunk=st.integers(1, 7),
+        fold_after=st.lists(st.booleans(), min_size=6, max_size=6),
+        reset=st.sampled_from([None, "a", "all"]),
+    )
+    def check(
+        batches: list[list[Event]], chunk: int, fold_after: list[bool], reset: str | None
+    ) -> None:
+        store.reset()
+        monkeypatch.setattr(rollup, "FOLD_CHUNK", chunk)
+        for number, batch in enumerate(batches):
+            store.add(batch)
+            if fold_after[number]:  # some batches fold at once, some pile up and fold together
+                store.fold_analytics()
+            if reset and number == len(batches) // 2:
+                store.reset(None if reset == "all" else reset)
+        store.fold_analytics()
+        assert rollup.unfolded(store.db.conn) == 0
+        for query in QUERIES:
+            assert answers(query)
+            from_totals = counted(store.analytics(query))
+            with store._lock:
+                from_events = counted(analytics_counts(store.db.conn, query))
+            assert from_totals == from_events, query
+
+    check()
 
 
 def test_a_late_event_joins_two_sessions_and_their_searches(memory_store: SqliteStore) -> None:
@@ -152,6 +161,188 @@ def test_a_late_event_joins_two_sessions_and_their_searches(memory_store: Sqlite
     after = store.analytics(AnalyticsQuery())
     assert (after["sessions"], after["searches"], after["clicked"]) == (1, 1, 1)
     assert after["carted"] == 1
+
+
+def neuralens(minute: int, kind: str, user: str = "u1", query: str | None = None,
+              page: str = "PRODUCT_PAGE", **over: Any) -> Event:  # fmt: skip
+    """A Neuralens event ``minute`` minutes after T0 (its session gap is 30 minutes)."""
+    return Event(
+        vendor="neuralens", endpoint="/analytics/event", type=kind, namespace="a", tenant=None,
+        user=user, session=None, query=query, query_id=None, items=("n1",), position=None,
+        timestamp_ms=T0 + minute * MINUTE, payload="{}", request_id="r",
+        received_at="2026-11-30T00:00:00.000000Z", page=page, **over,
+    )  # fmt: skip
+
+
+def test_late_events_join_three_sessions_into_one_that_keeps_what_each_had(
+    memory_store: SqliteStore,
+) -> None:
+    """u1, three sessions: A a search "sofa" (0), a click on "desk" off the results page (3),
+    a purchase (5); B an add-to-cart (40), "sofa" again (41) and clicked (42), a search "desk"
+    (43); C a view (80). Views at 20 and 60, arriving late, join them into A's. u2, two
+    sessions: a search "lamp" (0), a purchase (40), joined by a view at 20.
+
+    Joined, u1 has two searches: "sofa" at 0 (its first time; clicked in B; followed by B's
+    add-to-cart and A's purchase) and "desk" at 43 (clicked, in A; the add-to-cart and the
+    purchase came before it); u2's "lamp" is followed by the purchase."""
+    store = memory_store
+    srp = "SEARCH_RESULT_PAGE"
+    store.add(
+        [
+            neuralens(0, "VIEW_PRODUCT", query="sofa", page=srp),
+            neuralens(3, "CLICK_PRODUCT", query="desk", page="CATEGORY_PAGE"),
+            neuralens(5, "PURCHASE"),
+            neuralens(40, "ADD_TO_CART"),
+            neuralens(41, "VIEW_PRODUCT", query="sofa", page=srp),
+            neuralens(42, "CLICK_PRODUCT", query="sofa", page=srp),
+            neuralens(43, "VIEW_PRODUCT", query="desk", page=srp),
+            neuralens(80, "VIEW_PRODUCT"),
+            neuralens(0, "VIEW_PRODUCT", "u2", query="lamp", page=srp),
+            neuralens(40, "PURCHASE", "u2"),
+        ]
+    )
+    store.fold_analytics()
+    figures = ("sessions", "searches", "clicked", "carted", "purchased")
+    before = store.analytics(AnalyticsQuery())
+    assert [before[name] for name in figures] == [5, 4, 1, 0, 1]
+    store.add([neuralens(20, "VIEW_PRODUCT"), neuralens(60, "VIEW_PRODUCT")])
+    store.add([neuralens(20, "VIEW_PRODUCT", "u2")])
+    after = store.analytics(AnalyticsQuery())
+    assert [after[name] for name in figures] == [2, 3, 2, 1, 2]
+    assert after["top_queries"] == [("desk", 1, 1), ("lamp", 1, 0), ("sofa", 1, 1)]
+    assert store.analytics(AnalyticsQuery(until_ms=T0 + MINUTE))["sessions"] == 2
+    assert store.analytics(AnalyticsQuery(since_ms=T0 + 30 * MINUTE))["top_queries"] == [
+        ("desk", 1, 1)
+    ]
+
+
+def test_a_neuralens_search_keeps_its_first_time_and_its_click_across_folds(
+    memory_store: SqliteStore,
+) -> None:
+    """One session of u1, folded in two batches. "sofa": seen on the results page at 0 and
+    clicked at 1, seen again at 10. "chair": clicked off the results page at 3 (no search
+    yet), seen on the results page at 12. "desk": seen at 4, clicked at 13. "lamp": clicked
+    off the results page at 2 and 11, never a search."""
+    store = memory_store
+    store.add(
+        [
+            neuralens(0, "VIEW_PRODUCT", query="sofa", page="SEARCH_RESULT_PAGE"),
+            neuralens(1, "CLICK_PRODUCT", query="sofa", page="SEARCH_RESULT_PAGE"),
+            neuralens(2, "CLICK_PRODUCT", query="lamp", page="CATEGORY_PAGE"),
+            neuralens(3, "CLICK_PRODUCT", query="chair", page="CATEGORY_PAGE"),
+            neuralens(4, "VIEW_PRODUCT", query="desk", page="SEARCH_RESULT_PAGE"),
+        ]
+    )
+    store.fold_analytics()
+    store.add(
+        [
+            neuralens(10, "VIEW_PRODUCT", query="sofa", page="SEARCH_RESULT_PAGE"),
+            neuralens(11, "CLICK_PRODUCT", query="lamp", page="CATEGORY_PAGE"),
+            neuralens(12, "VIEW_PRODUCT", query="chair", page="SEARCH_RESULT_PAGE"),
+            neuralens(13, "CLICK_PRODUCT", query="desk", page="SEARCH_RESULT_PAGE"),
+        ]
+    )
+    store.fold_analytics()
+    counts = store.analytics(AnalyticsQuery())
+    assert (counts["searches"], counts["clicked"]) == (3, 3)
+    assert counts["top_queries"] == [("chair", 1, 1), ("desk", 1, 1), ("sofa", 1, 1)]
+    later = store.analytics(AnalyticsQuery(since_ms=T0 + 5 * MINUTE))
+    assert later["top_queries"] == [("chair", 1, 1)]  # sofa's search was at 0, desk's at 4
+
+
+def test_a_search_is_followed_by_the_sessions_last_add_to_cart_and_purchase(
+    memory_store: SqliteStore,
+) -> None:
+    """One session: an add-to-cart and a purchase (0, 1) before the search (10), and again
+    after it (20, 21): the search was followed by both."""
+    memory_store.add(
+        [
+            neuralens(0, "ADD_TO_CART"),
+            neuralens(1, "PURCHASE"),
+            neuralens(10, "VIEW_PRODUCT", query="sofa", page="SEARCH_RESULT_PAGE"),
+            neuralens(20, "ADD_TO_CART"),
+            neuralens(21, "PURCHASE"),
+        ]
+    )
+    counts = memory_store.analytics(AnalyticsQuery())
+    assert [counts[name] for name in ("sessions", "searches", "carted", "purchased")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
+
+
+def test_events_arriving_late_before_a_session_leave_it_its_later_add_to_cart_and_purchase(
+    memory_store: SqliteStore,
+) -> None:
+    """Stored: a session with a search (30), an add-to-cart (40) and a purchase (41). Late: an
+    add-to-cart and a purchase (20, 21) before it, in the same session: the search is still
+    followed by both (the session's last ones are 40 and 41, not 20 and 21)."""
+    store = memory_store
+    store.add(
+        [
+            neuralens(30, "VIEW_PRODUCT", query="sofa", page="SEARCH_RESULT_PAGE"),
+            neuralens(40, "ADD_TO_CART"),
+            neuralens(41, "PURCHASE"),
+        ]
+    )
+    store.fold_analytics()
+    store.add([neuralens(20, "ADD_TO_CART"), neuralens(21, "PURCHASE")])
+    counts = store.analytics(AnalyticsQuery())
+    assert [counts[name] for name in ("sessions", "searches", "carted", "purchased")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
+
+
+def lucidworks(minute: int, kind: str, user: str | None, query_id: str | None = None,
+               query: str | None = None) -> Event:  # fmt: skip
+    return Event(
+        vendor="lucidworks", endpoint=f"/retail/signals/{kind}", type=kind, namespace="a",
+        tenant=None, user=user, session=None, query=query, query_id=query_id, items=("p1",),
+        position=None, timestamp_ms=T0 + minute * MINUTE, payload="{}", request_id="r",
+        received_at="2026-11-30T00:00:00.000000Z",
+    )  # fmt: skip
+
+
+def test_a_lucidworks_search_is_its_earliest_query_signal_and_on_a_tie_the_first_stored() -> None:
+    """q1: "sofa" and "lamp" at the same time: the first stored, "sofa". q2: "chair" at 10,
+    then "desk" at 5: the earlier, "desk". Three events without a user or a session follow
+    (each a session alone, so that u's session has a higher id than the events before)."""
+    store = SqliteStore(":memory:")
+    try:
+        store.add(
+            [
+                lucidworks(0, "query", "u", "q1", "sofa"),
+                lucidworks(0, "query", "u", "q1", "lamp"),
+                lucidworks(10, "query", "u", "q2", "chair"),
+                lucidworks(5, "query", "u", "q2", "desk"),
+                *(lucidworks(1, "purchase", None) for _ in range(3)),
+            ]
+        )
+        counts = store.analytics(AnalyticsQuery())
+        assert counts["top_queries"] == [("desk", 1, 0), ("sofa", 1, 0)]
+        with store._lock:
+            from_events = analytics_counts(store.db.conn, AnalyticsQuery())
+        assert from_events["top_queries"] == counts["top_queries"]
+    finally:
+        store.close()
+
+
+def test_unfolded_counts_the_events_not_yet_in_the_totals(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
+        store = SqliteStore(str(tmp_path / "mock.db"))
+    try:
+        store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(3)])
+        assert rollup.unfolded(store.db.conn) == 3
+        store.fold_analytics()
+        assert rollup.unfolded(store.db.conn) == 0
+    finally:
+        store.close()
 
 
 def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:

@@ -139,3 +139,27 @@ def test_the_analytics_signal_quality_counts(any_store: Store) -> None:
     late = any_store.analytics(AnalyticsQuery(since_ms=2))["signal_quality"]
     assert late["events"] == 0
     assert late["by_rule"] == []
+
+
+def test_the_analytics_list_the_rules_with_the_most_events_first_then_by_name(
+    any_store: Store,
+) -> None:
+    def warned(rule: str) -> dict[str, str]:
+        return {"rule": rule, "path": "$", "message": "m"}
+
+    any_store.add(
+        [
+            event(warnings=[warned("zz-rule")]),
+            click("q7"),  # unknown-query: no search has q7
+            *(event(warnings=[SECONDS]) for _ in range(3)),
+            *(event(warnings=[NO_POSITION]) for _ in range(2)),
+            event(warnings=[warned("aa-rule")]),
+        ]
+    )
+    assert any_store.analytics(AnalyticsQuery())["signal_quality"]["by_rule"] == [
+        ("timestamp-in-seconds", 3),
+        ("click-without-position", 2),
+        ("aa-rule", 1),
+        (UNKNOWN_QUERY, 1),
+        ("zz-rule", 1),
+    ]

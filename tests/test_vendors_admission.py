@@ -128,3 +128,45 @@ def test_a_cancelled_waiter_lets_those_behind_it_in_at_once() -> None:
         await asyncio.gather(a, c)
 
     asyncio.run(main())
+
+
+def test_a_waiting_body_that_exactly_fills_what_is_left_is_admitted() -> None:
+    budget = BodyBudget(100)
+    log: list[str] = []
+
+    async def main() -> None:
+        releases = {label: asyncio.Event() for label in "abc"}
+        tasks = [
+            asyncio.create_task(_hold(budget, size, label, log, releases[label]))
+            for label, size in (("a", 40), ("b", 20), ("c", 60))
+        ]
+        await asyncio.sleep(0)
+        assert log == ["a", "b"]  # c would make 120
+        releases["b"].set()
+        await asyncio.sleep(0.01)
+        assert log == ["a", "b", "c"]  # 40 + 60: the whole budget, not over it
+        for release in releases.values():
+            release.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+
+
+def test_a_waiter_cancelled_just_as_it_was_admitted_gives_its_share_back() -> None:
+    budget = BodyBudget(100)
+    log: list[str] = []
+
+    async def main() -> None:
+        assert budget.try_enter(100)
+        waiter = asyncio.create_task(_hold(budget, 100, "b", log, asyncio.Event()))
+        await asyncio.sleep(0)
+        budget.leave(100)  # admits the waiter...
+        waiter.cancel()  # ...which is cancelled before it could run
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert budget.try_enter(100)  # its share was given back: the whole budget is free
+        assert not budget.try_enter(1)
+        budget.leave(100)
+
+    asyncio.run(main())
+    assert log == []

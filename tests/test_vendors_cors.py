@@ -107,3 +107,13 @@ def test_a_preflight_for_any_method_but_post_is_refused(client: TestClient, meth
     )
     assert response.status_code == 400
     assert response.headers["access-control-allow-methods"] == "POST"
+
+
+def test_a_preflight_reply_has_no_body_and_says_of_none(client: TestClient) -> None:
+    # Starlette's own 200 carries "OK" with its type and length; a 204 must carry neither.
+    response = _preflight(client, "/analytics/event", "http://localhost:5173", "content-type")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-type" not in response.headers
+    assert "content-length" not in response.headers
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"

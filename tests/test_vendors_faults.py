@@ -4,12 +4,13 @@ what is stored. The rules come through the runtime API, as a user's test would s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -20,7 +21,12 @@ from urllib3.util.retry import Retry
 
 from mockserver import MockServer, Settings, create_app
 from mockserver.faults.book import MAX_RULES, FaultBook
+from mockserver.http11 import Connection
+from mockserver.validation import Contracts
 from mockserver.vendors.faults import FaultInjector
+from mockserver.vendors.intake import Intake
+from mockserver.vendors.registry import vendor as vendor_spec
+from mockserver.vendors.reply import NO_REPLY
 from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -387,3 +393,141 @@ def test_in_process_a_connection_fault_sends_no_reply_and_stores_nothing(
     with pytest.raises(AssertionError, match="did not receive any response"):
         client.post("/retail/signals/click", json=CLICK, headers=LUCIDWORKS_HEADERS)
     assert client.get("/_mock/events").json()["total"] == 0
+
+
+# -- the seam itself, in-process: what a rule does to one request -----------------------------
+
+
+class BrokenOnPurpose:
+    """A connection that keeps what a fault did to it."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+
+    def reset(self) -> None:
+        self.done.append("reset")
+
+    def close(self) -> None:
+        self.done.append("close")
+
+    def write_and_close(self, data: bytes) -> None:
+        self.done.append("write_and_close")
+
+
+def _seam_intake(
+    path: str, messages: list[dict[str, Any]], connection: BrokenOnPurpose | None = None
+) -> Intake:
+    async def receive() -> Any:
+        return messages.pop(0)
+
+    headers = [(b"x-neuralens-application-id", b"app"), (b"host", b"shop.localhost")]
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    vendor = "neuralens" if path == "/analytics/event" else "lucidworks"
+    intake = Intake.of(scope, receive, vendor, path)
+    return dataclasses.replace(intake, connection=cast(Connection, connection))
+
+
+def _vendor(contracts: Contracts, name: str) -> Any:
+    return vendor_spec(name).build(contracts, Settings())
+
+
+def test_an_injected_status_says_which_rule_sent_it(contracts: Contracts) -> None:
+    book = FaultBook()
+    rule = book.add({"fault": "status", "status": 502})
+    intake = _seam_intake("/retail/signals/click", [])
+    reply = asyncio.run(FaultInjector(book).before(_vendor(contracts, "lucidworks"), intake))
+    assert reply is not None
+    assert reply.status == 502
+    assert json.loads(reply.body)["errors"] == [
+        {
+            "path": "$",
+            "rule": "fault",
+            "layer": "http",
+            "message": f"injected fault (rule {rule.id}): status 502",
+        }
+    ]
+
+
+def test_latency_in_process_delays_the_reply(contracts: Contracts) -> None:
+    book = FaultBook()
+    book.add({"fault": "latency", "ms": 60})
+    injector = FaultInjector(book)
+    vendor = _vendor(contracts, "neuralens")
+    intake = _seam_intake("/analytics/event", [])
+
+    async def serve() -> Any:
+        assert await injector.before(vendor, intake) is None  # served first
+        return await injector.after(vendor, intake, vendor.accepted)
+
+    started = time.monotonic()
+    assert asyncio.run(serve()) is vendor.accepted
+    assert time.monotonic() - started >= 0.06
+
+
+@pytest.mark.parametrize(
+    ("vendor_name", "path"),
+    [("neuralens", "/analytics/event"), ("lucidworks", "/retail/signals/click")],
+)
+def test_ack_lost_resets_the_connection_instead_of_each_vendors_acknowledgement(
+    contracts: Contracts, vendor_name: str, path: str
+) -> None:
+    book = FaultBook()
+    book.add({"fault": "ack_lost"})
+    injector = FaultInjector(book)
+    vendor = _vendor(contracts, vendor_name)
+    connection = BrokenOnPurpose()
+    intake = _seam_intake(path, [], connection)
+
+    async def serve() -> Any:
+        assert await injector.before(vendor, intake) is None
+        return await injector.after(vendor, intake, vendor.accepted)
+
+    assert asyncio.run(serve()) is None
+    assert connection.done == ["reset"]
+
+
+def test_hang_holds_the_request_until_the_client_hangs_up(contracts: Contracts) -> None:
+    book = FaultBook()
+    book.add({"fault": "hang", "seconds": 5})
+    connection = BrokenOnPurpose()
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"[]", "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+    intake = _seam_intake("/retail/signals/click", messages, connection)
+    started = time.monotonic()
+    reply = asyncio.run(FaultInjector(book).before(_vendor(contracts, "lucidworks"), intake))
+    assert reply is NO_REPLY
+    assert messages == []  # read up to the hang-up, past the body
+    assert connection.done == ["reset"]
+    assert time.monotonic() - started < 1
+
+
+def test_a_rule_for_a_namespace_meets_only_that_namespaces_requests(contracts: Contracts) -> None:
+    book = FaultBook()
+    book.add({"fault": "status", "status": 503, "namespace": "team-a"})
+    injector = FaultInjector(book)
+    vendor = _vendor(contracts, "neuralens")
+
+    def status(namespace: str) -> int | None:
+        intake = dataclasses.replace(_seam_intake("/analytics/event", []), namespace=namespace)
+        reply = asyncio.run(injector.before(vendor, intake))
+        return None if reply is None else reply.status
+
+    assert status("team-b") is None
+    assert status("team-a") == 503
+
+
+def test_a_rate_limit_per_second_counts_each_tenant_apart(contracts: Contracts) -> None:
+    book = FaultBook(clock=lambda: 1000.0)
+    book.add({"fault": "rate_limit", "per_second": 1, "retry_after": 1})
+    injector = FaultInjector(book)
+    vendor = _vendor(contracts, "neuralens")
+
+    def status(tenant: str) -> int | None:
+        intake = _seam_intake("/analytics/event", [])
+        headers = {**intake.headers, "x-neuralens-application-id": tenant}
+        reply = asyncio.run(injector.before(vendor, dataclasses.replace(intake, headers=headers)))
+        return None if reply is None else reply.status
+
+    assert [status("app-1"), status("app-2"), status("app-1")] == [None, None, 429]

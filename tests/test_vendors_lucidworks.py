@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from mockserver.vendors.lucidworks import signal_store_from_host
+from mockserver.validation import Contracts
+from mockserver.vendors.base import Routed
+from mockserver.vendors.lucidworks import (
+    LucidworksSignals,
+    _product_ids,
+    _revenue,
+    signal_store_from_host,
+)
 from tests.conftest import LUCIDWORKS_HEADERS, ROOT, ClientFactory, load_fixture, post_lucidworks
 
 BATCH = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
@@ -304,3 +312,242 @@ def test_a_number_sent_as_a_string_is_told_it_is_a_json_number(client: TestClien
 def test_a_null_optional_field_is_told_to_leave_it_out(client: TestClient) -> None:
     (message,) = _messages(client, json.dumps([{**CLICK[0], "ipAddress": None}]).encode())
     assert message.endswith("(ipAddress is optional: leave it out rather than send null)")
+
+
+# -- every refusal, word for word: the problem a person reads ------------------------------
+
+NO_TOKEN = {k: v for k, v in LUCIDWORKS_HEADERS.items() if k != "Authorization"}
+STORE_NAMES = "names are 1-64 letters, digits, '.', '_' or '-'"
+
+
+def _problem(response: Any) -> tuple[int, str, str, list[tuple[str, str, str]]]:
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "about:blank"
+    assert problem["status"] == response.status_code
+    errors = [(e["path"], e["rule"], e["layer"]) for e in problem["errors"]]
+    assert problem["detail"] == "; ".join(e["message"] for e in problem["errors"])
+    return response.status_code, problem["title"], problem["detail"], errors
+
+
+def test_a_request_without_a_token_is_told_what_to_send(client: TestClient) -> None:
+    response = client.post("/retail/signals/click", json=CLICK, headers=NO_TOKEN)
+    assert _problem(response) == (
+        401,
+        "Unauthorized",
+        "send Authorization: <embed token>",
+        [("header:Authorization", "missing-token", "auth")],
+    )
+
+
+def test_a_bearer_token_is_told_to_drop_the_word_bearer(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, Authorization="Bearer embed-token-123")
+    assert _problem(response)[2] == (
+        "send the embed token as is (Authorization: <token>), without 'Bearer '"
+    )
+
+
+def test_an_unknown_token_is_told_it_is_not_one_the_server_knows(
+    client_with: ClientFactory,
+) -> None:
+    response = post_lucidworks(client_with(lucidworks_tokens=("t-1",)), "click", CLICK)
+    assert _problem(response) == (
+        401,
+        "Unauthorized",
+        "this embed token is not one the server was started with",
+        [("header:Authorization", "unknown-token", "auth")],
+    )
+
+
+def test_a_token_with_spaces_around_it_is_the_token(client_with: ClientFactory) -> None:
+    token_client = client_with(lucidworks_tokens=("t-1",))
+    assert post_lucidworks(token_client, "click", CLICK, Authorization=" t-1 ").status_code == 202
+
+
+def test_a_missing_header_is_named(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, Accept=" ")
+    assert _problem(response) == (
+        400,
+        "Bad Request",
+        "the Accept header is required",
+        [("header:Accept", "required", "header")],
+    )
+
+
+def test_a_wrong_content_type_is_told_what_to_send(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, **{"Content-Type": "Text/Plain; x=1"})
+    assert _problem(response) == (
+        400,
+        "Bad Request",
+        "Content-Type 'text/plain' is not accepted; send application/json",
+        [("header:Content-Type", "content-type", "header")],
+    )
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", " Application/JSON "])
+def test_json_with_parameters_or_in_any_case_is_json(client: TestClient, content_type: str) -> None:
+    response = post_lucidworks(client, "click", CLICK, **{"Content-Type": content_type})
+    assert response.status_code == 202
+
+
+def test_a_malformed_signal_store_in_the_host_is_told_its_form(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, Host="<x>.localhost")
+    assert _problem(response) == (
+        400,
+        "Bad Request",
+        "the signal store named in the Host must be 1-64 letters, digits, '.', '_' or '-' "
+        "(as in mystore.localhost)",
+        [("header:Host", "signal-store", "header")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        ("/ns/a%20b/retail/signals/click", f"namespace {STORE_NAMES}"),
+        ("/signal-store/a%20b/retail/signals/click", f"store {STORE_NAMES}"),
+        (
+            "/retail/signals/pageview",
+            "/retail/signals/pageview is not a Lucidworks signal endpoint; "
+            "served: POST /retail/signals/{click,query,cartadd,purchase}",
+        ),
+    ],
+)
+def test_a_path_lucidworks_does_not_serve_is_a_404_that_says_why(
+    client: TestClient, path: str, detail: str
+) -> None:
+    response = client.post(path, json=CLICK, headers=LUCIDWORKS_HEADERS)
+    rule = {"namespace": "namespace", "store": "store"}.get(detail.split()[0], "not-found")
+    assert _problem(response) == (404, "Not Found", detail, [("$", rule, "http")])
+
+
+def test_a_get_is_a_405_that_names_post(client: TestClient) -> None:
+    response = client.get("/retail/signals/click", headers=LUCIDWORKS_HEADERS)
+    assert response.headers["allow"] == "POST"
+    assert _problem(response) == (
+        405,
+        "Method Not Allowed",
+        "GET is not allowed here; use POST",
+        [("$", "method", "http")],
+    )
+
+
+def test_a_body_over_the_limit_is_a_413_that_closes_the_connection(
+    client_with: ClientFactory,
+) -> None:
+    response = post_lucidworks(client_with(max_body_bytes=10), "click", CLICK)
+    assert response.headers["connection"] == "close"
+    status, title, detail, errors = _problem(response)
+    assert (status, title, errors) == (413, "Content Too Large", [("$", "body-too-large", "http")])
+    assert detail.endswith("over the limit of 10 bytes (--max-body-bytes)")
+
+
+def test_headers_over_a_megabyte_are_a_431_that_says_the_limit(client: TestClient) -> None:
+    response = post_lucidworks(client, "click", CLICK, **{"X-Big": "x" * (1024 * 1024)})
+    status, title, detail, errors = _problem(response)
+    assert (status, title, errors) == (
+        431,
+        "Request Header Fields Too Large",
+        [("header:*", "header-too-large", "http")],
+    )
+    assert detail.startswith("the headers are ")
+    assert detail.endswith(
+        " bytes, over the limit of 1048576 (Go's default, http.DefaultMaxHeaderBytes)"
+    )
+
+
+def test_a_status_with_no_title_of_its_own_is_an_error(contracts: Contracts) -> None:
+    reply = LucidworksSignals(contracts.lucidworks).error_reply(429, [], {"Retry-After": "3"})
+    assert json.loads(reply.body)["title"] == "Error"
+    assert (b"retry-after", b"3") in reply.headers
+
+
+# -- what is stored --------------------------------------------------------------------------
+
+
+def test_a_purchase_stores_its_revenue_and_product_ids(client: TestClient) -> None:
+    body = load_fixture("lucidworks", "valid", "purchase-example.json")
+    assert post_lucidworks(client, "purchase", body).status_code == 202
+    (event,) = client.get("/_mock/events").json()["events"]
+    assert event["revenue"] == 2592.0
+    assert event["items"] == ["1234567"]
+    assert event["headers"]["authorization"].startswith("hmac-sha256:")
+
+
+@pytest.mark.parametrize(
+    ("revenue", "stored"), [(12.5, 12.5), (7, 7.0), (True, None), ("12", None), (None, None)]
+)
+def test_only_a_number_is_revenue(revenue: Any, stored: float | None) -> None:
+    assert _revenue({"revenue": revenue}) == stored
+    assert type(_revenue({"revenue": revenue})) is type(stored)
+
+
+@pytest.mark.parametrize(
+    ("details", "ids"),
+    [
+        ([{"product": {"productId": "a"}}, {"product": {"productId": "b"}}], ["a", "b"]),
+        ([{"product": {"productId": ""}}, {"product": {"productId": 5}}], []),
+        ([{"product": None}, {"product": "a"}, "a", {"quantity": 1}], []),
+        (None, []),
+    ],
+)
+def test_product_ids_are_the_non_empty_strings_named_as_such(details: Any, ids: list[str]) -> None:
+    assert _product_ids({"productDetails": details}) == ids
+    assert _product_ids({}) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "store_id"),
+    [
+        ("mystore.localhost", "mystore"),
+        ("a.mystore.localhost:8080", "mystore"),
+        (" MyStore.localhost ", "mystore"),
+        (".localhost", "default"),
+        ("localhost", "default"),
+        ("::1", "default"),
+        ("[::1]", "default"),
+        ("mystore.localhost.example.com", "default"),
+    ],
+)
+def test_the_signal_store_is_the_label_before_the_known_suffix(host: str, store_id: str) -> None:
+    assert signal_store_from_host(host) == store_id
+
+
+@pytest.mark.parametrize(
+    ("path", "routed"),
+    [
+        ("/retail/signals/click", Routed("/retail/signals/click", None)),
+        ("/retail/signals/pageview", Routed("/retail/signals/pageview", None)),  # its own 404
+        ("/signal-store/s-1/retail/signals/query", Routed("/retail/signals/query", "s-1")),
+        ("/retail/signals/", None),
+        ("/retail/signals/click/more", None),
+        ("/retail/signal/click", None),
+        ("/signal-store/s-1", None),
+        ("/analytics/event", None),
+    ],
+)
+def test_lucidworks_answers_its_signal_paths_and_no_others(
+    contracts: Contracts, path: str, routed: Routed | None
+) -> None:
+    assert LucidworksSignals(contracts.lucidworks).route(path) == routed
+
+
+def test_lucidworks_needs_a_contract_for_every_signal(contracts: Contracts) -> None:
+    some = {name: contracts.lucidworks[name] for name in ("click", "query")}
+    with pytest.raises(ValueError, match=r"^no Lucidworks contract for cartadd, purchase$"):
+        LucidworksSignals(some)
+
+
+@pytest.mark.parametrize(
+    ("ahead_ms", "warned"), [(86_400_000 - 600_000, False), (86_400_000 + 600_000, True)]
+)
+def test_a_signal_more_than_a_day_ahead_is_warned_about_its_timestamp(
+    client: TestClient, ahead_ms: int, warned: bool
+) -> None:
+    timestamp = time.time_ns() // 1_000_000 + ahead_ms
+    assert (
+        post_lucidworks(client, "click", [{**CLICK[0], "timestamp": timestamp}]).status_code == 202
+    )
+    (event,) = client.get("/_mock/events").json()["events"]
+    future = [w["path"] for w in event["warnings"] if w["rule"] == "timestamp-in-future"]
+    assert future == (["$.timestamp"] if warned else [])

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -216,3 +219,99 @@ def test_a_fraction_where_an_integer_belongs_gets_no_unit_or_string_hint(
     client: TestClient,
 ) -> None:
     assert _message(client, index=1.5) == 'index: 1.5 is not of type "integer"'
+
+
+# -- what a client reads in a refusal, word for word ---------------------------------------
+
+
+def test_a_malformed_key_is_told_where_the_word_bearer_goes(client: TestClient) -> None:
+    response = post_neuralens(client, CLICK, **{"X-Neuralens-API-Key": "test-key"})
+    assert response.json() == {
+        "status": "failure",
+        "message": "X-Neuralens-API-Key must read 'Bearer <your API key>' (the word Bearer "
+        "goes inside this header)",
+    }
+
+
+def test_an_unknown_key_is_told_it_is_not_one_the_server_knows(
+    client_with: ClientFactory,
+) -> None:
+    keyed_client = client_with(neuralens_keys=("good-key",))
+    response = post_neuralens(keyed_client, CLICK)
+    assert response.status_code == 401
+    assert response.json() == {
+        "status": "failure",
+        "message": "this API key is not one the server was started with",
+    }
+    assert _rejection(keyed_client)["errors"] == [
+        {
+            "path": "header:X-Neuralens-API-Key",
+            "rule": "unknown-key",
+            "layer": "auth",
+            "message": "this API key is not one the server was started with",
+        }
+    ]
+
+
+def test_spaces_around_the_key_are_not_part_of_it(client_with: ClientFactory) -> None:
+    keyed_client = client_with(neuralens_keys=("good-key",))
+    spaced = {"X-Neuralens-API-Key": "Bearer   good-key "}
+    assert post_neuralens(keyed_client, CLICK, **spaced).status_code == 200
+
+
+def test_a_missing_application_id_is_a_required_header_error(client: TestClient) -> None:
+    headers = {**NEURALENS_HEADERS, "X-Neuralens-Application-ID": " "}
+    response = client.post("/analytics/event", json=CLICK, headers=headers)
+    assert response.json() == {
+        "status": "failure",
+        "message": "send X-Neuralens-Application-ID: <your application id>",
+    }
+    assert _rejection(client)["errors"] == [
+        {
+            "path": "header:X-Neuralens-Application-ID",
+            "rule": "required",
+            "layer": "header",
+            "message": "send X-Neuralens-Application-ID: <your application id>",
+        }
+    ]
+
+
+# -- what is stored --------------------------------------------------------------------------
+
+
+def test_the_page_and_the_requests_headers_of_an_event_are_stored(client: TestClient) -> None:
+    post_neuralens(client, {**CLICK, "page": "SEARCH_RESULT_PAGE"})
+    (event,) = client.get("/_mock/events").json()["events"]
+    assert event["page"] == "SEARCH_RESULT_PAGE"
+    assert event["request_id"]
+    assert event["headers"]["x-neuralens-application-id"] == "shop-app"  # tied by request id
+
+
+def test_the_largest_64_bit_index_is_stored_without_a_position(client: TestClient) -> None:
+    # Its position, index + 1, would be one past what a 64-bit column holds.
+    assert post_neuralens(client, {**CLICK, "index": 2**63 - 1}).status_code == 200
+    assert post_neuralens(client, {**CLICK, "index": 2**63 - 2}).status_code == 200
+    positions = [e["position"] for e in client.get("/_mock/events").json()["events"]]
+    assert sorted(positions, key=str) == sorted([None, 2**63 - 1], key=str)
+
+
+def test_a_lenient_event_with_bytes_that_are_not_utf_8_is_stored_with_replacements(
+    client_with: ClientFactory,
+) -> None:
+    lenient = client_with(profile="lenient")
+    body = json.dumps({**CLICK, "query": "caf\u00e9"}).encode().replace(b"\\u00e9", b"\xe9")
+    response = lenient.post("/analytics/event", content=body, headers=NEURALENS_HEADERS)
+    assert response.status_code == 200
+    (event,) = lenient.get("/_mock/events").json()["events"]
+    assert event["payload"]["query"] == "caf\ufffd"
+
+
+@pytest.mark.parametrize(("ahead_seconds", "warned"), [(86_400 - 600, False), (86_400 + 600, True)])
+def test_an_event_more_than_a_day_ahead_is_warned_about_its_timestamp(
+    client: TestClient, ahead_seconds: int, warned: bool
+) -> None:
+    timestamp = int(time.time()) + ahead_seconds
+    assert post_neuralens(client, {**CLICK, "timestamp": timestamp}).status_code == 200
+    (event,) = client.get("/_mock/events").json()["events"]
+    future = [w for w in event["warnings"] if w["rule"] == "timestamp-in-future"]
+    assert [w["path"] for w in future] == (["$.timestamp"] if warned else [])

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
 from pathlib import Path
+from typing import Any, cast
 
+import pytest
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from mockserver import Settings, SqliteStore, create_app
+from mockserver.storage.base import StoreUnavailable
+from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import Contracts
+from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import Intake
+from mockserver.vendors.intake import MAX_HEADER_BYTES, Intake
+from mockserver.vendors.lucidworks import LucidworksSignals
+from mockserver.vendors.neuralens import NeuralensEvents
+from mockserver.vendors.recorder import Recorder
+from mockserver.vendors.registry import SERVED
 from mockserver.vendors.reply import Reply
-from tests.conftest import load_fixture, post_lucidworks, post_neuralens
+from mockserver.vendors.request_path import RequestPath
+from tests.conftest import (
+    LUCIDWORKS_HEADERS,
+    NEURALENS_HEADERS,
+    load_fixture,
+    post_lucidworks,
+    post_neuralens,
+)
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
@@ -76,3 +96,217 @@ def test_requests_no_fault_matches_are_served_as_usual(
         assert post_lucidworks(client, "click", CLICK).status_code == 202
         assert post_neuralens(client, EVENT).status_code == 200
         assert client.get("/_mock/events").json()["total"] == 2
+
+
+# -- replies that are the mock's own: a path nobody serves, a store that cannot write ------
+
+
+class FullStore:
+    """A GroupCommit whose every write fails as a full disk does."""
+
+    async def write(self, **written: Any) -> None:
+        raise StoreUnavailable("the database or its disk is full")
+
+
+UNSTORED = "mockserver could not store this request: the database or its disk is full"
+
+
+def _unstored_path() -> RequestPath:
+    recorder = Recorder(cast(GroupCommit, FullStore()), b"salt")
+    return RequestPath(recorder, BodyBudget(), max_body_bytes=1_000_000)
+
+
+def _handle(
+    request_path: RequestPath, vendor: VendorEndpoint, path: str, body: Any, headers: Any
+) -> Reply | None:
+    content = json.dumps(body).encode()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    scope = {"type": "http", "method": "POST", "path": path, "headers": raw}
+    intake = Intake.of(scope, receive, vendor.spec.name, path)
+    return asyncio.run(request_path.handle(vendor, intake))
+
+
+def test_a_path_nobody_serves_is_a_problem_404_that_says_what_is_served(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/track", json={})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": f"nothing is served at /v1/track; mockserver serves {SERVED}",
+    }
+    (rejection,) = client.get("/_mock/rejections").json()["rejections"]
+    assert rejection["errors"] == [
+        {"path": "$", "rule": "not-found", "layer": "http", "message": response.json()["detail"]}
+    ]
+
+
+def test_a_path_nobody_serves_is_a_503_when_it_cannot_be_recorded() -> None:
+    async def receive() -> Message:
+        raise AssertionError("a 404 reads no body")
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/track", "headers": []}
+    intake = Intake.of(scope, receive, None, "/v1/track")
+    reply = asyncio.run(_unstored_path().not_found(intake, "nothing is served at /v1/track"))
+    assert reply.status == 503
+    assert dict(reply.headers)[b"content-type"] == b"application/problem+json"
+    assert json.loads(reply.body) == {
+        "type": "about:blank",
+        "title": "Service Unavailable",
+        "status": 503,
+        "detail": UNSTORED,
+    }
+
+
+def test_a_vendor_request_that_cannot_be_stored_is_a_503_in_the_vendors_shape(
+    contracts: Contracts,
+) -> None:
+    request_path = _unstored_path()
+    lucidworks = LucidworksSignals(contracts.lucidworks)
+    reply = _handle(request_path, lucidworks, "/retail/signals/click", CLICK, LUCIDWORKS_HEADERS)
+    assert reply is not None
+    assert reply.status == 503
+    problem = json.loads(reply.body)
+    assert (problem["title"], problem["detail"]) == ("Service Unavailable", UNSTORED)
+    assert problem["errors"] == [
+        {"path": "$", "rule": "store-unavailable", "layer": "http", "message": UNSTORED}
+    ]
+    neuralens = NeuralensEvents(contracts.neuralens)
+    reply = _handle(request_path, neuralens, "/analytics/event", EVENT, NEURALENS_HEADERS)
+    assert reply is not None
+    assert reply.status == 503
+    assert json.loads(reply.body) == {"status": "failure", "message": UNSTORED}
+
+
+def test_a_compressed_body_is_refused_as_a_header_problem(client: TestClient) -> None:
+    response = post_neuralens(client, EVENT, **{"Content-Encoding": " GZip "})
+    assert response.status_code == 400
+    (rejection,) = client.get("/_mock/rejections").json()["rejections"]
+    assert rejection["errors"] == [
+        {
+            "path": "header:Content-Encoding",
+            "rule": "content-encoding",
+            "layer": "header",
+            "message": "Content-Encoding: gzip is not accepted: the service reads the body as "
+            "plain JSON and does not decompress it; send the body uncompressed",
+        }
+    ]
+    assert response.json()["message"] == rejection["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("encoding", ["identity", " Identity ", ""])
+def test_a_body_sent_as_is_may_say_so(client: TestClient, encoding: str) -> None:
+    assert post_neuralens(client, EVENT, **{"Content-Encoding": encoding}).status_code == 200
+
+
+class Writes:
+    """A GroupCommit that keeps each write's arguments."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def write(self, **written: Any) -> None:
+        self.calls.append(written)
+
+
+class Always:
+    """A fault seam whose rule 1 meets every request and answers ``reply`` before serving."""
+
+    active = True
+
+    def __init__(self, reply: Reply | None) -> None:
+        self.reply = reply
+
+    async def before(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
+        return self.reply
+
+    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+        return reply
+
+    def touched(self, request_id: str) -> tuple[int, str] | None:
+        return (1, "status")
+
+
+def test_a_faults_reply_is_sent_even_when_the_store_cannot_record_it(
+    contracts: Contracts,
+) -> None:
+    recorder = Recorder(cast(GroupCommit, FullStore()), b"salt")
+    request_path = RequestPath(recorder, BodyBudget(), 1_000_000, Always(UNAVAILABLE))
+    neuralens = NeuralensEvents(contracts.neuralens)
+    reply = _handle(request_path, neuralens, "/analytics/event", EVENT, NEURALENS_HEADERS)
+    assert reply is UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("vendor_name", "body", "status", "stored"),
+    [
+        ("neuralens", EVENT, 200, True),
+        ("lucidworks", CLICK, 202, True),
+        ("lucidworks", [{}], 400, False),
+    ],
+)
+def test_a_request_a_fault_met_after_serving_is_recorded_with_whether_it_was_stored(
+    contracts: Contracts, vendor_name: str, body: Any, status: int, stored: bool
+) -> None:
+    writes = Writes()
+    seam = Always(None)
+    request_path = RequestPath(
+        Recorder(cast(GroupCommit, writes), b"salt"), BodyBudget(), 10**6, seam
+    )
+    if vendor_name == "neuralens":
+        vendor: VendorEndpoint = NeuralensEvents(contracts.neuralens)
+        path, headers = "/analytics/event", NEURALENS_HEADERS
+    else:
+        vendor, path, headers = (
+            LucidworksSignals(contracts.lucidworks),
+            "/retail/signals/click",
+            LUCIDWORKS_HEADERS,
+        )
+    reply = _handle(request_path, vendor, path, body, headers)
+    assert reply is not None
+    assert reply.status == status
+    (attempt,) = [call["attempt"] for call in writes.calls if "attempt" in call]
+    assert (attempt.status, attempt.stored) == (status, stored)
+
+
+def test_a_fault_that_answers_first_is_recorded_as_storing_nothing(contracts: Contracts) -> None:
+    writes = Writes()
+    seam = Always(UNAVAILABLE)
+    request_path = RequestPath(
+        Recorder(cast(GroupCommit, writes), b"salt"), BodyBudget(), 10**6, seam
+    )
+    neuralens = NeuralensEvents(contracts.neuralens)
+    assert (
+        _handle(request_path, neuralens, "/analytics/event", EVENT, NEURALENS_HEADERS)
+        is UNAVAILABLE
+    )
+    (call,) = writes.calls
+    assert (call["attempt"].status, call["attempt"].stored) == (503, False)
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 431)])
+def test_headers_of_exactly_a_megabyte_are_read_and_a_byte_more_are_not(
+    contracts: Contracts, extra: int, status: int
+) -> None:
+    writes = Writes()
+    request_path = RequestPath(Recorder(cast(GroupCommit, writes), b"salt"), BodyBudget(), 10**6)
+    neuralens = NeuralensEvents(contracts.neuralens)
+    content = json.dumps(EVENT).encode()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in NEURALENS_HEADERS.items()]
+    scope = {"type": "http", "method": "POST", "path": "/analytics/event", "headers": raw}
+    intake = Intake.of(scope, receive, "neuralens", "/analytics/event")
+    sized = dataclasses.replace(intake, header_bytes=MAX_HEADER_BYTES + extra)
+    reply = asyncio.run(request_path.handle(neuralens, sized))
+    assert reply is not None
+    assert reply.status == status

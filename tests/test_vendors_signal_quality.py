@@ -20,11 +20,12 @@ from mockserver.events import Event
 from mockserver.simulate.catalogue import Catalogue
 from mockserver.simulate.sender import send
 from mockserver.simulate.traffic import Plan, requests
-from mockserver.validation import Contracts
+from mockserver.validation import Contracts, FieldError
 from mockserver.vendors.signal_quality import (
     DAY_MS,
     RULE_IDS,
     RULES,
+    body_warnings,
     lucidworks_warnings,
     neuralens_warnings,
 )
@@ -358,3 +359,29 @@ def test_validate_prints_warnings_and_fails_on_them_only_when_asked(contracts: C
     assert exit_status(results, fail_on_warnings=True) == 1
     clean = list(check(read_payloads("click.json", json.dumps([CLICK]).encode()), contracts))
     assert exit_status(clean, fail_on_warnings=True) == 0
+
+
+def test_validate_reports_a_neuralens_bodys_warnings_with_paths_into_it() -> None:
+    future = {**NEURALENS, "timestamp": NOW_MS // 1000 + 2 * 86_400}
+    lenient = [FieldError("$.query", "query-required", "semantic", "send query")]
+    found = body_warnings("neuralens", "event", future, lenient, NOW_MS)
+    assert [(w["rule"], w["path"]) for w in found] == [
+        ("query-required", "$.query"),
+        ("timestamp-in-future", "$.timestamp"),
+    ]
+
+
+@pytest.mark.parametrize("value", [None, [NEURALENS], "text", 5])
+def test_validate_finds_no_warning_in_a_neuralens_body_that_is_no_object(value: Any) -> None:
+    assert body_warnings("neuralens", "event", value, [], NOW_MS) == []
+
+
+@pytest.mark.parametrize("value", [None, {"timestamp": 5}, "text", 5])
+def test_validate_finds_no_warning_in_a_lucidworks_body_that_is_no_array(value: Any) -> None:
+    assert body_warnings("lucidworks", "click", value, [], NOW_MS) == []
+
+
+def test_validate_reports_each_lucidworks_signals_warnings_at_its_index() -> None:
+    body = [CLICK, "not a signal", {**CLICK, "timestamp": 5}]
+    found = body_warnings("lucidworks", "click", body, [], NOW_MS)
+    assert [(w["rule"], w["path"]) for w in found] == [("timestamp-in-seconds", "$[2].timestamp")]

@@ -511,6 +511,8 @@ class PostgresStore:
             if self._closing.wait(self.FOLD_DELAY_SECONDS):
                 return
             self._arrived.clear()
+            if self._closing.is_set():  # close() came after the wait: its wake-up was cleared
+                return
             try:
                 if not self.fold_analytics(wait=False):
                     self._arrived.set()  # another server was folding: look again soon

@@ -363,6 +363,8 @@ class SqliteStore:
             if self._closing.wait(self.FOLD_DELAY_SECONDS):
                 return
             self._arrived.clear()
+            if self._closing.is_set():  # close() came after the wait: its wake-up was cleared
+                return
             try:
                 self.fold_analytics()
             except StoreUnavailable:

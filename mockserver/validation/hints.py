@@ -8,6 +8,7 @@ type error, and its hint says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,9 @@ LUCIDWORKS_HINTS = {
 }
 _NUMBER_TYPES = {"integer", "number", "int64", "int32", "float64"}
 _MAX_EDITS = 2
+# A number as JSON spells it without an exponent: "--1", "1." or "007" are not, so no hint
+# tells the user to send them without quotes.
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
 def near_miss(value: Any, allowed: Iterable[Any]) -> str | None:
@@ -68,7 +72,7 @@ def type_hint(field: str, value: Any, expected: Any) -> str | None:
         return None
     hint = f"{field} is a JSON number, not a string"
     spelled = value.strip()
-    if spelled.lstrip("-").replace(".", "", 1).isdigit():
+    if _PLAIN_NUMBER.fullmatch(spelled):
         hint += f": send {spelled} without quotes"
     return hint
 
