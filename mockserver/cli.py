@@ -19,7 +19,7 @@ from mockserver.ci.payload_files import (
     format_json,
     read_payloads,
 )
-from mockserver.events import plural
+from mockserver.events import DISAGREE, plural
 from mockserver.inspect.dashboard import UI_PATH
 from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
 from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
@@ -188,6 +188,33 @@ def _add_server_options(
     parser.add_argument(
         "--fault-seed", type=int, help="seed of the fault rules that give no seed of their own"
     )
+    upstream = parser.add_argument_group(
+        "shadow mode", "forward each vendor request to the real service too, and keep both "
+        "verdicts: GET /_mock/disagreements (docs/shadow-mode.md)",
+    )  # fmt: skip
+    upstream.add_argument(
+        "--upstream",
+        action="append",
+        dest="upstreams",
+        metavar="VENDOR=URL",
+        help="the real service of VENDOR, e.g. lucidworks=https://{store}.applications."
+        "lucidworks.com ({store}: each request's signal store) or neuralens=https://HOST "
+        "(repeatable)",
+    )
+    upstream.add_argument(
+        "--upstream-mode",
+        choices=("shadow", "passthrough"),
+        help="shadow (default): the client gets the mock's reply, the upstream is called after "
+        "it; passthrough: the client gets the upstream's",
+    )
+    upstream.add_argument(
+        "--upstream-ca", type=Path, metavar="FILE", help="PEM file of the CA that signs the "
+        "upstream's certificate, when no public authority does",
+    )  # fmt: skip
+    upstream.add_argument(
+        "--upstream-timeout", type=int, metavar="SECONDS", help="wait this long for the upstream "
+        "(default 10); then it counts as unavailable",
+    )  # fmt: skip
     parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
 
 
@@ -552,6 +579,10 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "faults": tuple(args.faults) if args.faults else None,
         "fault_seed": args.fault_seed,
+        "upstreams": tuple(args.upstreams) if args.upstreams else None,
+        "upstream_mode": args.upstream_mode,
+        "upstream_ca": args.upstream_ca,
+        "upstream_timeout": args.upstream_timeout,
     }
     for name, value in defaults.items():
         if flags.get(name) is None:
@@ -633,6 +664,7 @@ def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Setting
 def run(args: argparse.Namespace) -> int:
     # Imported here, as in report: the client side (httpx) has no place in a serving process.
     from mockserver.ci.reports import traffic_from_store
+    from mockserver.testing.client import describe_disagreements
     from mockserver.testing.server import MockServer
 
     command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
@@ -661,11 +693,15 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:
                 return _fail("run", f"cannot run {command[0]!r}: {exc.strerror}")
         traffic = traffic_from_store(store)
+        disagreements = store.upstream_calls({"outcome": DISAGREE}, limit=1000).rows
     finally:
         store.close()
     print(_write_reports(args, traffic, settings), file=sys.stderr)
     if completed.returncode != 0:
         return completed.returncode
+    if disagreements:
+        print(f"mockserver run: {describe_disagreements(disagreements)}", file=sys.stderr)
+        return 1
     if not traffic.events and not traffic.rejections and not args.allow_empty:
         print(
             "mockserver run: the command sent no request to the mock; failing (point the app "

@@ -1,0 +1,182 @@
+"""Shadow mode (vendors/upstream.py): each request the mock judged is forwarded to an
+upstream, and both verdicts are kept. The upstreams here are other mockservers on real
+sockets: a lenient one disagrees with a strict mock on known bodies, and fault rules make
+one flaky."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mockserver.settings import Settings
+from mockserver.testing.server import MockServer
+from mockserver.vendors.upstream import check_upstream, parse_upstreams
+from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+
+CLICK = load_fixture("lucidworks", "valid", "click-full.json")
+
+
+def without_ip(body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    changed = copy.deepcopy(body)
+    changed[0]["ipAddress"] = None  # strict refuses null (type: string); lenient accepts it
+    return changed
+
+
+@pytest.fixture
+def lenient_upstream() -> Iterator[MockServer]:
+    with MockServer(Settings(profile="lenient")) as server:
+        yield server
+
+
+def mock_before(upstream: MockServer, **settings: Any) -> MockServer:
+    target = f"lucidworks={upstream.url}"
+    return MockServer(Settings(upstreams=(target,), **{"upstream_timeout": 2, **settings}))
+
+
+def calls_of(server: MockServer, want: int, path: str = "/_mock/upstream") -> list[Any]:
+    """The upstream calls listed, oldest first: read right after the replies, as a test does
+    (a shadow call is made after its reply; the read waits for those in flight)."""
+    listed = httpx.get(server.url + path, timeout=10).json()
+    rows = listed.get("upstream", listed.get("disagreements"))
+    assert len(rows) == want
+    return list(reversed(rows))
+
+
+def stored(server: MockServer) -> dict[str, Any]:
+    """The server's events and rejections."""
+    with server.client() as client:
+        return {"events": client.events(), "rejections": client.rejections()}
+
+
+def post_click(server: MockServer, body: Any, **headers: str) -> httpx.Response:
+    url = f"{server.url}/retail/signals/click"
+    return httpx.post(
+        url, content=json.dumps(body), headers={**LUCIDWORKS_HEADERS, **headers}, timeout=10
+    )
+
+
+def test_in_shadow_mode_the_client_gets_the_mocks_verdict_and_each_disagreement_is_listed(
+    lenient_upstream: MockServer,
+) -> None:
+    with mock_before(lenient_upstream) as mock:
+        assert post_click(mock, CLICK).status_code == 202
+        refused = post_click(mock, without_ip(CLICK))
+        assert refused.status_code == 400  # the mock's strict verdict, not the upstream's 200
+        calls = calls_of(mock, 2)
+        assert [(c["mock_status"], c["upstream_status"], c["outcome"]) for c in calls] == [
+            (202, 202, "agree"),
+            (400, 202, "disagree"),
+        ]
+        disagreement = calls_of(mock, 1, "/_mock/disagreements")[0]
+        assert disagreement["mock_errors"][0]["path"] == "$[0].ipAddress"
+        assert json.loads(disagreement["body"]) == without_ip(CLICK)
+        assert (disagreement["profile"], disagreement["mode"]) == ("strict", "shadow")
+        assert disagreement["upstream_url"] == f"{lenient_upstream.url}/retail/signals/click"
+        summary = httpx.get(mock.url + "/_mock/summary").json()
+        assert summary["disagreements"] == 1
+        assert summary["upstream"] == {"total": 2, "by_outcome": {"agree": 1, "disagree": 1}}
+    # the upstream stored both: it got what the client sent
+    assert len(stored(lenient_upstream)["events"]) == 2
+
+
+def test_in_passthrough_mode_the_client_gets_the_upstreams_reply(
+    lenient_upstream: MockServer,
+) -> None:
+    with mock_before(lenient_upstream, upstream_mode="passthrough") as mock:
+        reply = post_click(mock, without_ip(CLICK))
+        assert reply.status_code == 202  # the upstream's: it is lenient
+        assert [c["outcome"] for c in calls_of(mock, 1)] == ["disagree"]
+        # the mock's own verdict is still recorded where it always is
+        assert stored(mock)["rejections"][0]["status"] == 400
+
+
+def test_the_upstream_gets_the_headers_the_client_sent_and_nothing_of_its_own(
+    lenient_upstream: MockServer,
+) -> None:
+    with mock_before(lenient_upstream) as mock:
+        post_click(mock, CLICK, **{"X-Trace": "abc", "User-Agent": "shop/1.0"})
+        calls_of(mock, 1)
+        sent = stored(mock)["events"][0]["headers"]  # as the mock received them
+    got = stored(lenient_upstream)["events"][0]["headers"]
+    # not one header more or fewer, but Connection: it is about the client's connection
+    assert sorted(got) == sorted(set(sent) - {"connection"})
+    for name in set(got) - {"host", "authorization"}:
+        assert got[name] == sent[name], name
+    assert got["host"] == lenient_upstream.url.removeprefix("http://")
+    # the credential went on (each store keeps only its own salted fingerprint of it)
+    assert got["authorization"].startswith("hmac-sha256:")
+
+
+def test_an_upstream_that_answers_503_is_unavailable_not_a_disagreement() -> None:
+    flaky = MockServer(Settings(faults=("lucidworks:status=503",)))
+    with flaky as upstream, mock_before(upstream) as mock:
+        assert post_click(mock, without_ip(CLICK)).status_code == 400
+        call = calls_of(mock, 1)[0]
+        assert (call["upstream_status"], call["outcome"]) == (503, "upstream-unavailable")
+        assert httpx.get(mock.url + "/_mock/summary").json()["disagreements"] == 0
+
+
+def test_an_upstream_that_hangs_neither_delays_the_reply_nor_loses_the_event() -> None:
+    slow = MockServer(Settings(faults=("lucidworks:latency,ms=1500",)))
+    with slow as upstream, mock_before(upstream, upstream_timeout=1) as mock:
+        started = time.monotonic()
+        assert post_click(mock, CLICK).status_code == 202
+        assert time.monotonic() - started < 1.0
+        assert len(stored(mock)["events"]) == 1
+        call = calls_of(mock, 1)[0]
+        assert call["upstream_status"] is None
+        assert "Timeout" in call["upstream_error"]
+        assert call["outcome"] == "upstream-unavailable"
+
+
+def test_an_upstream_nobody_listens_on_is_unavailable_and_passthrough_answers_502() -> None:
+    with MockServer() as gone:
+        url = gone.url
+    settings = Settings(upstreams=(f"lucidworks={url}",), upstream_mode="passthrough")
+    with MockServer(settings) as mock:
+        reply = post_click(mock, CLICK)
+        assert reply.status_code == 502
+        assert "no reply came" in reply.json()["detail"]
+        assert len(stored(mock)["events"]) == 1  # the mock's own verdict is kept
+        assert calls_of(mock, 1)[0]["outcome"] == "upstream-unavailable"
+
+
+def test_a_lucidworks_upstream_url_names_each_requests_signal_store(
+    lenient_upstream: MockServer,
+) -> None:
+    port = lenient_upstream.url.rsplit(":", 1)[1]
+    target = f"lucidworks=http://{{store}}.localhost:{port}"
+    with MockServer(Settings(upstreams=(target,))) as mock:
+        post_click(mock, CLICK, Host="shop-a.localhost")
+        assert calls_of(mock, 1)[0]["upstream_url"].startswith(f"http://shop-a.localhost:{port}/")
+
+
+@pytest.mark.parametrize(
+    ("items", "says"),
+    [
+        (["lucidworks"], "give VENDOR=URL"),
+        (["acme=http://x"], "give VENDOR=URL"),
+        (["lucidworks=ftp://x"], "http:// or https://"),
+        (["neuralens=https://{store}.x"], "only Lucidworks"),
+        (["lucidworks=http://a", "lucidworks=http://b"], "given twice"),
+        (["lucidworks=http://a?x=1"], "base URL"),
+    ],
+)
+def test_an_upstream_that_cannot_be_called_is_refused_saying_what_to_write(
+    items: list[str], says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        parse_upstreams(items)
+
+
+def test_a_wrong_mode_or_an_unreadable_ca_file_is_refused(tmp_path: Any) -> None:
+    with pytest.raises(ValueError, match="shadow or passthrough"):
+        check_upstream((), "mirror", None)
+    with pytest.raises(ValueError, match="cannot read it"):
+        check_upstream((), "shadow", tmp_path / "missing.pem")
