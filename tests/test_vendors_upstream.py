@@ -6,9 +6,15 @@ one flaky."""
 from __future__ import annotations
 
 import copy
+import http.server
 import json
+import shutil
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -180,3 +186,59 @@ def test_a_wrong_mode_or_an_unreadable_ca_file_is_refused(tmp_path: Any) -> None
         check_upstream((), "mirror", None)
     with pytest.raises(ValueError, match="cannot read it"):
         check_upstream((), "shadow", tmp_path / "missing.pem")
+
+
+class _Accepting(http.server.BaseHTTPRequestHandler):
+    """Answers 202 to every POST, as the real service does to a valid signal."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def tls_upstream(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS upstream on 127.0.0.1 with a self-signed certificate: its URL and the
+    certificate, which is its own authority."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Accepting)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_tls_upstream_is_trusted_through_upstream_ca_and_refused_without_it(
+    tls_upstream: tuple[str, Path],
+) -> None:
+    url, cert = tls_upstream
+    trusted = Settings(upstreams=(f"lucidworks={url}",), upstream_ca=cert)
+    with MockServer(trusted) as mock:
+        post_click(mock, CLICK)
+        (call,) = calls_of(mock, 1)
+        assert (call["upstream_status"], call["outcome"]) == (202, "agree")
+    with MockServer(Settings(upstreams=(f"lucidworks={url}",))) as mock:
+        post_click(mock, CLICK)
+        (call,) = calls_of(mock, 1)
+        assert call["outcome"] == "upstream-unavailable"
+        assert "CERTIFICATE_VERIFY_FAILED" in call["upstream_error"]
