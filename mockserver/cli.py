@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from mockserver.ci.payload_files import (
 )
 from mockserver.events import DISAGREE, plural
 from mockserver.inspect.dashboard import UI_PATH
-from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings, data_dir
 from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
 from mockserver.storage import open_store
 from mockserver.storage.base import redacted
@@ -342,7 +343,83 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     _add_demo(commands)
     _add_check_shared(commands)
+    _add_probe(commands)
     return parser
+
+
+# The valid signal each vendor's probe bodies are made from.
+PROBED = {"lucidworks": "click-full.json", "neuralens": "click-product-docs-example-fixed.json"}
+
+
+def _add_probe(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    probe = commands.add_parser(
+        "probe",
+        help="ask a real service which reading of each profile rule it follows",
+        description="Send about a hundred boundary bodies (fields null, absent, of the wrong "
+        "type or case, keys repeated, 1.0 integers, invalid UTF-8, data after the JSON) to "
+        "the real service, and report, for each rule that tells the strict profile from the "
+        "lenient one, which reading the service follows. It writes test signals into the "
+        "service's store: point it at one kept for testing (docs/shadow-mode.md).",
+        epilog="example:\n  mockserver probe --upstream https://{store}.applications."
+        "lucidworks.com --store test-store --lucidworks-token $TOKEN --markdown probe.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    probe.add_argument("--upstream", required=True, metavar="URL", help="the service's base URL")
+    probe.add_argument("--vendor", choices=VENDOR_NAMES, default="lucidworks")
+    probe.add_argument("--store", help="the Lucidworks signal store, for a URL with {store}")
+    probe.add_argument("--lucidworks-token", help="the embed token (Authorization)")
+    probe.add_argument("--neuralens-key", help="the API key (X-Neuralens-API-Key)")
+    probe.add_argument("--neuralens-app", help="the application id (X-Neuralens-Application-ID)")
+    probe.add_argument("--upstream-ca", type=Path, metavar="FILE", help="PEM file of its CA")
+    probe.add_argument("--markdown", type=Path, metavar="FILE", help="write the report here too")
+    probe.add_argument("--yes", action="store_true", help="do not ask before sending")
+
+
+def probe(args: argparse.Namespace) -> int:
+    from mockserver.ci.probe import PATHS, corpus, readings, report, send
+    from mockserver.vendors.upstream import STORE_PLACEHOLDER, check_upstream
+
+    base = args.upstream.rstrip("/")
+    if STORE_PLACEHOLDER in base:
+        if not args.store:
+            return _fail("probe", "the URL names {store}: give --store, a signal store for tests")
+        base = base.replace(STORE_PLACEHOLDER, args.store)
+    try:
+        check_upstream([f"{args.vendor}={base}"], "shadow", None)
+        verify = check_upstream((), "shadow", args.upstream_ca)
+    except ValueError as exc:
+        return _fail("probe", str(exc))
+    schema_dir = Settings().schema_dir
+    strict, lenient = load_contracts(schema_dir, "strict"), load_contracts(schema_dir, "lenient")
+    valid = json.loads(
+        (data_dir() / "fixtures" / args.vendor / "valid" / PROBED[args.vendor]).read_text()
+    )
+    probes = corpus(args.vendor, valid, strict, lenient)
+    url = base + PATHS[args.vendor]
+    if not args.yes:
+        question = (
+            f"mockserver probe: this sends {len(probes)} test signals to {url}, into the store "
+            "behind it. Use a store kept for testing. Send them? [y/N] "
+        )
+        if not sys.stdin.isatty():
+            return _fail("probe", f"{question.split('. Send')[0]}; give --yes to send them")
+        if input(question).strip().lower() not in ("y", "yes"):
+            print("mockserver probe: nothing sent", file=sys.stderr)
+            return 1
+    if args.vendor == "lucidworks":
+        headers = {"Authorization": args.lucidworks_token or "", "Accept": "application/json"}
+    else:
+        headers = {
+            "X-Neuralens-API-Key": args.neuralens_key or "",
+            "X-Neuralens-Application-ID": args.neuralens_app or "",
+        }
+    headers["Content-Type"] = "application/json"
+    answers = send(url, probes, headers, verify=verify)
+    text = report(url, answers)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    print(text, end="")
+    return 0 if any(value != "unknown" for value in readings(answers).values()) else 1
 
 
 def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -770,7 +847,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
         "serve": serve, "validate": validate, "run": run, "report": report, "simulate": simulate,
-        "demo": demo, "check-shared": check_shared,
+        "demo": demo, "check-shared": check_shared, "probe": probe,
     }  # fmt: skip
     try:
         return commands[args.command](args)

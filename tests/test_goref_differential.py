@@ -29,6 +29,7 @@ import base64
 import contextlib
 import operator
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver import MockServer, Settings, SqliteStore, create_app
+from mockserver.cli import main
 from mockserver.validation import LucidworksContract, load_contracts
 from mockserver.validation.contracts import Profile
 from mockserver.validation.errors import FieldError
@@ -278,6 +280,30 @@ def test_against_go_as_the_upstream_the_disagreements_are_exactly_those_known_in
     assert [call["body"].encode("utf-8") for call in found] == [
         body.decode("utf-8", "replace").encode("utf-8") for body in expected
     ]
+
+
+@pytest.mark.parametrize("configuration", ["strict", "lenient"])
+def test_probe_names_the_reading_each_go_configuration_follows(
+    goref: Path, configuration: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mockserver probe`` against Go: in strict's configuration each rule reads strict but
+    where every Go layer accepts what it refuses (``go_accepts``); in lenient's, all lenient."""
+    rules = {rule.name: rule for rule in STRICT_ONLY}
+    with go_serving(goref, configuration) as url:
+        report = tmp_path / "probe.md"
+        argv = ["probe", "--upstream", url, "--lucidworks-token", "t", "--yes", "--markdown"]
+        assert main([*argv, str(report)]) == 0
+    text = report.read_text()
+    assert text == capsys.readouterr().out
+    found = dict(re.findall(r"^\| (\S+(?: \S+)?) \| \d+ \| (\w+) \|$", text, re.MULTILINE))
+    expected = {
+        name: "lenient" if configuration == "lenient" or rules[name].go_accepts else "strict"
+        for name in found
+        if name in rules
+    }
+    assert {name: found[name] for name in expected} == expected
+    assert len(expected) >= 8  # every Lucidworks rule of the profiles table is probed
+    assert (found["(both accept)"], found["(both refuse)"]) == ("agrees", "agrees")
 
 
 def _free_port() -> int:
