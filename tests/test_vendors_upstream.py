@@ -20,10 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
+from mockserver.cli import main
 from mockserver.settings import Settings
 from mockserver.testing.server import MockServer
 from mockserver.vendors.upstream import check_upstream, parse_upstreams
-from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
+from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
 
@@ -119,13 +120,21 @@ def test_the_upstream_gets_the_headers_the_client_sent_and_nothing_of_its_own(
     assert got["authorization"].startswith("hmac-sha256:")
 
 
-def test_an_upstream_that_answers_503_is_unavailable_not_a_disagreement() -> None:
-    flaky = MockServer(Settings(faults=("lucidworks:status=503",)))
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [("status=503", 503), ("reset", None), ("empty", None), ("malformed", None)],
+)
+def test_a_flaky_upstream_is_unavailable_never_a_disagreement(
+    fault: str, status: int | None
+) -> None:
+    flaky = MockServer(Settings(faults=(f"lucidworks:{fault}",)))
     with flaky as upstream, mock_before(upstream) as mock:
-        assert post_click(mock, without_ip(CLICK)).status_code == 400
-        call = calls_of(mock, 1)[0]
-        assert (call["upstream_status"], call["outcome"]) == (503, "upstream-unavailable")
+        assert post_click(mock, without_ip(CLICK)).status_code == 400  # the mock's, as ever
+        (call,) = calls_of(mock, 1)
+        assert (call["upstream_status"], call["outcome"]) == (status, "upstream-unavailable")
+        assert status is not None or call["upstream_error"]
         assert httpx.get(mock.url + "/_mock/summary").json()["disagreements"] == 0
+        assert len(stored(mock)["rejections"]) == 1  # its own record, whatever the upstream did
 
 
 def test_an_upstream_that_hangs_neither_delays_the_reply_nor_loses_the_event() -> None:
@@ -242,3 +251,37 @@ def test_a_tls_upstream_is_trusted_through_upstream_ca_and_refused_without_it(
         (call,) = calls_of(mock, 1)
         assert call["outcome"] == "upstream-unavailable"
         assert "CERTIFICATE_VERIFY_FAILED" in call["upstream_error"]
+
+
+def test_a_neuralens_upstream_gets_its_events_and_disagreements_are_found_alike(
+    lenient_upstream: MockServer,
+) -> None:
+    event = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.json")
+    no_query = {k: v for k, v in event.items() if k != "query"}  # a "should" strict enforces
+    with MockServer(Settings(upstreams=(f"neuralens={lenient_upstream.url}",))) as mock:
+        url = f"{mock.url}/analytics/event"
+        for body in (event, no_query):
+            httpx.post(url, content=json.dumps(body), headers=NEURALENS_HEADERS)
+        calls = calls_of(mock, 2)
+    assert [(c["mock_status"], c["upstream_status"]) for c in calls] == [(200, 200), (400, 200)]
+    assert calls[1]["upstream_url"] == f"{lenient_upstream.url}/analytics/event"
+    assert calls[1]["mock_errors"][0]["rule"] == "query-required"
+
+
+def test_serve_refuses_an_upstream_it_cannot_call_saying_what_to_write(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--upstream", "acme=http://x", "--port", "0"]) == 2
+    assert "give VENDOR=URL, VENDOR one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's own refusal, naming the two modes
+        main(["serve", "--upstream", "lucidworks=http://x", "--upstream-mode", "mirror"])
+    assert "choose from 'shadow', 'passthrough'" in capsys.readouterr().err
+
+
+def test_upstreams_come_from_the_environment_and_the_config_file_too(tmp_path: Path) -> None:
+    env = {"MOCKSERVER_UPSTREAMS": "lucidworks=http://a,neuralens=http://b"}
+    assert Settings.load(env=env).upstreams == ("lucidworks=http://a", "neuralens=http://b")
+    config = tmp_path / "mock.toml"
+    config.write_text('upstreams = ["lucidworks=http://a"]\nupstream-mode = "passthrough"\n')
+    loaded = Settings.load(config_file=config)
+    assert (loaded.upstreams, loaded.upstream_mode) == (("lucidworks=http://a",), "passthrough")
