@@ -355,7 +355,7 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     probe = commands.add_parser(
         "probe",
         help="ask a real service which reading of each profile rule it follows",
-        description="Send about a hundred boundary bodies (fields null, absent, of the wrong "
+        description="Send about fifty boundary bodies (fields null, absent, of the wrong "
         "type or case, keys repeated, 1.0 integers, invalid UTF-8, data after the JSON) to "
         "the real service, and report, for each rule that tells the strict profile from the "
         "lenient one, which reading the service follows. It writes test signals into the "
