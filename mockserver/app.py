@@ -100,9 +100,9 @@ def create_app(
             yield
         finally:
             lifespans -= 1
-            if upstream is not None:
-                await upstream.close()  # the shadow calls in flight are recorded first
             if lifespans == 0:
+                if upstream is not None:
+                    await upstream.close()  # the upstream calls in flight are recorded first
                 inspect.changes.detach()
                 if owned_store:
                     store.close()

@@ -376,7 +376,7 @@ def _add_probe(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def probe(args: argparse.Namespace) -> int:
-    from mockserver.ci.probe import PATHS, corpus, readings, report, send
+    from mockserver.ci.probe import BOTH_ACCEPT, PATHS, corpus, readings, report, send
     from mockserver.vendors.upstream import STORE_PLACEHOLDER, check_upstream
 
     base = args.upstream.rstrip("/")
@@ -419,7 +419,14 @@ def probe(args: argparse.Namespace) -> int:
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
     print(text, end="")
-    return 0 if any(value != "unknown" for value in readings(answers).values()) else 1
+    if readings(answers).get(BOTH_ACCEPT) != "agrees":
+        print(
+            "mockserver probe: the service did not accept the bodies both profiles accept, so "
+            "its readings say nothing; check the URL and the credentials",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -740,6 +747,8 @@ def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Setting
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, as in report: the client side (httpx) has no place in a serving process.
+    import httpx
+
     from mockserver.ci.reports import traffic_from_store
     from mockserver.testing.client import describe_disagreements
     from mockserver.testing.server import MockServer
@@ -769,6 +778,9 @@ def run(args: argparse.Namespace) -> int:
                 completed = subprocess.run(command, env={**os.environ, **urls}, check=False)  # noqa: S603
             except OSError as exc:
                 return _fail("run", f"cannot run {command[0]!r}: {exc.strerror}")
+            if settings.upstreams:  # the upstream calls still in flight, recorded before stopping
+                wait = settings.upstream_timeout + 5
+                httpx.get(f"{server.url}/_mock/upstream?limit=1", timeout=wait)
         traffic = traffic_from_store(store)
         disagreements = store.upstream_calls({"outcome": DISAGREE}, limit=1000).rows
     finally:

@@ -147,10 +147,18 @@ AGREE, DISAGREE, UNAVAILABLE, NOT_COMPARED = (
 OUTCOMES = (AGREE, DISAGREE, UNAVAILABLE, NOT_COMPARED)
 
 
+# Statuses about the moment, not the body: the service could not judge it now.
+_BUSY = frozenset({408, 429})
+# Statuses about the credentials, not the body: the mock takes any token unless told.
+_CREDENTIALS = frozenset({401, 403})
+
+
 def outcome_of(mock_status: int, upstream_status: int | None) -> str:
     """``upstream_status`` None: no reply came (a timeout, a connection error)."""
-    if upstream_status is None or upstream_status >= 500:
+    if upstream_status is None or upstream_status >= 500 or upstream_status in _BUSY:
         return UNAVAILABLE
+    if mock_status in _CREDENTIALS or upstream_status in _CREDENTIALS:
+        return NOT_COMPARED
     mock_class, upstream_class = mock_status // 100, upstream_status // 100
     if {mock_class, upstream_class} == {2, 4}:
         return DISAGREE

@@ -69,7 +69,9 @@ def prepare(settings: Settings) -> Starlette | None:
         raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
     for flag in settings.faults:  # a wrong --fault stops here, not in every worker
         parse_rule(parse_flag(flag), 0, vendors=RULE_TARGETS)
-    check_upstream(settings.upstreams, settings.upstream_mode, settings.upstream_ca)
+    check_upstream(
+        settings.upstreams, settings.upstream_mode, settings.upstream_ca, settings.upstream_timeout
+    )
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     open_store(settings.db).close()
     return None

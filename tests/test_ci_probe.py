@@ -48,6 +48,18 @@ def test_a_mockserver_as_the_service_reads_as_its_own_profile_on_every_rule(
     assert set(found.values()) == {profile}
 
 
+def test_a_wrong_token_reads_unknown_not_strict_and_the_command_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with MockServer(Settings(profile="lenient", lucidworks_tokens=("right",))) as service:
+        argv = ["probe", "--upstream", service.url, "--yes", "--lucidworks-token", "wrong"]
+        assert main(argv) == 1
+    said = capsys.readouterr()
+    assert "| openapi-null | 8 | unknown |" in said.out  # every body got a 401
+    assert "| (both accept) | 5 | unknown |" in said.out
+    assert "check the URL and the credentials" in said.err
+
+
 def test_a_rule_without_replies_reads_unknown_and_the_command_fails(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -6,6 +6,7 @@ one flaky."""
 from __future__ import annotations
 
 import copy
+import gzip
 import http.server
 import json
 import shutil
@@ -15,12 +16,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
+from mockserver.app import create_app
 from mockserver.cli import main
+from mockserver.events import outcome_of
 from mockserver.settings import Settings
 from mockserver.testing.server import MockServer
 from mockserver.vendors.upstream import check_upstream, parse_upstreams
@@ -285,3 +289,147 @@ def test_upstreams_come_from_the_environment_and_the_config_file_too(tmp_path: P
     config.write_text('upstreams = ["lucidworks=http://a"]\nupstream-mode = "passthrough"\n')
     loaded = Settings.load(config_file=config)
     assert (loaded.upstreams, loaded.upstream_mode) == (("lucidworks=http://a",), "passthrough")
+
+
+class _Scripted(http.server.BaseHTTPRequestHandler):
+    """An upstream that answers as ``script`` says: (status, headers, body, seconds between
+    the body's bytes); and keeps what it was sent."""
+
+    script: ClassVar[tuple[int, dict[str, str], bytes, float]] = (202, {}, b"", 0.0)
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
+        status, headers, body, pause = self.script
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        for byte in body:
+            time.sleep(pause)
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
+    handler = type("Handler", (_Scripted,), {"seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_upstream_that_drips_its_reply_is_cut_off_at_the_timeout_in_all(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    url, handler = scripted
+    handler.script = (400, {}, b"x" * 10, 0.4)  # 4 s in all, each byte well within a second
+    with MockServer(Settings(upstreams=(f"lucidworks={url}",), upstream_timeout=1)) as mock:
+        post_click(mock, CLICK)
+        started = time.monotonic()
+        (call,) = calls_of(mock, 1)
+        assert time.monotonic() - started < 2.5
+    assert call["upstream_status"] is None
+    assert call["upstream_error"] == "TimeoutError: no whole reply within 1 s"
+
+
+def test_headers_the_clients_connection_header_names_are_not_forwarded(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    url, handler = scripted
+    with MockServer(Settings(upstreams=(f"lucidworks={url}",))) as mock:
+        post_click(mock, CLICK, Connection="keep-alive, X-Hop", **{"X-Hop": "1", "X-End": "2"})
+        calls_of(mock, 1)
+    (seen,) = handler.seen
+    assert "x-hop" not in seen
+    assert seen["x-end"] == "2"
+
+
+def test_passthrough_passes_a_redirect_and_a_compressed_reply_back_as_they_came(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    url, handler = scripted
+    settings = Settings(upstreams=(f"lucidworks={url}",), upstream_mode="passthrough")
+    with MockServer(settings) as mock:
+        handler.script = (302, {"Location": "https://elsewhere.example/"}, b"", 0.0)
+        moved = post_click(mock, CLICK)
+        assert (moved.status_code, moved.headers["location"]) == (302, "https://elsewhere.example/")
+        packed = gzip.compress(b'{"error": "refused"}')
+        handler.script = (400, {"Content-Encoding": "gzip"}, packed, 0.0)
+        refused = post_click(mock, CLICK)
+        assert (refused.status_code, refused.json()) == (400, {"error": "refused"})
+        calls = calls_of(mock, 2)
+    assert calls[1]["upstream_body"] == '{"error": "refused"}'  # kept decompressed
+    assert calls[1]["outcome"] == "disagree"
+
+
+def test_a_lucidworks_request_that_names_no_store_is_not_sent_to_a_store_named_default(
+    scripted: tuple[str, type[_Scripted]],
+) -> None:
+    url, handler = scripted
+    port = url.rsplit(":", 1)[1]
+    target = f"lucidworks=http://{{store}}.localhost:{port}"
+    with MockServer(Settings(upstreams=(target,))) as mock:
+        post_click(mock, CLICK)  # to 127.0.0.1: no store in the path or the Host
+        (call,) = calls_of(mock, 1)
+    assert handler.seen == []
+    assert call["outcome"] == "upstream-unavailable"
+    assert "names no signal store" in call["upstream_error"]
+
+
+def test_in_process_without_a_lifespan_the_upstream_calls_are_still_recorded(
+    lenient_upstream: MockServer,
+) -> None:
+    app = create_app(Settings(upstreams=(f"lucidworks={lenient_upstream.url}",)))
+    client = TestClient(app)  # no `with`: each request runs on a loop of its own
+    for _ in range(3):
+        client.post("/retail/signals/click", content=json.dumps(CLICK), headers=LUCIDWORKS_HEADERS)
+    assert client.get("/_mock/upstream").json()["total"] == 3
+    with TestClient(app):  # a lifespan's end closes the upstream's connections
+        pass
+
+
+def test_the_summary_does_not_wait_for_a_slow_upstream_and_a_reset_does() -> None:
+    slow = MockServer(Settings(faults=("lucidworks:latency,ms=1500",)))
+    with slow as upstream, mock_before(upstream, upstream_timeout=3) as mock:
+        post_click(mock, CLICK)
+        started = time.monotonic()
+        assert httpx.get(mock.url + "/_mock/summary").json()["events"]["total"] == 1
+        assert time.monotonic() - started < 1.0
+        assert httpx.post(mock.url + "/_mock/reset").status_code == 204
+        assert calls_of(mock, 0) == []  # the call in flight was recorded, then deleted
+
+
+@pytest.mark.parametrize(
+    ("mock", "upstream", "outcome"),
+    [
+        (202, 202, "agree"), (400, 400, "agree"), (400, 422, "agree"),
+        (202, 400, "disagree"), (400, 202, "disagree"),
+        (202, 500, "upstream-unavailable"), (202, None, "upstream-unavailable"),
+        (202, 429, "upstream-unavailable"), (202, 408, "upstream-unavailable"),
+        (202, 401, "not-compared"), (401, 202, "not-compared"), (202, 302, "not-compared"),
+        (503, 202, "not-compared"),
+    ],
+)  # fmt: skip
+def test_the_outcome_compares_only_verdicts_on_the_body(
+    mock: int, upstream: int | None, outcome: str
+) -> None:
+    assert outcome_of(mock, upstream) == outcome
+
+
+def test_an_upstream_ca_file_is_trusted_beside_the_systems_authorities(
+    tls_upstream: tuple[str, Path],
+) -> None:
+    context = check_upstream((), "shadow", tls_upstream[1])
+    assert isinstance(context, ssl.SSLContext)
+    system = ssl.create_default_context().cert_store_stats()["x509_ca"]
+    assert context.cert_store_stats()["x509_ca"] == system + 1

@@ -192,14 +192,16 @@ def send(
 
 def readings(answers: Sequence[Answer]) -> dict[str, str]:
     """For each rule, the reading the service follows: strict (it refused every body the
-    rule refuses), lenient (it accepted them all), mixed, or unknown (no reply, or a 5xx);
-    for the controls, whether it agreed with both profiles."""
+    rule refuses with a 400), lenient (it accepted them all), mixed, or unknown (no reply,
+    or another status: a 401, a 429, a 5xx); for the controls, whether it agreed with both
+    profiles."""
     verdicts: dict[str, set[str]] = {}
     for answer in answers:
         status = answer.status
+        # Only a 400 (or 422) judged the body: a 401 says the token is wrong, a 429 to wait.
         verdict = (
-            "unknown" if status is None or status >= 500
-            else "accepts" if 200 <= status < 300 else "refuses"
+            "accepts" if status is not None and 200 <= status < 300
+            else "refuses" if status in (400, 422) else "unknown"
         )  # fmt: skip
         verdicts.setdefault(answer.probe.rule, set()).add(verdict)
     named = {frozenset({"refuses"}): "strict", frozenset({"accepts"}): "lenient"}

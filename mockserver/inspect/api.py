@@ -273,8 +273,8 @@ class InspectAPI:
         pages are then on a loopback name, and a page on any other name that reaches it is a
         DNS-rebinding page (the attacker's name pointed at 127.0.0.1), same-origin as far as
         the browser can tell. ``upstream``: shadow mode's calls, which the reads of their
-        verdicts (upstream, disagreements, summary) wait for: a shadow call is made after its
-        request's reply, and a test that reads right after sending must still see it."""
+        verdicts (upstream, disagreements) and a reset wait for: a shadow call is made after
+        its request's reply, and a test that reads right after sending must still see it."""
         self.store = store
         self.upstream = upstream
         self.abandoned_counts = 0  # waits' counts still running after their waits ended
@@ -423,7 +423,8 @@ class InspectAPI:
             await self.upstream.settle()
 
     async def summary(self, params: Params, request: Request) -> Response:
-        await self._settled()
+        # Not settled: the dashboard reads its counts here, and must not wait on a slow
+        # upstream; /_mock/upstream and /_mock/disagreements wait.
         return JSONResponse(await run_in_threadpool(self.store.summary, params.get("namespace")))
 
     async def analytics(self, params: Params, request: Request) -> Response:
@@ -464,7 +465,9 @@ class InspectAPI:
 
     async def reset(self, params: Params, request: Request) -> Response:
         # In a thread: a million rows take seconds to delete, and the event loop serves every
-        # vendor request (health answered in 5.6 s while a reset ran on it).
+        # vendor request (health answered in 5.6 s while a reset ran on it). The upstream
+        # calls of requests answered before it are recorded first, so it deletes them too.
+        await self._settled()
         await run_in_threadpool(self.store.reset, params.get("namespace"))
         return Response(status_code=204)
 

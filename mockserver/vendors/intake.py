@@ -149,8 +149,8 @@ class Intake:
     received_at: str
     header_bytes: int = 0  # names, values and their separators, as they came
     connection: Connection | None = None  # for faults; None in-process (a test client)
-    # As they came, repeats and case kept, and the query string: for the upstream
-    # (vendors/upstream.py), which forwards them unchanged.
+    # As the server gave them (repeats and order kept; names in lower case), and the query
+    # string: for the upstream (vendors/upstream.py), which forwards them unchanged.
     raw_headers: Sequence[tuple[bytes, bytes]] = ()
     query: str = ""
 

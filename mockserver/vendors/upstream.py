@@ -21,10 +21,13 @@ never a disagreement: that is the real service's trouble, not a verdict.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import ssl
+import threading
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,8 +39,10 @@ from mockserver.events import (
     UpstreamCall,
     outcome_of,
 )
+from mockserver.storage.base import redacted
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import Intake
+from mockserver.vendors.lucidworks import DEFAULT_TENANT
 from mockserver.vendors.registry import VENDOR_NAMES
 from mockserver.vendors.reply import Reply
 
@@ -59,7 +64,9 @@ NOT_FORWARDED = frozenset(
     }
 )  # fmt: skip
 # Of the upstream's reply headers, those a passthrough reply carries on.
-PASSED_BACK = frozenset({"content-type", "retry-after", "www-authenticate"})
+PASSED_BACK = frozenset(
+    {"content-type", "content-encoding", "location", "retry-after", "www-authenticate"}
+)
 
 log = logging.getLogger("mockserver.upstream")
 
@@ -90,16 +97,23 @@ def parse_upstreams(items: Sequence[str]) -> dict[str, str]:
     return targets
 
 
-def check_upstream(items: Sequence[str], mode: str, ca_file: Path | None) -> ssl.SSLContext | bool:
+def check_upstream(
+    items: Sequence[str], mode: str, ca_file: Path | None, timeout: float = 1
+) -> ssl.SSLContext | bool:
     """Refuse, saying what to write, settings no upstream could be called with; what verifies
     the upstreams' certificates (True: the system's authorities)."""
     parse_upstreams(items)
     if mode not in MODES:
         raise ValueError(f"--upstream-mode {mode!r}: choose {' or '.join(MODES)}")
+    if timeout < 1:
+        raise ValueError(f"--upstream-timeout {timeout:g}: give a number of seconds, 1 or more")
     if ca_file is None:
         return True
     try:
-        return ssl.create_default_context(cafile=str(ca_file))
+        # The system's authorities too: another upstream may well have a public certificate.
+        context = ssl.create_default_context()
+        context.load_verify_locations(cafile=str(ca_file))
+        return context
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(
             f"--upstream-ca {ca_file}: cannot read it as PEM certificates: {exc}"
@@ -123,8 +137,29 @@ class Forwarded:
         self.url, self.status, self.body, self.headers = url, status, body, headers
         self.ms, self.error = ms, error
 
+    def text(self) -> str | None:
+        """The first UPSTREAM_BODY_CHARS of the body as text, decompressed if need be."""
+        if self.status is None:
+            return None
+        body = self.body
+        encoding = dict(self.headers).get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            try:
+                body = zlib.decompressobj(47).decompress(body, UPSTREAM_BODY_CHARS * 4)
+            except zlib.error:
+                return f"({len(self.body)} bytes, Content-Encoding: {encoding}, not readable)"
+        elif encoding not in ("", "identity"):
+            return f"({len(self.body)} bytes, Content-Encoding: {encoding})"
+        return body[:UPSTREAM_BODY_CHARS].decode("utf-8", "replace")
+
 
 class Upstream:
+    """The calls run on an event loop of their own, in a thread this object starts: a shadow
+    call outlives the request that made it (a test client's loop may end with its request),
+    waits can be counted from any loop, and at most ``MAX_IN_FLIGHT`` calls run at once."""
+
+    MAX_IN_FLIGHT = 32
+
     def __init__(
         self,
         targets: Mapping[str, str],
@@ -134,14 +169,17 @@ class Upstream:
         ca_file: Path | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        self._verify = check_upstream((), mode, ca_file)
+        self._verify = check_upstream((), mode, ca_file, timeout)
         self.targets = dict(targets)
         self.recorder = recorder
         self.profile = profile
         self.mode = mode
         self.timeout = timeout
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
-        self._shadowing: set[asyncio.Task[Forwarded]] = set()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.AsyncClient | None = None  # the calls' loop's
+        self._slots: asyncio.Semaphore | None = None
+        self._pending: set[concurrent.futures.Future[Forwarded]] = set()
 
     def serves(self, vendor: str | None) -> bool:
         return vendor in self.targets
@@ -156,15 +194,49 @@ class Upstream:
     ) -> Reply:
         """The reply to send for a request the mock judged as ``reply`` (``errors``: its
         reasons): the mock's own in shadow mode, the upstream's in passthrough."""
+        call = self._compare(intake, tenant, body, reply.status, errors)
+        future = asyncio.run_coroutine_threadsafe(call, self._calls_loop())
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._finished)
         if self.mode == SHADOW:
-            task = asyncio.get_running_loop().create_task(
-                self._compare(intake, tenant, body, reply.status, errors)
-            )
-            self._shadowing.add(task)
-            task.add_done_callback(self._shadowing.discard)
             return reply
-        forwarded = await self._compare(intake, tenant, body, reply.status, errors)
-        return _passed_back(forwarded)
+        return _passed_back(await asyncio.wrap_future(future))
+
+    def _finished(self, future: concurrent.futures.Future[Forwarded]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _calls_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=_run_until_stopped, args=(loop,),
+                                 name="mockserver-upstream", daemon=True).start()  # fmt: skip
+                self._loop = loop
+            return self._loop
+
+    async def settle(self) -> None:
+        """Returns once the calls of the requests answered so far are recorded (each within
+        the timeout): a read after it sees them."""
+        with self._lock:
+            pending = list(self._pending)
+        if pending:
+            await asyncio.wait([asyncio.wrap_future(f) for f in pending], timeout=self.timeout + 1)
+
+    async def close(self) -> None:
+        """Let the calls in flight finish (each within the timeout), then stop their loop."""
+        await self.settle()
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        client, self._client, self._slots = self._client, None, None
+        if client is not None:
+            closing = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(closing), 5)
+        loop.call_soon_threadsafe(loop.stop)
 
     async def _compare(
         self,
@@ -180,17 +252,17 @@ class Upstream:
             request_id=intake.request_id, vendor=intake.vendor or "", endpoint=intake.endpoint,
             namespace=intake.namespace, tenant=tenant, profile=self.profile, mode=self.mode,
             mock_status=mock_status, mock_errors=[e.as_dict() for e in errors],
-            upstream_url=forwarded.url, upstream_status=forwarded.status,
-            upstream_body=forwarded.body[:UPSTREAM_BODY_CHARS].decode("utf-8", "replace")
-            if forwarded.status is not None else None,
-            upstream_ms=forwarded.ms, upstream_error=forwarded.error, outcome=outcome,
+            upstream_url=redacted(forwarded.url), upstream_status=forwarded.status,
+            upstream_body=forwarded.text(), upstream_ms=forwarded.ms,
+            upstream_error=forwarded.error, outcome=outcome,
             body=body.decode("utf-8", "replace") if outcome == DISAGREE else None,
             received_at=intake.received_at,
         )  # fmt: skip
         if outcome == DISAGREE:
             log.warning(
                 "disagreement: the mock answered %s, %s answered %s (%s %s)",
-                mock_status, forwarded.url, forwarded.status, intake.vendor, intake.endpoint,
+                mock_status, redacted(forwarded.url), forwarded.status, intake.vendor,
+                intake.endpoint,
             )  # fmt: skip
         try:
             await self.recorder.upstream(call)
@@ -199,9 +271,12 @@ class Upstream:
         return forwarded
 
     def url_for(self, intake: Intake, tenant: str | None) -> str | None:
+        """Where the request goes; None when the URL names ``{store}`` and the request names
+        none (the mock's own fallback store, ``default``, is no store of the real service)."""
         base = self.targets[intake.vendor or ""]
         if STORE_PLACEHOLDER in base:
-            if tenant is None:
+            named = intake.store is not None or tenant not in (None, DEFAULT_TENANT)
+            if tenant is None or not named:
                 return None
             base = base.replace(STORE_PLACEHOLDER, tenant)
         query = f"?{intake.query}" if intake.query else ""
@@ -210,63 +285,67 @@ class Upstream:
     async def forward(self, intake: Intake, tenant: str | None, body: bytes) -> Forwarded:
         url = self.url_for(intake, tenant)
         if url is None:
-            return Forwarded(self.targets[intake.vendor or ""], error="no signal store to name")
+            message = (
+                "the request names no signal store for the upstream URL's {store}: send it to "
+                "/signal-store/{id}/… or with a Host of {id}.…, or give --upstream a URL "
+                "without {store}"
+            )
+            return Forwarded(self.targets[intake.vendor or ""], error=message)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.MAX_IN_FLIGHT)
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout), self._slots:  # waiting for a turn too
+                started = time.perf_counter()
+                status, headers, received = await self._send(intake, url, body)
+        except Exception as exc:  # every failure to get a reply is the same outcome
+            if isinstance(exc, TimeoutError):
+                exc = TimeoutError(f"no whole reply within {self.timeout:g} s")
+            return Forwarded(url, error=_failure(exc))
+        ms = round((time.perf_counter() - started) * 1000, 3)
+        return Forwarded(url, status, received, headers, ms)
+
+    async def _send(
+        self, intake: Intake, url: str, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = intake.headers.get("connection", "")
+        # Hop-by-hop: those always, and those the client's Connection header names.
+        dropped = NOT_FORWARDED | {name.strip().lower() for name in connection.split(",")}
         headers = [
             (name, value)
             for name, value in intake.raw_headers
-            if name.decode("latin-1").lower() not in NOT_FORWARDED
+            if name.decode("latin-1").lower() not in dropped
         ]
-        client = self._client()
-        started = time.perf_counter()
+        client = self._http()
+        request = client.build_request(intake.method, url, headers=headers, content=body)
+        response = await client.send(request, stream=True)
         try:
-            request = client.build_request(intake.method, url, headers=headers, content=body)
-            response = await client.send(request, stream=True)
-            try:
-                received = bytearray()
-                async for chunk in response.aiter_bytes():
-                    received += chunk
-                    if len(received) >= MAX_UPSTREAM_BODY_BYTES:
-                        break
-            finally:
-                await response.aclose()
-        except Exception as exc:  # every failure to get a reply is the same outcome
-            return Forwarded(url, error=_failure(exc))
-        ms = round((time.perf_counter() - started) * 1000, 3)
-        kept = [(k, v) for k, v in response.headers.items() if k.lower() in PASSED_BACK]
-        return Forwarded(url, response.status_code, bytes(received), kept, ms)
+            received = bytearray()
+            async for chunk in response.aiter_raw():  # as sent: passthrough passes it on
+                received += chunk
+                if len(received) >= MAX_UPSTREAM_BODY_BYTES:
+                    break
+        finally:
+            await response.aclose()
+        kept = [(k.lower(), v) for k, v in response.headers.items() if k.lower() in PASSED_BACK]
+        return response.status_code, kept, bytes(received)
 
-    def _client(self) -> httpx.AsyncClient:
-        """One client per event loop (a pool of connections to each upstream), made at the
-        first request: httpx is imported only by a server that forwards."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
+    def _http(self) -> httpx.AsyncClient:
+        """The calls' client (a pool of connections to each upstream), made at the first
+        call: httpx is imported only by a server that forwards."""
+        if self._client is None:
             import httpx
 
-            client = httpx.AsyncClient(
+            self._client = httpx.AsyncClient(
                 verify=self._verify, timeout=self.timeout, follow_redirects=False
             )
-            client.headers.clear()  # no User-Agent, Accept… of httpx's own: the client's only
-            self._clients[loop] = client
-        return client
+            self._client.headers.clear()  # no User-Agent, Accept… of httpx's: the client's only
+        return self._client
 
-    async def settle(self) -> None:
-        """Returns once the shadow calls of this loop's requests answered so far are recorded
-        (each within the timeout): a read after it sees them."""
-        loop = asyncio.get_running_loop()
-        mine = [task for task in self._shadowing if task.get_loop() is loop]
-        if mine:
-            await asyncio.wait(mine, timeout=self.timeout + 1)
 
-    async def close(self) -> None:
-        """Let the shadow calls in flight finish (each within the timeout), then close."""
-        if self._shadowing:
-            await asyncio.wait(set(self._shadowing), timeout=self.timeout + 1)
-        for loop, client in list(self._clients.items()):
-            if loop is asyncio.get_running_loop():
-                with contextlib.suppress(Exception):
-                    await client.aclose()
-                del self._clients[loop]
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_forever()
+    loop.close()
 
 
 def _failure(exc: Exception) -> str:
@@ -277,12 +356,13 @@ def _failure(exc: Exception) -> str:
 def _passed_back(forwarded: Forwarded) -> Reply:
     if forwarded.status is None:
         detail = (
-            f"mockserver forwarded this request to {forwarded.url} (--upstream-mode passthrough) "
-            f"and no reply came: {forwarded.error or f'status {forwarded.status}'}; its own "
-            "verdict is in /_mock/upstream"
+            f"mockserver forwarded this request to {redacted(forwarded.url)} (--upstream-mode "
+            f"passthrough) and no reply came: {forwarded.error}; its own verdict is in "
+            "/_mock/upstream"
         )
         problem = {"type": "about:blank", "title": "Bad Gateway", "status": 502, "detail": detail}
         return Reply.json(502, problem, "application/problem+json")
-    headers = [(b"content-length", str(len(forwarded.body)).encode())]
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in forwarded.headers]
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in forwarded.headers]
+    if forwarded.status not in (204, 304) and forwarded.status >= 200:
+        headers.insert(0, (b"content-length", str(len(forwarded.body)).encode()))
     return Reply(forwarded.status, forwarded.body, tuple(headers))
