@@ -26,6 +26,7 @@ from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.registry import VENDORS
 from mockserver.vendors.request_path import FaultSeam, RequestPath
 from mockserver.vendors.routes import VendorRoutes
+from mockserver.vendors.upstream import Upstream, parse_upstreams
 
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -45,11 +46,19 @@ def create_app(
     store = store if store is not None else open_store(settings.db)
     book = FaultBook(settings.fault_seed, RULE_TARGETS)
     book.replace(parse_flag(flag) for flag in settings.faults)
+    recorder = Recorder(GroupCommit(store), store.salt)
+    upstream = None
+    if settings.upstreams:
+        upstream = Upstream(
+            parse_upstreams(settings.upstreams), recorder, settings.profile,
+            settings.upstream_mode, settings.upstream_ca, settings.upstream_timeout,
+        )  # fmt: skip
     request_path = RequestPath(
-        Recorder(GroupCommit(store), store.salt),
+        recorder,
         BodyBudget(),
         settings.max_body_bytes,
         faults if faults is not None else FaultInjector(book),
+        upstream,
     )
     inspect = InspectAPI(
         store,
@@ -58,6 +67,7 @@ def create_app(
         faults=book,
         trusted_origins=settings.cors_origins,
         local_only=settings.listens_locally and not settings.admin_token,
+        upstream=upstream,
     )
     inspect_routes = inspect.routes()
 
@@ -91,6 +101,8 @@ def create_app(
         finally:
             lifespans -= 1
             if lifespans == 0:
+                if upstream is not None:
+                    await upstream.close()  # the upstream calls in flight are recorded first
                 inspect.changes.detach()
                 if owned_store:
                     store.close()

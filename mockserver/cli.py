@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -19,9 +20,9 @@ from mockserver.ci.payload_files import (
     format_json,
     read_payloads,
 )
-from mockserver.events import plural
+from mockserver.events import DISAGREE, plural
 from mockserver.inspect.dashboard import UI_PATH
-from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings
+from mockserver.settings import DEFAULT_DB, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, Settings, data_dir
 from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
 from mockserver.storage import open_store
 from mockserver.storage.base import redacted
@@ -188,6 +189,33 @@ def _add_server_options(
     parser.add_argument(
         "--fault-seed", type=int, help="seed of the fault rules that give no seed of their own"
     )
+    upstream = parser.add_argument_group(
+        "shadow mode", "forward each vendor request to the real service too, and keep both "
+        "verdicts: GET /_mock/disagreements (docs/shadow-mode.md)",
+    )  # fmt: skip
+    upstream.add_argument(
+        "--upstream",
+        action="append",
+        dest="upstreams",
+        metavar="VENDOR=URL",
+        help="the real service of VENDOR, e.g. lucidworks=https://{store}.applications."
+        "lucidworks.com ({store}: each request's signal store) or neuralens=https://HOST "
+        "(repeatable)",
+    )
+    upstream.add_argument(
+        "--upstream-mode",
+        choices=("shadow", "passthrough"),
+        help="shadow (default): the client gets the mock's reply, the upstream is called after "
+        "it; passthrough: the client gets the upstream's",
+    )
+    upstream.add_argument(
+        "--upstream-ca", type=Path, metavar="FILE", help="PEM file of the CA that signs the "
+        "upstream's certificate, when no public authority does",
+    )  # fmt: skip
+    upstream.add_argument(
+        "--upstream-timeout", type=int, metavar="SECONDS", help="wait this long for the upstream "
+        "(default 10); then it counts as unavailable",
+    )  # fmt: skip
     parser.add_argument("--config", type=Path, help="TOML file with any of the settings above")
 
 
@@ -315,7 +343,90 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     _add_demo(commands)
     _add_check_shared(commands)
+    _add_probe(commands)
     return parser
+
+
+# The valid signal each vendor's probe bodies are made from.
+PROBED = {"lucidworks": "click-full.json", "neuralens": "click-product-docs-example-fixed.json"}
+
+
+def _add_probe(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    probe = commands.add_parser(
+        "probe",
+        help="ask a real service which reading of each profile rule it follows",
+        description="Send about fifty boundary bodies (fields null, absent, of the wrong "
+        "type or case, keys repeated, 1.0 integers, invalid UTF-8, data after the JSON) to "
+        "the real service, and report, for each rule that tells the strict profile from the "
+        "lenient one, which reading the service follows. It writes test signals into the "
+        "service's store: point it at one kept for testing (docs/shadow-mode.md).",
+        epilog="example:\n  mockserver probe --upstream https://{store}.applications."
+        "lucidworks.com --store test-store --lucidworks-token $TOKEN --markdown probe.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    probe.add_argument("--upstream", required=True, metavar="URL", help="the service's base URL")
+    probe.add_argument("--vendor", choices=VENDOR_NAMES, default="lucidworks")
+    probe.add_argument("--store", help="the Lucidworks signal store, for a URL with {store}")
+    probe.add_argument("--lucidworks-token", help="the embed token (Authorization)")
+    probe.add_argument("--neuralens-key", help="the API key (X-Neuralens-API-Key)")
+    probe.add_argument("--neuralens-app", help="the application id (X-Neuralens-Application-ID)")
+    probe.add_argument("--upstream-ca", type=Path, metavar="FILE", help="PEM file of its CA")
+    probe.add_argument("--markdown", type=Path, metavar="FILE", help="write the report here too")
+    probe.add_argument("--yes", action="store_true", help="do not ask before sending")
+
+
+def probe(args: argparse.Namespace) -> int:
+    from mockserver.ci.probe import BOTH_ACCEPT, PATHS, corpus, readings, report, send
+    from mockserver.vendors.upstream import STORE_PLACEHOLDER, check_upstream
+
+    base = args.upstream.rstrip("/")
+    if STORE_PLACEHOLDER in base:
+        if not args.store:
+            return _fail("probe", "the URL names {store}: give --store, a signal store for tests")
+        base = base.replace(STORE_PLACEHOLDER, args.store)
+    try:
+        check_upstream([f"{args.vendor}={base}"], "shadow", None)
+        verify = check_upstream((), "shadow", args.upstream_ca)
+    except ValueError as exc:
+        return _fail("probe", str(exc))
+    schema_dir = Settings().schema_dir
+    strict, lenient = load_contracts(schema_dir, "strict"), load_contracts(schema_dir, "lenient")
+    valid = json.loads(
+        (data_dir() / "fixtures" / args.vendor / "valid" / PROBED[args.vendor]).read_text()
+    )
+    probes = corpus(args.vendor, valid, strict, lenient)
+    url = base + PATHS[args.vendor]
+    if not args.yes:
+        question = (
+            f"mockserver probe: this sends {len(probes)} test signals to {url}, into the store "
+            "behind it. Use a store kept for testing. Send them? [y/N] "
+        )
+        if not sys.stdin.isatty():
+            return _fail("probe", f"{question.split('. Send')[0]}; give --yes to send them")
+        if input(question).strip().lower() not in ("y", "yes"):
+            print("mockserver probe: nothing sent", file=sys.stderr)
+            return 1
+    if args.vendor == "lucidworks":
+        headers = {"Authorization": args.lucidworks_token or "", "Accept": "application/json"}
+    else:
+        headers = {
+            "X-Neuralens-API-Key": args.neuralens_key or "",
+            "X-Neuralens-Application-ID": args.neuralens_app or "",
+        }
+    headers["Content-Type"] = "application/json"
+    answers = send(url, probes, headers, verify=verify)
+    text = report(url, answers)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    print(text, end="")
+    if readings(answers).get(BOTH_ACCEPT) != "agrees":
+        print(
+            "mockserver probe: the service did not accept the bodies both profiles accept, so "
+            "its readings say nothing; check the URL and the credentials",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _add_check_shared(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -552,6 +663,10 @@ def _settings(args: argparse.Namespace, **defaults: object) -> Settings:
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "faults": tuple(args.faults) if args.faults else None,
         "fault_seed": args.fault_seed,
+        "upstreams": tuple(args.upstreams) if args.upstreams else None,
+        "upstream_mode": args.upstream_mode,
+        "upstream_ca": args.upstream_ca,
+        "upstream_timeout": args.upstream_timeout,
     }
     for name, value in defaults.items():
         if flags.get(name) is None:
@@ -632,7 +747,10 @@ def _write_reports(args: argparse.Namespace, traffic: Traffic, settings: Setting
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, as in report: the client side (httpx) has no place in a serving process.
+    import httpx
+
     from mockserver.ci.reports import traffic_from_store
+    from mockserver.testing.client import describe_disagreements
     from mockserver.testing.server import MockServer
 
     command = args.command_line[1:] if args.command_line[:1] == ["--"] else args.command_line
@@ -660,12 +778,19 @@ def run(args: argparse.Namespace) -> int:
                 completed = subprocess.run(command, env={**os.environ, **urls}, check=False)  # noqa: S603
             except OSError as exc:
                 return _fail("run", f"cannot run {command[0]!r}: {exc.strerror}")
+            if settings.upstreams:  # the upstream calls still in flight, recorded before stopping
+                wait = settings.upstream_timeout + 5
+                httpx.get(f"{server.url}/_mock/upstream?limit=1", timeout=wait)
         traffic = traffic_from_store(store)
+        disagreements = store.upstream_calls({"outcome": DISAGREE}, limit=1000).rows
     finally:
         store.close()
     print(_write_reports(args, traffic, settings), file=sys.stderr)
     if completed.returncode != 0:
         return completed.returncode
+    if disagreements:
+        print(f"mockserver run: {describe_disagreements(disagreements)}", file=sys.stderr)
+        return 1
     if not traffic.events and not traffic.rejections and not args.allow_empty:
         print(
             "mockserver run: the command sent no request to the mock; failing (point the app "
@@ -734,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {
         "serve": serve, "validate": validate, "run": run, "report": report, "simulate": simulate,
-        "demo": demo, "check-shared": check_shared,
+        "demo": demo, "check-shared": check_shared, "probe": probe,
     }  # fmt: skip
     try:
         return commands[args.command](args)

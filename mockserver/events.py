@@ -133,3 +133,63 @@ class Attempt:
     status: int | None
     stored: bool
     received_at: str
+
+
+# How a request's verdicts compare, the mock's and the upstream's (shadow mode): the same
+# class (2xx, 4xx), a disagreement (one accepted what the other refused), or no comparison
+# (the upstream timed out, failed to connect or answered 5xx; the mock could not store).
+AGREE, DISAGREE, UNAVAILABLE, NOT_COMPARED = (
+    "agree",
+    "disagree",
+    "upstream-unavailable",
+    "not-compared",
+)
+OUTCOMES = (AGREE, DISAGREE, UNAVAILABLE, NOT_COMPARED)
+
+
+# Statuses about the moment, not the body: the service could not judge it now.
+_BUSY = frozenset({408, 429})
+# Statuses about the credentials, not the body: the mock takes any token unless told.
+_CREDENTIALS = frozenset({401, 403})
+
+
+def outcome_of(mock_status: int, upstream_status: int | None) -> str:
+    """``upstream_status`` None: no reply came (a timeout, a connection error)."""
+    if upstream_status is None or upstream_status >= 500 or upstream_status in _BUSY:
+        return UNAVAILABLE
+    if mock_status in _CREDENTIALS or upstream_status in _CREDENTIALS:
+        return NOT_COMPARED
+    mock_class, upstream_class = mock_status // 100, upstream_status // 100
+    if {mock_class, upstream_class} == {2, 4}:
+        return DISAGREE
+    if mock_class == upstream_class and mock_class in (2, 4):
+        return AGREE
+    return NOT_COMPARED
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamCall:
+    """A vendor request forwarded to the real service (``--upstream``): both verdicts, the
+    mock's reasons, and what came back (its body's first ``UPSTREAM_BODY_CHARS``). The
+    request's body is kept only when the two disagree: it is what a person then reads."""
+
+    request_id: str
+    vendor: str
+    endpoint: str
+    namespace: str
+    tenant: str | None
+    profile: str
+    mode: str
+    mock_status: int
+    mock_errors: Sequence[Mapping[str, str]]
+    upstream_url: str
+    upstream_status: int | None
+    upstream_body: str | None
+    upstream_ms: float | None
+    upstream_error: str | None  # why no reply came: a timeout, a refused connection
+    outcome: str
+    body: str | None
+    received_at: str
+
+
+UPSTREAM_BODY_CHARS = 4096

@@ -25,6 +25,7 @@ from mockserver.settings import Settings
 from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
 from mockserver.vendors.faults import RULE_TARGETS
+from mockserver.vendors.upstream import check_upstream
 
 # uvicorn's, most severe first
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -68,6 +69,9 @@ def prepare(settings: Settings) -> Starlette | None:
         raise ValueError("--workers needs a --db file: each worker would have its own :memory:")
     for flag in settings.faults:  # a wrong --fault stops here, not in every worker
         parse_rule(parse_flag(flag), 0, vendors=RULE_TARGETS)
+    check_upstream(
+        settings.upstreams, settings.upstream_mode, settings.upstream_ca, settings.upstream_timeout
+    )
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     open_store(settings.db).close()
     return None

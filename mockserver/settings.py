@@ -50,6 +50,13 @@ class Settings:
     # the seed of those without their own.
     faults: tuple[str, ...] = ()
     fault_seed: int | None = None
+    # Shadow mode (vendors/upstream.py): VENDOR=URL of the real services each vendor request
+    # is forwarded to, whose reply the client gets (passthrough) or not (shadow), the CA file
+    # that signs their certificates when it is not a public one, and how long to wait.
+    upstreams: tuple[str, ...] = ()
+    upstream_mode: str = "shadow"
+    upstream_ca: Path | None = None
+    upstream_timeout: int = 10
 
     @property
     def listens_locally(self) -> bool:

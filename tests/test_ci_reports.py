@@ -24,6 +24,7 @@ from mockserver.ci.reports import (
 )
 from mockserver.cli import main
 from mockserver.events import Attempt
+from mockserver.settings import Settings
 from mockserver.validation import Contracts
 from mockserver.vendors.lucidworks import BATCH
 from mockserver.vendors.neuralens import SEVERAL_ITEMS
@@ -295,6 +296,20 @@ def test_run_fails_on_a_rejection_unless_allowed(tmp_path: Path) -> None:
     assert _run(tmp_path, [{"timestamp": 1.0}], 0) == 1
     assert ET.parse(tmp_path / "j.xml").getroot().get("failures") == "1"
     assert _run(tmp_path, [{"timestamp": 1.0}], 0, "--allow-rejections") == 0
+
+
+@pytest.mark.slow  # a real process
+def test_run_with_an_upstream_fails_on_a_disagreement_even_when_rejections_are_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    null_ip = [{**BATCH_BODY[0], "ipAddress": None}]  # strict refuses it, lenient accepts it
+    with MockServer(Settings(profile="lenient")) as upstream:
+        shadowed = ("--upstream", f"lucidworks={upstream.url}", "--allow-rejections")
+        assert _run(tmp_path, BATCH_BODY, 0, *shadowed) == 0  # both accept: they agree
+        assert _run(tmp_path, null_ip, 0, *shadowed) == 1
+    said = capsys.readouterr().err
+    assert "the mock and the real service disagreed on 1 request" in said
+    assert f"mock 400, {upstream.url}/retail/signals/click 202: $[0].ipAddress" in said
 
 
 @pytest.mark.slow  # a real process

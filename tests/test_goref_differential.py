@@ -26,7 +26,10 @@ skipped on a workstation and fails in CI.
 from __future__ import annotations
 
 import base64
+import contextlib
+import operator
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -38,7 +41,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver import Settings, SqliteStore, create_app
+from mockserver import MockServer, Settings, SqliteStore, create_app
+from mockserver.cli import main
 from mockserver.validation import LucidworksContract, load_contracts
 from mockserver.validation.contracts import Profile
 from mockserver.validation.errors import FieldError
@@ -217,6 +221,89 @@ def test_the_reference_also_serves_http(goref: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def go_serving(goref: Path, configuration: str) -> Iterator[str]:
+    """The Go reference over HTTP, in one of CONFIGURATIONS: its base URL."""
+    port = _free_port()
+    command = [str(goref), "-spec", str(SPEC), "-listen", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, *CONFIGURATIONS[configuration]])
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Go reference did not start"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+SHADOWED = 200  # bodies sent through a mock whose upstream is the Go reference
+
+
+@pytest.mark.parametrize("mode", ["shadow", "passthrough"])
+@pytest.mark.parametrize("upstream", ["strict", "lenient"])
+def test_against_go_as_the_upstream_the_disagreements_are_exactly_those_known_in_advance(
+    goref: Path, sent: list[bytes], upstream: str, mode: str
+) -> None:
+    """Shadow mode (vendors/upstream.py) with Go as the real service: a strict mock disagrees
+    with Go on exactly the bodies the two verdicts, worked out beforehand, part on; the
+    client gets the mock's verdict in shadow mode and Go's in passthrough."""
+    bodies = sent[:SHADOWED]
+    click = load_contracts(Settings().schema_dir, "strict").lucidworks["click"]
+    mock_accepts = [not click.validate(body).errors for body in bodies]
+    go_accepts = [status == 202 for status, _ in go_verdicts(goref, upstream, bodies)]
+    expected = [b for b, m, g in zip(bodies, mock_accepts, go_accepts, strict=True) if m != g]
+    assert expected if upstream == "lenient" else True  # not vacuous where they part
+    with go_serving(goref, upstream) as url:
+        settings = Settings(upstreams=(f"lucidworks={url}",), upstream_mode=mode)
+        with MockServer(settings) as mock, httpx.Client() as http:
+            replies = [
+                http.post(f"{mock.url}/retail/signals/click", content=body,
+                          headers=LUCIDWORKS_HEADERS).status_code
+                for body in bodies
+            ]  # fmt: skip
+            with mock.client() as inspect:
+                # in the order sent: shadow calls overlap, and are stored as each ends
+                by_request = operator.itemgetter("request_id")  # a counter, in hex
+                calls = sorted(inspect.upstream_calls(limit=1000), key=by_request)
+                found = sorted(inspect.disagreements(limit=1000), key=by_request)
+    client_got = go_accepts if mode == "passthrough" else mock_accepts
+    assert [status == 202 for status in replies] == client_got
+    assert [call["upstream_status"] == 202 for call in calls] == go_accepts
+    assert [call["body"].encode("utf-8") for call in found] == [
+        body.decode("utf-8", "replace").encode("utf-8") for body in expected
+    ]
+
+
+@pytest.mark.parametrize("configuration", ["strict", "lenient"])
+def test_probe_names_the_reading_each_go_configuration_follows(
+    goref: Path, configuration: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mockserver probe`` against Go: in strict's configuration each rule reads strict but
+    where every Go layer accepts what it refuses (``go_accepts``); in lenient's, all lenient."""
+    rules = {rule.name: rule for rule in STRICT_ONLY}
+    with go_serving(goref, configuration) as url:
+        report = tmp_path / "probe.md"
+        argv = ["probe", "--upstream", url, "--lucidworks-token", "t", "--yes", "--markdown"]
+        assert main([*argv, str(report)]) == 0
+    text = report.read_text()
+    assert text == capsys.readouterr().out
+    found = dict(re.findall(r"^\| (\S+(?: \S+)?) \| \d+ \| (\w+) \|$", text, re.MULTILINE))
+    expected = {
+        name: "lenient" if configuration == "lenient" or rules[name].go_accepts else "strict"
+        for name in found
+        if name in rules
+    }
+    assert {name: found[name] for name in expected} == expected
+    assert len(expected) >= 8  # every Lucidworks rule of the profiles table is probed
+    assert (found["(both accept)"], found["(both refuse)"]) == ("agrees", "agrees")
 
 
 def _free_port() -> int:

@@ -564,6 +564,32 @@ def test_the_faults_view_shows_the_rules_and_each_request_they_touched_live(
     assert console.errors == []
 
 
+def test_the_disagreements_view_shows_the_body_with_the_mocks_reasons_and_the_upstreams_reply(
+    open_page: Callable[[str], Page], console: Console, tmp_path: Path
+) -> None:
+    null_ip = json.loads(json.dumps(CLICK))
+    null_ip[0]["ipAddress"] = None  # the strict mock refuses it; a lenient real service takes it
+    with MockServer(Settings(profile="lenient")) as upstream:
+        shadowing = Settings(db=str(tmp_path / "m.db"), upstreams=(f"lucidworks={upstream.url}",))
+        with MockServer(shadowing) as server:
+            assert post_click(server) == 202  # agreed: not listed
+            page = open_page(f"{dashboard(server)}?view=disagreements")
+            wait_live(page)
+            assert post_click(server, null_ip) == 400
+            expect(rows(page)).to_have_count(1)  # live
+            expect(page.locator("#count-disagreements")).to_have_text("1")
+            expect(rows(page).first).to_contain_text("400")
+            expect(rows(page).first).to_contain_text("202")
+            rows(page).first.click()
+            detail = page.locator("#detail")
+            expect(detail).to_contain_text("The mock refused it (400); the real service accepted")
+            ip_line = detail.locator(".json .line.has-error", has_text='"ipAddress": null')
+            expect(ip_line).to_have_count(1)
+            expect(detail.locator(".upstream-reply")).to_be_visible()
+            expect(detail).to_contain_text(f"{upstream.url}/retail/signals/click")
+    assert console.errors == []
+
+
 # ---- what the dashboard must not mislead about (issue 26) ----------------------------------
 
 

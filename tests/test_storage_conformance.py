@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.events import Attempt, Event, Rejection
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage import SqliteStore, Store, open_store
 from mockserver.storage.base import Change
 
@@ -274,6 +274,49 @@ def test_a_store_that_takes_writes_has_no_problem(any_store: Store) -> None:
     assert any_store.problem() is None
     any_store.add([event()])
     assert any_store.problem() is None
+
+
+def test_upstream_calls_are_kept_filtered_counted_and_reset_with_their_namespace(
+    any_store: Store,
+) -> None:
+    def call(**over: object) -> UpstreamCall:
+        fields: dict[str, object] = {
+            "request_id": "r1", "vendor": "lucidworks", "endpoint": "/retail/signals/click",
+            "namespace": "a", "tenant": "shop", "profile": "strict", "mode": "shadow",
+            "mock_status": 400, "upstream_url": "https://shop.example/retail/signals/click",
+            "mock_errors": [{"path": "$[0].ipAddress", "rule": "type", "layer": "openapi",
+                             "message": "null is not a string"}],
+            "upstream_status": 202, "upstream_body": "", "upstream_ms": 12.5,
+            "upstream_error": None, "outcome": "disagree", "body": '[{"ipAddress":null}]',
+            "received_at": "2026-01-01T00:00:00.000000Z",
+        }  # fmt: skip
+        fields.update(over)
+        return UpstreamCall(**fields)  # type: ignore[arg-type]
+
+    any_store.add(
+        upstream_calls=[
+            call(),
+            call(request_id="r2", mock_status=202, mock_errors=[], outcome="agree", body=None),
+            call(request_id="r3", upstream_status=None, upstream_error="ConnectTimeout",
+                 upstream_body=None, upstream_ms=None, outcome="upstream-unavailable", body=None),
+            call(request_id="r4", namespace="b"),
+        ]
+    )  # fmt: skip
+    assert any_store.upstream_calls({}).total == 4
+    (first,) = any_store.upstream_calls({"namespace": "a", "outcome": "disagree"}).rows
+    assert first["mock_errors"][0]["path"] == "$[0].ipAddress"  # read back as JSON
+    assert (first["upstream_status"], first["upstream_ms"]) == (202, 12.5)
+    assert any_store.upstream_calls({"text": "IPADDRESS"}).total == 2  # the bodies kept
+    (lost,) = any_store.upstream_calls({"outcome": "upstream-unavailable"}).rows
+    assert (lost["upstream_status"], lost["upstream_error"]) == (None, "ConnectTimeout")
+    summary = any_store.summary()
+    assert summary["upstream"] == {
+        "total": 4, "by_outcome": {"disagree": 2, "agree": 1, "upstream-unavailable": 1}
+    }  # fmt: skip
+    assert summary["disagreements"] == 2
+    assert any_store.summary("b")["disagreements"] == 1
+    any_store.reset("a")
+    assert [row["request_id"] for row in any_store.upstream_calls({}).rows] == ["r4"]
 
 
 def test_attempts_are_kept_filtered_and_reset_with_their_namespace(any_store: Store) -> None:

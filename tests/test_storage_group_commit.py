@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from mockserver.events import Attempt, Event, Rejection
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.storage.sqlite import SqliteStore
 
@@ -27,6 +27,7 @@ class RecordingStore:
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
         attempts: Sequence[Attempt] = (),
+        upstream_calls: Sequence[UpstreamCall] = (),
     ) -> None:
         if self.fail:
             raise OSError("disk full")

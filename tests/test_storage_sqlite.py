@@ -46,6 +46,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
         "m007_running_totals_for_the_analytics",
         "m008_signal_quality_warnings",
         "m009_partial_indexes_for_signal_quality",
+        "m010_requests_forwarded_upstream",
     ]
     store.close()
 

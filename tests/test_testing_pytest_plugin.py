@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from mockserver import MockServer
+from mockserver.settings import Settings
 from tests.conftest import LUCIDWORKS_HEADERS, ROOT, load_fixture
 
 DOWNSTREAM = """
@@ -346,3 +347,26 @@ def test_report_mode_lists_only_this_runs_tests_on_a_shared_server(
     assert "::test_app_sends_seconds: " in summary
     assert "someone-else" not in summary
     assert "1 test sent signals" in summary
+
+
+def test_disagreement_error_mode_fails_the_test_the_real_service_judged_otherwise(
+    pytester: pytest.Pytester,
+) -> None:
+    with MockServer(Settings(profile="lenient")) as upstream:  # a real service that is lenient
+        pytester.makeini(f"[pytest]\nmockserver_upstreams = lucidworks={upstream.url}\n")
+        pytester.makepyfile(
+            DOWNSTREAM
+            + """
+def test_null_ip(mockserver):
+    assert send(mockserver, [{**CLICK[0], "ipAddress": None}]).status_code == 400
+
+def test_clean(mockserver):
+    assert send(mockserver, CLICK).status_code == 202
+"""
+        )
+        pytester.runpytest(*RUN).assert_outcomes(passed=2)  # ignored by default
+        result = pytester.runpytest(*RUN, "--mockserver-upstream-disagreement=error")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert re.search(r"FAILED \S+::test_null_ip", output)
+    assert "--mockserver-upstream-disagreement=error: the mock and the real service" in output

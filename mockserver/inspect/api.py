@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,13 +21,20 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver import jsontext
+from mockserver.events import DISAGREE, OUTCOMES
 from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import KINDS, RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
-from mockserver.storage.base import ATTEMPT_FILTERS, EVENT_FILTERS, REJECTION_FILTERS, Store
+from mockserver.storage.base import (
+    ATTEMPT_FILTERS,
+    EVENT_FILTERS,
+    REJECTION_FILTERS,
+    UPSTREAM_FILTERS,
+    Store,
+)
 from mockserver.vendors.registry import VENDOR_NAMES
 from mockserver.vendors.signal_quality import RULE_IDS
 
@@ -153,7 +160,10 @@ _seconds = _seconds_up_to(MAX_WAIT_SECONDS)
 
 Parser = Callable[[str, str], Any]
 _PARSERS: dict[str, Parser] = {
-    **{name: _text for name in (*EVENT_FILTERS, *REJECTION_FILTERS, *ATTEMPT_FILTERS)},
+    **{
+        name: _text
+        for name in (*EVENT_FILTERS, *REJECTION_FILTERS, *ATTEMPT_FILTERS, *UPSTREAM_FILTERS)
+    },
     "vendor": _vendor,
     "since": _timestamp,
     "until": _timestamp,
@@ -170,6 +180,7 @@ _PARSERS: dict[str, Parser] = {
     "fault": _one_of(KINDS),
     "warned": _boolean,
     "warning": _one_of(RULE_IDS),
+    "outcome": _one_of(OUTCOMES),
     "lucidworks_session_minutes": _integer(1, 24 * 60),
     "neuralens_session_minutes": _integer(1, 24 * 60),
 }
@@ -178,6 +189,7 @@ _ANALYTICS = (
     "lucidworks_session_minutes", "neuralens_session_minutes",
 )  # fmt: skip
 _PAGING = ("limit", "offset")
+_BUT_OUTCOME = tuple(name for name in UPSTREAM_FILTERS if name != "outcome")
 
 
 def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -237,6 +249,11 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
+class Settling(Protocol):
+    async def settle(self) -> None:
+        """Returns once the upstream calls of the requests answered so far are recorded."""
+
+
 class InspectAPI:
     def __init__(
         self,
@@ -246,6 +263,7 @@ class InspectAPI:
         faults: FaultBook | None = None,
         trusted_origins: Collection[str] = (),
         local_only: bool = False,
+        upstream: Settling | None = None,
     ) -> None:
         """``shared_store``: other processes write to the store too (``--workers``); their
         commits are not announced here, so waits count in SQL. ``faults``: the rules that
@@ -254,8 +272,11 @@ class InspectAPI:
         ``local_only``: the server listens on this machine only, with no admin token: its own
         pages are then on a loopback name, and a page on any other name that reaches it is a
         DNS-rebinding page (the attacker's name pointed at 127.0.0.1), same-origin as far as
-        the browser can tell."""
+        the browser can tell. ``upstream``: shadow mode's calls, which the reads of their
+        verdicts (upstream, disagreements) and a reset wait for: a shadow call is made after
+        its request's reply, and a test that reads right after sending must still see it."""
         self.store = store
+        self.upstream = upstream
         self.abandoned_counts = 0  # waits' counts still running after their waits ended
         self.trusted_origins = frozenset(o.rstrip("/").lower() for o in trusted_origins) - {"*"}
         self.local_only = local_only
@@ -283,6 +304,8 @@ class InspectAPI:
             guarded("/rejections", (*REJECTION_FILTERS, *_PAGING), self.rejections),
             guarded("/rejections/reasons", (*REJECTION_FILTERS, "limit"), self.reasons),
             guarded("/attempts", (*ATTEMPT_FILTERS, *_PAGING), self.attempts),
+            guarded("/upstream", (*UPSTREAM_FILTERS, *_PAGING), self.upstream_calls),
+            guarded("/disagreements", (*_BUT_OUTCOME, *_PAGING), self.disagreements),
             Route(
                 f"{PREFIX}/rejections/{{rejection_id:int}}",
                 self._guarded(self.rejection),
@@ -379,12 +402,29 @@ class InspectAPI:
         page = await run_in_threadpool(self.store.attempts, params, *_paging(params))
         return JSONResponse({"total": page.total, "attempts": page.rows})
 
+    async def upstream_calls(self, params: Params, request: Request) -> Response:
+        await self._settled()
+        page = await run_in_threadpool(self.store.upstream_calls, params, *_paging(params))
+        return JSONResponse({"total": page.total, "upstream": page.rows})
+
+    async def disagreements(self, params: Params, request: Request) -> Response:
+        params = {**params, "outcome": DISAGREE}
+        await self._settled()
+        page = await run_in_threadpool(self.store.upstream_calls, params, *_paging(params))
+        return JSONResponse({"total": page.total, "disagreements": page.rows})
+
     async def reasons(self, params: Params, request: Request) -> Response:
         limit = params.pop("limit", DEFAULT_LIMIT)
         reasons = await run_in_threadpool(self.store.rejection_reasons, params, limit)
         return JSONResponse({"reasons": reasons})
 
+    async def _settled(self) -> None:
+        if self.upstream is not None:
+            await self.upstream.settle()
+
     async def summary(self, params: Params, request: Request) -> Response:
+        # Not settled: the dashboard reads its counts here, and must not wait on a slow
+        # upstream; /_mock/upstream and /_mock/disagreements wait.
         return JSONResponse(await run_in_threadpool(self.store.summary, params.get("namespace")))
 
     async def analytics(self, params: Params, request: Request) -> Response:
@@ -425,7 +465,9 @@ class InspectAPI:
 
     async def reset(self, params: Params, request: Request) -> Response:
         # In a thread: a million rows take seconds to delete, and the event loop serves every
-        # vendor request (health answered in 5.6 s while a reset ran on it).
+        # vendor request (health answered in 5.6 s while a reset ran on it). The upstream
+        # calls of requests answered before it are recorded first, so it deletes them too.
+        await self._settled()
         await run_in_threadpool(self.store.reset, params.get("namespace"))
         return Response(status_code=204)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from mockserver.events import OUTCOMES, UPSTREAM_BODY_CHARS
 from mockserver.faults.book import MAX_RULES
 from mockserver.faults.rules import BOUNDS, KINDS, NAMESPACE_PATTERN, STATUSES
 from mockserver.validation import Layer
@@ -84,6 +85,11 @@ _REJECTION_FILTERS = [
     ),
     _query("text", {"type": "string"}, "Part of the body; ASCII letters match in either case."),
 ]
+_UPSTREAM_FILTERS = [
+    *_COMMON_FILTERS,
+    _query("text", {"type": "string"}, "Part of the body a disagreement kept; ASCII letters "
+           "match in either case."),
+]  # fmt: skip
 _PAGING = [
     _query(
         "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
@@ -319,6 +325,71 @@ _SCHEMAS: dict[str, Any] = {
             "received_at": {"type": "string", "format": "date-time"},
         },
     },
+    "UpstreamCall": {
+        "type": "object",
+        "required": [
+            "id", "request_id", "vendor", "endpoint", "namespace", "tenant", "profile", "mode",
+            "mock_status", "mock_errors", "upstream_url", "upstream_status", "upstream_body",
+            "upstream_ms", "upstream_error", "outcome", "body", "received_at",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "request_id": {"type": "string"},
+            "vendor": {"type": "string"},
+            "endpoint": {"type": "string"},
+            "namespace": {"type": "string"},
+            "tenant": _NULLABLE_STRING,
+            "profile": {"enum": ["strict", "lenient"], "description": "The mock's profile."},
+            "mode": {"enum": ["shadow", "passthrough"]},
+            "mock_status": {"type": "integer", "description": "The mock's verdict."},
+            "mock_errors": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ValidationError"},
+                "description": "The mock's reasons, when it refused.",
+            },
+            "upstream_url": {"type": "string", "description": "Where it was forwarded."},
+            "upstream_status": {"type": ["integer", "null"], "description": "null: no reply."},
+            "upstream_body": {
+                "type": ["string", "null"],
+                "description": f"The first {UPSTREAM_BODY_CHARS} characters of its reply.",
+            },
+            "upstream_ms": {"type": ["number", "null"], "description": "Its reply's latency."},
+            "upstream_error": {
+                "type": ["string", "null"],
+                "description": "Why no reply came: a timeout, a refused connection.",
+            },
+            "outcome": {
+                "enum": list(OUTCOMES),
+                "description": "disagree: one side accepted (2xx) what the other refused (4xx); "
+                "upstream-unavailable: no reply, or a 5xx; not-compared: the mock answered "
+                "neither 2xx nor 4xx.",
+            },
+            "body": {
+                "type": ["string", "null"],
+                "description": "The request's body, kept for a disagreement only.",
+            },
+            "received_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "UpstreamPage": {
+        "type": "object",
+        "required": ["total", "upstream"],
+        "properties": {
+            "total": {"type": "integer"},
+            "upstream": {"type": "array", "items": {"$ref": "#/components/schemas/UpstreamCall"}},
+        },
+    },
+    "DisagreementPage": {
+        "type": "object",
+        "required": ["total", "disagreements"],
+        "properties": {
+            "total": {"type": "integer"},
+            "disagreements": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/UpstreamCall"},
+            },
+        },
+    },
     "AttemptPage": {
         "type": "object",
         "required": ["total", "attempts"],
@@ -444,7 +515,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Summary": {
         "type": "object",
-        "required": ["events", "rejections", "warnings"],
+        "required": ["events", "rejections", "warnings", "upstream", "disagreements"],
         "properties": {
             "events": {
                 "type": "object",
@@ -472,6 +543,16 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "Events by signal-quality warning rule (unknown-query as of "
                 "this read).",
             },
+            "upstream": {
+                "type": "object",
+                "required": ["total", "by_outcome"],
+                "description": "Requests forwarded to the real service (--upstream).",
+                "properties": {
+                    "total": {"type": "integer"},
+                    "by_outcome": {"$ref": "#/components/schemas/Counts"},
+                },
+            },
+            "disagreements": {"type": "integer", "description": "Of those, disagreements."},
         },
     },
     "Health": {
@@ -733,6 +814,36 @@ def inspection_openapi() -> dict[str, Any]:
                 }
             },
             "/_mock/faults": _faults_path(),
+            "/_mock/upstream": {
+                "get": {
+                    "operationId": "listUpstreamCalls",
+                    "description": "Requests forwarded to the real service (--upstream), newest "
+                    "first: the mock's verdict and reasons beside the upstream's status, reply "
+                    "and latency. Waits for the shadow calls of requests already answered.",
+                    "parameters": [
+                        *_UPSTREAM_FILTERS,
+                        _query("outcome", {"enum": list(OUTCOMES)}, "Only this outcome."),
+                        *_PAGING,
+                    ],
+                    "responses": {
+                        "200": _json("UpstreamPage", "A page of upstream calls."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
+            "/_mock/disagreements": {
+                "get": {
+                    "operationId": "listDisagreements",
+                    "description": "The forwarded requests that one side accepted (2xx) and "
+                    "the other refused (4xx), newest first, with the body. Waits for the shadow "
+                    "calls of requests already answered.",
+                    "parameters": [*_UPSTREAM_FILTERS, *_PAGING],
+                    "responses": {
+                        "200": _json("DisagreementPage", "A page of disagreements."),
+                        "400": _BAD_PARAMETER,
+                    },
+                }
+            },
             "/_mock/attempts": {
                 "get": {
                     "operationId": "listAttempts",

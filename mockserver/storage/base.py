@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from mockserver.events import Attempt, Event, Rejection
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 
 # since/until: when received (ISO text); event_since/event_until: the event's own time (epoch
 # ms; a backfilled week arrives in minutes). text: a substring of an event's query, user or
@@ -24,6 +24,9 @@ EVENT_FILTERS = (
     "text", "since", "until", "event_since", "event_until", "warned", "warning",
 )  # fmt: skip
 ATTEMPT_FILTERS = ("namespace", "vendor", "fault", "rule")
+# Requests forwarded to the real service (shadow mode). outcome: agree, disagree, ...
+# (events.OUTCOMES); text: a substring of the body a disagreement kept.
+UPSTREAM_FILTERS = ("namespace", "vendor", "tenant", "outcome", "text", "since", "until")
 # rule and path select rejections with a reason of that rule or path; both: one reason has both.
 REJECTION_FILTERS = (
     "namespace", "vendor", "tenant", "status", "rule", "path", "text", "since", "until",
@@ -112,14 +115,16 @@ class Store(Protocol):
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
         attempts: Sequence[Attempt] = (),
+        upstream_calls: Sequence[UpstreamCall] = (),
     ) -> None:
-        """Insert and commit ``events``, ``rejections`` and ``attempts`` in one transaction,
-        or raise ``StoreUnavailable`` having stored none of them. ``headers``: each accepted
-        request's headers as stored (JSON text, credentials already fingerprinted), by
-        request id; the events of one request share them."""
+        """Insert and commit ``events``, ``rejections``, ``attempts`` and ``upstream_calls``
+        in one transaction, or raise ``StoreUnavailable`` having stored none of them.
+        ``headers``: each accepted request's headers as stored (JSON text, credentials
+        already fingerprinted), by request id; the events of one request share them."""
 
     def reset(self, namespace: str | None = None) -> None:
-        """Delete every row (events, rejections, attempts), or one namespace's."""
+        """Delete every row (events, rejections, attempts, upstream calls), or one
+        namespace's."""
 
     def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
         """Events matching ``filters`` (names from EVENT_FILTERS), newest first. Each row's
@@ -146,6 +151,9 @@ class Store(Protocol):
         """Requests a fault touched (names from ATTEMPT_FILTERS; ``rule`` is a rule id),
         newest first."""
 
+    def upstream_calls(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        """Requests forwarded upstream (names from UPSTREAM_FILTERS), newest first."""
+
     def rejection_reasons(
         self, filters: Mapping[str, Any], limit: int = 100
     ) -> list[dict[str, Any]]:
@@ -159,7 +167,8 @@ class Store(Protocol):
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,
-        status and namespace; of events by warning rule (``warnings``, as of this read)."""
+        status and namespace; of events by warning rule (``warnings``, as of this read); of
+        upstream calls by outcome."""
 
     def add_listener(
         self, listener: Callable[[Change], None], wanted: Callable[[], bool] = lambda: True

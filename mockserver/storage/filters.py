@@ -8,24 +8,33 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from mockserver.events import (
+    DISAGREE,
     QUERY_FOLLOWS,
     QUERY_SEARCH,
     UNKNOWN_QUERY,
     UNKNOWN_QUERY_WARNING,
     Event,
+    UpstreamCall,
 )
-from mockserver.storage.base import ATTEMPT_FILTERS, EVENT_FILTERS, REJECTION_FILTERS
+from mockserver.storage.base import (
+    ATTEMPT_FILTERS,
+    EVENT_FILTERS,
+    REJECTION_FILTERS,
+    UPSTREAM_FILTERS,
+)
 
 ALLOWED = {
     "events": (*EVENT_FILTERS, "after_id"),
     "rejections": REJECTION_FILTERS,
     "attempts": ATTEMPT_FILTERS,
+    "upstream_calls": UPSTREAM_FILTERS,
 }
-JSON_COLUMNS = {"items", "payload", "errors", "headers", "warnings"}  # stored as JSON text
+# Stored as JSON text.
+JSON_COLUMNS = {"items", "payload", "errors", "headers", "warnings", "mock_errors"}
 # An event whose payload repeats one stored in its namespace and endpoint in the
 # REPEAT_WINDOW_SECONDS before it: a client that retried what was already stored (the
 # ack_lost fault makes one). Found through the payload's hash, then compared whole.
@@ -62,6 +71,14 @@ def event_row(e: Event, headers: Mapping[str, str]) -> tuple[Any, ...]:
         # null, not [], when there are none: ``warned`` then reads a column, not JSON
         dumps(list(e.warnings)) if e.warnings else None, e.query_link,
     )  # fmt: skip
+
+
+def upstream_row(call: UpstreamCall) -> list[Any]:
+    """An upstream call as its row, in the order of ``UpstreamCall``'s fields."""
+    return [
+        dumps(list(value)) if name in JSON_COLUMNS else value
+        for name, value in ((f.name, getattr(call, f.name)) for f in fields(UpstreamCall))
+    ]
 
 
 def containing(text: str) -> str:
@@ -161,6 +178,7 @@ def summary_of(
 ) -> dict[str, Any]:
     """``Store.summary``'s shape, from a store's ``counts(table, column)``, ``total(table)``
     and ``warnings()`` (events by warning rule)."""
+    by_outcome = counts("upstream_calls", "outcome")
     return {
         "events": {
             "total": total("events"),
@@ -176,4 +194,6 @@ def summary_of(
             "by_namespace": counts("rejections", "namespace"),
         },
         "warnings": warnings(),
+        "upstream": {"total": total("upstream_calls"), "by_outcome": by_outcome},
+        "disagreements": by_outcome.get(DISAGREE, 0),
     }

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.events import Attempt, Event, Rejection
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.base import Store
 
 MAX_DEFERRALS = 2
@@ -37,6 +37,7 @@ class _Batch:
     rejections: list[Rejection] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # by request id, as JSON text
     attempts: list[Attempt] = field(default_factory=list)
+    upstream_calls: list[UpstreamCall] = field(default_factory=list)
     waiting: list[asyncio.Future[None]] = field(default_factory=list)
     seen: int = 0  # requests queued when the flush last looked
     deferrals: int = 0
@@ -59,6 +60,7 @@ class GroupCommit:
         rejection: Rejection | None = None,
         headers: tuple[str, str] | None = None,
         attempt: Attempt | None = None,
+        upstream_call: UpstreamCall | None = None,
     ) -> None:
         """Return once ``events`` and ``rejection`` are committed (with whatever else queued).
         ``headers``: the request id of ``events`` and its stored headers (JSON text)."""
@@ -74,6 +76,8 @@ class GroupCommit:
             batch.rejections.append(rejection)
         if attempt is not None:
             batch.attempts.append(attempt)
+        if upstream_call is not None:
+            batch.upstream_calls.append(upstream_call)
         done = loop.create_future()
         batch.waiting.append(done)
         await done
@@ -106,7 +110,9 @@ class GroupCommit:
 
     def _commit(self, batch: _Batch) -> Exception | None:
         try:
-            self.store.add(batch.events, batch.rejections, batch.headers, batch.attempts)
+            self.store.add(
+                batch.events, batch.rejections, batch.headers, batch.attempts, batch.upstream_calls
+            )
         except Exception as exc:  # every waiter learns its rows were not committed
             return exc
         return None

@@ -22,7 +22,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 from mockserver import jsontext
-from mockserver.events import Attempt, Event, Rejection
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage import sqlite_rollup as rollup
 from mockserver.storage.base import (
     UNKNOWN,
@@ -39,6 +39,7 @@ from mockserver.storage.filters import (
     dumps,
     event_row,
     summary_of,
+    upstream_row,
     warning_counts,
     with_warnings,
 )
@@ -176,6 +177,19 @@ def m009_partial_indexes_for_signal_quality(db: Database) -> None:
     db.executescript(create_partial_indexes())
 
 
+@migrations()
+def m010_requests_forwarded_upstream(db: Database) -> None:
+    columns: dict[str, Any] = {"id": int}
+    columns.update({f.name: _UPSTREAM_TYPES.get(f.name, str) for f in fields(UpstreamCall)})
+    db.table("upstream_calls").create(
+        columns,
+        pk="id",
+        not_null=["request_id", "vendor", "endpoint", "namespace", "mock_status", "outcome"],
+    )
+    db.table("upstream_calls").create_index(["namespace", "id"])
+
+
+_UPSTREAM_TYPES = {"mock_status": int, "upstream_status": int, "upstream_ms": float}
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 _REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
@@ -190,6 +204,8 @@ _INSERT_EVENT = _insert_sql("events", EVENT_COLUMNS)
 _INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
 _ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
 _INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS)
+_UPSTREAM_COLUMNS = tuple(f.name for f in fields(UpstreamCall))
+_INSERT_UPSTREAM = _insert_sql("upstream_calls", _UPSTREAM_COLUMNS)
 
 
 class SqliteStore:
@@ -263,6 +279,7 @@ class SqliteStore:
         rejections: Sequence[Rejection] = (),
         headers: Mapping[str, str] | None = None,
         attempts: Sequence[Attempt] = (),
+        upstream_calls: Sequence[UpstreamCall] = (),
     ) -> None:
         headers = headers or {}
         event_rows = [event_row(e, headers) for e in events]
@@ -285,6 +302,8 @@ class SqliteStore:
             if attempts:
                 rows = [[getattr(a, name) for name in _ATTEMPT_COLUMNS] for a in attempts]
                 self.db.conn.executemany(_INSERT_ATTEMPT, rows)
+            if upstream_calls:
+                self.db.conn.executemany(_INSERT_UPSTREAM, map(upstream_row, upstream_calls))
         if event_rows:
             self._arrived.set()
         self._notify(Change(events, first_id, rejections, attempts=attempts))
@@ -317,7 +336,7 @@ class SqliteStore:
         with self._lock, self._writing():  # a read, but its failure said as a write's
             return {
                 table: self.db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-                for table in ("events", "rejections", "attempts")
+                for table in ("events", "rejections", "attempts", "upstream_calls")
             }
 
     def _delete_through(self, table: str, top: int, namespace: str | None) -> None:
@@ -493,6 +512,10 @@ class SqliteStore:
             row["stored"] = bool(row["stored"])
         return page
 
+    def upstream_calls(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
+        where, params = _where(filters, "upstream_calls")
+        return self._page("upstream_calls", where, params, limit, offset)
+
     def rejection_reasons(
         self, filters: Mapping[str, Any], limit: int = 100
     ) -> list[dict[str, Any]]:
@@ -653,7 +676,7 @@ _FILTERS = FilterSQL(
         "item": "EXISTS (SELECT 1 FROM json_each(items) WHERE json_each.value = ?)",
         "since": "received_at >= ?", "until": "received_at < ?", "after_id": "id > ?",
         "event_since": "timestamp_ms >= ?", "event_until": "timestamp_ms < ?",
-        "fault": "fault = ?", "rule_id": "rule_id = ?",
+        "fault": "fault = ?", "rule_id": "rule_id = ?", "outcome": "outcome = ?",
         "rule": _REASON.format("json_extract(value, '$.rule') = ?"),
         "path": _REASON.format("json_extract(value, '$.path') = ?"),
         "rule+path": _REASON.format(
@@ -666,6 +689,7 @@ _FILTERS = FilterSQL(
         "events": f"(query {_CONTAINS} OR user {_CONTAINS} OR EXISTS ("
         f"SELECT 1 FROM json_each(items) WHERE json_each.value {_CONTAINS}))",
         "rejections": f"body {_CONTAINS}",
+        "upstream_calls": f"body {_CONTAINS}",
     },
     text_in_items_json=(
         f"(query {_CONTAINS} OR user {_CONTAINS} OR (items {_CONTAINS} AND EXISTS ("

@@ -213,6 +213,25 @@ class MockClient(VendorURLNames):
                 + format_rejections(rejections)
             )
 
+    # -- shadow mode: the real service's verdict beside the mock's (--upstream) ------------
+
+    def upstream_calls(self, **filters: Any) -> list[dict[str, Any]]:
+        """Requests forwarded upstream, newest first: both statuses, the ``outcome`` (agree,
+        disagree, upstream-unavailable, not-compared), the mock's reasons, the upstream's
+        reply. Filters: vendor, tenant, outcome, text, since, until, limit, offset."""
+        calls: list[dict[str, Any]] = self._get("/upstream", filters)["upstream"]
+        return calls
+
+    def disagreements(self, **filters: Any) -> list[dict[str, Any]]:
+        """The forwarded requests one side accepted and the other refused, with the body."""
+        found: list[dict[str, Any]] = self._get("/disagreements", filters)["disagreements"]
+        return found
+
+    def assert_no_disagreements(self) -> None:
+        found = self.disagreements(limit=1000)
+        if found:
+            raise AssertionError(describe_disagreements(found, self._where()))
+
     # -- signal-quality warnings: accepted, as the vendor would, but spoiling its analytics --
 
     def warned_events(self, rule: str | None = None, **filters: Any) -> list[dict[str, Any]]:
@@ -411,4 +430,17 @@ def format_rejections(rejections: list[dict[str, Any]]) -> str:
             shown = body if len(body) <= 200 else body[:200] + "…"
             # As sent, on one line: JSON's own quotes are not escaped again.
             lines.append(f"      body: {shown.translate(_ONE_LINE)}")
+    return "\n".join(lines)
+
+
+def describe_disagreements(found: list[dict[str, Any]], where: str = "") -> str:
+    """A line a disagreement: both verdicts, and the mock's first reason when it refused."""
+    lines = [f"the mock and the real service disagreed on {plural(len(found), 'request')}{where}:"]
+    for call in found:
+        reasons = call.get("mock_errors") or []
+        why = f": {describe_error(reasons[0])}" if reasons else ""
+        lines.append(
+            f"  {call['vendor']} {call['endpoint']}: mock {call['mock_status']}, "
+            f"{call['upstream_url']} {call['upstream_status']}{why}"
+        )
     return "\n".join(lines)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 STRICT_MARKER = "mockserver_strict"
 WARNINGS_MODES = ("error", "report", "ignore")
+DISAGREEMENT_MODES = ("error", "ignore")
 SUMMARY_PLUGIN = "mockserver-warnings-summary"
 # What a pytest-xdist worker sends its controller: (test id, its warnings) pairs.
 WORKER_OUTPUT_KEY = "mockserver_warnings"
@@ -65,6 +66,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "default) or ignore",
     )
     group.addoption(
+        "--mockserver-upstream-disagreement",
+        choices=DISAGREEMENT_MODES,
+        default=None,
+        help="shadow mode (ini mockserver_upstreams): what a test gets when the mock and the "
+        "real service disagreed on a request it sent: error (fails) or ignore (the default)",
+    )
+    group.addoption(
         "--mockserver-url",
         default=None,
         help="use this running mockserver instead of starting one (also MOCKSERVER_URL)",
@@ -76,6 +84,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "mockserver_warnings", "error, report (default) or ignore signal-quality warnings",
         default="report",
     )  # fmt: skip
+    parser.addini(
+        "mockserver_upstream_disagreement", "error or ignore (default) disagreements",
+        default="ignore",
+    )  # fmt: skip
+    parser.addini(
+        "mockserver_upstreams", "VENDOR=URL: forward each request to the real service too "
+        "(shadow mode; docs/shadow-mode.md)", type="args",
+    )  # fmt: skip
+    parser.addini("mockserver_upstream_mode", "shadow (default) or passthrough", default="shadow")
     parser.addini("mockserver_url", "a running mockserver to use instead of starting one")
     parser.addini("mockserver_db", "SQLite file of the started server", default=":memory:")
     parser.addini("mockserver_profile", "strict (default) or lenient validation", default="strict")
@@ -110,6 +127,8 @@ def mockserver_settings(pytestconfig: pytest.Config) -> Settings:
         profile=str(pytestconfig.getini("mockserver_profile")),
         neuralens_keys=tuple(pytestconfig.getini("mockserver_neuralens_keys")),
         lucidworks_tokens=tuple(pytestconfig.getini("mockserver_lucidworks_tokens")),
+        upstreams=tuple(pytestconfig.getini("mockserver_upstreams")),
+        upstream_mode=str(pytestconfig.getini("mockserver_upstream_mode")),
     )
 
 
@@ -189,6 +208,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             client.assert_no_warnings()
         except AssertionError as warned:
             failures.append(f"--mockserver-warnings=error: {warned}")
+    if _disagreement_mode(item.config) == "error":
+        try:
+            client.assert_no_disagreements()
+        except AssertionError as disagreed:
+            failures.append(f"--mockserver-upstream-disagreement=error: {disagreed}")
     if failures:
         # Failed outside the except block: inside it, pytest printed the message twice (the
         # assertion, then "During handling of the above exception" and the failure).
@@ -247,6 +271,11 @@ class _WarningsSummary:
             f"{tests} sent signals the vendor accepts but whose analytics they spoil; "
             f"--mockserver-warnings=error fails {them}, ignore leaves this out."
         )
+
+
+def _disagreement_mode(config: pytest.Config) -> str:
+    option: Any = config.getoption("mockserver_upstream_disagreement")
+    return str(option or config.getini("mockserver_upstream_disagreement")).strip()
 
 
 def _warnings_mode(config: pytest.Config) -> str:

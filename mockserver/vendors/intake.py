@@ -149,6 +149,10 @@ class Intake:
     received_at: str
     header_bytes: int = 0  # names, values and their separators, as they came
     connection: Connection | None = None  # for faults; None in-process (a test client)
+    # As the server gave them (repeats and order kept; names in lower case), and the query
+    # string: for the upstream (vendors/upstream.py), which forwards them unchanged.
+    raw_headers: Sequence[tuple[bytes, bytes]] = ()
+    query: str = ""
 
     @classmethod
     def of(
@@ -174,6 +178,8 @@ class Intake:
             received_at=utc_now(),
             header_bytes=header_bytes(scope),
             connection=scope.get(CONNECTION),
+            raw_headers=scope["headers"],
+            query=scope.get("query_string", b"").decode("latin-1"),
         )
 
 

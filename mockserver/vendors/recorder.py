@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 
-from mockserver.events import Attempt, Event, Rejection, short_reason
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
 from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
@@ -57,6 +57,10 @@ class Recorder:
                 tenant=tenant, status=status, stored=stored, received_at=intake.received_at,
             )
         )  # fmt: skip
+
+    async def upstream(self, call: UpstreamCall) -> None:
+        """What the real service answered a forwarded request (shadow mode)."""
+        await self.writer.write(upstream_call=call)
 
     async def reject(
         self,

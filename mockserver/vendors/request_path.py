@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,9 @@ from mockserver.vendors.intake import (
 )
 from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.reply import NO_REPLY, Reply
+
+if TYPE_CHECKING:
+    from mockserver.vendors.upstream import Upstream
 
 DRAIN_BYTES = 8 * 1024 * 1024  # read at most this much of a refused body before answering
 DRAIN_SECONDS = 2.0
@@ -66,6 +69,17 @@ class Refusal(NamedTuple):
     headers: Mapping[str, str] | None = None
 
 
+class Judged:
+    """What the mock judged of one request, kept for the upstream (shadow mode): the body it
+    read in full (None when it refused before reading it) and the reasons of a refusal."""
+
+    __slots__ = ("body", "errors")
+
+    def __init__(self) -> None:
+        self.body: bytes | None = None
+        self.errors: Sequence[FieldError] = ()
+
+
 class RequestPath:
     def __init__(
         self,
@@ -73,24 +87,26 @@ class RequestPath:
         budget: BodyBudget,
         max_body_bytes: int,
         faults: FaultSeam | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.recorder = recorder
         self.budget = budget  # shared by every vendor endpoint of an app
         self.max_body_bytes = max_body_bytes
         self.faults = faults
+        self.upstream = upstream  # --upstream: the real service each request is forwarded to
 
     async def handle(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         """The reply to send, or None when a fault drops the connection."""
         faults = self.faults
         if faults is None or not faults.active:
-            return await self._serve_or_503(vendor, intake)
+            return await self._served(vendor, intake)
         instead = await faults.before(vendor, intake)
         if instead is not None:
             sent = None if instead is NO_REPLY else instead
             await self._attempt(faults, vendor, intake, sent, stored=False)
             return sent
         try:
-            served = await self._serve_or_503(vendor, intake)
+            served = await self._served(vendor, intake)
             reply = await faults.after(vendor, intake, served)
         except BaseException:  # a client gone mid-body, a cancelled task: nothing to record
             faults.touched(intake.request_id)  # and nothing of it kept by the seam
@@ -123,13 +139,30 @@ class RequestPath:
             return _problem(503, "Service Unavailable", _unstored(exc).message)
         return _problem(404, "Not Found", message)
 
-    async def _serve_or_503(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
+    async def _served(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
+        """The mock's reply; with an upstream for this vendor, the request is forwarded too
+        (once its own record is committed), and the reply may be the upstream's."""
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(intake.vendor):
+            return await self._serve_or_503(vendor, intake)
+        judged = Judged()
+        reply = await self._serve_or_503(vendor, intake, judged)
+        if judged.body is None:
+            return reply  # refused before the body was read in full: nothing to forward
+        tenant = vendor.tenant(intake)
+        return await upstream.judged(intake, tenant, judged.body, reply, judged.errors)
+
+    async def _serve_or_503(
+        self, vendor: VendorEndpoint, intake: Intake, judged: Judged | None = None
+    ) -> Reply:
         try:
-            return await self._serve(vendor, intake)
+            return await self._serve(vendor, intake, judged)
         except StoreUnavailable as exc:  # never a 2xx for what was not stored; keep serving
             return vendor.error_reply(503, [_unstored(exc)], None)
 
-    async def _serve(self, vendor: VendorEndpoint, intake: Intake) -> Reply:
+    async def _serve(
+        self, vendor: VendorEndpoint, intake: Intake, judged: Judged | None = None
+    ) -> Reply:
         tenant = vendor.tenant(intake)
         early = _refusal_before_the_body(vendor, intake)
         if early is not None:
@@ -145,6 +178,8 @@ class RequestPath:
             # another request, so say it closes (a client that reuses it would hang).
             closing = {"Connection": "close"}
             return await self._refuse(vendor, intake, Refusal(413, [error], closing), tenant)
+        if judged is not None:
+            judged.body = body
         # Admitted once read: a slow upload holds no share while it trickles in.
         share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
@@ -154,13 +189,15 @@ class RequestPath:
                 # A megabyte of [{},{},...] takes half a second to decode: in a thread that
                 # gives up the GIL now and then, the event loop serves everyone else in
                 # between; the body budget lets one such body in at a time.
-                judged = await run_in_threadpool(_judge, vendor, intake, tenant, body)
+                verdict = await run_in_threadpool(_judge, vendor, intake, tenant, body)
             else:
-                judged = _judge(vendor, intake, tenant, body)
-            if isinstance(judged, Refusal):
-                return await self._refuse(vendor, intake, judged, tenant, body)
+                verdict = _judge(vendor, intake, tenant, body)
+            if isinstance(verdict, Refusal):
+                if judged is not None:
+                    judged.errors = verdict.errors
+                return await self._refuse(vendor, intake, verdict, tenant, body)
             del body  # the raw bytes need not wait for the commit either (see _judge)
-            await self.recorder.accept(intake, judged)
+            await self.recorder.accept(intake, verdict)
             return vendor.accepted
         finally:
             self.budget.leave(share)

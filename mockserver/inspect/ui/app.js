@@ -23,6 +23,8 @@ const VIEWS = {
   warnings: { filters: ["vendor", "namespace", "tenant", "type", "text"], rows: "warnings" },
   analytics: { filters: ["vendor", "namespace", "tenant", "bucket"], path: "/analytics" },
   faults: { filters: ["vendor", "namespace", "fault"], path: "/attempts", rows: "attempts" },
+  // Shadow mode: the rows hold everything the detail shows (there is no read by id).
+  disagreements: { filters: ["vendor", "namespace", "tenant", "text"], path: "/disagreements", rows: "disagreements" },
 };
 const ANALYTICS_EVERY_MS = 5_000; // a live analytics view is counted again at most this often
 const WARNINGS_EVERY_MS = 2_000; // and the Warnings view's groups (a request for each rule)
@@ -196,7 +198,7 @@ function showState() {
   $("warning-filter").hidden = !warning;
   $("warning-filter-text").textContent = warning ? `warning: ${state.warning}` : "";
   $("limit").value = String(state.limit);
-  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", warnings: "warnings", analytics: "analytics", faults: "faults" }[state.view]}`;
+  document.title = `mockserver · ${{ events: "accepted", rejections: "rejected", reasons: "rejection reasons", warnings: "warnings", analytics: "analytics", faults: "faults", disagreements: "disagreements" }[state.view]}`;
 }
 
 form.addEventListener("submit", (e) => e.preventDefault());
@@ -306,6 +308,15 @@ const COLUMNS = {
     ["Client got", "", (r) => (r.status === null ? "no reply" : String(r.status))],
     ["Stored", "80px", (r) => (r.stored ? "yes" : "no")],
   ],
+  disagreements: [
+    RECEIVED,
+    ["Vendor", "88px", (r) => vendorCell(r.vendor)],
+    ["Endpoint", "90px", (r) => endpointName(r.endpoint)],
+    ["Namespace", "100px", (r) => r.namespace, "opt"],
+    ["Mock", "60px", (r) => el("span", { class: "status", text: String(r.mock_status) }), "", (r) => `the mock (${r.profile}) answered ${r.mock_status}`],
+    ["Upstream", "80px", (r) => String(r.upstream_status), "", (r) => `${r.upstream_url} answered ${r.upstream_status}`],
+    ["The mock's reason", "", (r) => (r.mock_errors.length ? shortReason(r.mock_errors) : "accepted"), "mono"],
+  ],
   reasons: [
     ["Count", "70px", (r) => `${r.count} ×`, "num"],
     ["Path", "", (r) => r.path, "mono"],
@@ -321,7 +332,8 @@ const COLUMNS = {
   ],
 };
 
-const rowKey = (view, row) => (view === "events" ? `e${row.id}` : view === "rejections" ? `r${row.id}` : null);
+const KEY_PREFIX = { events: "e", rejections: "r", disagreements: "d" };
+const rowKey = (view, row) => (KEY_PREFIX[view] ? `${KEY_PREFIX[view]}${row.id}` : null);
 let shown = { view: null, topId: 0, rows: [] };
 let loading = 0;
 
@@ -401,6 +413,10 @@ async function load({ quiet = false } = {}) {
   if (mine !== loading) return; // a newer load is on its way
   pending = 0;
   notice(view === "faults" ? await rulesInForce() : "");
+  if (view === "disagreements" && !VIEWS[view].filters.some((name) => name !== "namespace" && state[name])) {
+    counts.disagreements = body.total; // the tab's count, as fresh as the list
+    showCounts();
+  }
   drawTable(view, body[VIEWS[view].rows], body.total, quiet);
 }
 
@@ -506,6 +522,7 @@ function emptyText(view) {
   if (view === "events") return "No events yet. Send one to this server (the README has examples); it shows here within a second.";
   if (view === "warnings") return "No warnings: every accepted signal so far is fit for your analytics.";
   if (view === "faults") return "No request has met a fault. Set rules with PUT /_mock/faults or --fault (README: Testing your retry logic).";
+  if (view === "disagreements") return "No disagreements. With --upstream VENDOR=URL each request is also sent to the real service, and every request the two judge otherwise is listed here (docs/shadow-mode.md).";
   return "No rejections: every request so far was accepted.";
 }
 
@@ -580,6 +597,11 @@ async function showDetail() {
   if (detailFor === key) return;
   detailFor = key;
   panel.hidden = false;
+  if (key.startsWith("d")) {
+    const row = shown.rows.find((r) => `d${r.id}` === key);
+    $("detail-body").replaceChildren(...(row ? disagreementDetail(row) : [el("p", { text: "Not on this page any more." })]));
+    return;
+  }
   const isEvent = key.startsWith("e");
   $("detail-title").textContent = isEvent ? `Event ${key.slice(1)}` : `Rejection ${key.slice(1)}`;
   const bodyBox = $("detail-body");
@@ -681,6 +703,35 @@ function rejectionDetail(node) {
   ];
 }
 
+function disagreementDetail(row) {
+  $("detail-title").textContent = `Mock ${row.mock_status} · upstream ${row.upstream_status} · ${row.vendor} ${endpointName(row.endpoint)}`;
+  const reasons = el("ul", { class: "reasons" });
+  for (const error of row.mock_errors) {
+    reasons.append(
+      el("li", {}, el("span", { class: "where", text: error.path }), el("span", { class: "rule", text: `${error.layer}/${error.rule}` }), el("div", { text: error.message })),
+    );
+  }
+  const refused = row.mock_errors.length > 0;
+  return [
+    fields([
+      ["Received", row.received_at],
+      ["Namespace", row.namespace],
+      ["Tenant", row.tenant],
+      ["Mock profile", row.profile],
+      ["Mode", row.mode],
+      ["Forwarded to", row.upstream_url],
+      ["Upstream latency", row.upstream_ms === null ? null : `${row.upstream_ms} ms`],
+      ["Request id", row.request_id],
+    ]),
+    el("h3", { text: refused ? `The mock refused it (${row.mock_status}); the real service accepted it (${row.upstream_status})` : `The mock accepted it (${row.mock_status}); the real service refused it (${row.upstream_status})` }),
+    ...(refused ? [reasons] : []),
+    el("h3", { text: refused ? "Body, with the mock's reasons beside its fields" : "Body" }),
+    bodyView(row.body, row.mock_errors.filter((e) => e.path.startsWith("$"))),
+    el("h3", { text: "The real service's reply" }),
+    el("pre", { class: "upstream-reply", text: row.upstream_body || "(an empty body)" }),
+  ];
+}
+
 function bodyView(text, errors) {
   if (text === null || text === "") return el("p", { class: "empty", text: text === null ? "No body was read." : "The body was empty." });
   if (text.length <= BIG_BODY) {
@@ -722,7 +773,7 @@ $("detail-close").addEventListener("click", () => navigate({ open: null }));
 
 // ---- counts and the filter choices, from the summary ----------------------------------------
 
-let counts = { events: 0, rejections: 0, warned: null };
+let counts = { events: 0, rejections: 0, warned: null, disagreements: null };
 let summaryAt = 0;
 let summaryBusy = false;
 
@@ -733,6 +784,7 @@ async function loadSummary() {
   try {
     const summary = plain(parse(await getJSON("/summary", { namespace: state.namespace })));
     counts = { ...counts, events: summary.events.total, rejections: summary.rejections.total };
+    counts.disagreements = summary.upstream?.total ? summary.disagreements : null; // shadow mode only
     showCounts();
     if (summary.warnings) loadWarnedCount(); // a server that checks for warnings
     fillChoices(form.elements.type, Object.keys(summary.events.by_type));
@@ -774,6 +826,9 @@ function showCounts() {
   warned.textContent = counts.warned === null ? "–" : counts.warned.toLocaleString();
   warned.classList.toggle("some", Boolean(counts.warned));
   warned.title = counts.warned === null ? "" : `${plural(counts.warned, "event")} with a warning`;
+  const disagreed = $("count-disagreements");
+  disagreed.textContent = counts.disagreements === null ? "–" : counts.disagreements.toLocaleString();
+  disagreed.classList.toggle("some", Boolean(counts.disagreements));
 }
 
 // ---- live: Server-Sent Events from /_mock/stream --------------------------------------------
@@ -802,6 +857,11 @@ const live = (() => {
     }
     if (state.view === "analytics" || state.view === "warnings") {
       if (!paused && (change.events || change.reset)) refreshCounted();
+      return;
+    }
+    if (state.view === "disagreements") {
+      // a disagreement follows its request's own record: read them again after any request
+      if (!paused && (change.events || change.rejections || change.reset)) refreshCounted();
       return;
     }
     const counted = { events: change.events, faults: change.attempts ?? 0 }[state.view] ?? change.rejections;
