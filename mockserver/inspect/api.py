@@ -26,6 +26,14 @@ from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import KINDS, RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
+from mockserver.inspect.limits import (
+    DEFAULT_LIMIT,
+    DEFAULT_WAIT_SECONDS,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_WAIT_COUNT,
+    MAX_WAIT_SECONDS,
+)
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import (
@@ -39,11 +47,7 @@ from mockserver.vendors.registry import VENDOR_NAMES
 from mockserver.vendors.signal_quality import RULE_IDS
 
 PREFIX = "/_mock"
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
-DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 5.0, 300.0
-MAX_WAIT_COUNT = 1_000_000  # a wait keeps the ids of its matches until it has this many
 MAX_FAULTS_BODY_BYTES = 256 * 1024  # MAX_RULES rules of a line each, with room to spare
-MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: no row id or offset goes beyond it
 # With several processes on one store, how often a wait looks for rows another one wrote.
 RECHECK_SECONDS = 0.25
 # /_mock/stream: what changed is sent at most this often (a write shows within a second),

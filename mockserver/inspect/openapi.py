@@ -11,6 +11,14 @@ from typing import Any, get_args
 from mockserver.events import OUTCOMES, UPSTREAM_BODY_CHARS
 from mockserver.faults.book import MAX_RULES
 from mockserver.faults.rules import BOUNDS, KINDS, NAMESPACE_PATTERN, STATUSES
+from mockserver.inspect.limits import (
+    DEFAULT_LIMIT,
+    DEFAULT_WAIT_SECONDS,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_WAIT_COUNT,
+    MAX_WAIT_SECONDS,
+)
 from mockserver.validation import Layer
 from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 from mockserver.vendors.signal_quality import RULE_IDS
@@ -92,11 +100,13 @@ _UPSTREAM_FILTERS = [
 ]  # fmt: skip
 _PAGING = [
     _query(
-        "limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "Page size.",
     ),
     _query(
         "offset",
-        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "default": 0},
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
         "Rows to skip.",
     ),
 ]
@@ -632,7 +642,11 @@ def _faults_path() -> dict[str, Any]:
             "description": "Remove every rule, or those of `namespace`, or the one `id`.",
             "parameters": [
                 _NAMESPACE,
-                _query("id", {"type": "integer", "minimum": 1}, "Only the rule with this id."),
+                _query(
+                    "id",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_OFFSET},
+                    "Only the rule with this id.",
+                ),
             ],
             "responses": {
                 "200": _json("Removed", "How many went."),
@@ -757,7 +771,8 @@ def inspection_openapi() -> dict[str, Any]:
             "/_mock/reset": {
                 "post": {
                     "operationId": "reset",
-                    "description": "Delete events and rejections: all, or one namespace's.",
+                    "description": "Delete events, rejections, attempts and upstream calls: "
+                    "all, or one namespace's.",
                     "parameters": [_NAMESPACE],
                     "responses": {
                         "204": {"description": "Deleted."},
@@ -896,12 +911,22 @@ def inspection_openapi() -> dict[str, Any]:
                     "parameters": [
                         _query(
                             "count",
-                            {"type": "integer", "minimum": 1, "default": 1},
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_WAIT_COUNT,
+                                "default": 1,
+                            },
                             "Events to wait for.",
                         ),
                         _query(
                             "timeout",
-                            {"type": "number", "minimum": 0, "maximum": 300, "default": 5},
+                            {
+                                "type": "number",
+                                "minimum": 0,
+                                "maximum": MAX_WAIT_SECONDS,
+                                "default": DEFAULT_WAIT_SECONDS,
+                            },
                             "Seconds to wait at most.",
                         ),
                         *_EVENT_FILTERS,

@@ -1,0 +1,69 @@
+"""What mockserver/http11.py takes from uvicorn's private httptools protocol, pinned.
+
+http11.py copies ``HttpToolsProtocol.data_received`` (to read an ignored Upgrade's body itself)
+and calls private methods and attributes of uvicorn's protocol and its request cycle. None of
+that is uvicorn's public API, so pyproject.toml allows only the uvicorn releases checked here.
+When a new uvicorn changes one of them, these tests fail and name it: compare the new release's
+method with http11.py's copy, carry the change over, then record the new fingerprint. The
+behaviour itself (h2c bodies, the header timeout, connection faults) is tested through a real
+server in test_hostile_input.py and test_vendors_faults.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import textwrap
+
+import pytest
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from mockserver import http11
+
+# sha256 of ast.dump() of the uvicorn methods http11.py copies whole rather than extends.
+# The same from uvicorn 0.32 to 0.55 (checked release by release from their wheels).
+COPIED = {
+    "data_received": "cfb48d75",
+    "on_message_complete": "d23dbbe7",  # http11's override falls back to it: its checks matter
+}
+
+
+def fingerprint(method: object) -> str:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))  # type: ignore[arg-type]
+    return hashlib.sha256(ast.dump(tree.body[0]).encode()).hexdigest()[:8]
+
+
+@pytest.mark.parametrize("name", sorted(COPIED))
+def test_the_uvicorn_methods_http11_copies_are_those_it_was_copied_from(name: str) -> None:
+    assert fingerprint(getattr(HttpToolsProtocol, name)) == COPIED[name], (
+        f"uvicorn's HttpToolsProtocol.{name} changed: carry the change into http11.py"
+    )
+
+
+def test_the_private_methods_http11_calls_are_still_there() -> None:
+    for name in (
+        "_unset_keepalive_if_required",
+        "_should_upgrade",
+        "handle_websocket_upgrade",
+        "_unsupported_upgrade_warning",
+        "send_400_response",
+        "on_body",
+        "shutdown",
+    ):
+        assert callable(getattr(HttpToolsProtocol, name, None)), name
+
+
+def test_the_protocol_and_cycle_attributes_http11_reads_are_still_set() -> None:
+    protocol_init = inspect.getsource(HttpToolsProtocol.__init__)
+    for name in ("self.parser", "self.cycle", "self.loop", "self.logger", "self.headers"):
+        assert f"{name} " in protocol_init or f"{name}:" in protocol_init, name
+    assert "self.scope" in inspect.getsource(HttpToolsProtocol.on_message_begin)
+    assert "self.transport" in inspect.getsource(HttpToolsProtocol.connection_made)
+    cycle_init = inspect.getsource(RequestResponseCycle.__init__)
+    for name in ("self.more_body", "self.message_event", "self.keep_alive"):
+        assert name in cycle_init, name
+
+
+def test_the_protocol_mockserver_serves_with_extends_uvicorns() -> None:
+    assert issubclass(http11.GoLikeHttpToolsProtocol, HttpToolsProtocol)
