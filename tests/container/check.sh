@@ -36,8 +36,12 @@ else
     say "Docker Hub unreachable: making python:3.11-slim's stand-in from Debian bookworm"
     base=localhost/mockserver-check-python:3.11
     if ! podman image exists "$base"; then
+      # The mirror this machine's apt uses for bookworm's main archive (apt-cache policy reads
+      # both source formats): debootstrap then works wherever apt-get does.
+      mirror="$(apt-cache policy | awk '$3 == "bookworm/main" { print $2; exit }')"
+      [[ -n "$mirror" ]] || { echo "no bookworm/main in apt's sources: apt-get update first" >&2; exit 1; }
       debootstrap --variant=minbase --include=python3,python3-pip,python-is-python3,ca-certificates \
-        bookworm "$work/rootfs" http://deb.debian.org/debian >/dev/null
+        bookworm "$work/rootfs" "$mirror" >/dev/null
       rm -f "$work"/rootfs/usr/lib/python3.*/EXTERNALLY-MANAGED  # as in python:3.11-slim
       # This machine's own certificate authorities (a proxy of its own may sign PyPI's).
       cp /etc/ssl/certs/ca-certificates.crt "$work/rootfs/etc/ssl/certs/ca-certificates.crt"
