@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 DEFAULT_PORT = 8080  # the `serve` command's; a Settings built in code takes a free port
 DEFAULT_DB = "mockserver.db"  # the `serve` command's; a Settings built in code keeps no file
@@ -125,28 +125,30 @@ def _jsonable(value: Any) -> Any:
 
 
 def _coerce(name: str, raw: Any, source: str) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
+    kinds = get_type_hints(Settings)  # the annotations as types, not as strings
     kind = kinds.get(name)
     if kind is None:
         known = ", ".join(sorted(kinds))
         raise ValueError(f"{source}: unknown setting {name!r} (known: {known})")
+    arguments = get_args(kind)
+    optional = type(None) in arguments
+    base = next(arg for arg in arguments if arg is not type(None)) if optional else kind
+    if raw is None and optional:
+        return None
     try:
-        if kind == "int":
-            return int(raw)
-        if kind == "int | None":
-            return None if raw is None else int(raw)
-        if kind == "tuple[str, ...]":
+        if get_origin(base) is tuple:
             # A fault rule has commas of its own: several in one string are ;-separated.
             separator = ";" if name == "faults" else ","
             items = raw.split(separator) if isinstance(raw, str) else list(raw)
             return tuple(str(item).strip() for item in items if str(item).strip())
-        if kind in ("Path", "Path | None"):
-            return None if raw is None else Path(raw)
-        if kind == "str | None":
-            return None if raw is None else str(raw) or None
-        return str(raw)
+        if base is int:
+            return int(raw)
+        if base is Path:
+            return Path(raw)
+        return str(raw) or None if optional else str(raw)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{source}: {name} = {raw!r} is not a valid {kind}") from exc
+        shown = getattr(kind, "__name__", None) if isinstance(kind, type) else str(kind)
+        raise ValueError(f"{source}: {name} = {raw!r} is not a valid {shown}") from exc
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
