@@ -102,8 +102,8 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Mutation testing, one module at a time (not part of make test or CI): in a scratch copy under
-# build/mutate, so the working tree never holds a mutant. tests/mutation_survivors.md: the habit.
+# Mutation testing, group by group (not part of make test or CI): each in a scratch copy under
+# build/mutate/GROUP, so the working tree never holds a mutant. docs/development.md: the habit.
 MUTATE ?=
 mutate: setup  ## mutmut over the modules where a wrong answer misleads (MUTATE=GROUP… for some): score, survivors (build/mutate/)
 	$(BIN)/python tests/mutate.py $(MUTATE)

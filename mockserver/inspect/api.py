@@ -11,7 +11,6 @@ import hmac
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -21,30 +20,23 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver import jsontext
-from mockserver.events import DISAGREE, OUTCOMES
+from mockserver.events import DISAGREE
 from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
-from mockserver.faults.rules import KINDS, RuleError
+from mockserver.faults.rules import RuleError
 from mockserver.http11 import ENDS_AT_SHUTDOWN
-from mockserver.inspect.analytics import BUCKETS, analytics_query, figures
+from mockserver.inspect.analytics import analytics_query, figures
 from mockserver.inspect.limits import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT_SECONDS,
-    MAX_LIMIT,
     MAX_OFFSET,
-    MAX_WAIT_COUNT,
-    MAX_WAIT_SECONDS,
+    MAX_STREAM_SECONDS,
 )
 from mockserver.inspect.openapi import inspection_openapi
+from mockserver.inspect.params import ENDPOINTS, BadParameter, Param, parse_params
 from mockserver.inspect.waiting import ChangeFeed, Waiter
 from mockserver.storage.base import (
-    ATTEMPT_FILTERS,
-    EVENT_FILTERS,
-    REJECTION_FILTERS,
-    UPSTREAM_FILTERS,
     Store,
 )
-from mockserver.vendors.registry import VENDOR_NAMES
-from mockserver.vendors.signal_quality import RULE_IDS
 
 PREFIX = "/_mock"
 MAX_FAULTS_BODY_BYTES = 256 * 1024  # MAX_RULES rules of a line each, with room to spare
@@ -54,7 +46,6 @@ RECHECK_SECONDS = 0.25
 # and a comment keeps a quiet connection open through proxies.
 STREAM_GATHER_SECONDS = 0.25
 STREAM_KEEPALIVE_SECONDS = 15.0
-MAX_STREAM_SECONDS = 86_400.0
 # A wait that times out leaves its first count running in the thread pool (a thread cannot be
 # stopped). Past this many such counts, a wait is refused with a 503 rather than start one
 # more: a client looping on short waits over a huge store would otherwise fill the pool (40
@@ -75,138 +66,6 @@ STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _OTHER_SITES = frozenset({"cross-site", "same-site"})
 
 
-class BadParameter(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-
-
-def _text(name: str, raw: str) -> str:
-    if not raw:
-        raise BadParameter(name, "must not be empty")
-    return raw
-
-
-def _vendor(name: str, raw: str) -> str:
-    if raw not in VENDOR_NAMES:
-        raise BadParameter(name, f"must be one of {', '.join(VENDOR_NAMES)}")
-    return raw
-
-
-def _timestamp(name: str, raw: str) -> str:
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter(name, "must be an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in the year 0
-        raise BadParameter(name, "must be a time from the year 1 to 9999 in UTC") from None
-    # Written out by hand: strftime's %Y does not pad the year 326 to 0326, and these strings
-    # are compared as text with the stored ones.
-    return (
-        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
-        f"{utc.second:02d}.{utc.microsecond:06d}Z"
-    )
-
-
-def _epoch_ms(name: str, raw: str) -> int:
-    iso = _timestamp(name, raw)
-    return round(datetime.fromisoformat(iso).timestamp() * 1000)
-
-
-def _integer(low: int, high: int | None = None) -> Callable[[str, str], int]:
-    def parse(name: str, raw: str) -> int:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise BadParameter(name, "must be a whole number") from None
-        if value < low or (high is not None and value > high):
-            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise BadParameter(name, f"must be {bound}")
-        return value
-
-    return parse
-
-
-def _boolean(name: str, raw: str) -> bool:
-    if raw not in ("true", "false"):
-        raise BadParameter(name, "must be true or false")
-    return raw == "true"
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
-    def parse(name: str, raw: str) -> str:
-        if raw not in choices:
-            raise BadParameter(name, f"must be one of {', '.join(choices)}")
-        return raw
-
-    return parse
-
-
-def _seconds_up_to(high: float) -> Callable[[str, str], float]:
-    def parse(name: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise BadParameter(name, "must be a number of seconds") from None
-        if not 0 <= value <= high:
-            raise BadParameter(name, f"must be from 0 to {high:g} seconds")
-        return value
-
-    return parse
-
-
-_seconds = _seconds_up_to(MAX_WAIT_SECONDS)
-
-
-Parser = Callable[[str, str], Any]
-_PARSERS: dict[str, Parser] = {
-    **{
-        name: _text
-        for name in (*EVENT_FILTERS, *REJECTION_FILTERS, *ATTEMPT_FILTERS, *UPSTREAM_FILTERS)
-    },
-    "vendor": _vendor,
-    "since": _timestamp,
-    "until": _timestamp,
-    "event_since": _epoch_ms,
-    "event_until": _epoch_ms,
-    "status": _integer(100, 599),
-    "limit": _integer(1, MAX_LIMIT),
-    "offset": _integer(0, MAX_OFFSET),
-    "count": _integer(1, MAX_WAIT_COUNT),
-    "timeout": _seconds,
-    "duration": _seconds_up_to(MAX_STREAM_SECONDS),
-    "bucket": _one_of(tuple(BUCKETS)),
-    "id": _integer(1, MAX_OFFSET),
-    "fault": _one_of(KINDS),
-    "warned": _boolean,
-    "warning": _one_of(RULE_IDS),
-    "outcome": _one_of(OUTCOMES),
-    "lucidworks_session_minutes": _integer(1, 24 * 60),
-    "neuralens_session_minutes": _integer(1, 24 * 60),
-}
-_ANALYTICS = (
-    "namespace", "vendor", "tenant", "since", "until", "bucket",
-    "lucidworks_session_minutes", "neuralens_session_minutes",
-)  # fmt: skip
-_PAGING = ("limit", "offset")
-_BUT_OUTCOME = tuple(name for name in UPSTREAM_FILTERS if name != "outcome")
-
-
-def parse_params(request: Request, allowed: tuple[str, ...]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for name, raw in request.query_params.multi_items():
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter; this endpoint takes {', '.join(allowed)}")
-        if name in params:  # each takes one value: the last one winning hid a mistake
-            raise BadParameter(name, "given more than once; give it once")
-        params[name] = _PARSERS[name](name, raw)
-    return params
-
-
 Handler = Callable[[Request], Awaitable[Response]]
 Params = dict[str, Any]
 
@@ -214,12 +73,12 @@ Params = dict[str, Any]
 ParamsHandler = Callable[[Params, Request], Awaitable[Response]]
 
 
-def _with_params(allowed: tuple[str, ...], handler: ParamsHandler) -> Handler:
+def _with_params(taken: tuple[Param, ...], handler: ParamsHandler) -> Handler:
     """The handler, given the request's parameters parsed; a 400 naming a bad one."""
 
     async def parsed(request: Request) -> Response:
         try:
-            params = parse_params(request, allowed)
+            params = parse_params(request.query_params.multi_items(), taken)
         except BadParameter as exc:
             return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
         return await handler(params, request)
@@ -290,36 +149,35 @@ class InspectAPI:
         self.shared_store = shared_store
 
     def routes(self) -> list[Route]:
-        def guarded(path: str, allowed: tuple[str, ...], handler: ParamsHandler) -> Route:
+        def guarded(path: str, handler: ParamsHandler) -> Route:
             method = "POST" if path == "/reset" else "GET"
-            endpoint = self._guarded(_with_params(allowed, handler))
+            endpoint = self._guarded(_with_params(ENDPOINTS[f"{method} {path}"], handler))
             if method != "GET":
                 endpoint = self._same_origin(endpoint)
             return Route(PREFIX + path, endpoint, methods=[method])
 
-        listing = (*EVENT_FILTERS, *_PAGING)
         return [
             # Open even with an admin token: health checks and API tooling need them, and they
             # reveal nothing that was recorded.
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
             Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
-            guarded("/events", listing, self.events),
+            guarded("/events", self.events),
             Route(f"{PREFIX}/events/{{event_id:int}}", self._guarded(self.event), methods=["GET"]),
-            guarded("/rejections", (*REJECTION_FILTERS, *_PAGING), self.rejections),
-            guarded("/rejections/reasons", (*REJECTION_FILTERS, "limit"), self.reasons),
-            guarded("/attempts", (*ATTEMPT_FILTERS, *_PAGING), self.attempts),
-            guarded("/upstream", (*UPSTREAM_FILTERS, *_PAGING), self.upstream_calls),
-            guarded("/disagreements", (*_BUT_OUTCOME, *_PAGING), self.disagreements),
+            guarded("/rejections", self.rejections),
+            guarded("/rejections/reasons", self.reasons),
+            guarded("/attempts", self.attempts),
+            guarded("/upstream", self.upstream_calls),
+            guarded("/disagreements", self.disagreements),
             Route(
                 f"{PREFIX}/rejections/{{rejection_id:int}}",
                 self._guarded(self.rejection),
                 methods=["GET"],
             ),
-            guarded("/summary", ("namespace",), self.summary),
-            guarded("/reset", ("namespace",), self.reset),
-            guarded("/wait", (*listing, "count", "timeout"), self.wait),
-            guarded("/stream", ("namespace", "duration"), self.stream),
-            guarded("/analytics", _ANALYTICS, self.analytics),
+            guarded("/summary", self.summary),
+            guarded("/reset", self.reset),
+            guarded("/wait", self.wait),
+            guarded("/stream", self.stream),
+            guarded("/analytics", self.analytics),
             Route(
                 f"{PREFIX}/faults",
                 self._same_origin(self._guarded(self.fault_rules)),
@@ -442,8 +300,9 @@ class InspectAPI:
         replace them; POST one rule to add it; DELETE them all, ``?namespace=``'s, or the one
         ``?id=``."""
         try:
-            allowed = ("namespace", "id") if request.method == "DELETE" else ("namespace",)
-            params = parse_params(request, allowed)
+            method = "GET" if request.method == "HEAD" else request.method
+            taken = ENDPOINTS[f"{method} /faults"]
+            params = parse_params(request.query_params.multi_items(), taken)
         except BadParameter as exc:
             return JSONResponse({"error": str(exc), "parameter": exc.name}, status_code=400)
         namespace = params.get("namespace")

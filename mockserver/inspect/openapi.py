@@ -11,14 +11,7 @@ from typing import Any, get_args
 from mockserver.events import OUTCOMES, UPSTREAM_BODY_CHARS
 from mockserver.faults.book import MAX_RULES
 from mockserver.faults.rules import BOUNDS, KINDS, NAMESPACE_PATTERN, STATUSES
-from mockserver.inspect.limits import (
-    DEFAULT_LIMIT,
-    DEFAULT_WAIT_SECONDS,
-    MAX_LIMIT,
-    MAX_OFFSET,
-    MAX_WAIT_COUNT,
-    MAX_WAIT_SECONDS,
-)
+from mockserver.inspect.params import ENDPOINTS
 from mockserver.validation import Layer
 from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 from mockserver.vendors.signal_quality import RULE_IDS
@@ -28,88 +21,9 @@ LAYERS = get_args(Layer)
 _NULLABLE_STRING = {"type": ["string", "null"]}
 
 
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    if schema.get("type") == "string":  # the server refuses an empty filter rather than guess
-        schema = {**schema, "minLength": 1}
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-_NAMESPACE = _query(
-    "namespace", {"type": "string"}, "Only this namespace (default: every namespace)."
-)
-_COMMON_FILTERS = [
-    _NAMESPACE,
-    _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
-    _query("tenant", {"type": "string"}, "Neuralens application id or Lucidworks signal store id."),
-    _query("since", {"type": "string", "format": "date-time"}, "Received at or after (ISO 8601)."),
-    _query("until", {"type": "string", "format": "date-time"}, "Received before (ISO 8601)."),
-]
-_EVENT_FILTERS = [
-    *_COMMON_FILTERS,
-    _query("type", {"type": "string"}, "Neuralens event name, or click/query/cartadd/purchase."),
-    _query("user", {"type": "string"}, "Neuralens uid or Lucidworks visitorId."),
-    _query("session", {"type": "string"}, "Lucidworks sessionId."),
-    _query("query", {"type": "string"}, "Search text."),
-    _query("query_id", {"type": "string"}, "Lucidworks queryId."),
-    _query("item", {"type": "string"}, "A product id among the event's items."),
-    _query(
-        "text",
-        {"type": "string"},
-        "Part of the query, the user or a product id; ASCII letters match in either case.",
-    ),
-    _query(
-        "event_since",
-        {"type": "string", "format": "date-time"},
-        "Event time (the event's own timestamp) at or after (ISO 8601).",
-    ),
-    _query(
-        "event_until",
-        {"type": "string", "format": "date-time"},
-        "Event time before (ISO 8601).",
-    ),
-    _query(
-        "warned",
-        {"type": "boolean"},
-        "true: events with any signal-quality warning (unknown-query as of this read); false: "
-        "events with none.",
-    ),
-    _query("warning", {"enum": list(RULE_IDS)}, "Events with this signal-quality warning."),
-]
-_REJECTION_FILTERS = [
-    *_COMMON_FILTERS,
-    _query("status", {"type": "integer", "minimum": 100, "maximum": 599}, "Only this HTTP status."),
-    _query("rule", {"type": "string"}, "A reason's rule, e.g. `iso4217`."),
-    _query(
-        "path",
-        {"type": "string"},
-        "A reason's path, e.g. `$[0].productDetails[0].product.currencyCode`; with `rule`, "
-        "one reason must have both.",
-    ),
-    _query("text", {"type": "string"}, "Part of the body; ASCII letters match in either case."),
-]
-_UPSTREAM_FILTERS = [
-    *_COMMON_FILTERS,
-    _query("text", {"type": "string"}, "Part of the body a disagreement kept; ASCII letters "
-           "match in either case."),
-]  # fmt: skip
-_PAGING = [
-    _query(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-        "Page size.",
-    ),
-    _query(
-        "offset",
-        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-        "Rows to skip.",
-    ),
-]
+def _parameters(endpoint: str) -> list[dict[str, Any]]:
+    """The endpoint's query parameters, as declared once in inspect/params.py."""
+    return [param.openapi() for param in ENDPOINTS[endpoint]]
 
 
 def _json(schema_name: str, description: str) -> dict[str, Any]:
@@ -610,7 +524,7 @@ def _faults_path() -> dict[str, Any]:
             "operationId": "listFaults",
             "description": "The fault rules in force, in order, each with `hits`: how many "
             "requests it was applied to.",
-            "parameters": [_NAMESPACE],
+            "parameters": _parameters("GET /faults"),
             "responses": {"200": _json("FaultRules", "The rules."), "400": _BAD_PARAMETER},
         },
         "put": {
@@ -640,14 +554,7 @@ def _faults_path() -> dict[str, Any]:
         "delete": {
             "operationId": "clearFaults",
             "description": "Remove every rule, or those of `namespace`, or the one `id`.",
-            "parameters": [
-                _NAMESPACE,
-                _query(
-                    "id",
-                    {"type": "integer", "minimum": 1, "maximum": MAX_OFFSET},
-                    "Only the rule with this id.",
-                ),
-            ],
+            "parameters": _parameters("DELETE /faults"),
             "responses": {
                 "200": _json("Removed", "How many went."),
                 "400": _BAD_PARAMETER,
@@ -680,7 +587,7 @@ def inspection_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "listEvents",
                     "description": "Accepted events, newest first.",
-                    "parameters": [*_EVENT_FILTERS, *_PAGING],
+                    "parameters": _parameters("GET /events"),
                     "responses": {
                         "200": _json("EventPage", "A page of events."),
                         "400": _BAD_PARAMETER,
@@ -708,7 +615,7 @@ def inspection_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "listRejections",
                     "description": "Refused requests with every reason, newest first.",
-                    "parameters": [*_REJECTION_FILTERS, *_PAGING],
+                    "parameters": _parameters("GET /rejections"),
                     "responses": {
                         "200": _json("RejectionPage", "A page of rejections."),
                         "400": _BAD_PARAMETER,
@@ -738,7 +645,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "description": "The reasons of the matching rejections grouped by rule and "
                     "path, most frequent first: `37 × $[0].currencyCode iso4217`. List a "
                     "group's requests with `/_mock/rejections?rule=…&path=…`.",
-                    "parameters": [*_REJECTION_FILTERS, _PAGING[0]],
+                    "parameters": _parameters("GET /rejections/reasons"),
                     "responses": {
                         "200": {
                             "description": "The groups.",
@@ -764,7 +671,7 @@ def inspection_openapi() -> dict[str, Any]:
             "/_mock/summary": {
                 "get": {
                     "operationId": "summary",
-                    "parameters": [_NAMESPACE],
+                    "parameters": _parameters("GET /summary"),
                     "responses": {"200": _json("Summary", "Counts."), "400": _BAD_PARAMETER},
                 }
             },
@@ -773,7 +680,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "operationId": "reset",
                     "description": "Delete events, rejections, attempts and upstream calls: "
                     "all, or one namespace's.",
-                    "parameters": [_NAMESPACE],
+                    "parameters": _parameters("POST /reset"),
                     "responses": {
                         "204": {"description": "Deleted."},
                         "400": _BAD_PARAMETER,
@@ -792,36 +699,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "queries, add-to-cart and conversion rates, revenue, the funnel. Counted "
                     "in the database; every figure's definition is in `definitions` (and "
                     "docs/analytics.md). Empty: zeros, and null rates.",
-                    "parameters": [
-                        _NAMESPACE,
-                        _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
-                        _query("tenant", {"type": "string"}, "Only this tenant."),
-                        _query(
-                            "since",
-                            {"type": "string", "format": "date-time"},
-                            "Event time at or after (ISO 8601).",
-                        ),
-                        _query(
-                            "until",
-                            {"type": "string", "format": "date-time"},
-                            "Event time before (ISO 8601).",
-                        ),
-                        _query(
-                            "bucket",
-                            {"enum": ["hour", "day"], "default": "day"},
-                            "The series' bucket (UTC).",
-                        ),
-                        _query(
-                            "lucidworks_session_minutes",
-                            {"type": "integer", "minimum": 1, "maximum": 1440, "default": 40},
-                            "Inactivity that ends a Lucidworks session without a sessionId.",
-                        ),
-                        _query(
-                            "neuralens_session_minutes",
-                            {"type": "integer", "minimum": 1, "maximum": 1440, "default": 30},
-                            "Inactivity that ends a Neuralens session.",
-                        ),
-                    ],
+                    "parameters": _parameters("GET /analytics"),
                     "responses": {
                         "200": _json("Analytics", "The figures."),
                         "400": _BAD_PARAMETER,
@@ -835,11 +713,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "description": "Requests forwarded to the real service (--upstream), newest "
                     "first: the mock's verdict and reasons beside the upstream's status, reply "
                     "and latency. Waits for the shadow calls of requests already answered.",
-                    "parameters": [
-                        *_UPSTREAM_FILTERS,
-                        _query("outcome", {"enum": list(OUTCOMES)}, "Only this outcome."),
-                        *_PAGING,
-                    ],
+                    "parameters": _parameters("GET /upstream"),
                     "responses": {
                         "200": _json("UpstreamPage", "A page of upstream calls."),
                         "400": _BAD_PARAMETER,
@@ -852,7 +726,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "description": "The forwarded requests that one side accepted (2xx) and "
                     "the other refused (4xx), newest first, with the body. Waits for the shadow "
                     "calls of requests already answered.",
-                    "parameters": [*_UPSTREAM_FILTERS, *_PAGING],
+                    "parameters": _parameters("GET /disagreements"),
                     "responses": {
                         "200": _json("DisagreementPage", "A page of disagreements."),
                         "400": _BAD_PARAMETER,
@@ -865,13 +739,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "description": "Requests a fault rule touched, newest first: which rule "
                     "and fault, the status the client got (null: no reply at all) and whether "
                     "its events were stored.",
-                    "parameters": [
-                        _NAMESPACE,
-                        _query("vendor", {"enum": list(VENDOR_NAMES)}, "Only this vendor."),
-                        _query("fault", {"enum": list(KINDS)}, "Only this kind of fault."),
-                        _query("rule", {"type": "string"}, "Only the rule with this id."),
-                        *_PAGING,
-                    ],
+                    "parameters": _parameters("GET /attempts"),
                     "responses": {
                         "200": _json("AttemptPage", "A page of attempts."),
                         "400": _BAD_PARAMETER,
@@ -886,15 +754,7 @@ def inspection_openapi() -> dict[str, Any]:
                     "counting what arrived since the last message (at most four a second), a "
                     "`: still here` comment every 15 s, and `retry: 1000` so that a browser "
                     "reconnects after a restart.",
-                    "parameters": [
-                        _NAMESPACE,
-                        _query(
-                            "duration",
-                            {"type": "number", "minimum": 0, "maximum": 86400},
-                            "Seconds to stream before closing (default: a day, or until the "
-                            "client leaves).",
-                        ),
-                    ],
+                    "parameters": _parameters("GET /stream"),
                     "responses": {
                         "200": {
                             "description": "The event stream.",
@@ -908,30 +768,7 @@ def inspection_openapi() -> dict[str, Any]:
                 "get": {
                     "operationId": "waitForEvents",
                     "description": "Return as soon as at least `count` events match the filters.",
-                    "parameters": [
-                        _query(
-                            "count",
-                            {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": MAX_WAIT_COUNT,
-                                "default": 1,
-                            },
-                            "Events to wait for.",
-                        ),
-                        _query(
-                            "timeout",
-                            {
-                                "type": "number",
-                                "minimum": 0,
-                                "maximum": MAX_WAIT_SECONDS,
-                                "default": DEFAULT_WAIT_SECONDS,
-                            },
-                            "Seconds to wait at most.",
-                        ),
-                        *_EVENT_FILTERS,
-                        *_PAGING,
-                    ],
+                    "parameters": _parameters("GET /wait"),
                     "responses": {
                         "200": _json("EventPage", "Enough events matched."),
                         "400": _BAD_PARAMETER,
