@@ -240,7 +240,7 @@ def test_an_intake_reads_the_request_line_and_headers_of_its_scope() -> None:
     assert intake.method == "PUT"
     assert intake.headers == {"Accept": "first", "x-é": "café"}  # the first of repeated ones
     assert (intake.vendor, intake.endpoint) == ("neuralens", "/analytics/event")
-    assert (intake.namespace, intake.store) == ("team-a", "store-1")
+    assert (intake.namespace, intake.signal_store) == ("team-a", "store-1")
     assert intake.receive is receive
     assert intake.header_bytes == header_bytes(scope)
     assert intake.connection is None
@@ -251,7 +251,7 @@ def test_an_intake_reads_the_request_line_and_headers_of_its_scope() -> None:
 def test_an_intake_without_a_namespace_is_in_the_default_one() -> None:
     intake = Intake.of(_scope(), Sender([]), None, "/x")
     assert intake.namespace == DEFAULT_NAMESPACE == "default"
-    assert intake.store is None
+    assert intake.signal_store is None
     assert intake.request_id != Intake.of(_scope(), Sender([]), None, "/x").request_id
 
 

@@ -140,7 +140,7 @@ def test_a_vendor_path_is_served_by_its_vendor_with_its_reply_sent(contracts: Co
     ((vendor, intake),) = served.handled
     assert vendor == "lucidworks"
     assert (intake.vendor, intake.endpoint) == ("lucidworks", "/retail/signals/click")
-    assert (intake.namespace, intake.store) == ("default", None)
+    assert (intake.namespace, intake.signal_store) == ("default", None)
     assert intake.method == "POST"
 
 
@@ -165,7 +165,7 @@ def test_a_namespace_and_a_signal_store_in_the_path_reach_the_intake(
     routes, _ = _routes(contracts, served)
     _call(routes, path)
     ((_, intake),) = served.handled
-    assert (intake.vendor, intake.endpoint, intake.namespace, intake.store) == routed
+    assert (intake.vendor, intake.endpoint, intake.namespace, intake.signal_store) == routed
     assert NAMESPACE_PREFIX == "/ns/"
 
 

@@ -226,7 +226,8 @@ class SqliteStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         # The commit that fills the WAL copies it into the database and fsyncs, while every
         # request waits. 200 pages (800 KiB) instead of SQLite's 1000 makes that pause a fifth
-        # as long at the same total cost: p99 at c=16 went from ~9.5 to ~5.5 ms under wrk.
+        # as long at the same total cost (the p99 it bought: docs/performance.md, "Earlier
+        # rounds of the request path").
         self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         # One large transaction (a reset of a million rows) grows the WAL past the checkpoint
         # interval; SQLite reuses the file but never shrinks it unless told to.

@@ -15,7 +15,7 @@ from mockserver.vendors.spec import VendorSpec
 
 class Routed(NamedTuple):
     endpoint: str  # the vendor's own path, e.g. /retail/signals/click
-    store: str | None = None  # a tenant named in the path (a Lucidworks signal store)
+    signal_store: str | None = None  # a tenant named in the path (a Lucidworks signal store)
 
 
 class VendorEndpoint(ABC):

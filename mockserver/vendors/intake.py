@@ -144,7 +144,7 @@ class Intake:
     vendor: str | None
     endpoint: str  # the vendor's path, without /ns/{name} or /signal-store/{id}
     namespace: str
-    store: str | None  # a Lucidworks signal store named in the path
+    signal_store: str | None  # a Lucidworks signal store named in the path
     request_id: str
     received_at: str
     header_bytes: int = 0  # names, values and their separators, as they came
@@ -162,7 +162,7 @@ class Intake:
         vendor: str | None,
         endpoint: str,
         namespace: str | None = None,
-        store: str | None = None,
+        signal_store: str | None = None,
     ) -> Intake:
         return cls(
             method=scope["method"],
@@ -173,7 +173,7 @@ class Intake:
             vendor=vendor,
             endpoint=endpoint,
             namespace=DEFAULT_NAMESPACE if namespace is None else namespace,
-            store=store,
+            signal_store=signal_store,
             request_id=new_request_id(),
             received_at=utc_now(),
             header_bytes=header_bytes(scope),

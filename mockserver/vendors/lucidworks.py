@@ -100,8 +100,8 @@ class LucidworksSignals(VendorEndpoint):
     def tenant(self, intake: Intake) -> str | None:
         """The signal store; None when the Host names one no store can be called (the
         request is refused, and the name is not recorded as a tenant)."""
-        if intake.store is not None:
-            return intake.store
+        if intake.signal_store is not None:
+            return intake.signal_store
         store = signal_store_from_host(intake.headers.get("host", ""))
         return store if NAME_PATTERN.fullmatch(store) else None
 

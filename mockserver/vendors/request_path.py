@@ -223,7 +223,7 @@ def _refusal_before_the_body(vendor: VendorEndpoint, intake: Intake) -> Refusal 
             f"{MAX_HEADER_BYTES} (Go's default, http.DefaultMaxHeaderBytes)"
         )
         return Refusal(431, [FieldError("header:*", "header-too-large", "http", message)])
-    for kind, name in (("namespace", intake.namespace), ("store", intake.store)):
+    for kind, name in (("namespace", intake.namespace), ("store", intake.signal_store)):
         if name is not None and not NAME_PATTERN.fullmatch(name):
             message = f"{kind} names are 1-64 letters, digits, '.', '_' or '-'"
             return Refusal(404, [http_error(kind, message)])

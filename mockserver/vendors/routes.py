@@ -72,7 +72,12 @@ class VendorRoutes:
             routed = vendor.route(endpoint)
             if routed is not None:
                 intake = Intake.of(
-                    scope, receive, vendor.spec.name, routed.endpoint, namespace, routed.store
+                    scope,
+                    receive,
+                    vendor.spec.name,
+                    routed.endpoint,
+                    namespace,
+                    routed.signal_store,
                 )
                 return await self.request_path.handle(vendor, intake)
         intake = Intake.of(scope, receive, owner_of(endpoint), endpoint, namespace)

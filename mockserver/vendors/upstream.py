@@ -275,7 +275,7 @@ class Upstream:
         none (the mock's own fallback store, ``default``, is no store of the real service)."""
         base = self.targets[intake.vendor or ""]
         if STORE_PLACEHOLDER in base:
-            named = intake.store is not None or tenant not in (None, DEFAULT_TENANT)
+            named = intake.signal_store is not None or tenant not in (None, DEFAULT_TENANT)
             if tenant is None or not named:
                 return None
             base = base.replace(STORE_PLACEHOLDER, tenant)
