@@ -2,7 +2,7 @@
 
     python tests/mutate.py                  every group below in turn, then the total
     python tests/mutate.py vendors faults   those groups
-    python tests/mutate.py --again vendors  the group's tests copied afresh, its survivors rerun
+    python tests/mutate.py --again vendors  its survivors rerun against today's tests
     python tests/mutate.py --score          the total of the last runs, running nothing
     python tests/mutate.py mockserver/x.py tests/test_x.py   one module against the tests given
 
@@ -128,6 +128,28 @@ def copy_tree(work: Path, names: tuple[str, ...]) -> None:
         shutil.copytree(ROOT / name, work / name, ignore=ignore)
 
 
+def refresh_package(work: Path, group: Group) -> list[str]:
+    """Bring the package's modules that are not mutated up to date in the scratch copy (the
+    tests of today import what they define), and name the mutated ones that changed."""
+    mutated = {path for glob in group.modules for path in ROOT.glob(glob)}
+    changed = []
+    for source in sorted((ROOT / "mockserver").rglob("*")):
+        if not source.is_file() or "__pycache__" in source.parts:
+            continue
+        relative = source.relative_to(ROOT)
+        if source in mutated:
+            if (
+                not (work / relative).exists()
+                or (work / relative).read_bytes() != source.read_bytes()
+            ):
+                changed.append(relative.as_posix())
+            continue
+        for copy in (work / relative, work / "mutants" / relative):
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy)
+    return changed
+
+
 def mutmut(work: Path, *args: str, quiet: bool = False) -> str:
     output = subprocess.DEVNULL if quiet else subprocess.PIPE
     done = subprocess.run([*MUTMUT, *args], cwd=work, check=True, stdout=output, text=True)
@@ -149,6 +171,9 @@ def run(name: str, group: Group, again: bool) -> None:
                   f" until the next fresh run (python tests/mutate.py {name})")  # fmt: skip
         copy_tree(work, ("tests", "fixtures"))
         copy_tree(work / "mutants", ("tests", "fixtures"))  # mutmut runs the tests from here
+        for module in refresh_package(work, group):
+            print(f"{name}: {module} changed since its fresh run; its mutants are of the old"
+                  f" code until the next fresh run (python tests/mutate.py {name})")  # fmt: skip
         left = survivors(work)
         if left:
             mutmut(work, "run", "--max-children", children, *left, quiet=True)
