@@ -277,6 +277,7 @@ def test_reading_the_rest_of_the_banner_never_keeps_the_demo_from_exiting(
         banner.stopped.set()
 
 
+@pytest.mark.usefixtures("ticking")  # not half a minute of waiting if it is not reported
 def test_a_server_that_exits_before_it_listens_is_reported() -> None:
     with pytest.raises(RuntimeError, match=r"^the server did not start; its error is above$"):
         demo_module._wait_until_listening(Server("", exited=1))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -17,6 +18,7 @@ from mockserver.simulate.shoppers import (
     Session,
     Shoppers,
     Step,
+    arrivals,
     attractiveness,
     new_id,
 )
@@ -118,9 +120,8 @@ def test_a_click_is_on_a_result_of_its_search_at_its_rank_and_opens_its_page(
             assert step.query == search.query
             assert step.position is not None
             assert search.products[step.position - 1] == step.products[0]
-            then = session.steps[n + 1]
-            assert (then.kind, then.products) == ("view", step.products)
-            assert then.position == step.position
+            then = session.steps[n + 1]  # the product's page: of that search, at that rank
+            assert then == replace(step, at_ms=then.at_ms, kind="view")
     assert clicks > 100
 
 
@@ -134,8 +135,9 @@ def test_a_fifth_of_clicks_go_into_the_cart_and_two_in_five_carts_are_bought(
         carts += kinds.count("cart")
         added = tuple(p for step in session.steps if step.kind == "cart" for p in step.products)
         for view, cart in pairwise(session.steps):
-            if cart.kind == "cart":
-                assert (view.kind, view.products) == ("view", cart.products)
+            if cart.kind == "cart":  # from the product's page: of its search, at its rank
+                assert view.kind == "view"
+                assert cart == replace(view, at_ms=cart.at_ms, kind="cart")
         purchases = [step for step in session.steps if step.kind == "purchase"]
         if added:
             with_cart += 1
@@ -277,7 +279,31 @@ def test_a_products_attractiveness_is_fixed_between_15_and_55_percent(
     catalogue: Catalogue,
 ) -> None:
     values = [attractiveness(p) for p in catalogue.products]
-    assert 0.15 <= min(values) < 0.152
-    assert 0.548 < max(values) <= 0.55
+    assert min(values) == 0.15  # the id whose hash starts with a 0 byte
+    assert max(values) == pytest.approx(0.55, abs=1e-12)  # and with 255
     copy = Product(catalogue.products[0].id, "Other", "Other", 1.0, "EUR", "", (), 99)
     assert attractiveness(copy) == values[0]  # from the id alone
+
+
+class Steady(random.Random):
+    """A random stream whose every gap between arrivals is the same, and says its rate."""
+
+    def __init__(self, gap_seconds: float) -> None:
+        super().__init__(0)
+        self.gap_seconds = gap_seconds
+        self.rates: set[float] = set()
+
+    def expovariate(self, lambd: float = 1.0) -> float:
+        self.rates.add(lambd)
+        return self.gap_seconds
+
+
+def test_sessions_arrive_a_drawn_number_of_seconds_apart_until_the_end_and_not_at_it() -> None:
+    steady = Steady(1.5)
+    assert list(arrivals(steady, START, START + 6_000, 0.25)) == [
+        START + 1_500, START + 3_000, START + 4_500
+    ]  # fmt: skip
+    assert list(arrivals(steady, START, START + 6_001, 0.25))[-1] == START + 6_000
+    assert steady.rates == {0.25}
+    endless = arrivals(Steady(0.0004), START, None, 2.0)  # rounded to the millisecond
+    assert [next(endless) for _ in range(3)] == [START, START + 1, START + 1]

@@ -251,8 +251,10 @@ def test_a_run_in_a_namespace_sends_every_request_under_it(catalogue: Catalogue)
 def test_a_live_run_for_a_duration_sends_until_its_end_and_nothing_after(
     catalogue: Catalogue,
 ) -> None:
-    sent = list(requests(Plan(start_ms=T, duration_ms=120_000, rate=0.5, seed=3), catalogue))
-    assert all(T <= r.at_ms < T + 120_000 for r in sent)
+    sent: list[Request] = []
+    for request in requests(Plan(start_ms=T, duration_ms=120_000, rate=0.5, seed=3), catalogue):
+        assert T <= request.at_ms < T + 120_000  # at once: a run that does not end fails here
+        sent.append(request)
     assert sent[-1].at_ms > T + 100_000
 
 
@@ -279,3 +281,83 @@ def test_a_live_run_at_a_high_rate_draws_a_few_thousand_requests_before_it_start
     first = next(requests(plan, shop))
     assert first.at_ms >= T
     assert 0.7 * WARM_UP_REQUESTS <= drawn <= 1.3 * WARM_UP_REQUESTS
+
+
+Window = tuple[int, int | None, float]
+
+
+class Drawn(Exception):
+    """The window a run draws its sessions' starts from: (from, until, sessions a second)."""
+
+
+def _window(monkeypatch: pytest.MonkeyPatch, plan: Plan, catalogue: Catalogue) -> Window:
+    def arrivals(rng: random.Random, start_ms: int, end_ms: int | None, per_second: float) -> Any:
+        raise Drawn(start_ms, end_ms, per_second)  # no session drawn: the run stops here
+
+    monkeypatch.setattr(traffic, "arrivals", arrivals)
+    with pytest.raises(Drawn) as drawn:
+        next(requests(plan, catalogue))
+    start_ms, end_ms, per_second = drawn.value.args
+    return start_ms, end_ms, per_second
+
+
+def test_a_backfill_draws_its_sessions_over_the_window_before_the_start_at_the_rate_they_need(
+    monkeypatch: pytest.MonkeyPatch, catalogue: Catalogue
+) -> None:
+    plan = Plan(start_ms=T, sessions=50, backfill_ms=DAY)
+    assert _window(monkeypatch, plan, catalogue) == (T - DAY, T, 50 / 86_400)
+    default = Plan(start_ms=T, backfill_ms=DAY)  # a thousand sessions, unless told
+    assert _window(monkeypatch, default, catalogue) == (T - DAY, T, 1000 / 86_400)
+
+
+@pytest.mark.parametrize(
+    ("plan", "warm_up_ms", "duration_ms"),
+    [
+        (Plan(start_ms=T, sessions=3, rate=2.0), 0, None),  # whole sessions, from the start
+        (Plan(start_ms=T, rate=2.0), traffic.WARM_UP_MS, None),  # half an hour already on
+        (Plan(start_ms=T, rate=50.0, duration_ms=60_000), 100_000, 60_000),  # 5,000 requests on
+    ],
+    ids=["sessions", "until Ctrl-C", "high rate, for a minute"],
+)
+def test_a_live_run_draws_its_sessions_at_its_rate_from_its_start_or_among_shoppers_on_the_site(
+    monkeypatch: pytest.MonkeyPatch,
+    catalogue: Catalogue,
+    plan: Plan,
+    warm_up_ms: int,
+    duration_ms: int | None,
+) -> None:
+    per_session = traffic.mean_requests_per_session(catalogue, plan.vendors)
+    end_ms = None if duration_ms is None else T + duration_ms
+    assert _window(monkeypatch, plan, catalogue) == (
+        T - warm_up_ms,
+        end_ms,
+        plan.rate / per_session,
+    )
+
+
+def _sessions_begin_at(monkeypatch: pytest.MonkeyPatch, *starts: int) -> None:
+    """Sessions that begin exactly when given, whatever the run's rate."""
+    monkeypatch.setattr(traffic, "arrivals", lambda rng, start, end, per_second: iter(starts))
+
+
+def test_a_live_run_sends_from_its_very_first_millisecond_but_nothing_before(
+    monkeypatch: pytest.MonkeyPatch, catalogue: Catalogue
+) -> None:
+    _sessions_begin_at(monkeypatch, T - 1, T)
+    plan = Plan(start_ms=T, seed=4)
+    whole = list(traffic._requests(plan, catalogue, warm_up_ms=60_000))
+    sent = list(requests(plan, catalogue))
+    assert sent == [r for r in whole if r.at_ms >= T]
+    assert [r.at_ms for r in sent].count(T) == 1  # the first of the session begun at the start
+    assert T - 1 not in [r.at_ms for r in sent]  # the other one's first, a millisecond before
+
+
+def test_a_live_run_for_a_duration_sends_nothing_due_at_its_very_end(
+    monkeypatch: pytest.MonkeyPatch, catalogue: Catalogue
+) -> None:
+    _sessions_begin_at(monkeypatch, T)
+    whole = list(requests(Plan(start_ms=T, seed=4), catalogue))
+    assert len(whole) >= 3
+    end_ms = whole[2].at_ms
+    cut = list(requests(Plan(start_ms=T, seed=4, duration_ms=end_ms - T), catalogue))
+    assert cut == whole[:2]

@@ -472,3 +472,51 @@ def test_position_counts_count_each_position_and_sum_them() -> None:
     # (position, 21 for beyond 20; clicks; the sum of their positions)
     counts = position_counts([(1, 3, 3.0), (2, 1, 2.0), (21, 2, 65.0)])
     assert counts == {"positions": {1: 3, 2: 1, 21: 2}, "position_sum": 70.0, "position_count": 6}
+
+
+# -- folding, pinned directly (issue 29) --------------------------------------------------------
+
+
+@pytest.fixture
+def quiet_store() -> Iterator[SqliteStore]:
+    """A store that folds only when told: no background folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
+        store = SqliteStore(":memory:")
+    yield store
+    store.close()
+
+
+def test_fold_some_folds_up_to_its_limit_and_says_when_nothing_is_left(
+    quiet_store: SqliteStore,
+) -> None:
+    quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(3)])
+    conn = quiet_store.db.conn
+    with quiet_store._lock:
+        assert rollup.fold_some(conn, 2) is True
+        assert rollup.unfolded(conn) == 1  # the fold is remembered: not folded twice
+        assert rollup.fold_some(conn) is True
+        assert rollup.unfolded(conn) == 0
+        assert rollup.fold_some(conn) is False
+        assert rollup.fold_some(conn, 5) is False
+
+
+def test_a_neuralens_search_in_one_batch_is_at_its_earliest_view_and_keeps_its_click(
+    quiet_store: SqliteStore,
+) -> None:
+    """One batch, one session: "sofa" seen on the results page at 10, clicked at 11, and seen
+    at 5 in an event stored after both: the search was at 5 (before a period from 7), and a
+    view after the click does not undo it."""
+    srp = "SEARCH_RESULT_PAGE"
+    quiet_store.add(
+        [
+            neuralens(10, "VIEW_PRODUCT", query="sofa", page=srp),
+            neuralens(11, "CLICK_PRODUCT", query="sofa", page=srp),
+            neuralens(5, "VIEW_PRODUCT", query="sofa", page=srp),
+        ]
+    )
+    counts = quiet_store.analytics(AnalyticsQuery())
+    assert (counts["searches"], counts["clicked"]) == (1, 1)
+    assert counts["top_queries"] == [("sofa", 1, 1)]
+    assert quiet_store.analytics(AnalyticsQuery(since_ms=T0 + 7 * MINUTE))["searches"] == 0
+    assert quiet_store.analytics(AnalyticsQuery(since_ms=T0 + 5 * MINUTE))["searches"] == 1

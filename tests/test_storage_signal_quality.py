@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.events import QUERY_FOLLOWS, QUERY_SEARCH, UNKNOWN_QUERY
+from mockserver.events import QUERY_FOLLOWS, QUERY_SEARCH, UNKNOWN_QUERY, UNKNOWN_QUERY_WARNING
 from mockserver.storage import Store
 from mockserver.storage.base import AnalyticsQuery
 from tests.test_storage_conformance import any_store, event
@@ -163,3 +163,17 @@ def test_the_analytics_list_the_rules_with_the_most_events_first_then_by_name(
         (UNKNOWN_QUERY, 1),
         ("zz-rule", 1),
     ]
+
+
+def test_the_analytics_count_unknown_query_as_the_summary_does(any_store: Store) -> None:
+    """Intake never stores an ``unknown-query`` warning, but the store keeps whatever warnings
+    an event comes with: a stored one adds to those evaluated when read, as in the summary,
+    so that the two never disagree."""
+    any_store.add(
+        [
+            event(type="purchase", query_link=None, warnings=[dict(UNKNOWN_QUERY_WARNING)]),
+            click("q7"),  # unknown-query when read: no search has q7
+        ]
+    )
+    by_rule = dict(any_store.analytics(AnalyticsQuery())["signal_quality"]["by_rule"])
+    assert by_rule == {UNKNOWN_QUERY: 2} == any_store.summary()["warnings"]
