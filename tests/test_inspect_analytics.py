@@ -35,6 +35,7 @@ Clicks with a position: 2, 25, 1, 5, 3 (Neuralens index + 1): mean 36 / 5.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -43,7 +44,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.events import Event
-from mockserver.inspect.analytics import DEFINITIONS, MAX_FILLED_BUCKETS
+from mockserver.inspect.analytics import (
+    DEFINITIONS,
+    MAX_FILLED_BUCKETS,
+    analytics_query,
+    figures,
+)
 from mockserver.storage import SqliteStore
 from tests.conftest import ROOT
 
@@ -434,3 +440,90 @@ def test_clicks_whose_positions_add_up_to_zero_average_zero(
         lw(2, "click", 1, "v1", "S1", "q1", position=0),
     ])  # fmt: skip
     assert _figures(client)["avg_click_position"] == 0.0
+
+
+# -- what `make mutate` on the inspect group found unpinned (issue 29, third round) ------------
+
+
+def _counts(**changed: Any) -> dict[str, Any]:
+    """The store's counts (``Store.analytics``) for nothing stored, with ``changed`` set."""
+    quality = {
+        "clicks": 0, "clicks_with_position": 0, "follow_signals": 0, "tied_to_query": 0,
+        "events": 0, "with_warnings": 0, "by_rule": [],
+    }  # fmt: skip
+    counts = {
+        "series": [], "searches": 0, "positions": {}, "sessions": 0, "clicked": 0,
+        "position_sum": None, "position_count": 0, "no_click_queries": [],
+        "zero_result_queries": [], "top_queries": [], "carted": 0, "purchased": 0,
+        "purchases": 0, "revenue": None, "funnel_carted": 0, "funnel_purchased": 0,
+        "signal_quality": quality,
+    }  # fmt: skip
+    return {**counts, **changed}
+
+
+def test_each_signal_quality_rate_is_its_part_over_its_own_whole() -> None:
+    quality = {
+        "clicks": 4, "clicks_with_position": 3, "follow_signals": 5, "tied_to_query": 2,
+        "events": 10, "with_warnings": 1, "by_rule": [("missing-user", 3), ("unknown-query", 1)],
+    }  # fmt: skip
+    shown = figures(_counts(signal_quality=quality), analytics_query({}), "day")
+    assert shown["signal_quality"] == {
+        "clicks_with_position": 3 / 4, "signals_tied_to_query": 2 / 5,
+        "signals_with_warnings": 1 / 10,
+        "top_rules": [{"rule": "missing-user", "count": 3}, {"rule": "unknown-query", "count": 1}],
+        "counts": {name: quality[name] for name in (
+            "clicks", "clicks_with_position", "follow_signals", "tied_to_query", "events",
+            "with_warnings",
+        )},
+    }  # fmt: skip
+
+
+def test_session_gaps_are_echoed_as_whole_minutes(analytics: Any) -> None:
+    # 40, not 40.0: a client comparing the echo with what it sent reads an int.
+    echoed = analytics(neuralens_session_minutes=7)["filters"]["session_minutes"]
+    assert [(vendor, type(minutes)) for vendor, minutes in echoed.items()] == [
+        ("lucidworks", int),
+        ("neuralens", int),
+    ]
+    assert echoed == {"lucidworks": 40, "neuralens": 7}
+
+
+def test_event_types_with_the_same_count_are_listed_by_name_whatever_order_they_came_in() -> None:
+    rows = [(0, "query", 1), (0, "click", 1), (0, "VIEW_PRODUCT", 2)]
+    by_type = figures(_counts(series=rows), analytics_query({}), "day")["totals"]["by_type"]
+    assert list(by_type.items()) == [("VIEW_PRODUCT", 2), ("click", 1), ("query", 1)]
+
+
+def test_empty_buckets_are_filled_one_bucket_apart() -> None:
+    # Any bucket width: the gap between two buckets with events is filled bucket by bucket.
+    query = replace(analytics_query({}), bucket_ms=10)
+    rows = [(0, "query", 1), (3, "click", 2)]
+    series = figures(_counts(series=rows), query, "day")["series"]
+    assert [(b["start_ms"], b["total"]) for b in series] == [(0, 1), (10, 0), (20, 0), (30, 2)]
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A server whose local time is 5 h 45 min ahead of UTC (a POSIX TZ: no tz database)."""
+    monkeypatch.setenv("TZ", "XXX-5:45")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("far_from_utc")
+def test_times_are_shown_in_utc_whatever_the_servers_time_zone(analytics: Any) -> None:
+    body = analytics(since="2026-11-02T10:30:00Z", bucket="hour")
+    assert body["filters"]["since"] == "2026-11-02T10:30:00Z"
+    assert [bucket["start"] for bucket in body["series"]][:2] == [
+        "2026-11-02T10:00:00Z",
+        "2026-11-02T11:00:00Z",
+    ]
+
+
+def test_a_time_before_the_year_1000_is_written_with_four_digits(analytics: Any) -> None:
+    # Lucidworks timestamps are any int64: strftime wrote the year 385 as "385".
+    body = analytics(since="0385-07-25T07:00:00Z", until="0385-07-25T09:00:00Z", bucket="hour")
+    assert body["filters"]["since"] == "0385-07-25T07:00:00Z"
+    assert body["filters"]["until"] == "0385-07-25T09:00:00Z"

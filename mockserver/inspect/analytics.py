@@ -201,4 +201,8 @@ def _iso(epoch_ms: int | None) -> str | None:
         moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
     except (OverflowError, ValueError, OSError):
         return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # By hand: strftime's %Y writes the year 385 as "385", which is not ISO 8601.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
