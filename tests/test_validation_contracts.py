@@ -12,7 +12,13 @@ import pytest
 
 from mockserver.settings import Settings
 from mockserver.validation import Contracts, load_contracts
-from mockserver.validation.contracts import MAX_ERRORS, Validated
+from mockserver.validation.contracts import (
+    MAX_ERRORS,
+    LucidworksContract,
+    NeuralensContract,
+    Validated,
+)
+from mockserver.validation.openapi import SpecSet
 from tests.conftest import load_fixture
 
 TOO_DEEP = (
@@ -259,4 +265,65 @@ def test_a_broken_schema_at_the_top_level_is_named_as_such(tmp_path: Path) -> No
     schema["type"] = 5
     path.write_text(json.dumps(schema), encoding="utf-8")
     with pytest.raises(ValueError, match=r"is not valid JSON Schema at type: 5 is not valid"):
+        load_contracts(schemas)
+
+
+def test_a_lucidworks_contract_built_without_a_profile_is_strict_with_the_spec_s_hints() -> None:
+    specs = SpecSet(Settings().schema_dir / "lucidworks")
+    [operation] = specs.operations("lucidworks-signals-click.openapi.yaml")
+    click = LucidworksContract(operation)
+    assert click.profile == "strict"
+    validated = click.validate(_click(selectedPosition=0))
+    assert [(e.path, e.rule, e.layer, e.message) for e in validated.errors] == [
+        (
+            "$[0].selectedPosition",
+            "minimum",
+            "openapi",
+            "0 is less than the minimum of 1 (positions are 1-based: the first result is 1)",
+        )
+    ]
+
+
+def test_a_neuralens_contract_built_without_a_profile_is_strict_and_names_its_layer() -> None:
+    path = Settings().schema_dir / "neuralens" / "event.schema.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    contract = NeuralensContract(schema)
+    assert (contract.profile, contract.body_schema) == ("strict", schema)
+    assert _errors(contract.validate(_neuralens(uid=5))) == [("$.uid", "type", "schema")]
+    body = _neuralens(items=[{"id": "a"}, {"id": "b"}], page="SEARCH_RESULT_PAGE")
+    assert [e.rule for e in contract.validate(body).errors] == [
+        "one-item-unless-purchase",
+        "query-required",
+    ]
+
+
+def test_a_schema_that_is_not_an_object_is_refused_at_the_top_level(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    shutil.copytree(Settings().schema_dir, schemas)
+    path = schemas / "neuralens" / "event.schema.json"
+    path.write_text("5", encoding="utf-8")
+    message = f"{path} is not valid JSON Schema at the top level: 5 is not of type 'object', "
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        load_contracts(schemas)
+
+
+def test_a_broken_lucidworks_body_schema_names_its_path_and_file(tmp_path: Path) -> None:
+    schemas = tmp_path / "schemas"
+    (schemas / "lucidworks").mkdir(parents=True)
+    shutil.copytree(Settings().schema_dir / "neuralens", schemas / "neuralens")
+    (schemas / "lucidworks" / "broken.openapi.yaml").write_text(
+        "paths:\n"
+        "  /retail/signals/click:\n"
+        "    post:\n"
+        "      requestBody:\n"
+        "        content:\n"
+        "          application/json:\n"
+        "            schema: {type: array, items: {required: 5}}\n",
+        encoding="utf-8",
+    )
+    message = (
+        "the request body of /retail/signals/click in broken.openapi.yaml is not valid JSON "
+        "Schema at items/required: 5 is not of type 'array'"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         load_contracts(schemas)

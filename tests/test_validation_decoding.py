@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 
-from mockserver.validation.decoding import decode_json
+from mockserver.jsontext import OutOfRange
+from mockserver.validation.decoding import Decoded, decode_json
 
 DUPLICATE = (
     "appears more than once; Go keeps the last value, other decoders the first: send it once"
@@ -95,6 +99,7 @@ def test_lenient_reads_invalid_utf8_as_the_replacement_character() -> None:
         (b"1 2", "invalid JSON at line 1 column 3: " + MORE_THAN_ONE),
         (b'{"a": 1}\n{"a": 2}', "invalid JSON at line 2 column 1: " + MORE_THAN_ONE),
         (b"[1] [2]", "invalid JSON at line 1 column 5: " + MORE_THAN_ONE),
+        (b"[]0", "invalid JSON at line 1 column 3: " + MORE_THAN_ONE),
     ],
 )
 def test_strict_refuses_a_second_value_after_the_body_and_says_lenient_ignores_it(
@@ -184,3 +189,64 @@ def test_two_keys_that_become_one_after_replacing_surrogates_are_a_repeat() -> N
 def test_an_empty_array_decodes_with_no_elements() -> None:
     decoded = decode_json(b" [ ] ")
     assert (decoded.value, decoded.errors, decoded.element_texts) == ([], [], ())
+
+
+def test_lenient_keeps_each_element_s_text_when_data_follows_the_array() -> None:
+    decoded = decode_json(b'[{"a": 1}, 2] x', lenient=True)
+    assert (decoded.value, decoded.errors) == ([{"a": 1}, 2], [])
+    assert decoded.element_texts == ('{"a": 1}', "2")
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_body_that_is_not_an_array_has_no_element_texts(lenient: bool) -> None:
+    decoded = decode_json(b'{"a": 1}', lenient=lenient)
+    assert (decoded.value, decoded.errors, decoded.element_texts) == ({"a": 1}, [], ())
+
+
+def _in_a_new_thread(body: bytes, **options: bool) -> Decoded:
+    """Decoded where the server decodes large bodies: in a worker thread, whose decoders are
+    built on its first body (each thread keeps its own)."""
+    found: list[Decoded] = []
+    worker = threading.Thread(target=lambda: found.append(decode_json(body, **options)))
+    worker.start()
+    worker.join()
+    return found[0]
+
+
+HUGE = b"9" * 5000
+HUGE_MESSAGE = "number 999999999999…9999 (5000 digits) does not fit a 64-bit integer or float"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"a": 1e400}]', "number 1e400 does not fit a 64-bit float"),
+        (b'[{"a": ' + HUGE + b"}]", HUGE_MESSAGE),
+        (b'[{"a": 1e400, "b": ' + HUGE + b"}]", "number 1e400 does not fit a 64-bit float"),
+    ],
+)
+@pytest.mark.parametrize("lenient", [False, True])
+def test_a_number_no_float_holds_is_refused_in_every_thread(
+    body: bytes, message: str, lenient: bool
+) -> None:
+    decoded = _in_a_new_thread(body, lenient=lenient)
+    assert decoded.value is None
+    assert [(e.path, e.rule, e.message) for e in decoded.errors] == [("$", "syntax", message)]
+
+
+@pytest.mark.parametrize(
+    ("body", "spelled"),
+    [
+        (b'[{"a": 1e400}]', {"a": "1e400"}),
+        (b'[{"a": ' + HUGE + b"}]", {"a": HUGE.decode()}),
+        (b'[{"a": -1e400, "b": ' + HUGE + b"}]", {"a": "-1e400", "b": HUGE.decode()}),
+    ],
+)
+def test_a_number_no_float_holds_is_kept_as_sent_when_asked_in_every_thread(
+    body: bytes, spelled: dict[str, str]
+) -> None:
+    decoded = _in_a_new_thread(body, lenient=True, keep_out_of_range=True)
+    assert decoded.errors == []
+    signal: dict[str, Any] = decoded.value[0]
+    assert all(isinstance(number, OutOfRange) for number in signal.values())
+    assert {key: repr(number) for key, number in signal.items()} == spelled

@@ -516,3 +516,107 @@ def test_an_integer_no_float_holds_is_out_of_range_as_sent(number: bytes, spelle
     body = b'[{"n": ' + number + b', "name": "a"}]'
     value = decode_json(body, lenient=True, keep_out_of_range=True).value
     assert _reported(value) == [("$[0].n", "integer", "decode", f"{spelled} {INT64}")]
+
+
+@pytest.mark.parametrize(
+    ("schema", "kind", "name"),
+    [
+        ({"type": "array"}, "slice", "[]interface{}"),
+        ({"type": "object", "title": "Empty"}, "struct", "Empty"),
+        ({"allOf": [{"type": "integer"}]}, "int64", "int64"),
+        ({"allOf": [{"type": "boolean"}, {"description": "on or off"}]}, "bool", "bool"),
+    ],
+)
+def test_a_schema_that_leaves_out_items_properties_or_a_part_s_keywords_still_compiles(
+    schema: dict[str, Any], kind: str, name: str
+) -> None:
+    go = compile_go_type(schema)
+    assert (go.kind, go.name) == (kind, name)
+
+
+def test_an_object_without_properties_is_a_struct_that_refuses_a_string() -> None:
+    errors = GoChecker(compile_go_type({"type": "object", "title": "Empty"})).errors("x")
+    assert [(e.path, e.message) for e in errors] == [
+        ("$", "json: cannot unmarshal string into Go value of type Empty")
+    ]
+
+
+def test_a_bad_signal_is_reported_even_where_an_empty_signal_would_pass() -> None:
+    schema = {
+        "type": "array",
+        "items": {"type": "object", "title": "S", "properties": {"x": {"type": "integer"}}},
+    }
+    errors = GoChecker(compile_go_type(schema)).errors([{"x": 1}, {"x": "s"}])
+    assert [(e.path, e.message) for e in errors] == [
+        (
+            "$[1].x",
+            "json: cannot unmarshal string into Go struct field S.x of type int64; "
+            "x is a JSON number, not a string",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        _signal(price=1),
+        _signal(price=-1.5),
+        _signal(labels=["a", "b"]),
+        decode_json(b'[{"n": 1, "n": 2, "name": "a"}]').value,  # a repeated key, strict
+    ],
+)
+def test_a_well_typed_signal_is_cleared_by_the_compiled_check(value: Any) -> None:
+    assert _reported(value) == []
+    assert _checker().is_clean(value)
+
+
+# Fields every object must send (values, not pointers, in Go), and two that differ in case.
+REQUIRED: dict[str, Any] = {
+    "type": "object",
+    "title": "R",
+    "required": ["tags", "blob", "id", "ID"],
+    "properties": {
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "blob": {"x-oapi-codegen-extra-tags": {"validate": "required"}},
+        "id": {"type": "string"},
+        "ID": {"type": "string"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        # null empties a slice or an interface{} even where the field is not a pointer
+        (b'{"tags": ["a"], "tags": null}', {"tags": None}),
+        (b'{"blob": 1, "blob": null}', {"blob": None}),
+        # a null element leaves the slice's element as it was; the slice takes the new length
+        (b'{"tags": ["a", "b"], "tags": [null]}', {"tags": ["a"]}),
+        # a wrong value that stands does not stop the keys after it
+        (b'{"tags": 1, "tags": ["a"], "id": "x"}', {"tags": 1, "id": "x"}),
+        # a key that names a field exactly lands there, whatever other field it matches
+        (b'{"id": "a", "ID": "b"}', {"id": "a", "ID": "b"}),
+    ],
+)
+def test_lenient_fills_required_fields_as_go_fills_values(
+    body: bytes, value: dict[str, Any]
+) -> None:
+    checker = GoChecker(compile_go_type(REQUIRED), fold_keys=True)
+    assert checker.fold(decode_json(body, lenient=True).value) == value
+
+
+def test_a_field_of_any_type_is_checked_against_its_tags() -> None:
+    errors = GoChecker(compile_go_type(REQUIRED)).errors({"tags": [], "blob": "", "id": "a"})
+    assert [(e.path, e.rule, e.layer, e.message) for e in errors] == [
+        ("$.blob", "required", "validator", "blob is required and must not be empty")
+    ]
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"9" * 5000])
+def test_a_number_no_float_holds_sent_for_a_string_is_named_a_number_as_go_names_it(
+    number: bytes,
+) -> None:
+    body = b'[{"n": 1, "name": ' + number + b"}]"
+    value = decode_json(body, lenient=True, keep_out_of_range=True).value
+    message = "json: cannot unmarshal number into Go struct field Signal.name of type string"
+    assert _reported(value, fold_keys=True) == [("$[0].name", "type", "decode", message)]

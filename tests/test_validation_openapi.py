@@ -204,3 +204,53 @@ def test_the_lucidworks_click_operation_names_its_headers() -> None:
     assert "authorization" in {h.name.lower() for h in click.headers}
     assert click.body_schema["type"] == "array"
     assert "$ref" not in str(click.body_schema)
+
+
+def test_local_references_resolve_in_parameters_lists_and_siblings(tmp_path: Path) -> None:
+    other = {"components": {"schemas": {"Base": {"type": "object", "title": "Base"}}}}
+    main = {
+        "paths": {
+            "/x": {
+                "post": {
+                    "parameters": [{"$ref": "#/components/parameters/Auth"}],
+                    "requestBody": _body(
+                        {
+                            "$ref": f"{OTHER}#/components/schemas/Base",
+                            "properties": {"flag": {"$ref": "#/components/schemas/Flag"}},
+                            "allOf": [{"$ref": "#/X"}],
+                        }
+                    ),
+                }
+            }
+        },
+        "components": {
+            "parameters": {"Auth": {"name": "Authorization", "in": "header", "required": True}},
+            "schemas": {"Flag": {"type": "boolean"}},
+        },
+        "X": {"type": "integer"},  # a first token of X alone (the pointer is "/X")
+    }
+    (operation,) = _specs(tmp_path, main, other).operations(MAIN)
+    assert operation.headers == (HeaderParameter("Authorization", True),)
+    assert operation.body_schema == {
+        "type": "object",
+        "title": "Base",
+        "properties": {"flag": {"type": "boolean"}},
+        "allOf": [{"type": "integer"}],
+    }
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"allOf": [{"$ref": "#/Node"}]},
+        {"items": {"$ref": "#/Base", "items": {"$ref": "#/Node"}}},
+    ],
+    ids=["through a list", "through a sibling of a reference"],
+)
+def test_a_reference_loop_through_a_list_or_a_sibling_is_refused_past_the_depth_limit(
+    tmp_path: Path, node: dict[str, Any]
+) -> None:
+    specs = _specs(tmp_path, {"paths": {}, "Node": node, "Base": {"type": "object"}})
+    message = f"$ref chain deeper than 64 in {MAIN}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        specs.inline({"$ref": "#/Node"}, MAIN)

@@ -181,3 +181,61 @@ def test_a_value_too_deep_for_the_schema_checker_is_a_recursion_error() -> None:
     # RecursionError the contracts turn into a "nested too deeply" refusal.
     with pytest.raises(RecursionError, match=r"(?i)recursion limit"):
         SchemaLayer({"type": "array"}, "schema").errors({"x": value})
+
+
+NESTED: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "meta": {"type": "object", "properties": {"note": {"type": "string"}}},
+        "geo": {"type": "object", "required": ["lat"], "properties": {"lat": {"type": "number"}}},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "message"),
+    [
+        (
+            {"meta": {"note": None}},
+            "$.meta.note",
+            'null is not of type "string" (note is optional: leave it out rather than send null)',
+        ),
+        (
+            {"geo": {"lat": None}},
+            "$.geo.lat",
+            'null is not of type "number" (lat is required: send a value, not null)',
+        ),
+        (
+            {"tags": [None]},
+            "$.tags[0]",
+            'null is not of type "string" (tags is required: send a value, not null)',
+        ),
+        (None, "$", 'null is not of type "object"'),
+    ],
+)
+def test_a_null_inside_an_object_or_array_is_hinted_by_its_own_parent(
+    value: Any, path: str, message: str
+) -> None:
+    assert _errors(NESTED, value) == [(path, "type", "openapi", message)]
+
+
+def test_a_schema_that_allows_null_still_reports_a_value_it_refuses() -> None:
+    number = {"type": ["integer", "null"], "maximum": 3}
+    assert _errors(number, 5) == [("$", "maximum", "openapi", "5 is greater than the maximum of 3")]
+    batch = {"type": "array", "items": number}
+    assert _errors(batch, [1, None, 5]) == [
+        ("$[2]", "maximum", "openapi", "5 is greater than the maximum of 3")
+    ]
+
+
+def test_a_false_schema_among_prefix_items_is_reported_without_a_hint() -> None:
+    schema = {"properties": {"pair": {"prefixItems": [False]}}}
+    assert [(p, m) for p, _, _, m in _errors(schema, {"pair": [1]})] == [
+        ("$.pair[0]", "False schema does not allow 1")
+    ]
+
+
+def test_a_bare_object_schema_refuses_an_array_as_a_whole() -> None:
+    schema = {"type": "object", "title": "event"}
+    assert _errors(schema, [{}]) == [("$", "type", "openapi", '[{}] is not of type "object"')]

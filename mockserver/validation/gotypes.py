@@ -27,7 +27,15 @@ from mockserver.validation.goplayground import Tag, first_failure, parse_tags
 from mockserver.validation.hints import WRAP_IN_ARRAY, type_hint
 
 _INT_RANGES = {"int64": (-(2**63), 2**63 - 1), "int32": (-(2**31), 2**31 - 1)}
-_JSON_KIND = {bool: "bool", int: "number", float: "number", str: "string", list: "array"}
+# Go names a number it cannot store "number", one past float64 (an OutOfRange) included.
+_JSON_KIND = {
+    bool: "bool",
+    int: "number",
+    float: "number",
+    OutOfRange: "number",
+    str: "string",
+    list: "array",
+}
 
 Path = tuple[str | int, ...]
 Predicate = Callable[[Any], bool]
