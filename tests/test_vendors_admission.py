@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mockserver.vendors.admission import BodyBudget
+from mockserver.vendors.admission import SMALL_BODY_BYTES, BodyBudget
 
 
 async def _hold(
@@ -170,3 +170,39 @@ def test_a_waiter_cancelled_just_as_it_was_admitted_gives_its_share_back() -> No
 
     asyncio.run(main())
     assert log == []
+
+
+def test_a_body_of_16_kib_is_small_and_a_byte_more_takes_its_size() -> None:
+    budget = BodyBudget(512 * 1024)
+    assert budget.share(SMALL_BODY_BYTES) == 0  # never held back, as the docs say
+    assert budget.share(SMALL_BODY_BYTES + 1) == SMALL_BODY_BYTES + 1
+
+
+def test_a_body_that_exactly_fills_what_is_left_goes_straight_in() -> None:
+    budget = BodyBudget(100 * 1024)
+
+    async def main() -> None:
+        assert budget.try_enter(60 * 1024)
+        assert budget.try_enter(40 * 1024)  # 100 KiB in all: the budget, not over it
+        assert not budget.try_enter(20 * 1024)
+        budget.leave(40 * 1024)
+        budget.leave(60 * 1024)
+
+    asyncio.run(main())
+
+
+def test_an_idle_budget_keeps_nothing_for_the_event_loop_it_served() -> None:
+    # A test client without a lifespan runs each request on an event loop of its own.
+    budget = BodyBudget(100 * 1024)
+
+    async def main() -> None:
+        release = asyncio.Event()
+        first = asyncio.create_task(_hold(budget, 80 * 1024, "first", [], release))
+        second = asyncio.create_task(_hold(budget, 80 * 1024, "second", [], release))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(first, second)
+
+    for _ in range(3):
+        asyncio.run(main())
+    assert budget._gates == {}

@@ -23,10 +23,11 @@ from mockserver import MockServer, Settings, create_app
 from mockserver.faults.book import MAX_RULES, FaultBook
 from mockserver.http11 import Connection
 from mockserver.validation import Contracts
-from mockserver.vendors.faults import FaultInjector
+from mockserver.vendors import faults
+from mockserver.vendors.faults import MALFORMED, FaultInjector
 from mockserver.vendors.intake import Intake
 from mockserver.vendors.registry import vendor as vendor_spec
-from mockserver.vendors.reply import NO_REPLY
+from mockserver.vendors.reply import NO_REPLY, Reply
 from tests.conftest import LUCIDWORKS_HEADERS, ClientFactory, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -403,6 +404,7 @@ class BrokenOnPurpose:
 
     def __init__(self) -> None:
         self.done: list[str] = []
+        self.written = b""
 
     def reset(self) -> None:
         self.done.append("reset")
@@ -412,6 +414,7 @@ class BrokenOnPurpose:
 
     def write_and_close(self, data: bytes) -> None:
         self.done.append("write_and_close")
+        self.written += data
 
 
 def _seam_intake(
@@ -531,3 +534,103 @@ def test_a_rate_limit_per_second_counts_each_tenant_apart(contracts: Contracts) 
         return None if reply is None else reply.status
 
     assert [status("app-1"), status("app-2"), status("app-1")] == [None, None, 429]
+
+
+def test_a_rate_limit_says_which_rule_sent_it_and_when_to_retry(contracts: Contracts) -> None:
+    book = FaultBook()
+    rule = book.add({"fault": "rate_limit", "retry_after": 7})
+    intake = _seam_intake("/retail/signals/click", [])
+    reply = asyncio.run(FaultInjector(book).before(_vendor(contracts, "lucidworks"), intake))
+    assert reply is not None
+    assert reply.status == 429
+    assert (b"retry-after", b"7") in reply.headers
+    message = f"injected fault (rule {rule.id}): rate limited: retry after 7 s"
+    assert [error["message"] for error in json.loads(reply.body)["errors"]] == [message]
+
+
+@pytest.mark.parametrize(
+    ("fault", "done", "written"),
+    [("empty", ["close"], b""), ("malformed", ["write_and_close"], MALFORMED)],
+)
+def test_empty_and_malformed_read_the_body_then_close_in_order(
+    contracts: Contracts, fault: str, done: list[str], written: bytes
+) -> None:
+    book = FaultBook()
+    book.add({"fault": fault})
+    connection = BrokenOnPurpose()
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"[", "more_body": True},
+        {"type": "http.request", "body": b"]", "more_body": False},
+    ]
+    intake = _seam_intake("/retail/signals/click", messages, connection)
+    reply = asyncio.run(FaultInjector(book).before(_vendor(contracts, "lucidworks"), intake))
+    assert reply is NO_REPLY
+    assert messages == []  # the whole body read: the close is a FIN, not a reset
+    assert (connection.done, connection.written) == (done, written)
+
+
+async def _a_client_that_sends_nothing_more() -> Any:
+    await asyncio.Event().wait()
+
+
+def _before_within_a_second(contracts: Contracts, book: FaultBook, connection: Any) -> Any:
+    intake = _seam_intake("/retail/signals/click", [], connection)
+    intake = dataclasses.replace(intake, receive=_a_client_that_sends_nothing_more)
+    before = FaultInjector(book).before(_vendor(contracts, "lucidworks"), intake)
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(before, 1)
+
+    return asyncio.run(bounded())
+
+
+@pytest.mark.parametrize("fault", ["empty", "malformed"])
+def test_a_client_that_stops_sending_its_body_is_closed_once_the_drain_time_is_up(
+    contracts: Contracts, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    monkeypatch.setattr(faults, "DRAIN_SECONDS", 0.02)
+    book = FaultBook()
+    book.add({"fault": fault})
+    connection = BrokenOnPurpose()
+    assert _before_within_a_second(contracts, book, connection) is NO_REPLY
+    assert len(connection.done) == 1
+
+
+def test_hang_resets_after_its_seconds_even_if_the_client_stays(contracts: Contracts) -> None:
+    book = FaultBook()
+    book.add({"fault": "hang", "seconds": 0})
+    connection = BrokenOnPurpose()
+    assert _before_within_a_second(contracts, book, connection) is NO_REPLY
+    assert connection.done == ["reset"]
+
+
+def test_hang_without_seconds_resets_after_the_default_hang(
+    contracts: Contracts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(faults, "DEFAULT_HANG_SECONDS", 0.02)  # 300 s as shipped
+    book = FaultBook()
+    book.add({"fault": "hang"})
+    connection = BrokenOnPurpose()
+    assert _before_within_a_second(contracts, book, connection) is NO_REPLY
+    assert connection.done == ["reset"]
+
+
+@pytest.mark.parametrize(("status", "lost"), [(200, True), (299, True), (300, False), (400, False)])
+def test_ack_lost_withholds_only_a_2xx_acknowledgement(
+    contracts: Contracts, status: int, lost: bool
+) -> None:
+    # In passthrough mode the reply is the upstream's, whatever its status.
+    book = FaultBook()
+    book.add({"fault": "ack_lost"})
+    injector = FaultInjector(book)
+    vendor = _vendor(contracts, "lucidworks")
+    connection = BrokenOnPurpose()
+    intake = _seam_intake("/retail/signals/click", [], connection)
+    reply = Reply(status)
+
+    async def serve() -> Any:
+        assert await injector.before(vendor, intake) is None
+        return await injector.after(vendor, intake, reply)
+
+    assert asyncio.run(serve()) is (None if lost else reply)
+    assert connection.done == (["reset"] if lost else [])

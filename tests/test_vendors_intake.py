@@ -310,3 +310,16 @@ def test_plain_messages_name_each_body_path_and_join_them() -> None:
         "the Accept header is required"
     )
     assert plain_messages([]) == ""
+
+
+def test_plain_messages_keep_a_field_name_whole_whatever_letter_it_starts_with() -> None:
+    errors = [FieldError("$.XtraField", "unknown", "schema", "is not allowed")]
+    assert plain_messages(errors) == "XtraField: is not allowed"
+
+
+def test_a_body_over_the_limit_in_a_message_that_does_not_say_more_body_is_its_end() -> None:
+    # Nothing more is on its way: the 413 goes out at once, without waiting to drain.
+    intake, _ = _intake([{"type": "http.request", "body": b"x" * 11}])
+    with pytest.raises(BodyTooLarge) as refused:
+        _read(intake, 10)
+    assert refused.value.rest_unread is False

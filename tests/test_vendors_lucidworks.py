@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import time
 from typing import Any
@@ -9,7 +11,9 @@ import yaml
 from starlette.testclient import TestClient
 
 from mockserver.validation import Contracts
+from mockserver.validation.openapi import HeaderParameter
 from mockserver.vendors.base import Routed
+from mockserver.vendors.intake import Intake
 from mockserver.vendors.lucidworks import (
     LucidworksSignals,
     _product_ids,
@@ -551,3 +555,51 @@ def test_a_signal_more_than_a_day_ahead_is_warned_about_its_timestamp(
     (event,) = client.get("/_mock/events").json()["events"]
     future = [w["path"] for w in event["warnings"] if w["rule"] == "timestamp-in-future"]
     assert future == (["$.timestamp"] if warned else [])
+
+
+def _header_errors(signals: LucidworksSignals, **headers: str) -> list[tuple[str, str, str]]:
+    raw = [
+        (name.lower().replace("_", "-").encode(), value.encode()) for name, value in headers.items()
+    ]
+    scope = {"type": "http", "method": "POST", "path": "/retail/signals/click", "headers": raw}
+
+    async def nothing() -> Any:
+        raise AssertionError("not read")
+
+    intake = Intake.of(scope, nothing, "lucidworks", "/retail/signals/click")
+    return [(e.path, e.rule, e.message) for e in signals.header_errors(intake, "shop")]
+
+
+def test_only_the_headers_a_contract_requires_are_refused_when_missing(
+    contracts: Contracts,
+) -> None:
+    # A contract (Settings.schema_dir) may declare an optional header: it is not required.
+    click = copy.copy(contracts.lucidworks["click"])
+    click.headers = (*click.headers, HeaderParameter("X-Trace", required=False))
+    signals = LucidworksSignals({**contracts.lucidworks, "click": click})
+    assert _header_errors(signals) == [  # Authorization is the auth layer's: a 401
+        ("header:Accept", "required", "the Accept header is required"),
+        ("header:Content-Type", "required", "the Content-Type header is required"),
+    ]
+
+
+def test_a_content_type_is_read_up_to_its_first_parameter(contracts: Contracts) -> None:
+    signals = LucidworksSignals(contracts.lucidworks)
+    sent = "Application/JSON; charset=utf-8; version=2"
+    assert _header_errors(signals, accept="application/json", content_type=sent) == []
+
+
+def test_a_refused_content_type_is_told_each_media_type_the_contract_accepts(
+    contracts: Contracts,
+) -> None:
+    click = copy.copy(contracts.lucidworks["click"])
+    types = ("application/json", "text/plain")
+    click.operation = dataclasses.replace(click.operation, body_media_types=types)
+    signals = LucidworksSignals({**contracts.lucidworks, "click": click})
+    assert _header_errors(signals, accept="*/*", content_type="text/html") == [
+        (
+            "header:Content-Type",
+            "content-type",
+            "Content-Type 'text/html' is not accepted; send application/json or text/plain",
+        )
+    ]

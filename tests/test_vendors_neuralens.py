@@ -315,3 +315,14 @@ def test_an_event_more_than_a_day_ahead_is_warned_about_its_timestamp(
     (event,) = client.get("/_mock/events").json()["events"]
     future = [w for w in event["warnings"] if w["rule"] == "timestamp-in-future"]
     assert [w["path"] for w in future] == (["$.timestamp"] if warned else [])
+
+
+def test_a_lenient_event_with_a_lone_surrogate_escape_is_stored_as_its_decoded_value(
+    client_with: ClientFactory,
+) -> None:
+    lenient = client_with(profile="lenient")
+    body = json.dumps({**CLICK, "query": "chair \ud800"})  # the escape as sent: \ud800
+    response = lenient.post("/analytics/event", content=body, headers=NEURALENS_HEADERS)
+    assert response.status_code == 200
+    (event,) = lenient.get("/_mock/events").json()["events"]
+    assert event["payload"] == {**CLICK, "query": "chair \ufffd"}

@@ -16,6 +16,7 @@ from mockserver import Settings, SqliteStore, create_app
 from mockserver.storage.base import StoreUnavailable
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import Contracts
+from mockserver.vendors import request_path as request_path_module
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import MAX_HEADER_BYTES, Intake
@@ -25,6 +26,7 @@ from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.registry import SERVED
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.request_path import RequestPath
+from mockserver.vendors.upstream import Upstream
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
@@ -310,3 +312,169 @@ def test_headers_of_exactly_a_megabyte_are_read_and_a_byte_more_are_not(
     reply = asyncio.run(request_path.handle(neuralens, sized))
     assert reply is not None
     assert reply.status == status
+
+
+# -- what is recorded of a request, and what is forwarded to an upstream ----------------------
+
+
+def _writes_of(request_path: RequestPath, kind: str) -> list[Any]:
+    writes = cast(Writes, request_path.recorder.writer)
+    return [call[kind] for call in writes.calls if kind in call]
+
+
+def test_a_refused_request_is_recorded_with_its_tenant_and_its_body_as_sent(
+    contracts: Contracts,
+) -> None:
+    request_path = RequestPath(Recorder(cast(GroupCommit, Writes()), b"salt"), BodyBudget(), 10**6)
+    neuralens = NeuralensEvents(contracts.neuralens)
+    refused = {**EVENT, "index": -1}
+    reply = _handle(request_path, neuralens, "/analytics/event", refused, NEURALENS_HEADERS)
+    assert reply is not None
+    assert reply.status == 400
+    (rejection,) = _writes_of(request_path, "rejection")
+    assert (rejection.status, rejection.tenant) == (400, "shop-app")
+    assert rejection.body == json.dumps(refused)
+
+
+@pytest.mark.parametrize("answer", [None, UNAVAILABLE])
+def test_a_request_a_fault_met_is_recorded_with_its_tenant(
+    contracts: Contracts, answer: Reply | None
+) -> None:
+    request_path = RequestPath(
+        Recorder(cast(GroupCommit, Writes()), b"salt"), BodyBudget(), 10**6, Always(answer)
+    )
+    neuralens = NeuralensEvents(contracts.neuralens)
+    _handle(request_path, neuralens, "/analytics/event", EVENT, NEURALENS_HEADERS)
+    (attempt,) = _writes_of(request_path, "attempt")
+    assert attempt.tenant == "shop-app"
+
+
+class Forwarding:
+    """An upstream that keeps what it was given of each request the mock judged."""
+
+    def __init__(self) -> None:
+        self.given: list[tuple[str | None, bytes, int, list[str]]] = []
+
+    def serves(self, vendor: str | None) -> bool:
+        return True
+
+    async def judged(
+        self, intake: Intake, tenant: str | None, body: bytes, reply: Reply, errors: Any
+    ) -> Reply:
+        self.given.append((tenant, body, reply.status, [e.path for e in errors]))
+        return reply
+
+
+NEGATIVE_INDEX = {**EVENT, "index": -1}
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "given"),
+    [
+        ("POST", EVENT, [("shop-app", json.dumps(EVENT).encode(), 200, [])]),
+        (
+            "POST",
+            NEGATIVE_INDEX,
+            [("shop-app", json.dumps(NEGATIVE_INDEX).encode(), 400, ["$.index"])],
+        ),
+        ("GET", EVENT, []),  # refused (405) before its body was read: nothing to forward
+    ],
+)
+def test_only_a_request_whose_body_the_mock_judged_is_forwarded_with_its_verdict(
+    contracts: Contracts, method: str, body: Any, given: list[Any]
+) -> None:
+    upstream = Forwarding()
+    request_path = RequestPath(
+        Recorder(cast(GroupCommit, Writes()), b"salt"),
+        BodyBudget(),
+        10**6,
+        upstream=cast(Upstream, upstream),
+    )
+    neuralens = NeuralensEvents(contracts.neuralens)
+    content = json.dumps(body).encode()
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in NEURALENS_HEADERS.items()]
+    scope = {"type": "http", "method": method, "path": "/analytics/event", "headers": raw}
+    intake = Intake.of(scope, receive, "neuralens", "/analytics/event")
+    asyncio.run(request_path.handle(neuralens, intake))
+    assert upstream.given == given
+
+
+@pytest.mark.parametrize(
+    ("method", "limit", "status"),
+    [("GET", 10**6, 405), ("POST", 10, 413)],  # refused before the body, and for its size
+)
+def test_a_request_refused_before_its_body_is_judged_is_recorded_with_its_tenant(
+    contracts: Contracts, method: str, limit: int, status: int
+) -> None:
+    request_path = RequestPath(Recorder(cast(GroupCommit, Writes()), b"salt"), BodyBudget(), limit)
+    neuralens = NeuralensEvents(contracts.neuralens)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": json.dumps(EVENT).encode(), "more_body": False}
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in NEURALENS_HEADERS.items()]
+    scope = {"type": "http", "method": method, "path": "/analytics/event", "headers": raw}
+    intake = Intake.of(scope, receive, "neuralens", "/analytics/event")
+    reply = asyncio.run(request_path.handle(neuralens, intake))
+    assert reply is not None
+    assert reply.status == status
+    (rejection,) = _writes_of(request_path, "rejection")
+    assert (rejection.status, rejection.tenant) == (status, "shop-app")
+
+
+def test_a_413_is_sent_once_the_drain_time_is_up_when_the_client_stops_sending(
+    contracts: Contracts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_path_module, "DRAIN_SECONDS", 0.02)
+    request_path = RequestPath(Recorder(cast(GroupCommit, Writes()), b"salt"), BodyBudget(), 10)
+    neuralens = NeuralensEvents(contracts.neuralens)
+    sent = [{"type": "http.request", "body": b"x" * 11, "more_body": True}]
+
+    async def receive() -> Message:
+        if sent:
+            return cast(Message, sent.pop())
+        await asyncio.Event().wait()  # the rest never comes
+        raise AssertionError
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in NEURALENS_HEADERS.items()]
+    scope = {"type": "http", "method": "POST", "path": "/analytics/event", "headers": raw}
+    intake = Intake.of(scope, receive, "neuralens", "/analytics/event")
+
+    async def bounded() -> Reply | None:
+        return await asyncio.wait_for(request_path.handle(neuralens, intake), 1)
+
+    reply = asyncio.run(bounded())
+    assert reply is not None
+    assert (reply.status, (b"connection", b"close") in reply.headers) == (413, True)
+
+
+def test_a_large_body_waits_its_turn_while_others_hold_the_body_budget(
+    contracts: Contracts,
+) -> None:
+    budget = BodyBudget(budget=100, small=10)
+    request_path = RequestPath(Recorder(cast(GroupCommit, Writes()), b"salt"), budget, 10**6)
+    neuralens = NeuralensEvents(contracts.neuralens)
+    content = json.dumps(EVENT).encode()  # over `small`: it takes a share
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    raw = [(name.lower().encode(), value.encode()) for name, value in NEURALENS_HEADERS.items()]
+    scope = {"type": "http", "method": "POST", "path": "/analytics/event", "headers": raw}
+
+    async def main() -> int:
+        assert budget.try_enter(100)  # another body holds the whole budget
+        intake = Intake.of(scope, receive, "neuralens", "/analytics/event")
+        task = asyncio.create_task(request_path.handle(neuralens, intake))
+        await asyncio.sleep(0.05)
+        assert not task.done()  # waiting its turn
+        budget.leave(100)
+        reply = await asyncio.wait_for(task, 1)
+        assert reply is not None
+        return reply.status
+
+    assert asyncio.run(main()) == 200

@@ -23,6 +23,7 @@ from mockserver.simulate.traffic import Plan, requests
 from mockserver.validation import Contracts, FieldError
 from mockserver.vendors.signal_quality import (
     DAY_MS,
+    PERSONAL_DATA_IN_ID,
     RULE_IDS,
     RULES,
     body_warnings,
@@ -385,3 +386,34 @@ def test_validate_reports_each_lucidworks_signals_warnings_at_its_index() -> Non
     body = [CLICK, "not a signal", {**CLICK, "timestamp": 5}]
     found = body_warnings("lucidworks", "click", body, [], NOW_MS)
     assert [(w["rule"], w["path"]) for w in found] == [("timestamp-in-seconds", "$[2].timestamp")]
+
+
+@pytest.mark.parametrize(
+    ("visitor", "what"),
+    [
+        ("jane.doe@example.com", "an e-mail address"),
+        ("555-123-456", "a phone number"),  # 9 digits: the fewest a phone number has
+        ("555-123-45", None),  # 8: a date's worth
+        ("+123456789012345", "a phone number"),  # 15: E.164's longest
+        ("+1234567890123456", None),  # 16
+        ("+49 (0) 151 - 1234 - 567", "a phone number"),  # 24 characters
+        ("+49 (0) 151 - 1234 -  567", None),  # 25: more separators than a number has
+    ],
+)
+def test_personal_data_in_a_visitor_id_is_named_for_what_it_looks_like(
+    visitor: str, what: str | None
+) -> None:
+    found = lucidworks_warnings("query", {**QUERY, "visitorId": visitor}, NOW_MS)
+    messages = [w["message"] for w in found if w["rule"] == "personal-data-in-id"]
+    assert messages == ([] if what is None else [PERSONAL_DATA_IN_ID.message.format(what=what)])
+
+
+@pytest.mark.parametrize("value", [True, "1715644800000", 1.5e12, None])
+def test_a_timestamp_or_visitor_id_of_another_type_draws_no_warning_and_no_crash(
+    value: Any,
+) -> None:
+    # `mockserver validate` reads bodies the schema refuses too: its errors say what is wrong.
+    found = lucidworks_warnings(
+        "query", {**QUERY, "timestamp": value, "visitorId": 4915551234567}, NOW_MS
+    )
+    assert found == []

@@ -5,18 +5,22 @@ one flaky."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gzip
 import http.server
 import json
+import logging
 import shutil
 import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
@@ -24,10 +28,21 @@ from starlette.testclient import TestClient
 
 from mockserver.app import create_app
 from mockserver.cli import main
-from mockserver.events import outcome_of
+from mockserver.events import UPSTREAM_BODY_CHARS, UpstreamCall, outcome_of
 from mockserver.settings import Settings
 from mockserver.testing.server import MockServer
-from mockserver.vendors.upstream import check_upstream, parse_upstreams
+from mockserver.validation import FieldError
+from mockserver.vendors.intake import Intake
+from mockserver.vendors.recorder import Recorder
+from mockserver.vendors.reply import Reply
+from mockserver.vendors.upstream import (
+    MAX_UPSTREAM_BODY_BYTES,
+    Forwarded,
+    Upstream,
+    _passed_back,
+    check_upstream,
+    parse_upstreams,
+)
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -192,6 +207,27 @@ def test_an_upstream_that_cannot_be_called_is_refused_saying_what_to_write(
 ) -> None:
     with pytest.raises(ValueError, match=says):
         parse_upstreams(items)
+
+
+def test_a_wrong_upstream_is_told_the_vendors_and_an_example_to_copy() -> None:
+    with pytest.raises(ValueError, match="give VENDOR=URL") as refused:
+        parse_upstreams(["acme=http://x"])
+    assert str(refused.value) == (
+        "--upstream 'acme=http://x': give VENDOR=URL, VENDOR one of neuralens, lucidworks "
+        "(e.g. lucidworks=https://{store}.applications.lucidworks.com)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("item", "url"),
+    [
+        (" Lucidworks = https://{store}.example.com/ ", "https://{store}.example.com"),
+        ("neuralens=http://up.example/api/X//", "http://up.example/api/X"),
+    ],
+)
+def test_an_upstream_url_is_kept_without_its_trailing_slashes(item: str, url: str) -> None:
+    vendor = item.split("=")[0].strip().lower()
+    assert parse_upstreams([item]) == {vendor: url}
 
 
 def test_a_wrong_mode_or_an_unreadable_ca_file_is_refused(tmp_path: Any) -> None:
@@ -433,3 +469,406 @@ def test_an_upstream_ca_file_is_trusted_beside_the_systems_authorities(
     assert isinstance(context, ssl.SSLContext)
     system = ssl.create_default_context().cert_store_stats()["x509_ca"]
     assert context.cert_store_stats()["x509_ca"] == system + 1
+
+
+# -- in-process: what is forwarded, and what is kept and passed back of the reply -------------
+
+UPSTREAM_URL = "http://upstream.test"
+
+
+def _upstream(
+    monkeypatch: pytest.MonkeyPatch,
+    handler: Callable[[httpx.Request], httpx.Response],
+    url: str = UPSTREAM_URL,
+) -> Upstream:
+    """An upstream whose calls go to ``handler`` instead of a socket; the client is still the
+    one Upstream makes itself (its settings, its headers), only its transport is replaced."""
+    made = httpx.AsyncClient
+
+    def client(**settings: Any) -> httpx.AsyncClient:
+        return made(transport=httpx.MockTransport(handler), **settings)
+
+    monkeypatch.setattr(httpx, "AsyncClient", client)
+    return Upstream({"lucidworks": url}, cast(Recorder, None), "strict")
+
+
+def _click_intake(*headers: tuple[str, str], query: bytes = b"") -> Intake:
+    scope = {
+        "type": "http", "method": "POST", "path": "/retail/signals/click", "query_string": query,
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
+    }  # fmt: skip
+
+    async def nothing_more() -> Any:
+        raise AssertionError("the body was read already")
+
+    return Intake.of(scope, nothing_more, "lucidworks", "/retail/signals/click")
+
+
+def _streamed(status: int, body: bytes = b"") -> httpx.Response:
+    """A reply read from the network as a real one is (a whole body would be read already)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    return httpx.Response(status, content=chunks())
+
+
+def _forward(upstream: Upstream, intake: Intake, body: bytes = b"[]") -> Forwarded:
+    return asyncio.run(upstream.forward(intake, None, body))
+
+
+def test_a_request_without_a_connection_header_is_forwarded_with_every_header_it_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _streamed(202)
+
+    upstream = _upstream(monkeypatch, handler)
+    intake = _click_intake(("Authorization", "token-1"), ("X-Trace", "abc"), query=b"debug=1")
+    forwarded = _forward(upstream, intake, b'[{"a": 1}]')
+    assert (forwarded.status, forwarded.error) == (202, None)
+    (request,) = seen
+    assert request.url == f"{UPSTREAM_URL}/retail/signals/click?debug=1"
+    # the client's headers and what a new connection needs: nothing of httpx's own
+    assert sorted(request.headers.items()) == [
+        ("authorization", "token-1"), ("content-length", "10"), ("host", "upstream.test"),
+        ("x-trace", "abc"),
+    ]  # fmt: skip
+    assert request.content == b'[{"a": 1}]'
+
+
+def test_each_header_a_connection_header_names_is_not_forwarded_however_it_is_spaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _streamed(202)
+
+    upstream = _upstream(monkeypatch, handler)
+    hop = ("Connection", "X-Hop,X-Two ,  keep-alive")
+    _forward(upstream, _click_intake(hop, ("X-Hop", "1"), ("X-Two", "2"), ("X-End", "3")))
+    (request,) = seen
+    assert "x-hop" not in request.headers
+    assert "x-two" not in request.headers
+    assert "connection" not in request.headers
+    assert request.headers["x-end"] == "3"
+
+
+def test_the_upstream_is_waited_for_as_long_as_upstream_timeout_says_not_httpxs_5_s(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    timeouts: list[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        return _streamed(202)
+
+    _forward(_upstream(monkeypatch, handler), _click_intake())
+    assert timeouts == [{"connect": 10, "read": 10, "write": 10, "pool": 10}]
+
+
+def test_only_the_first_mebibyte_of_an_upstreams_reply_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chunk = 64 * 1024
+    sent: list[int] = []
+
+    async def reply() -> AsyncIterator[bytes]:
+        for _ in range(MAX_UPSTREAM_BODY_BYTES // chunk + 4):
+            sent.append(chunk)
+            yield b"x" * chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=reply())
+
+    forwarded = _forward(_upstream(monkeypatch, handler), _click_intake())
+    assert (forwarded.status, forwarded.error) == (200, None)
+    assert len(forwarded.body) == MAX_UPSTREAM_BODY_BYTES  # not a chunk more
+    assert sum(sent) == MAX_UPSTREAM_BODY_BYTES
+
+
+def test_a_request_that_names_no_store_for_the_urls_store_is_told_how_to_name_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing is sent")
+
+    url = "https://{store}.applications.lucidworks.com"
+    forwarded = _forward(_upstream(monkeypatch, handler, url), _click_intake())
+    assert (forwarded.url, forwarded.status) == (url, None)
+    assert forwarded.error == (
+        "the request names no signal store for the upstream URL's {store}: send it to "
+        "/signal-store/{id}/… or with a Host of {id}.…, or give --upstream a URL without {store}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [
+        (httpx.ConnectError("connection refused"), "ConnectError: connection refused"),
+        (httpx.ConnectError(""), "ConnectError"),  # no ": " after a name that says it all
+    ],
+)
+def test_an_upstream_that_cannot_be_reached_is_recorded_with_why(
+    monkeypatch: pytest.MonkeyPatch, failure: Exception, error: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    forwarded = _forward(_upstream(monkeypatch, handler), _click_intake())
+    assert (forwarded.status, forwarded.error) == (None, error)
+
+
+def _reply(status: int, body: bytes, *headers: tuple[str, str]) -> Forwarded:
+    return Forwarded(UPSTREAM_URL, status, body, headers, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "text"),
+    [
+        (_reply(400, b'{"error": "refused"}'), '{"error": "refused"}'),
+        (_reply(400, b"plain", ("content-encoding", " Identity ")), "plain"),
+        (_reply(400, b"empty name", ("content-encoding", "")), "empty name"),
+        (_reply(400, zlib.compress(b"deflated"), ("content-encoding", "deflate")), "deflated"),
+        (_reply(400, gzip.compress(b"gzipped"), ("content-encoding", "GZIP")), "gzipped"),
+        (_reply(400, b"\x8b\x00", ("content-encoding", "br")), "(2 bytes, Content-Encoding: br)"),
+        (
+            _reply(400, b"not gzip", ("content-encoding", "gzip")),
+            "(8 bytes, Content-Encoding: gzip, not readable)",
+        ),
+        (_reply(400, b"caf\xe9 \xff"), "caf\ufffd \ufffd"),  # not UTF-8: kept, marked
+        (_reply(400, b"x" * (UPSTREAM_BODY_CHARS + 10)), "x" * UPSTREAM_BODY_CHARS),
+        (Forwarded(UPSTREAM_URL, error="ConnectError"), None),
+    ],
+)
+def test_the_upstreams_body_is_recorded_as_text_decompressed_or_said_what_it_is(
+    forwarded: Forwarded, text: str | None
+) -> None:
+    assert forwarded.text() == text
+
+
+def test_a_compressed_upstream_reply_is_decompressed_no_further_than_what_is_recorded() -> None:
+    # 16 MB of zeros in 16 KB of gzip: only the recorded prefix is ever inflated
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    packed = b"".join(packer.compress(bytes(1024 * 1024)) for _ in range(16)) + packer.flush()
+    forwarded = _reply(400, packed, ("content-encoding", "gzip"))
+    tracemalloc.start()
+    try:
+        text = forwarded.text()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == "\0" * UPSTREAM_BODY_CHARS
+    assert peak < 1024 * 1024
+
+
+def test_passthrough_answers_a_problem_502_that_says_where_the_verdict_is_when_no_reply_came() -> (
+    None
+):
+    forwarded = Forwarded("http://user:secret@upstream.test/x", error="ConnectError: refused")
+    reply = _passed_back(forwarded)
+    assert reply.status == 502
+    assert (b"content-type", b"application/problem+json") in reply.headers
+    assert json.loads(reply.body) == {
+        "type": "about:blank",
+        "title": "Bad Gateway",
+        "status": 502,
+        "detail": "mockserver forwarded this request to http://user:***@upstream.test/x "
+        "(--upstream-mode passthrough) and no reply came: ConnectError: refused; its own "
+        "verdict is in /_mock/upstream",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "length"),
+    [(200, b"4"), (202, b"4"), (400, b"4"), (503, b"4"), (204, None), (304, None), (101, None)],
+)
+def test_a_passed_back_reply_says_its_length_unless_its_status_has_no_body(
+    status: int, length: bytes | None
+) -> None:
+    upstream = _reply(status, b"body", ("content-type", "text/plain"), ("retry-after", "3"))
+    reply = _passed_back(upstream)
+    assert (reply.status, reply.body) == (status, b"body")
+    lengths = [value for name, value in reply.headers if name == b"content-length"]
+    assert lengths == ([] if length is None else [length])
+    assert (b"content-type", b"text/plain") in reply.headers
+    assert (b"retry-after", b"3") in reply.headers
+
+
+class Calls:
+    """A recorder that keeps the upstream calls it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[UpstreamCall] = []
+
+    async def upstream(self, call: UpstreamCall) -> None:
+        self.calls.append(call)
+
+
+def _shadowed(upstream: Upstream, intake: Intake, body: bytes, reply: Reply) -> Reply:
+    """What the client gets for ``intake``, once its upstream call is recorded."""
+
+    async def run() -> Reply:
+        try:
+            errors = [FieldError("$[0].type", "required", "schema", "is required")]
+            sent = await upstream.judged(intake, "store-1", body, reply, errors)
+            await upstream.settle()
+            return sent
+        finally:
+            await upstream.close()
+
+    return asyncio.run(run())
+
+
+def test_each_forwarded_request_is_recorded_with_its_tenant_time_and_both_verdicts(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        time.sleep(0.02)  # the upstream takes 20 ms
+        return _streamed(202, b'{"ok": true}')
+
+    upstream = _upstream(monkeypatch, handler)
+    recorder = Calls()
+    upstream.recorder = cast(Recorder, recorder)
+    intake = _click_intake(("X-Trace", "abc"))
+    refused = Reply.json(400, {"refused": True})
+    with caplog.at_level(logging.WARNING, "mockserver.upstream"):
+        # shadow mode: the client gets the mock's reply
+        assert _shadowed(upstream, intake, b"[{\xff}]", refused) is refused
+    (call,) = recorder.calls
+    assert (call.request_id, call.received_at) == (intake.request_id, intake.received_at)
+    assert (call.vendor, call.endpoint, call.tenant) == (
+        "lucidworks",
+        "/retail/signals/click",
+        "store-1",
+    )
+    assert (call.mock_status, call.upstream_status, call.outcome) == (400, 202, "disagree")
+    assert call.mock_errors == [
+        {"path": "$[0].type", "rule": "required", "layer": "schema", "message": "is required"}
+    ]
+    # a disagreement keeps the body, as text even when it is not UTF-8
+    assert (call.upstream_body, call.body, call.upstream_error) == (
+        '{"ok": true}',
+        "[{\ufffd}]",
+        None,
+    )
+    assert isinstance(call.upstream_ms, float)  # to the microsecond
+    assert 20 <= call.upstream_ms < 1000
+    assert [r.getMessage() for r in caplog.records] == [
+        "disagreement: the mock answered 400, http://upstream.test/retail/signals/click "
+        "answered 202 (lucidworks /retail/signals/click)"
+    ]
+
+
+def test_an_agreeing_call_keeps_no_copy_of_the_body_and_is_not_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    recorder = Calls()
+    upstream.recorder = cast(Recorder, recorder)
+    with caplog.at_level(logging.WARNING, "mockserver.upstream"):
+        _shadowed(upstream, _click_intake(), b"[{}]", Reply(202))
+    (call,) = recorder.calls
+    assert (call.outcome, call.body) == ("agree", None)
+    assert caplog.records == []
+
+
+class BrokenStore:
+    async def upstream(self, call: UpstreamCall) -> None:
+        raise RuntimeError("disk full")
+
+
+def test_an_upstream_call_the_store_cannot_keep_is_logged_and_the_client_still_served(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream.recorder = cast(Recorder, BrokenStore())
+    accepted = Reply(202)
+    with caplog.at_level(logging.ERROR, "mockserver.upstream"):
+        assert _shadowed(upstream, _click_intake(), b"[]", accepted) is accepted
+    assert [r.getMessage() for r in caplog.records] == [
+        "mockserver could not store the upstream's verdict"
+    ]
+
+
+def test_a_recorded_call_is_not_kept_in_memory_once_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A shadow server forwards every request: each reply (up to 1 MiB) must not pile up.
+    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream.recorder = cast(Recorder, Calls())
+    for _ in range(3):
+        _shadowed(upstream, _click_intake(), b"[]", Reply(202))
+    assert upstream._pending == set()
+
+
+def _calls_thread(monkeypatch: pytest.MonkeyPatch, client: type[httpx.AsyncClient]) -> Any:
+    """The thread the upstream's calls ran on, once the upstream is closed."""
+    threads = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        threads.append(threading.current_thread())
+        return _streamed(202)
+
+    def made(**settings: Any) -> httpx.AsyncClient:
+        return client(transport=httpx.MockTransport(handler), **settings)
+
+    monkeypatch.setattr(httpx, "AsyncClient", made)
+    upstream = Upstream({"lucidworks": UPSTREAM_URL}, cast(Recorder, Calls()), "strict")
+    _shadowed(upstream, _click_intake(), b"[]", Reply(202))  # closes it
+    (thread,) = threads
+    thread.join(timeout=2)
+    return thread
+
+
+def test_the_calls_run_on_a_daemon_thread_that_closing_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A daemon: a process whose app never ran its lifespan's end still exits.
+    thread = _calls_thread(monkeypatch, httpx.AsyncClient)
+    assert (thread.name, thread.daemon, thread.is_alive()) == ("mockserver-upstream", True, False)
+
+
+def test_closing_stops_the_calls_thread_even_when_closing_its_connections_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Failing(httpx.AsyncClient):
+        async def aclose(self) -> None:
+            raise RuntimeError("the pool is broken")
+
+    assert not _calls_thread(monkeypatch, Failing).is_alive()  # and close raised nothing
+
+
+def test_an_upstream_timeout_under_a_second_is_refused_however_the_upstream_is_made() -> None:
+    with pytest.raises(ValueError, match=r"--upstream-timeout 0\.5: give a number of seconds"):
+        Upstream({"lucidworks": UPSTREAM_URL}, cast(Recorder, Calls()), "strict", timeout=0.5)
+
+
+class StuckStore:
+    """A recorder whose write of an upstream call never returns (a store that hangs)."""
+
+    async def upstream(self, call: UpstreamCall) -> None:
+        await asyncio.Event().wait()
+
+
+def test_a_read_waits_for_a_call_that_cannot_be_recorded_only_a_second_past_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream.recorder = cast(Recorder, StuckStore())
+
+    async def run() -> float:
+        await upstream.judged(_click_intake(), None, b"[]", Reply(202), [])
+        upstream.timeout = -0.8  # the bound is the timeout and a second: 0.2 s here
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(upstream.settle(), 2)
+            return time.monotonic() - started
+        finally:
+            await asyncio.wait_for(upstream.close(), 2)  # stops the loop, the stuck write too
+
+    waited = asyncio.run(run())
+    assert 0.1 < waited < 0.7
