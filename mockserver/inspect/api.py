@@ -34,9 +34,7 @@ from mockserver.inspect.limits import (
 from mockserver.inspect.openapi import inspection_openapi
 from mockserver.inspect.params import ENDPOINTS, BadParameter, Param, parse_params
 from mockserver.inspect.waiting import ChangeFeed, Waiter
-from mockserver.storage.base import (
-    Store,
-)
+from mockserver.storage.base import Store
 
 PREFIX = "/_mock"
 MAX_FAULTS_BODY_BYTES = 256 * 1024  # MAX_RULES rules of a line each, with room to spare
