@@ -30,6 +30,7 @@ from mockserver.simulate.payloads import Request
 from mockserver.simulate.traffic import Plan, requests
 from mockserver.storage.sqlite import SqliteStore
 from mockserver.vendors.lucidworks import QUERY_LINKS
+from mockserver.vendors.registry import ANALYTICS
 
 ROWS = int(os.environ.get("ANALYTICS_ROWS", "1000000"))
 TARGET_SECONDS = 1.0
@@ -79,7 +80,7 @@ def _simulated(rows: int) -> Iterator[Event]:
 def _fill(path: Path, rows: int) -> float:
     """Store the events as the server would, and the seconds until the analytics' running
     totals (folded by the store's own thread as events arrive) have caught up."""
-    store = SqliteStore(str(path))
+    store = SqliteStore(str(path), ANALYTICS)
     batch: list[Event] = []
     for event in _simulated(rows):
         batch.append(event)

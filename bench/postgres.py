@@ -38,6 +38,7 @@ from analytics import _simulated  # noqa: E402
 from run import RESULTS, SCENARIOS, _free_port, _wait_for, _wrk_script  # noqa: E402
 
 from mockserver.storage.postgres import PostgresStore  # noqa: E402
+from mockserver.vendors.registry import ANALYTICS  # noqa: E402
 from tests.postgres_server import PostgresServer  # noqa: E402 (the tests' server, durable)
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
@@ -107,7 +108,7 @@ def _analytics_seconds(database: PostgresServer, events: int) -> dict[str, list[
     default, which the totals do not answer); and how long after the last event was stored
     the totals had caught up."""
     url = database.database()
-    store = PostgresStore(url)
+    store = PostgresStore(url, ANALYTICS)
     try:
         batch = list(_simulated(events))
         for start in range(0, len(batch), 1_000):

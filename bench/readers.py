@@ -35,6 +35,7 @@ from run import (
 
 from mockserver.events import Event
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 
 ROWS = int(os.environ.get("READERS_ROWS", "1000000"))
 PENDING_WAITS = 500
@@ -42,7 +43,7 @@ TARGET = 2.0
 
 
 def _fill(path: Path, rows: int) -> None:
-    store = SqliteStore(str(path))
+    store = SqliteStore(str(path), ANALYTICS)
     batch = 20_000
     for start in range(0, rows, batch):
         store.add(

@@ -23,7 +23,7 @@ from mockserver.validation import Contracts, Profile, load_contracts
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.faults import RULE_TARGETS, FaultInjector
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.registry import VENDORS
+from mockserver.vendors.registry import ANALYTICS, VENDORS
 from mockserver.vendors.request_path import FaultSeam, RequestPath
 from mockserver.vendors.routes import VendorRoutes
 from mockserver.vendors.upstream import Upstream, parse_upstreams
@@ -43,7 +43,7 @@ def create_app(
     if contracts is None:
         contracts = load_contracts(settings.schema_dir, cast(Profile, settings.profile))
     owned_store = store is None
-    store = store if store is not None else open_store(settings.db)
+    store = store if store is not None else open_store(settings.db, ANALYTICS)
     book = FaultBook(settings.fault_seed, RULE_TARGETS)
     book.replace(parse_flag(flag) for flag in settings.faults)
     recorder = Recorder(GroupCommit(store), store.salt)

@@ -27,7 +27,7 @@ from mockserver.simulate import DEMO_INVALID_RATE, DEMO_SLOPPY_RATE
 from mockserver.storage import open_store
 from mockserver.storage.base import redacted
 from mockserver.validation import PROFILES, load_contracts
-from mockserver.vendors.registry import ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
+from mockserver.vendors.registry import ANALYTICS, ENDPOINT_NAMES, VENDOR_NAMES, VENDORS
 
 if TYPE_CHECKING:
     from mockserver.ci.reports import Traffic
@@ -760,7 +760,7 @@ def run(args: argparse.Namespace) -> int:
         settings = _settings(args, port=0, db=":memory:")
     except ValueError as exc:
         return _fail("run", str(exc))
-    store = open_store(settings.db)
+    store = open_store(settings.db, ANALYTICS)
     try:
         with MockServer(settings, store) as server:
             urls = {
@@ -820,7 +820,7 @@ def report(args: argparse.Namespace) -> int:
     else:
         if args.db != ":memory:" and "://" not in args.db and not Path(args.db).is_file():
             return _fail("report", f"no database at {args.db}; give the --db the server used")
-        store = open_store(args.db)
+        store = open_store(args.db, ANALYTICS)
         try:
             traffic = traffic_from_store(store, args.namespace)
         finally:

@@ -25,6 +25,7 @@ from mockserver.settings import Settings
 from mockserver.storage import open_store
 from mockserver.validation import Profile, load_contracts
 from mockserver.vendors.faults import RULE_TARGETS
+from mockserver.vendors.registry import ANALYTICS
 from mockserver.vendors.upstream import check_upstream
 
 # uvicorn's, most severe first
@@ -73,7 +74,7 @@ def prepare(settings: Settings) -> Starlette | None:
         settings.upstreams, settings.upstream_mode, settings.upstream_ca, settings.upstream_timeout
     )
     load_contracts(settings.schema_dir, cast(Profile, settings.profile))
-    open_store(settings.db).close()
+    open_store(settings.db, ANALYTICS).close()
     return None
 
 

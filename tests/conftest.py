@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from mockserver import Settings, SqliteStore, create_app
 from mockserver.storage import open_store
 from mockserver.validation import Contracts, load_contracts
+from mockserver.vendors.registry import ANALYTICS
 
 # pytester's in-process runs drop the modules first imported during them. httpx imports
 # httpcore lazily, on its first request: imported here, it is never one of those, and a later
@@ -55,9 +56,9 @@ def settings(tmp_path: Path) -> Settings:
 def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
     """SQLite by default; PostgreSQL too in modules marked ``both_stores`` (a real server)."""
     if getattr(request, "param", "sqlite") == "postgresql":
-        store: Any = open_store(request.getfixturevalue("postgres_url"))
+        store: Any = open_store(request.getfixturevalue("postgres_url"), ANALYTICS)
     else:
-        store = SqliteStore(settings.db)
+        store = SqliteStore(settings.db, ANALYTICS)
     yield store
     store.close()
 
@@ -87,7 +88,7 @@ def client_with(tmp_path: Path, contracts: Contracts) -> Iterator[ClientFactory]
 
         def make(**overrides: Any) -> TestClient:
             settings = Settings(db=str(tmp_path / f"app-{next(numbers)}.db"), **overrides)
-            store = SqliteStore(settings.db)
+            store = SqliteStore(settings.db, ANALYTICS)
             stack.callback(store.close)
             # The session's contracts are strict ones: another profile loads its own.
             shared = contracts if settings.profile == "strict" else None

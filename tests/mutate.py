@@ -78,22 +78,24 @@ GROUPS: dict[str, Group] = {
     ),
     "storage": Group(
         (
-            "mockserver/storage/rollup.py",
-            "mockserver/storage/sqlite_rollup.py",
-            "mockserver/storage/sqlite_analytics.py",
+            "mockserver/storage/totals.py",
+            "mockserver/storage/totals_sql.py",
+            "mockserver/storage/from_events.py",
+            "mockserver/storage/semantics.py",
             "mockserver/storage/signal_quality.py",
         ),
         (
-            "tests/test_storage_rollup.py",
-            "tests/test_storage_sqlite_analytics*.py",
+            "tests/test_storage_totals.py",
+            "tests/test_storage_semantics.py",
             "tests/test_storage_signal_quality*.py",
             "tests/test_inspect_analytics.py",
         ),
     ),
-    # PostgreSQL's own analytics and totals SQL: its tests start a PostgreSQL server (slow).
+    # The SQL both stores share, as PostgreSQL's dialect spells it, and the store's own
+    # folding: its tests start a PostgreSQL server (slow).
     "postgres": Group(
-        ("mockserver/storage/postgres_rollup.py", "mockserver/storage/postgres_analytics.py"),
-        ("tests/test_storage_postgres_rollup.py", "tests/test_inspect_analytics.py"),
+        ("mockserver/storage/dialect.py", "mockserver/storage/postgres.py"),
+        ("tests/test_storage_postgres*.py", "tests/test_inspect_analytics.py"),
         pytest_args=("-k", "postgres"),
     ),
     "simulate": Group(("mockserver/simulate/*",), ("tests/test_simulate*.py",)),

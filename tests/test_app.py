@@ -16,6 +16,7 @@ from starlette.types import Message
 from mockserver import Settings, create_app
 from mockserver.storage.sqlite import SqliteStore
 from mockserver.validation import Contracts
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
     NEURALENS_HEADERS,
@@ -152,7 +153,7 @@ def test_each_request_is_recorded_exactly_once(client: TestClient) -> None:
 def test_event_is_committed_before_the_reply(settings: Settings, contracts: Contracts) -> None:
     # Checked at the moment the reply starts, from a separate connection: the row must be on
     # disk by then. (Checked after the reply, a server that committed a moment later passed.)
-    app = create_app(settings, SqliteStore(settings.db), contracts)
+    app = create_app(settings, SqliteStore(settings.db, ANALYTICS), contracts)
     body = json.dumps(CLICK).encode()
     scope = {
         "type": "http", "method": "POST", "path": "/retail/signals/click", "root_path": "",

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 pytestmark = pytest.mark.slow  # kills and restarts a server process
@@ -81,7 +82,7 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
     finally:
         restarted.terminate()
         restarted.communicate(timeout=10)
-    store = SqliteStore(str(db))
+    store = SqliteStore(str(db), ANALYTICS)
     try:
         stored = Counter(row["user"] for row in store.events({}, limit=1_000_000).rows)
     finally:

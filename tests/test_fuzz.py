@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mockserver import Settings, SqliteStore, create_app
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 # Per vendor, shared by the two profiles.
@@ -127,7 +128,7 @@ def _headers(valid: dict[str, str]) -> st.SearchStrategy[dict[str, str]]:
 
 @pytest.fixture(scope="module", params=["strict", "lenient"])
 def mock(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, SqliteStore]]:
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     settings = Settings(db=":memory:", profile=request.param)
     with TestClient(create_app(settings, store)) as client:
         yield client, store

@@ -47,6 +47,7 @@ from mockserver.validation import LucidworksContract, load_contracts
 from mockserver.validation.contracts import Profile
 from mockserver.validation.errors import FieldError
 from mockserver.validation.profiles import STRICT_ONLY
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, ROOT
 from tests.goref.bodies import bodies
 
@@ -184,7 +185,7 @@ def test_the_bare_generated_code_also_refuses_an_absent_or_null_ip_address(
 @pytest.fixture(params=["strict", "lenient"])
 def profile_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(db=str(tmp_path / "mock.db"), profile=request.param)
-    store = SqliteStore(settings.db)
+    store = SqliteStore(settings.db, ANALYTICS)
     app = create_app(settings, store, load_contracts(settings.schema_dir, request.param))
     with TestClient(app) as client:
         yield client

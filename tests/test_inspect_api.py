@@ -18,6 +18,7 @@ from mockserver.inspect import api as inspect_api
 from mockserver.inspect.api import InspectAPI
 from mockserver.serving import GRACEFUL_SHUTDOWN_SECONDS
 from mockserver.validation import Contracts
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import (
     NEURALENS_HEADERS,
     ClientFactory,
@@ -325,7 +326,7 @@ OPEN_ROUTES = {"/_mock/health", "/_mock/openapi.json"}
 QUICK = {"wait": {"timeout": "0"}, "stream": {"duration": "0"}}  # answer at once
 GUARDED_ROUTES = [
     (method, re.sub(r"\{\w+:int\}", "1", route.path))
-    for route in InspectAPI(SqliteStore(":memory:")).routes()
+    for route in InspectAPI(SqliteStore(":memory:", ANALYTICS)).routes()
     if route.path not in OPEN_ROUTES
     for method in sorted(route.methods or ())
     if method != "HEAD"
@@ -522,7 +523,7 @@ def test_a_body_that_is_not_json_is_a_415(
 
 
 def _filled_file(path: str, events: int) -> None:
-    store = SqliteStore(path)
+    store = SqliteStore(path, ANALYTICS)
     event = Event(
         "lucidworks", "/retail/signals/click", "click", "default", "t", "u", "s", "q", "qid",
         ["a"], 1, 1, '{"x":1}', "r", "2026-01-01T00:00:00.000000Z",

@@ -35,6 +35,7 @@ from playwright.sync_api import (
 )
 
 from mockserver import MockServer, Settings, SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 pytestmark = pytest.mark.slow
@@ -485,7 +486,7 @@ def test_reset_asks_first_and_deletes_one_namespace_or_everything(
 def test_the_page_reconnects_after_a_server_restart(
     tmp_path: Path, open_page: Callable[[str], Page]
 ) -> None:
-    store = SqliteStore(str(tmp_path / "kept.db"))
+    store = SqliteStore(str(tmp_path / "kept.db"), ANALYTICS)
     first = MockServer(Settings(db=store.path, port=0), store=store).start()
     port = int(first.url.rsplit(":", 1)[1])
     page = open_page(dashboard(first))

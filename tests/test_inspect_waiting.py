@@ -21,6 +21,7 @@ from mockserver.inspect.api import MAX_ABANDONED_COUNTS, InspectAPI
 from mockserver.inspect.waiting import ChangeFeed, Waiter, Watcher, matches, read_time
 from mockserver.storage import SqliteStore
 from mockserver.storage.base import Change
+from mockserver.vendors.registry import ANALYTICS
 
 # Mixed case and a non-ASCII letter: free text folds ASCII case only, in SQL and in memory.
 WORDS = st.sampled_from(["a", "b", "c", "Ab", "É", "a_%"])
@@ -81,7 +82,7 @@ def _at(time: str, **fields: Any) -> Event:
 def test_the_in_memory_match_selects_what_sql_selects(
     stored: list[Event], filters: dict[str, Any]
 ) -> None:
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     store.add(stored)
     assert sum(matches(event, filters) for event in stored) == store.count_events(filters)
     store.close()
@@ -100,7 +101,7 @@ BOUNDARIES = [
 @pytest.mark.parametrize("filters", BOUNDARIES, ids=str)
 def test_the_in_memory_match_agrees_at_the_boundaries(filters: dict[str, Any]) -> None:
     stored = [_at(time) for time in TIMES_LIST] + [_at(TIMES_LIST[1], tenant="t")]
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     store.add(stored)
     assert sum(matches(event, filters) for event in stored) == store.count_events(filters)
     store.close()
@@ -150,7 +151,7 @@ def test_an_ordered_waiter_counts_each_match_once_and_keeps_no_ids() -> None:
 def test_an_unfiltered_wait_for_a_million_keeps_no_ids(tmp_path: Any) -> None:
     # 20 waits of count=1000000 over 241k events took RSS from 66 to 468 MiB: each kept the
     # id of every match. Now a wait holds a count and the highest id, and is freed at its end.
-    store = SqliteStore(str(tmp_path / "mock.db"))
+    store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     event = Event(
         vendor="lucidworks", endpoint="/x", type="click", namespace="default", tenant=None,
         user=None, session=None, query=None, query_id=None, items=(), position=None,
@@ -188,7 +189,7 @@ def test_an_unfiltered_wait_for_a_million_keeps_no_ids(tmp_path: Any) -> None:
 
 def test_a_wait_answers_at_its_timeout_however_long_the_count_takes(tmp_path: Any) -> None:
     # timeout=4 on 1.08M events answered after 5.7-6.0 s: the count ran past the deadline.
-    store = SqliteStore(str(tmp_path / "mock.db"))
+    store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     count = store.count_new_events
 
     def slow_count(filters: Any, after_id: int) -> tuple[int, int]:
@@ -228,7 +229,7 @@ def _what_a_live_view_is_told(
 
 def test_a_live_view_is_told_of_a_reset_that_deleted_nothing_of_its_namespace() -> None:
     # What it shows may be stale all the same: the dashboard reloads its view on a reset.
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     store.add([_at(TIMES_LIST[0], namespace="other")])
     told = _what_a_live_view_is_told(store, "live", store.reset)
     assert (told["reset"], told["events"]) == (True, 0)
@@ -238,7 +239,7 @@ def test_a_live_view_is_told_of_a_reset_that_deleted_nothing_of_its_namespace() 
 def test_a_live_view_is_told_the_last_id_of_a_batch_commit() -> None:
     # A view reads up to the newest event it was told of: the first id of a batch would hide
     # the rest of it.
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     batch = [_at(TIMES_LIST[0], namespace="live") for _ in range(3)]
     told = _what_a_live_view_is_told(store, "live", lambda: store.add(batch))
     assert (told["events"], told["latest_event_id"]) == (3, 3)
@@ -248,7 +249,7 @@ def test_a_live_view_is_told_the_last_id_of_a_batch_commit() -> None:
 def test_waits_that_time_out_cannot_fill_the_pool_with_their_counts(tmp_path: Any) -> None:
     # A count cannot be stopped once its wait times out: a client looping on short waits over
     # a huge store filled the thread pool, and every read queued behind the counts.
-    store = SqliteStore(str(tmp_path / "mock.db"))
+    store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     count = store.count_new_events
     release = threading.Event()
 
@@ -303,7 +304,7 @@ def test_a_wait_on_warnings_takes_every_event_the_store_may_count(
     # store decides when it counts; it never leaves out an event the store counts.
     stored = [PLAIN, WARNED, FOLLOWS, BOTH]
     assert [matches(event, filters) for event in stored] == may_match
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     store.add(stored)
     in_sql = {event_id - 1 for event_id in store.matching_event_ids(filters, 10)}
     assert in_sql <= {index for index, may in enumerate(may_match) if may}
@@ -332,7 +333,7 @@ def test_only_a_wait_on_unknown_query_or_on_warned_is_counted_again_in_sql(
     assert read_time(filters) is decided_by_the_store
 
     async def subscribe() -> bool:
-        store = SqliteStore(":memory:")
+        store = SqliteStore(":memory:", ANALYTICS)
         recounts = ChangeFeed(store).subscribe(filters).recounts
         store.close()
         return recounts
@@ -425,7 +426,7 @@ def _attempt(namespace: str) -> Attempt:
 def test_a_live_view_is_told_its_namespaces_rejections_and_fault_attempts(
     namespace: str | None, rejections: int, attempts: int
 ) -> None:
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
 
     def commit() -> None:
         store.add(
@@ -505,7 +506,7 @@ def test_waiters_are_offered_what_matches_them_whichever_filter_indexes_them() -
     # Indexed by their most selective equality filter; unfiltered ones see every event. A
     # waiter that ends leaves nothing behind, and the others on its index still hear.
     async def follow() -> tuple[set[tuple[str, Any]], list[bool], bool]:
-        store = SqliteStore(":memory:")
+        store = SqliteStore(":memory:", ANALYTICS)
         feed = ChangeFeed(store)
         by_user = feed.subscribe({"vendor": "lucidworks", "user": "u"})
         also_by_user = feed.subscribe({"user": "u"})
@@ -531,7 +532,7 @@ def test_waiters_are_offered_what_matches_them_whichever_filter_indexes_them() -
 
 def test_a_waiter_is_ordered_and_in_memory_unless_told_otherwise() -> None:
     async def subscribe() -> list[tuple[bool, bool]]:
-        store = SqliteStore(":memory:")
+        store = SqliteStore(":memory:", ANALYTICS)
         feed = ChangeFeed(store)
         made = [feed.subscribe({}), feed.subscribe({}, in_memory=False)]
         store.close()

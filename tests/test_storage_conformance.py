@@ -15,11 +15,14 @@ import pytest
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage import SqliteStore, Store, open_store
 from mockserver.storage.base import Change
+from mockserver.vendors.registry import ANALYTICS
 
 IMPLEMENTATIONS: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
-    "sqlite-memory": lambda request, tmp: SqliteStore(":memory:"),
-    "sqlite-file": lambda request, tmp: SqliteStore(str(tmp / "conformance.db")),
-    "postgresql": lambda request, tmp: open_store(request.getfixturevalue("postgres_url")),
+    "sqlite-memory": lambda request, tmp: SqliteStore(":memory:", ANALYTICS),
+    "sqlite-file": lambda request, tmp: SqliteStore(str(tmp / "conformance.db"), ANALYTICS),
+    "postgresql": lambda request, tmp: open_store(
+        request.getfixturevalue("postgres_url"), ANALYTICS
+    ),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 
 
 class RecordingStore:
@@ -98,7 +99,7 @@ def test_a_failed_commit_fails_every_request_in_it() -> None:
 
 
 def test_requests_that_share_a_commit_keep_their_own_headers() -> None:
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     writer = GroupCommit(store)
 
     def click(request_id: str) -> Event:

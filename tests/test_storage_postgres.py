@@ -25,9 +25,10 @@ from mockserver.events import Event
 from mockserver.storage import SqliteStore, open_store
 from mockserver.storage.base import AnalyticsQuery, redacted
 from mockserver.testing.server import MockServer
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 from tests.postgres_server import PostgresServer, _free_port
-from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
+from tests.test_storage_totals import MINUTE, QUERIES, T0, counted, events
 
 pytestmark = pytest.mark.slow  # a real PostgreSQL server
 
@@ -86,7 +87,7 @@ def test_a_password_is_never_shown() -> None:
     url = f"postgresql://mock:s3cret-pass@127.0.0.1:{_free_port()}/nowhere"
     assert redacted(url) == f"postgresql://mock:***@127.0.0.1:{url.rsplit(':', 1)[1]}"
     with pytest.raises(ValueError, match="cannot use the database") as refused:
-        open_store(url)
+        open_store(url, ANALYTICS)
     assert "s3cret" not in str(refused.value)
     assert "***" in str(refused.value)
 
@@ -98,7 +99,7 @@ def test_a_database_whose_text_is_not_utf8_is_refused_before_anything_is_made(
     url = postgres_server.database(encoding="SQL_ASCII")
     refusal = r"encoding is SQL_ASCII.*CREATE DATABASE \S+ ENCODING 'UTF8'"
     with pytest.raises(ValueError, match=refusal):
-        open_store(url)
+        open_store(url, ANALYTICS)
     import psycopg
 
     with psycopg.connect(url) as conn:
@@ -148,7 +149,7 @@ def test_two_servers_starting_at_once_migrate_once(postgres_server: PostgresServ
 
     def start() -> None:
         try:
-            stores.append(open_store(postgres_url))
+            stores.append(open_store(postgres_url, ANALYTICS))
         except BaseException as exc:  # kept for the assertion below, which names it
             errors.append(exc)
 
@@ -168,7 +169,7 @@ def test_two_servers_starting_at_once_migrate_once(postgres_server: PostgresServ
 def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
     # Two stores on one database stand for two server processes: each its own connections
     # and identity, so what one commits reaches the other only through PostgreSQL.
-    writer = open_store(postgres_url)
+    writer = open_store(postgres_url, ANALYTICS)
     try:
         with TestClient(create_app(Settings(db=postgres_url))) as client:
             waiting = threading.Thread(
@@ -191,7 +192,7 @@ def test_a_server_hears_what_another_server_stored(postgres_url: str) -> None:
 
 
 def test_another_servers_commits_are_read_back_only_while_wanted(postgres_url: str) -> None:
-    hearing, writer = open_store(postgres_url), open_store(postgres_url)
+    hearing, writer = open_store(postgres_url, ANALYTICS), open_store(postgres_url, ANALYTICS)
     try:
         heard: list[Any] = []
         wanted = threading.Event()
@@ -211,7 +212,7 @@ def test_another_servers_commits_are_read_back_only_while_wanted(postgres_url: s
 
 
 def test_a_live_view_hears_what_another_server_stored(postgres_url: str) -> None:
-    writer = open_store(postgres_url)
+    writer = open_store(postgres_url, ANALYTICS)
     try:
         with MockServer(Settings(db=postgres_url, port=0)) as server:
             params: dict[str, str | int] = {"namespace": "live", "duration": 10}
@@ -248,7 +249,7 @@ ANALYTICS_QUERIES = [
 
 @pytest.fixture(scope="module")
 def pg_store(postgres_server: Any) -> Iterator[Any]:
-    store = open_store(postgres_server.database())
+    store = open_store(postgres_server.database(), ANALYTICS)
     yield store
     store.close()
 
@@ -270,7 +271,7 @@ def _lucidworks(kind: str, tenant: str | None, minute: int = 0) -> Event:
 # same queryId does not click it (random batches of 25 find this rarely).
 @example(batch=[_lucidworks("query", "t1"), _lucidworks("click", None, 1)])
 def test_analytics_on_postgresql_count_what_sqlite_counts(pg_store: Any, batch: list[Any]) -> None:
-    sqlite = SqliteStore(":memory:")
+    sqlite = SqliteStore(":memory:", ANALYTICS)
     try:
         pg_store.reset()
         for store in (sqlite, pg_store):
@@ -292,7 +293,7 @@ def test_analytics_on_postgresql_take_int64_extremes(pg_client: TestClient) -> N
 
 
 def test_a_reset_loses_nothing_committed_after_it(postgres_url: str) -> None:
-    writer, resetter = open_store(postgres_url), open_store(postgres_url)
+    writer, resetter = open_store(postgres_url, ANALYTICS), open_store(postgres_url, ANALYTICS)
     after_reset: list[str] = []
     reset_done = threading.Event()
     stop = threading.Event()

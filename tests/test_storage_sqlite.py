@@ -6,22 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 from tests.test_storage_conformance import event as _event
 
 
 def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
-    store = SqliteStore(path)
+    store = SqliteStore(path, ANALYTICS)
     store.add([_event()])
     store.close()
-    reopened = SqliteStore(path)  # migrations already applied: nothing is redone or lost
+    reopened = SqliteStore(path, ANALYTICS)  # migrations already applied: nothing is redone or lost
     assert reopened.events({}).total == 1
     reopened.close()
 
 
 def test_the_write_ahead_log_stays_small_under_steady_writes(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteStore(str(path))
+    store = SqliteStore(str(path), ANALYTICS)
     for _ in range(600):  # ~7 MiB of rows, one commit each, as a server at c=1 writes them
         store.add([_event(payload='{"pad": "' + "x" * 4000 + '"}') for _ in range(3)])
     # Checkpointed every 200 pages (SQLite's default is 1000, ~4 MiB): the file is reused
@@ -33,8 +34,8 @@ def test_the_write_ahead_log_stays_small_under_steady_writes(tmp_path: Path) -> 
 
 def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
-    SqliteStore(path).close()
-    store = SqliteStore(path)
+    SqliteStore(path, ANALYTICS).close()
+    store = SqliteStore(path, ANALYTICS)
     names = [row[0] for row in store.db.execute("SELECT name FROM _sqlite_migrations")]
     assert names == [
         "m001_create_events_and_rejections",
@@ -47,6 +48,7 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
         "m008_signal_quality_warnings",
         "m009_partial_indexes_for_signal_quality",
         "m010_requests_forwarded_upstream",
+        "m011_running_totals_for_any_vendor",
     ]
     store.close()
 
@@ -55,14 +57,14 @@ def test_a_database_from_before_the_headers_column_upgrades_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
     path = str(tmp_path / "old.db")
-    store = SqliteStore(path)
+    store = SqliteStore(path, ANALYTICS)
     store.add([_event()])
     # Back to the schema of the release before: no headers column, m003 not applied.
     store.db.execute("ALTER TABLE events DROP COLUMN headers")
     store.db.execute("DELETE FROM _sqlite_migrations WHERE name LIKE 'm003%'")
     store.db.conn.commit()
     store.close()
-    store = SqliteStore(path)
+    store = SqliteStore(path, ANALYTICS)
     (old,) = store.events({}).rows
     assert old["headers"] is None
     store.add([_event(request_id="new")], headers={"new": '{"accept":"*/*"}'})
@@ -72,7 +74,7 @@ def test_a_database_from_before_the_headers_column_upgrades_and_keeps_its_rows(
 
 def test_the_write_ahead_log_shrinks_after_a_large_reset(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
-    store = SqliteStore(str(path))
+    store = SqliteStore(str(path), ANALYTICS)
     for _ in range(60):  # ~10 MiB of rows
         store.add([_event(payload='{"pad": "' + "x" * 4000 + '"}') for _ in range(40)])
     store.reset()  # one transaction deleting all of it: the WAL grows past the interval

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from mockserver import Settings, SqliteStore, create_app
 from mockserver.validation import Contracts
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -26,7 +27,7 @@ EVENT = load_fixture("neuralens", "valid", "click-product-docs-example-fixed.jso
 @pytest.fixture
 def served(tmp_path: Path, contracts: Contracts) -> Iterator[tuple[TestClient, SqliteStore]]:
     settings = Settings(db=str(tmp_path / "mock.db"))
-    store = SqliteStore(settings.db)
+    store = SqliteStore(settings.db, ANALYTICS)
     with TestClient(create_app(settings, store, contracts)) as client:
         yield client, store
     store.close()
@@ -109,7 +110,7 @@ def _make_read_only(path: Path) -> None:
 @pytest.fixture
 def read_only_db(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "read-only.db"
-    SqliteStore(str(path)).close()
+    SqliteStore(str(path), ANALYTICS).close()
     _make_read_only(path)
     yield path
     if os.geteuid() == 0:
@@ -119,7 +120,7 @@ def read_only_db(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.slow  # a real process (chattr)
 def test_a_read_only_database_is_refused_at_start_up(read_only_db: Path) -> None:
     with pytest.raises(ValueError, match=r"cannot write to the database .*read-only\.db"):
-        SqliteStore(str(read_only_db))
+        SqliteStore(str(read_only_db), ANALYTICS)
 
 
 @pytest.mark.slow  # a real process

@@ -23,7 +23,7 @@ from mockserver.vendors.intake import MAX_HEADER_BYTES, Intake
 from mockserver.vendors.lucidworks import LucidworksSignals
 from mockserver.vendors.neuralens import NeuralensEvents
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.registry import SERVED
+from mockserver.vendors.registry import ANALYTICS, SERVED
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.request_path import RequestPath
 from mockserver.vendors.upstream import Upstream
@@ -64,7 +64,7 @@ class Outage:
 
 def _client(tmp_path: Path, contracts: Contracts, faults: Outage) -> TestClient:
     settings = Settings(db=str(tmp_path / "m.db"))
-    return TestClient(create_app(settings, SqliteStore(settings.db), contracts, faults))
+    return TestClient(create_app(settings, SqliteStore(settings.db, ANALYTICS), contracts, faults))
 
 
 def test_a_fault_before_the_vendor_answers_and_records_nothing(

@@ -16,7 +16,7 @@ NEURALENS = neuralens.SPEC
 def _spec(paths: dict[str, str]) -> VendorSpec:
     return VendorSpec(
         name="v", paths=paths, body="object", contracts=lambda c: {}, build=lambda c, s: None,  # type: ignore[arg-type,return-value]
-        guess_endpoint=lambda body: "e", coverage_scenarios={},
+        guess_endpoint=lambda body: "e", coverage_scenarios={}, analytics=NEURALENS.analytics,
     )  # fmt: skip
 
 

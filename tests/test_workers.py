@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 pytestmark = pytest.mark.slow  # starts server processes
@@ -71,7 +72,7 @@ def test_workers_share_one_file_without_losing_or_doubling(tmp_path: Path) -> No
     assert len(waited) == 1
     assert waited[0].status_code == 200  # wait saw every worker's writes
     assert summaries == {REQUESTS}  # whichever worker answered, it read all the rows
-    store = SqliteStore(str(db))
+    store = SqliteStore(str(db), ANALYTICS)
     try:
         users = Counter(row["user"] for row in store.events({}, limit=10_000).rows)
     finally:

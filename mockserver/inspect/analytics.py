@@ -12,15 +12,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mockserver.storage.base import (
-    ANALYTICS_TOP,
-    DEFAULT_SESSION_GAP_MS,
-    LAST_POSITION,
-    AnalyticsQuery,
-)
+from mockserver.storage.base import ANALYTICS_TOP, LAST_POSITION, AnalyticsQuery
+from mockserver.vendors.registry import ANALYTICS
 
 BUCKETS = {"hour": 3_600_000, "day": 86_400_000}
-DEFAULT_SESSION_MINUTES = {vendor: ms // 60_000 for vendor, ms in DEFAULT_SESSION_GAP_MS.items()}
+# Each vendor's declared session gap, which ?<vendor>_session_minutes changes.
+DEFAULT_SESSION_MINUTES = {
+    v.vendor: v.session_gap_ms // 60_000 for v in sorted(ANALYTICS, key=lambda v: v.vendor)
+}
 MAX_FILLED_BUCKETS = 1000  # empty buckets are listed as zeros up to this many, for charts
 
 DEFINITIONS = {

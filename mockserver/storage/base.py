@@ -77,16 +77,14 @@ class Change:
 
 ANALYTICS_TOP = 20  # queries in each top list of the analytics
 LAST_POSITION = 20  # clicks by position: 1 to 20, then "21+"
-# A new session after this much of a user's inactivity: Lucidworks's beacon's rule, and the
-# common 30 minutes for Neuralens. The analytics' running totals are kept for these gaps.
-DEFAULT_SESSION_GAP_MS: Mapping[str, int] = {"lucidworks": 40 * 60_000, "neuralens": 30 * 60_000}
 
 
 @dataclass(frozen=True)
 class AnalyticsQuery:
     """What ``Store.analytics`` counts over: the events of a namespace, vendor and tenant
     (None: all) whose event time is in [since_ms, until_ms); series in buckets of
-    ``bucket_ms``; a new session after ``session_gap_ms[vendor]`` of a user's inactivity."""
+    ``bucket_ms``; a new session after ``session_gap_ms[vendor]`` of a user's inactivity,
+    for a vendor it names, else after the gap the vendor declares (``VendorAnalytics``)."""
 
     namespace: str | None = None
     vendor: str | None = None
@@ -94,7 +92,7 @@ class AnalyticsQuery:
     since_ms: int | None = None
     until_ms: int | None = None
     bucket_ms: int = 86_400_000
-    session_gap_ms: Mapping[str, int] = field(default_factory=lambda: DEFAULT_SESSION_GAP_MS)
+    session_gap_ms: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,7 @@ class Store(Protocol):
 
     def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
         """The counts behind the search analytics, computed in the database (see
-        ``storage/sqlite_analytics.py`` for their shape and meaning)."""
+        ``storage/from_events.py`` for their shape and meaning)."""
 
     def summary(self, namespace: str | None = None) -> dict[str, Any]:
         """Counts of events by vendor, type, tenant and namespace; of rejections by vendor,

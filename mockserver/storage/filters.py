@@ -26,6 +26,7 @@ from mockserver.storage.base import (
     REJECTION_FILTERS,
     UPSTREAM_FILTERS,
 )
+from mockserver.storage.dialect import Dialect
 
 ALLOWED = {
     "events": (*EVENT_FILTERS, "after_id"),
@@ -149,6 +150,60 @@ class FilterSQL:
                 clauses.append(self.equals[name])
                 params.append(value)
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+# Columns compared for equality, by filter name; every name here is a constant of this module
+# and every value a bound parameter.
+_EQUALS = {
+    "namespace": "namespace", "vendor": "vendor", "type": "type", "tenant": "tenant",
+    "user": "user", "session": "session", "query": "query", "query_id": "query_id",
+    "status": "status", "fault": "fault", "rule_id": "rule_id", "outcome": "outcome",
+}  # fmt: skip
+_RANGES = {
+    "since": "received_at >=", "until": "received_at <", "after_id": "id >",
+    "event_since": "timestamp_ms >=", "event_until": "timestamp_ms <",
+}  # fmt: skip
+
+
+def filter_sql(d: Dialect) -> FilterSQL:
+    """The filters' clauses in dialect ``d``."""
+    p = d.positional
+
+    def has(column: str, alias: str, condition: str) -> str:
+        elements = d.elements.format(column=column, alias=alias)
+        return f"EXISTS (SELECT 1 FROM {elements} WHERE {condition})"
+
+    def reason(key: str) -> str:
+        return f"{d.field.format(alias='r', key=key)} = {p}"
+
+    item = d.element_text.format(alias="i")
+    # For text that reads the same inside the items' JSON, the JSON text is searched first,
+    # and only a row that has it is taken apart. A count over 100,000 events on SQLite:
+    # 137 ms (instr and lower(), every row's items taken apart) -> 50 ms.
+    query_or_user = f"{d.contains('query')} OR {d.contains(chr(34) + 'user' + chr(34))}"
+    return FilterSQL(
+        placeholder=p,
+        equals={
+            **{name: f'"{column}" = {p}' for name, column in _EQUALS.items()},
+            **{name: f"{condition} {p}" for name, condition in _RANGES.items()},
+            "item": has("items", "i", f"{item} = {p}"),
+            "rule": has("errors", "r", reason("rule")),
+            "path": has("errors", "r", reason("path")),
+            "rule+path": has("errors", "r", f"{reason('rule')} AND {reason('path')}"),
+            "warning": has("warnings", "r", reason("rule")),
+        },
+        text={
+            "events": f"({query_or_user} OR {has('items', 'i', d.contains(item))})",
+            "rejections": d.contains("body"),
+            "upstream_calls": d.contains("body"),
+        },
+        text_in_items_json=(
+            f"({query_or_user} OR ({d.contains('items')} AND "
+            f"{has('items', 'i', d.contains(item))}))"
+        ),
+        same=d.same,
+        unindexed=d.unindexed,
+    )
 
 
 def with_warnings(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,55 +16,25 @@ U+FFFD (an event's payload keeps the escape as sent). Text compares byte by byte
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import fields
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from mockserver import jsontext
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall
-from mockserver.storage import postgres_rollup as rollup
-from mockserver.storage.base import (
-    UNKNOWN,
-    AnalyticsQuery,
-    Change,
-    Page,
-    StoreUnavailable,
-    redacted,
-)
-from mockserver.storage.filters import (
-    EVENT_COLUMNS,
-    JSON_COLUMNS,
-    REPEAT_WINDOW_SECONDS,
-    FilterSQL,
-    dumps,
-    event_row,
-    summary_of,
-    upstream_row,
-    warning_counts,
-    with_warnings,
-)
-from mockserver.storage.postgres_analytics import (
-    EVENT_TIME,
-    FILTERS,
-    IN_PERIOD,
-    analytics_counts,
-)
-from mockserver.storage.rollup import answers as answered_by_totals
-from mockserver.storage.signal_quality import (
-    QualitySQL,
-    create_partial_indexes,
-    quality_counts,
-)
-
-log = logging.getLogger("mockserver.store")
+from mockserver.storage.base import Change, StoreUnavailable, redacted
+from mockserver.storage.dialect import POSTGRES
+from mockserver.storage.filters import EVENT_COLUMNS, JSON_COLUMNS, dumps, event_row, upstream_row
+from mockserver.storage.semantics import VendorAnalytics
+from mockserver.storage.signal_quality import create_partial_indexes
+from mockserver.storage.sql_store import SqlStore, log
+from mockserver.storage.totals_sql import REPLACED, create_tables
 
 CONNECT_TIMEOUT_SECONDS = 10  # at start-up
 WAIT_SECONDS = 2.0  # a request waits this long at most for a connection, then gets a 503
@@ -114,7 +84,7 @@ _MIGRATIONS: list[tuple[str, str]] = [
         $$;
         """,
     ),
-    ("m002_analytics_running_totals", rollup.TABLES),
+    ("m002_analytics_running_totals", ""),  # its tables were replaced by m006's
     (
         # Null for rows stored before them, as in SQLite's m008.
         "m003_signal_quality_warnings",
@@ -138,6 +108,17 @@ _MIGRATIONS: list[tuple[str, str]] = [
             upstream_error TEXT, outcome TEXT NOT NULL, body TEXT, received_at TEXT
         );
         CREATE INDEX upstream_calls_namespace_id ON upstream_calls (namespace, id);
+        """,
+    ),
+    (
+        # As SQLite's m011: totals for any vendor's declared semantics, every event folded
+        # again. What is left to fold is a queue of commits (FOLDING, below).
+        "m006_running_totals_for_any_vendor",
+        "".join(f"DROP TABLE IF EXISTS {table};" for table in (*REPLACED, "rollup_pending"))
+        + create_tables(POSTGRES)
+        + """
+        CREATE TABLE totals_pending (event_ids BIGINT[] NOT NULL);
+        INSERT INTO totals_pending SELECT array_agg(id) FROM events GROUP BY id / 500;
         """,
     ),
 ]
@@ -171,7 +152,8 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
         done = {row[0] for row in conn.execute("SELECT name FROM _mockserver_migrations")}
         for name, sql in _MIGRATIONS:
             if name not in done:
-                conn.execute(sql)
+                if sql:
+                    conn.execute(sql)
                 conn.execute("INSERT INTO _mockserver_migrations (name) VALUES (%s)", (name,))
         conn.execute(
             "INSERT INTO _mockserver_meta (name, value) VALUES ('salt', %s) "
@@ -213,11 +195,15 @@ def _no_nul(value: Any) -> Any:
     return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
-class PostgresStore:
+class PostgresStore(SqlStore):
     commits_off_the_loop = True  # each commit is a round trip: GroupCommit uses a thread
     ids_commit_in_order = False  # servers sharing the database commit in any order of ids
+    dialect = POSTGRES
+    FOLD_EVENTS = 2_000  # about this many events a fold transaction (whole commits)
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, vendors: Sequence[VendorAnalytics] = ()) -> None:
+        """``vendors``: as ``SqliteStore``'s."""
+        super().__init__(vendors)
         self.path = redacted(url)  # what messages and /_mock/health name
         self._pool = ConnectionPool(
             url, min_size=1, max_size=POOL_SIZE, open=False, name="mockserver",
@@ -241,25 +227,15 @@ class PostgresStore:
         self._identity = secrets.token_hex(8)  # this store's own notices are not news to it
         self._hearing: threading.Thread | None = None
         self._listening = threading.Event()  # LISTEN is in force
-        self._closing = threading.Event()
-        self._listeners: list[Callable[[Change], None]] = []
         self._wanted: dict[Callable[[Change], None], Callable[[], bool]] = {}
         self._problem: str | None = None
         self._problem_lock = threading.Lock()
         self._quiet_until = 0.0
-        # The analytics' running totals are folded in by a thread of their own, a moment
-        # after events arrive (and at once for events stored before this process started).
-        self._arrived = threading.Event()
-        self._arrived.set()
-        self._folder = threading.Thread(
-            target=self._fold_in_background, name="mockserver-analytics-folder", daemon=True
-        )
-        self._folder.start()
+        self._column_types: dict[str, list[str]] = {}
+        self._start_folding()
 
     def close(self) -> None:
-        self._closing.set()
-        self._arrived.set()
-        self._folder.join()
+        self._stop_folding()
         if self._hearing is not None:
             self._hearing.join()
         self._pool.close()
@@ -292,7 +268,8 @@ class PostgresStore:
         ]
         with self._writing() as conn, conn.cursor() as cursor:
             ids = _insert(cursor, _INSERT_EVENT, event_rows)
-            rollup.pending(cursor, ids)
+            if ids:  # not folded yet: the fold takes them from this queue
+                cursor.execute("INSERT INTO totals_pending VALUES (%b)", (ids,))
             notice = {
                 "from": self._identity, "event_ids": ids,
                 "rejection_ids": _insert(cursor, _INSERT_REJECTION, rejection_rows),
@@ -310,7 +287,12 @@ class PostgresStore:
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = %s", [namespace]) if namespace else ("", [])
         with self._writing() as conn:
-            rollup.forget(conn, namespace)  # first: it waits for a fold in progress
+            # First: it waits for a fold in progress. Ids still pending for deleted events
+            # fold to nothing.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
+            self.totals.forget(conn, namespace)
+            if namespace is None:
+                conn.execute("DELETE FROM totals_pending")
             for table in ("events", "rejections", "attempts", "upstream_calls"):
                 conn.execute(f"DELETE FROM {table} {where}", params)
             _notify_others(conn.cursor(), {"from": self._identity, "reset": True})
@@ -403,9 +385,9 @@ class PostgresStore:
         if "event_range" in notice:  # too many to list: every id between (theirs and others')
             low, high = notice["event_range"]
             between = f"{_SELECT_AS_EVENT} WHERE id BETWEEN %s AND %s ORDER BY id"
-            rows = self._read(between, [low, high])
+            rows = self._rows(between, [low, high])
         else:
-            rows = self._read(f"{_SELECT_AS_EVENT} WHERE id = ANY(%s) ORDER BY id", [ids])
+            rows = self._rows(f"{_SELECT_AS_EVENT} WHERE id = ANY(%s) ORDER BY id", [ids])
         events = [_event(row) for row in rows]
         rejections = [
             Rejection(**{name: row[name] for name in _REJECTION_COLUMNS})
@@ -428,94 +410,19 @@ class PostgresStore:
             )
         )
 
-    def _notify(self, change: Change) -> None:
-        for listener in list(self._listeners):
-            listener(change)
-
     # -- reads ----------------------------------------------------------------------------
 
-    def _read(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-        with self._connection() as conn:
-            return conn.execute(sql, params).fetchall()
+    def _reading(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        return self._connection()
 
-    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self._connection() as conn:
-            cursor = conn.execute(sql, params)
-            names = [d.name for d in cursor.description or ()]
-            rows = cursor.fetchall()
-        return [_parsed(dict(zip(names, values, strict=True))) for values in rows]
-
-    def events(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, "events")
-        return self._page("events", where, params, limit, offset)
-
-    def count_events(self, filters: Mapping[str, Any]) -> int:
-        where, params = _where(filters, "events")
-        return int(self._read(f"SELECT count(*) FROM events {where}", params)[0][0])
-
-    def matching_event_ids(self, filters: Mapping[str, Any], limit: int) -> list[int]:
-        where, params = _where(filters, "events")
-        rows = self._read(f"SELECT id FROM events {where} LIMIT %s", [*params, limit])
-        return [row[0] for row in rows]
-
-    def count_new_events(self, filters: Mapping[str, Any], after_id: int) -> tuple[int, int]:
-        where, params = _where({**filters, "after_id": after_id}, "events")
-        sql = f"SELECT (SELECT coalesce(max(id), 0) FROM events), count(*) FROM events {where}"
-        top, count = self._read(sql, params)[0]
-        return int(count), int(top)
-
-    def event(self, event_id: int) -> dict[str, Any] | None:
-        rows = self._dicts(f"{_SELECT_EVENTS} WHERE id = %s", [event_id])
-        return with_warnings(rows[0]) if rows else None
-
-    def rejections(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, "rejections")
-        return self._page("rejections", where, params, limit, offset)
-
-    def rejection(self, rejection_id: int) -> dict[str, Any] | None:
-        rows = self._dicts("SELECT * FROM rejections WHERE id = %s", [rejection_id])
-        return rows[0] if rows else None
-
-    def attempts(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, "attempts")
-        page = self._page("attempts", where, params, limit, offset)
-        for row in page.rows:
-            row["stored"] = bool(row["stored"])
-        return page
-
-    def upstream_calls(self, filters: Mapping[str, Any], limit: int = 100, offset: int = 0) -> Page:
-        where, params = _where(filters, "upstream_calls")
-        return self._page("upstream_calls", where, params, limit, offset)
-
-    def rejection_reasons(
-        self, filters: Mapping[str, Any], limit: int = 100
-    ) -> list[dict[str, Any]]:
-        where, params = _where(filters, "rejections")
-        sql = f"""
-            SELECT reason->>'rule' AS rule, reason->>'path' AS path,
-                   min(reason->>'layer') AS layer, count(DISTINCT matching.id) AS count,
-                   max(reason->>'message') AS message
-            FROM (SELECT id, errors FROM rejections {where}) AS matching,
-                 jsonb_array_elements(matching.errors::jsonb) AS reason
-            GROUP BY 1, 2
-            ORDER BY 4 DESC, (reason->>'rule') COLLATE "C" NULLS FIRST,
-                     (reason->>'path') COLLATE "C" NULLS FIRST
-            LIMIT %s"""
-        return self._dicts(sql, [*params, limit])
-
-    def analytics(self, query: AnalyticsQuery) -> dict[str, Any]:
-        if not answered_by_totals(query):
-            with self._connection() as conn, conn.transaction():
-                return _with_quality(conn, query, analytics_counts(conn, query))
-        self.fold_analytics()  # what arrived since the last fold, by any server
+    @contextmanager
+    def _analysing(self, from_totals: bool) -> Iterator[psycopg.Connection[Any]]:
         with self._connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            # one snapshot of the totals and the events
-            return _with_quality(conn, query, rollup.rollup_counts(conn, query))
+            if from_totals:  # one snapshot of the totals and the events
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield conn
 
     # -- the analytics' running totals --------------------------------------------------------
-
-    FOLD_DELAY_SECONDS = 0.5  # events arriving meanwhile are folded together
 
     def fold_analytics(self, wait: bool = True) -> bool:
         """Fold every event pending when called into the running totals, a chunk a
@@ -524,79 +431,90 @@ class PostgresStore:
         another server that is folding: False if one was."""
         while True:
             with self._writing() as conn:
-                folded = rollup.fold_some(conn, wait)
+                folded = self._fold_some(conn, wait)
             if folded is None:
                 return False
-            if folded < rollup.FOLD_EVENTS:
+            if folded < self.FOLD_EVENTS:
                 return True
 
-    def _fold_in_background(self) -> None:
-        while True:
-            self._arrived.wait()
-            if self._closing.wait(self.FOLD_DELAY_SECONDS):
-                return
-            self._arrived.clear()
-            if self._closing.is_set():  # close() came after the wait: its wake-up was cleared
-                return
-            try:
-                if not self.fold_analytics(wait=False):
-                    self._arrived.set()  # another server was folding: look again soon
-            except StoreUnavailable:
-                self._arrived.set()  # said on /_mock/health; tried again when it is back
-            except Exception:  # a bug: said, and tried again (analytics raise it meanwhile)
-                log.exception("mockserver could not fold events into the analytics' totals")
+    def _fold_some(self, conn: psycopg.Connection[Any], wait: bool) -> int | None:
+        """Fold about FOLD_EVENTS events (whole commits), in the caller's transaction: how
+        many were taken (fewer than FOLD_EVENTS: the queue was emptied), or None if
+        (``wait`` False) another server is folding."""
+        if wait:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_FOLD_LOCK,))
+        else:
+            (locked,) = conn.execute(
+                "SELECT pg_try_advisory_xact_lock(%s)", (_FOLD_LOCK,)
+            ).fetchone()  # type: ignore[misc]
+            if not locked:
+                return None
+        taken = conn.execute(_TAKE, {"events": self.FOLD_EVENTS}).fetchall()
+        ids = sorted(i for (event_ids,) in taken for i in event_ids)
+        if ids:
+            self.totals.fold(conn, "id = ANY(:ids)", {"ids": ids})
+        return len(ids)
 
-    def summary(self, namespace: str | None = None) -> dict[str, Any]:
-        where, params = _where({"namespace": namespace}, "events")
+    def unfolded(self) -> int:
+        sql = (
+            "SELECT count(*) FROM events WHERE id IN (SELECT unnest(event_ids) FROM totals_pending)"
+        )
+        return int(self._rows(sql, [])[0][0])
 
-        def counts(table: str, column: str) -> dict[str, int]:
-            sql = (
-                f'SELECT "{column}"::text, count(*) FROM {table} {where} GROUP BY 1 '
-                f'ORDER BY 2 DESC, "{column}"::text COLLATE "C" NULLS FIRST'
+    def many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+    def upsert(self, conn: Any, table: str, rows: Sequence[Sequence[Any]], conflict: str) -> None:
+        """All ``rows`` in one statement: unnest() of one array a column, sent in binary
+        (psycopg's text array quoting was 40% of a fold's Python). Integers are passed as
+        such (the merging keeps some flags as booleans)."""
+        if not rows:
+            return
+        types = self._column_types.get(table)
+        if types is None:
+            found = conn.execute(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = %s AND table_schema = current_schema() "
+                "ORDER BY ordinal_position",
+                (table,),
             )
-            return {UNKNOWN if key is None else key: n for key, n in self._read(sql, params)}
-
-        def total(table: str) -> int:
-            return int(self._read(f"SELECT count(*) FROM {table} {where}", params)[0][0])
-
-        def warnings() -> dict[str, int]:
-            also = f"{where} AND" if where else "WHERE"
-            stored = self._read(
-                "SELECT w->>'rule', count(*) FROM events, "
-                f"jsonb_array_elements(events.warnings::jsonb) AS w {also} warnings IS NOT NULL "
-                "GROUP BY 1",
-                params,
-            )
-            sql = f"SELECT count(*) FROM events {also} {_FILTERS.unknown_query}"
-            return warning_counts(stored, self._read(sql, params)[0][0])
-
-        return summary_of(counts, total, warnings)
-
-    def _page(self, table: str, where: str, params: list[Any], limit: int, offset: int) -> Page:
-        select = _SELECT_EVENTS if table == "events" else f"SELECT * FROM {table}"
-        total = self._read(f"SELECT count(*) FROM {table} {where}", params)[0][0]
-        sql = f"{select} {where} ORDER BY id DESC LIMIT %s OFFSET %s"
-        rows = self._dicts(sql, [*params, limit, offset])
-        if table == "events":
-            rows = [with_warnings(row) for row in rows]
-        return Page(total=int(total), rows=rows)
+            types = self._column_types[table] = [row[0] for row in found.fetchall()]
+        columns = [
+            list(column) if kind == "text" else [None if v is None else int(v) for v in column]
+            for kind, column in zip(types, zip(*rows, strict=True), strict=True)
+        ]
+        unnested = ", ".join(f"%b::{kind}[]" for kind in types)
+        conn.execute(
+            f"INSERT INTO {table} SELECT * FROM unnest({unnested}) ON CONFLICT {conflict}",
+            columns,
+        )
 
 
-# As in SQLite: an event whose payload repeats one stored in its namespace and endpoint in the
-# REPEAT_WINDOW_SECONDS before it points at it.
-_SELECT_EVENTS = f"""
-SELECT *, (
-    SELECT max(earlier.id) FROM events AS earlier
-    WHERE earlier.namespace = events.namespace AND earlier.payload_hash = events.payload_hash
-      AND earlier.id < events.id AND earlier.endpoint = events.endpoint
-      AND earlier.payload = events.payload
-      AND earlier.received_at >= to_char(
-          rtrim(events.received_at, 'Z')::timestamp - interval '{REPEAT_WINDOW_SECONDS} seconds',
-          'YYYY-MM-DD"T"HH24:MI:SS.US')
-) AS duplicate_of, {{unknown_query}} AS unknown_query
-FROM events"""
-
-
+# Folding, across servers (several may share the database):
+# - What is left to fold is a queue, not a watermark. Servers commit in any order of ids, so
+#   "every id above the highest folded" would skip an event committed after a higher one
+#   was folded. Each commit that stores events also stores their ids in ``totals_pending``
+#   (one row a commit, in the same transaction); folding takes rows from there, so an event
+#   is folded once however late its commit comes.
+# - One folder at a time: folding and a reset hold a transaction-level advisory lock
+#   (sessions are merged in Python from what is stored: two folders at once would each miss
+#   the other's). A server's background folder tries the lock and leaves the work to
+#   whoever holds it; an analytics call waits for it, then folds what is left, so its
+#   answer includes every event acknowledged before it.
+_FOLD_LOCK = 0x726F6C6C  # "roll": any constant
+# Commits from the queue while the events before each are fewer than FOLD_EVENTS.
+_TAKE = """
+DELETE FROM totals_pending WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM (
+        SELECT ctid, sum(cardinality(event_ids)) OVER (ROWS UNBOUNDED PRECEDING)
+                     - cardinality(event_ids) AS before
+        FROM (SELECT ctid, event_ids FROM totals_pending LIMIT %(events)s) AS first_ones
+    ) AS queued
+    WHERE before < %(events)s
+))
+RETURNING event_ids
+"""
 _CHANNEL = "mockserver_changes"
 NOTICE_POLL_SECONDS = 0.05  # how often the listening thread looks up to see if it should stop
 _MAX_LISTED_IDS = 500  # a NOTIFY payload holds 8,000 bytes: more ids travel as a range
@@ -634,68 +552,5 @@ def _event(row: Sequence[Any]) -> Event:
     return Event(**fields)
 
 
-def _parsed(row: dict[str, Any]) -> dict[str, Any]:
-    row.pop("payload_hash", None)  # the store's own index, not the event's
-    for name in JSON_COLUMNS.intersection(row):
-        if row[name] is not None:
-            row[name] = jsontext.loads(row[name])
-    return row
-
-
-def _with_quality(
-    conn: psycopg.Connection[Any], query: AnalyticsQuery, counts: dict[str, Any]
-) -> dict[str, Any]:
-    def rows(sql: str, params: Mapping[str, Any]) -> list[Any]:
-        return conn.execute(sql, params).fetchall()
-
-    return {**counts, "signal_quality": quality_counts(_QUALITY, query, rows, counts)}
-
-
 def _short(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-# Every column name below is a constant of this module; every value is a bound parameter.
-_REASON = "EXISTS (SELECT 1 FROM jsonb_array_elements(errors::jsonb) AS r WHERE {})"
-# Free text: ASCII letters in either case, nothing else folded, as SQLite's LIKE.
-_CONTAINS = "LIKE mockserver_fold(%s) ESCAPE '\\'"
-_ITEM = "EXISTS (SELECT 1 FROM jsonb_array_elements_text(items::jsonb) AS i WHERE {})"
-_FILTERS = FilterSQL(
-    placeholder="%s",
-    equals={
-        "namespace": "namespace = %s", "vendor": "vendor = %s", "type": "type = %s",
-        "tenant": "tenant = %s", "user": '"user" = %s', "session": "session = %s",
-        "query": "query = %s", "query_id": "query_id = %s", "status": "status = %s",
-        "item": _ITEM.format("i = %s"),
-        "since": "received_at >= %s", "until": "received_at < %s", "after_id": "id > %s",
-        "event_since": "timestamp_ms >= %s", "event_until": "timestamp_ms < %s",
-        "fault": "fault = %s", "rule_id": "rule_id = %s", "outcome": "outcome = %s",
-        "rule": _REASON.format("r->>'rule' = %s"),
-        "path": _REASON.format("r->>'path' = %s"),
-        "rule+path": _REASON.format("r->>'rule' = %s AND r->>'path' = %s"),
-        "warning": "EXISTS (SELECT 1 FROM jsonb_array_elements(warnings::jsonb) AS w "
-        "WHERE w->>'rule' = %s)",
-    },
-    text={
-        "events": f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} '
-        f"OR {_ITEM.format(f'mockserver_fold(i) {_CONTAINS}')})",
-        "rejections": f"mockserver_fold(body) {_CONTAINS}",
-        "upstream_calls": f"mockserver_fold(body) {_CONTAINS}",
-    },
-    text_in_items_json=(
-        f'(mockserver_fold(query) {_CONTAINS} OR mockserver_fold("user") {_CONTAINS} OR '
-        f"(mockserver_fold(items) {_CONTAINS} AND "
-        f"{_ITEM.format(f'mockserver_fold(i) {_CONTAINS}')}))"
-    ),
-    same="IS NOT DISTINCT FROM",
-)  # fmt: skip
-_where = _FILTERS.where
-_SELECT_EVENTS = _SELECT_EVENTS.format(unknown_query=_FILTERS.unknown_query)
-_QUALITY = QualitySQL(
-    filters=FILTERS,
-    event_time=EVENT_TIME,
-    in_period=IN_PERIOD,
-    unknown_query=_FILTERS.unknown_query,
-    rules="jsonb_array_elements(scoped.warnings::jsonb) AS w",
-    rule="w->>'rule'",
-)

@@ -13,10 +13,12 @@ from 0.73 to 0.13 s over 200,000 of them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mockserver.events import QUERY_FOLLOWS, QUERY_SEARCH, UNKNOWN_QUERY
+from mockserver.storage.base import AnalyticsQuery
+from mockserver.storage.dialect import Dialect
+from mockserver.storage.from_events import EVENT_TIME, FILTERS, IN_PERIOD
 
 # The partial indexes' conditions, written as the queries write them (SQLite uses a partial
 # index only for a query whose WHERE has its condition's terms).
@@ -50,31 +52,20 @@ def create_partial_indexes() -> str:
     )
 
 
-@dataclass(frozen=True)
-class QualitySQL:
-    """One dialect's pieces: the analytics' filters, event time and period, the read-time
-    ``unknown_query`` test, ``rules`` (a FROM item: each stored warning of
-    ``scoped.warnings``) and ``rule`` (its rule)."""
-
-    filters: Mapping[str, str]
-    event_time: str
-    in_period: str
-    unknown_query: str
-    rules: str
-    rule: str
-
-
 def quality_counts(
-    sql: QualitySQL,
-    query: Any,
+    dialect: Dialect,
+    unknown_query: str,
+    query: AnalyticsQuery,
     rows: Callable[[str, Mapping[str, Any]], list[Any]],
     counts: Mapping[str, Any],
 ) -> dict[str, Any]:
     """``rows(sql, params)`` runs a statement in the caller's snapshot, the one ``counts``
     (the analytics' counts for the same ``query``, from the totals or from the events) were
-    read in. ``query`` is the ``AnalyticsQuery``; its params are named as the dialect's
-    ``filters`` and ``in_period`` name them (namespace, vendor, tenant, since, until)."""
-    clauses = [clause for name, clause in sql.filters.items() if getattr(query, name) is not None]
+    read in. ``unknown_query``: the read-time test (``FilterSQL.unknown_query``)."""
+    clauses = [clause for name, clause in FILTERS.items() if getattr(query, name) is not None]
+    event_time = EVENT_TIME.format(received_ms=dialect.received_ms)
+    rules = dialect.elements.format(column="scoped.warnings", alias="w")
+    rule = dialect.field.format(alias="w", key="rule")
     params = {
         "namespace": query.namespace,
         "vendor": query.vendor,
@@ -85,27 +76,33 @@ def quality_counts(
 
     def scoped(condition: str, *columns: str) -> str:
         where = " AND ".join([condition, *clauses])
-        selected = ", ".join([*columns, f"{sql.event_time} AS t"])
+        selected = ", ".join([*columns, f"{event_time} AS t"])
         return f"WITH scoped AS (SELECT {selected} FROM events WHERE {where}) "
 
     # The unknown-query test once a row: named once in each statement (SQLite evaluates an
     # expression a GROUP BY repeats once for each mention). The followers' columns only, so
     # that the index covers them; the overlap with stored warnings from the warned events.
     ((follow_signals, unknown),) = rows(
-        f"{scoped(FOLLOWS, f'{sql.unknown_query} AS unknown')}"
-        f"SELECT count(*), count(*) FILTER (WHERE unknown) FROM scoped WHERE {sql.in_period}",
+        dialect.sql(
+            f"{scoped(FOLLOWS, f'{unknown_query} AS unknown')}"
+            f"SELECT count(*), count(*) FILTER (WHERE unknown) FROM scoped WHERE {IN_PERIOD}"
+        ),
         params,
     )
     ((warned, warned_unknown),) = rows(
-        f"{scoped(WARNED, f'{sql.unknown_query} AS unknown')}"
-        f"SELECT count(*), count(*) FILTER (WHERE unknown) FROM scoped WHERE {sql.in_period}",
+        dialect.sql(
+            f"{scoped(WARNED, f'{unknown_query} AS unknown')}"
+            f"SELECT count(*), count(*) FILTER (WHERE unknown) FROM scoped WHERE {IN_PERIOD}"
+        ),
         params,
     )
     by_rule = {
-        rule: int(n)
-        for rule, n in rows(
-            f"{scoped(WARNED, 'warnings')}SELECT {sql.rule}, count(*) FROM scoped, {sql.rules} "
-            f"WHERE {sql.in_period} GROUP BY 1",
+        name: int(n)
+        for name, n in rows(
+            dialect.sql(
+                f"{scoped(WARNED, 'warnings')}SELECT {rule}, count(*) FROM scoped, {rules} "
+                f"WHERE {IN_PERIOD} GROUP BY 1"
+            ),
             params,
         )
     }

@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from mockserver.events import QUERY_FOLLOWS, QUERY_SEARCH, Event
+from mockserver.storage.semantics import VendorAnalytics
 from mockserver.validation import FieldError, LucidworksContract, Validated
 from mockserver.vendors.base import Routed, VendorEndpoint
 from mockserver.vendors.intake import (
@@ -253,5 +254,16 @@ SPEC = VendorSpec(
     ),
     guess_endpoint=_guess_signal,
     coverage_scenarios={BATCH: _batch},
+    analytics=VendorAnalytics(
+        vendor="lucidworks",
+        session_gap_ms=40 * 60_000,  # the beacon's own rule
+        clicks=("click",),
+        cart_adds=("cartadd",),
+        purchases=("purchase",),
+        search_by="query_id",
+        search_types=("query",),
+        session_ids=True,
+        empty_means_no_results=True,
+    ),
 )
 LucidworksSignals.spec = SPEC

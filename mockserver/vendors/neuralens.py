@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from mockserver.events import Event
+from mockserver.storage.semantics import VendorAnalytics
 from mockserver.validation import FieldError, NeuralensContract, Validated
 from mockserver.vendors.base import Routed, VendorEndpoint
 from mockserver.vendors.intake import Intake, as_sent, is_known, plain_messages
@@ -139,5 +140,15 @@ SPEC = VendorSpec(
     build=lambda contracts, settings: NeuralensEvents(contracts.neuralens, settings.neuralens_keys),
     guess_endpoint=_the_only_endpoint,
     coverage_scenarios={SEVERAL_ITEMS: _several_items},
+    analytics=VendorAnalytics(
+        vendor="neuralens",
+        session_gap_ms=30 * 60_000,  # the common default: Neuralens documents none
+        clicks=("CLICK_PRODUCT",),
+        cart_adds=("ADD_TO_CART",),
+        purchases=("PURCHASE",),
+        # Neuralens sends no search event: a query seen on the results page is one.
+        search_by="session_query",
+        search_pages=("SEARCH_RESULT_PAGE",),
+    ),
 )
 NeuralensEvents.spec = SPEC

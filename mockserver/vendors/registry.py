@@ -2,7 +2,7 @@
 
 Adding a vendor: write ``vendors/<name>.py`` (a ``VendorEndpoint`` and its ``SPEC``), put its
 schema under ``schemas/<name>/``, and list its ``SPEC`` here. Routing, the inspection API's
-``vendor`` filter, the CLI and the CI tools read it from here.
+``vendor`` filter, the CLI, the CI tools and the store's analytics read it from here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ VENDORS: tuple[VendorSpec, ...] = (neuralens.SPEC, lucidworks.SPEC)
 VENDOR_NAMES = tuple(spec.name for spec in VENDORS)
 ENDPOINT_NAMES = tuple(dict.fromkeys(name for spec in VENDORS for name in spec.endpoints))
 SERVED = ", ".join(spec.served for spec in VENDORS)
+ANALYTICS = tuple(spec.analytics for spec in VENDORS)  # what the store's analytics read
 
 
 def vendor(name: str) -> VendorSpec:

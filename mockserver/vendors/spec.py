@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from mockserver.storage.semantics import VendorAnalytics
 from mockserver.validation import Contract, Contracts
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ class VendorSpec:
     guess_endpoint: Callable[[Mapping[str, Any]], str]
     # Contract coverage a schema cannot state: scenario name -> "did the events show it?"
     coverage_scenarios: Mapping[str, Callable[[Sequence[Row]], bool]]
+    # What its events are to the search analytics: searches, clicks, cart adds, purchases,
+    # sessions (the store builds its SQL from this; it names no vendor itself).
+    analytics: VendorAnalytics
 
     @property
     def endpoints(self) -> tuple[str, ...]:

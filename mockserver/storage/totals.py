@@ -1,30 +1,30 @@
 """The running totals' logic that is not SQL: how a batch of new events changes the stored
-sessions and searches. ``sqlite_rollup.py`` and ``postgres_rollup.py`` read what is stored,
-hand it here with the batch, and write back what comes out, each in its own dialect.
+sessions and searches. ``totals_sql.py`` reads what is stored, hands it here with the batch,
+and writes back what comes out, in either dialect.
 
-Sessions: a Lucidworks session id, or a user's events less than the gap apart (see
-``sqlite_analytics.py``). The batch's events of a partition are merged with its stored
-sessions: an event joins every session it is less than the gap from, so one that arrives
-late can join two sessions into one (the kept session, the lower id, takes the other's
-searches). Exact whatever order events arrive in.
+Sessions: a session id, or a user's events less than the gap apart (see ``from_events.py``).
+The batch's events of a partition are merged with its stored sessions: an event joins every
+session it is less than the gap from, so one that arrives late can join two sessions into
+one (the kept session, the lower id, takes the other's searches). Exact whatever order events
+arrive in.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, AnalyticsQuery
+from mockserver.storage.base import AnalyticsQuery
 
 MINUTE_MS = 60_000
 
 
-def answers(query: AnalyticsQuery) -> bool:
-    """Whether the running totals answer this query exactly: the default session gaps, and a
-    period of whole minutes (anything else is computed from the events)."""
-    return query.session_gap_ms == DEFAULT_SESSION_GAP_MS and all(
+def answers(query: AnalyticsQuery, gaps: Mapping[str, int]) -> bool:
+    """Whether the running totals answer this query exactly: the vendors' declared session
+    ``gaps``, and a period of whole minutes (anything else is computed from the events)."""
+    return all(query.session_gap_ms.get(v, gap) == gap for v, gap in gaps.items()) and all(
         bound is None or bound % MINUTE_MS == 0 for bound in (query.since_ms, query.until_ms)
     )
 
@@ -37,14 +37,17 @@ class Row:
     namespace: str
     vendor: str
     tenant_key: str
-    type: str
-    page: str | None
     q: str | None
     t: int
     zero_results: int
     partition: str | None  # the events its session is cut from; None: a session alone
-    has_session_id: int  # its partition is a Lucidworks session id, not a user
-    search_key: str | None  # a Lucidworks queryId, within its namespace and tenant
+    has_session_id: int  # its partition is a session id, not a user
+    search_key: str | None  # a queryId, within its namespace, vendor and tenant
+    search_signal: int  # a search's signal: its queryId's, or on a results page
+    click: int
+    cart_add: int
+    purchase: int
+    by_session_query: int  # its vendor's searches are told apart by session and query
 
 
 @dataclass
@@ -60,9 +63,9 @@ class Session:
     def take(self, row: Row) -> None:
         self.events.append(row)
         self.start, self.end = min(self.start, row.t), max(self.end, row.t)
-        if row.type in ("cartadd", "ADD_TO_CART"):
+        if row.cart_add:
             self.last_cart = _latest(self.last_cart, row.t)
-        elif row.type in ("purchase", "PURCHASE"):
+        if row.purchase:
             self.last_purchase = _latest(self.last_purchase, row.t)
 
     def take_all(self, other: Session) -> None:
@@ -120,17 +123,17 @@ def partitions(rows: Iterable[Row]) -> list[str]:
 class SessionChanges:
     """What a batch does to the stored sessions, as rows to write."""
 
-    inserted: list[tuple[Any, ...]]  # id, namespace, vendor, tenant_key, pkey, times...
-    updated: list[tuple[Any, ...]]  # start_t, end_t, last_cart_t, last_purchase_t, id
+    written: list[tuple[Any, ...]]  # id, namespace, vendor, tenant_key, pkey, times...
     moved: list[tuple[int, int]]  # (kept, gone): a session absorbed, its searches moved
     session_of: dict[int, int]  # event id -> session id
 
 
 def session_changes(
-    rows: Sequence[Row], stored: list[tuple[Any, ...]], next_id: int
+    rows: Sequence[Row], stored: list[tuple[Any, ...]], next_id: int, gaps: Mapping[str, int]
 ) -> SessionChanges:
     """The batch merged into the ``stored`` sessions of its partitions (rows of pkey, id,
-    start_t, end_t, last_cart_t, last_purchase_t); new sessions take ids from ``next_id``."""
+    start_t, end_t, last_cart_t, last_purchase_t); new sessions take ids from ``next_id``;
+    ``gaps``: each vendor's session gap (none: a user's events are one session)."""
     by_partition: dict[str, list[Row]] = {}
     changed: list[Session] = []
     for row in rows:
@@ -145,18 +148,16 @@ def session_changes(
         sessions.setdefault(key, []).append(Session(*values))
     for key, partition_rows in by_partition.items():
         first = partition_rows[0]
-        gap = math.inf if first.has_session_id else DEFAULT_SESSION_GAP_MS[first.vendor]
+        gap = math.inf if first.has_session_id else gaps.get(first.vendor, math.inf)
         changed += merge_sessions(sessions.get(key, []), partition_rows, gap)
-    changes = SessionChanges([], [], [], {})
+    changes = SessionChanges([], [], {})
     for session in changed:
         times = (session.start, session.end, session.last_cart, session.last_purchase)
         if session.id is None:
-            first = session.events[0]
             session.id, next_id = next_id, next_id + 1
-            keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
-            changes.inserted.append((session.id, *keys, *times))
-        else:
-            changes.updated.append((*times, session.id))
+        first = session.events[0]  # a changed session has events of the batch
+        keys = (first.namespace, first.vendor, first.tenant_key, first.partition)
+        changes.written.append((session.id, *keys, *times))
         changes.moved += [(session.id, old) for old in session.absorbed]
         for row in session.events:
             changes.session_of[row.id] = session.id
@@ -164,29 +165,30 @@ def session_changes(
 
 
 def search_keys(rows: Iterable[Row]) -> list[str]:
-    """The Lucidworks searches (queryIds) the batch names: their stored rows are needed."""
+    """The searches told apart by queryId that the batch names: their stored rows are
+    needed."""
     return list(
         dict.fromkeys(
             row.search_key
             for row in rows
-            if row.search_key is not None and row.type in ("query", "click")
+            if row.search_key is not None and (row.search_signal or row.click)
         )
     )
 
 
-def lucidworks_searches(
+def searches_by_id(
     rows: Iterable[Row], stored: Iterable[Sequence[Any]], session_of: dict[int, int]
 ) -> list[list[Any]]:
-    """The rows of ``rollup_lw_searches`` to write: each search the batch names, its stored
-    row (key, namespace, tenant_key, first_t, first_id, session_id, q, zero_results,
-    clicked, carted, purchased) updated by the batch's query and click signals."""
+    """The rows of ``totals_searches_by_id`` to write: each search the batch names, its
+    stored row (key, namespace, vendor, tenant_key, first_t, first_id, session_id, q,
+    zero_results, clicked, carted, purchased) updated by the batch's signals and clicks."""
     found: dict[str, list[Any]] = {}
     rows = list(rows)
     for row in rows:
-        if row.search_key is not None and row.type in ("query", "click"):
+        if row.search_key is not None and (row.search_signal or row.click):
             found.setdefault(
                 row.search_key,
-                [row.search_key, row.namespace, row.tenant_key, *[None] * 5, 0, 0, 0],
+                [row.search_key, row.namespace, row.vendor, row.tenant_key, *[None] * 5, 0, 0, 0],
             )
     for row_stored in stored:
         found[row_stored[0]] = list(row_stored)
@@ -194,47 +196,43 @@ def lucidworks_searches(
         search = found.get(row.search_key) if row.search_key is not None else None
         if search is None:
             continue
-        if row.type == "click":
-            search[8] = 1
-        elif row.type == "query" and (
-            search[3] is None or (row.t, row.id) < (search[3], search[4])
-        ):
-            search[3:8] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
+        if row.click:
+            search[9] = 1
+        elif row.search_signal and (search[4] is None or (row.t, row.id) < (search[4], search[5])):
+            search[4:9] = [row.t, row.id, session_of[row.id], row.q, row.zero_results]
     return list(found.values())
 
 
-def neuralens_searches(
+def searches_by_session(
     rows: Iterable[Row], session_of: dict[int, int]
 ) -> dict[tuple[int, str], list[Any]]:
-    """The Neuralens searches the batch has: (session, query) -> a ``rollup_nl_searches``
-    row (session_id, q, namespace, tenant_key, first_t, clicked, carted, purchased); first_t
-    stays null while only a click was seen."""
+    """The searches told apart by session and query that the batch has: (session, query) ->
+    a ``totals_searches_by_session`` row (session_id, q, namespace, vendor, tenant_key,
+    first_t, clicked, carted, purchased); first_t stays null while only a click was seen."""
     found: dict[tuple[int, str], list[Any]] = {}
     for row in rows:
-        if row.vendor != "neuralens" or row.q is None:
-            continue
-        on_results = row.page == "SEARCH_RESULT_PAGE"
-        clicked = row.type == "CLICK_PRODUCT"
-        if not (on_results or clicked):
+        if not row.by_session_query or row.q is None or not (row.search_signal or row.click):
             continue
         key = (session_of[row.id], row.q)
-        search = found.setdefault(key, [*key, row.namespace, row.tenant_key, None, 0, 0, 0])
-        if on_results and (search[4] is None or row.t < search[4]):
-            search[4] = row.t
-        search[5] |= clicked
+        search = found.setdefault(
+            key, [*key, row.namespace, row.vendor, row.tenant_key, None, 0, 0, 0]
+        )
+        if row.search_signal and (search[5] is None or row.t < search[5]):
+            search[5] = row.t
+        search[6] |= row.click
     return found
 
 
-def with_stored_neuralens(
+def with_stored_by_session(
     found: dict[tuple[int, str], list[Any]], stored: Iterable[Sequence[Any]]
 ) -> list[list[Any]]:
-    """The batch's Neuralens searches joined with what is stored of them: the earlier first
-    time, clicked if either was."""
+    """The batch's searches by session and query joined with what is stored of them: the
+    earlier first time, clicked if either was."""
     for row_stored in stored:
         known = found.get((row_stored[0], row_stored[1]))
         if known is not None:
-            known[4] = min((t for t in (known[4], row_stored[4]) if t is not None), default=None)
-            known[5] |= row_stored[5]
+            known[5] = min((t for t in (known[5], row_stored[5]) if t is not None), default=None)
+            known[6] |= row_stored[6]
     return list(found.values())
 
 

@@ -1,6 +1,6 @@
-"""The analytics' running totals (``storage/sqlite_rollup.py``) answer what computing from the
-events answers (``sqlite_analytics.py``), whatever order events arrive in, however they are
-folded in chunks, across resets; and they keep up by themselves."""
+"""The analytics' running totals (``storage/totals_sql.py``) answer what computing from the
+events answers (``from_events.py``), whatever order events arrive in, however they are folded
+in chunks, across resets; and they keep up by themselves."""
 
 from __future__ import annotations
 
@@ -18,16 +18,13 @@ from hypothesis import strategies as st
 
 from mockserver.events import Event
 from mockserver.storage import SqliteStore
-from mockserver.storage import sqlite_rollup as rollup
-from mockserver.storage.base import DEFAULT_SESSION_GAP_MS, AnalyticsQuery
-from mockserver.storage.rollup import answers
-from mockserver.storage.sqlite_analytics import (
-    analytics_counts,
-    event_counts,
-    floor_div,
-    position_counts,
-    search_counts,
-)
+from mockserver.storage.base import AnalyticsQuery
+from mockserver.storage.dialect import SQLITE
+from mockserver.storage.from_events import event_counts, position_counts, search_counts
+from mockserver.storage.totals import answers
+from mockserver.vendors.registry import ANALYTICS
+
+GAPS = {v.vendor: v.session_gap_ms for v in ANALYTICS}
 
 MINUTE = 60_000
 T0 = 1_795_000_000_000 // MINUTE * MINUTE  # a whole minute in 2026
@@ -93,7 +90,7 @@ def counted(counts: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def memory_store() -> Iterator[SqliteStore]:
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     yield store
     store.close()
 
@@ -123,7 +120,7 @@ def test_the_totals_answer_what_the_events_do(
         batches: list[list[Event]], chunk: int, fold_after: list[bool], reset: str | None
     ) -> None:
         store.reset()
-        monkeypatch.setattr(rollup, "FOLD_CHUNK", chunk)
+        monkeypatch.setattr(store, "FOLD_CHUNK", chunk)
         for number, batch in enumerate(batches):
             store.add(batch)
             if fold_after[number]:  # some batches fold at once, some pile up and fold together
@@ -131,12 +128,11 @@ def test_the_totals_answer_what_the_events_do(
             if reset and number == len(batches) // 2:
                 store.reset(None if reset == "all" else reset)
         store.fold_analytics()
-        assert rollup.unfolded(store.db.conn) == 0
+        assert store.unfolded() == 0
         for query in QUERIES:
-            assert answers(query)
+            assert answers(query, GAPS)
             from_totals = counted(store.analytics(query))
-            with store._lock:
-                from_events = counted(analytics_counts(store.db.conn, query))
+            from_events = counted(store.analytics_from_events(query))
             assert from_totals == from_events, query
 
     check()
@@ -312,7 +308,7 @@ def test_a_lucidworks_search_is_its_earliest_query_signal_and_on_a_tie_the_first
     """q1: "sofa" and "lamp" at the same time: the first stored, "sofa". q2: "chair" at 10,
     then "desk" at 5: the earlier, "desk". Three events without a user or a session follow
     (each a session alone, so that u's session has a higher id than the events before)."""
-    store = SqliteStore(":memory:")
+    store = SqliteStore(":memory:", ANALYTICS)
     try:
         store.add(
             [
@@ -325,8 +321,7 @@ def test_a_lucidworks_search_is_its_earliest_query_signal_and_on_a_tie_the_first
         )
         counts = store.analytics(AnalyticsQuery())
         assert counts["top_queries"] == [("desk", 1, 0), ("sofa", 1, 0)]
-        with store._lock:
-            from_events = analytics_counts(store.db.conn, AnalyticsQuery())
+        from_events = store.analytics_from_events(AnalyticsQuery())
         assert from_events["top_queries"] == counts["top_queries"]
     finally:
         store.close()
@@ -335,18 +330,18 @@ def test_a_lucidworks_search_is_its_earliest_query_signal_and_on_a_tie_the_first
 def test_unfolded_counts_the_events_not_yet_in_the_totals(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
-        store = SqliteStore(str(tmp_path / "mock.db"))
+        store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     try:
         store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(3)])
-        assert rollup.unfolded(store.db.conn) == 3
+        assert store.unfolded() == 3
         store.fold_analytics()
-        assert rollup.unfolded(store.db.conn) == 0
+        assert store.unfolded() == 0
     finally:
         store.close()
 
 
 def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:
-    store = SqliteStore(str(tmp_path / "mock.db"))
+    store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     try:
         event = Event(
             vendor="lucidworks", endpoint="/retail/signals/query", type="query", namespace="a",
@@ -356,18 +351,18 @@ def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:
         )  # fmt: skip
         store.add([replace(event, query_id=f"q{n}") for n in range(50)])
         deadline = time.monotonic() + 10
-        while rollup.unfolded(store.db.conn) and time.monotonic() < deadline:
+        while store.unfolded() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert rollup.unfolded(store.db.conn) == 0
+        assert store.unfolded() == 0
     finally:
         store.close()
     # Stored by a process that stopped before folding: the next one folds at start.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
-        store = SqliteStore(str(tmp_path / "mock.db"))
+        store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
         store.add([replace(event, query_id="late")])
         store.close()
-    store = SqliteStore(str(tmp_path / "mock.db"))
+    store = SqliteStore(str(tmp_path / "mock.db"), ANALYTICS)
     try:
         assert store.analytics(AnalyticsQuery())["searches"] == 51
     finally:
@@ -381,13 +376,13 @@ def test_the_totals_keep_up_by_themselves(tmp_path: Path) -> None:
         (AnalyticsQuery(since_ms=T0 + 5 * MINUTE), True),
         (AnalyticsQuery(since_ms=T0 + 5 * MINUTE + 1), False),
         (AnalyticsQuery(until_ms=T0 - 30_000), False),
-        (AnalyticsQuery(session_gap_ms={**DEFAULT_SESSION_GAP_MS, "neuralens": 60_000}), False),
+        (AnalyticsQuery(session_gap_ms={**GAPS, "neuralens": 60_000}), False),
     ],
 )
 def test_periods_of_whole_minutes_at_the_default_gaps_come_from_the_totals(
     query: AnalyticsQuery, answered: bool
 ) -> None:
-    assert answers(query) is answered
+    assert answers(query, GAPS) is answered
 
 
 # -- the shared pieces against hand-worked values (issue 29) ----------------------------------
@@ -412,7 +407,9 @@ def test_periods_of_whole_minutes_at_the_default_gaps_come_from_the_totals(
 )
 def test_floor_div_rounds_down_as_python_does(number: int, divisor: int, floor: int) -> None:
     conn = sqlite3.connect(":memory:")
-    (got,) = conn.execute(f"SELECT {floor_div(':n', ':d')}", {"n": number, "d": divisor}).fetchone()
+    (got,) = conn.execute(
+        f"SELECT {SQLITE.floor_div(':n', ':d')}", {"n": number, "d": divisor}
+    ).fetchone()
     conn.close()
     assert got == floor == number // divisor
 
@@ -448,14 +445,15 @@ def test_search_counts_keep_the_twenty_queries_with_the_most() -> None:
 
 
 def test_event_counts_add_up_purchases_revenue_and_clicks_of_both_vendors() -> None:
-    # (bucket, type, events, their revenue, how many carried one, how many were clicks)
+    # (bucket, type, events, their revenue, how many carried one, how many were clicks, how
+    # many were purchases)
     rows = [
-        (-1, "purchase", 2, 150.0, 2, 0),
-        (0, "purchase", 1, 0.0, 0, 0),  # no revenue: counts as a purchase, adds nothing
-        (0, "PURCHASE", 3, 0.0, 0, 0),
-        (0, "click", 4, 0.0, 0, 4),
-        (0, "CLICK_PRODUCT", 5, 0.0, 0, 5),
-        (1, "query", 6, 0.0, 0, 0),
+        (-1, "purchase", 2, 150.0, 2, 0, 2),
+        (0, "purchase", 1, 0.0, 0, 0, 1),  # no revenue: counts as a purchase, adds nothing
+        (0, "PURCHASE", 3, 0.0, 0, 0, 3),
+        (0, "click", 4, 0.0, 0, 4, 0),
+        (0, "CLICK_PRODUCT", 5, 0.0, 0, 5, 0),
+        (1, "query", 6, 0.0, 0, 0, 0),
     ]
     counts = event_counts(rows)
     assert counts["series"] == [(bucket, kind, n) for bucket, kind, n, *_ in rows]
@@ -464,7 +462,7 @@ def test_event_counts_add_up_purchases_revenue_and_clicks_of_both_vendors() -> N
 
 
 def test_event_counts_give_no_revenue_when_no_purchase_carried_one() -> None:
-    counts = event_counts([(0, "purchase", 1, 0.0, 0, 0), (0, "PURCHASE", 2, 0.0, 0, 0)])
+    counts = event_counts([(0, "purchase", 1, 0.0, 0, 0, 1), (0, "PURCHASE", 2, 0.0, 0, 0, 2)])
     assert (counts["purchases"], counts["revenue"]) == (3, None)
 
 
@@ -482,7 +480,7 @@ def quiet_store() -> Iterator[SqliteStore]:
     """A store that folds only when told: no background folder."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
-        store = SqliteStore(":memory:")
+        store = SqliteStore(":memory:", ANALYTICS)
     yield store
     store.close()
 
@@ -493,12 +491,12 @@ def test_fold_some_folds_up_to_its_limit_and_says_when_nothing_is_left(
     quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(3)])
     conn = quiet_store.db.conn
     with quiet_store._lock:
-        assert rollup.fold_some(conn, 2) is True
-        assert rollup.unfolded(conn) == 1  # the fold is remembered: not folded twice
-        assert rollup.fold_some(conn) is True
-        assert rollup.unfolded(conn) == 0
-        assert rollup.fold_some(conn) is False
-        assert rollup.fold_some(conn, 5) is False
+        quiet_store.FOLD_CHUNK = 2
+        assert quiet_store._fold_some(conn) is True
+        assert quiet_store.unfolded() == 1  # the fold is remembered: not folded twice
+        assert quiet_store._fold_some(conn) is True
+        assert quiet_store.unfolded() == 0
+        assert quiet_store._fold_some(conn) is False
 
 
 def test_a_neuralens_search_in_one_batch_is_at_its_earliest_view_and_keeps_its_click(

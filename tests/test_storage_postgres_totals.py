@@ -1,4 +1,4 @@
-"""The analytics' running totals on PostgreSQL (``storage/postgres_rollup.py``), against a real
+"""The analytics' running totals on PostgreSQL (``storage/totals_sql.py``), against a real
 server: they answer what the from-the-events computation answers, whatever order events are
 committed and folded in, through resets, and with two stores (two servers) writing and
 folding on one database at once."""
@@ -17,36 +17,33 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.events import Event
-from mockserver.storage import postgres_rollup as rollup
 from mockserver.storage.base import AnalyticsQuery
 from mockserver.storage.filters import event_row
 from mockserver.storage.postgres import _INSERT_EVENT, PostgresStore
-from mockserver.storage.postgres_analytics import analytics_counts
-from mockserver.storage.rollup import answers
+from mockserver.storage.totals import answers
+from mockserver.vendors.registry import ANALYTICS
 from tests.postgres_server import PostgresServer
-from tests.test_storage_rollup import MINUTE, QUERIES, T0, counted, events
+from tests.test_storage_totals import GAPS, MINUTE, QUERIES, T0, counted, events
 
 pytestmark = pytest.mark.slow  # a real PostgreSQL server
 
 
 @pytest.fixture(scope="module")
 def pg_store(postgres_server: PostgresServer) -> Iterator[PostgresStore]:
-    store = PostgresStore(postgres_server.database())
+    store = PostgresStore(postgres_server.database(), ANALYTICS)
     yield store
     store.close()
 
 
 def from_events(store: PostgresStore, query: AnalyticsQuery) -> dict[str, Any]:
-    with store._connection() as conn, conn.transaction():
-        return counted(analytics_counts(conn, query))
+    return counted(store.analytics_from_events(query))
 
 
 def assert_totals_answer_what_the_events_do(store: PostgresStore) -> None:
     store.fold_analytics()
-    with store._connection() as conn:
-        assert rollup.unfolded(conn) == 0
+    assert store.unfolded() == 0
     for query in QUERIES:
-        assert answers(query)
+        assert answers(query, GAPS)
         assert counted(store.analytics(query)) == from_events(store, query), query
 
 
@@ -69,7 +66,7 @@ def test_the_totals_answer_what_the_events_do(
 ) -> None:
     store = pg_store
     store.reset()
-    monkeypatch.setattr(rollup, "FOLD_EVENTS", events_a_fold)
+    monkeypatch.setattr(store, "FOLD_EVENTS", events_a_fold)
     for number, batch in enumerate(batches):
         half = len(batch) // 2  # commits of one event and of several; folds take a few
         store.add(batch[:half])
@@ -103,7 +100,7 @@ def test_an_event_committed_after_a_later_id_was_folded_is_still_folded(
         (late_id,) = late.execute(  # type: ignore[misc]
             _INSERT_EVENT, event_row(_lucidworks("query", 0), {})
         ).fetchone()
-        late.execute("INSERT INTO rollup_pending VALUES (%s)", ([late_id],))
+        late.execute("INSERT INTO totals_pending VALUES (%s)", ([late_id],))
         store.add([_lucidworks("click", 1)])
         store.fold_analytics()
         assert store.analytics(AnalyticsQuery())["searches"] == 0  # the query is not in yet
@@ -131,7 +128,7 @@ def test_two_servers_writing_and_folding_at_once_keep_exact_totals(
     postgres_server: PostgresServer,
 ) -> None:
     url = postgres_server.database()
-    stores = [PostgresStore(url) for _ in range(2)]
+    stores = [PostgresStore(url, ANALYTICS) for _ in range(2)]
     try:
 
         def write(store: PostgresStore, seed: int) -> None:
@@ -169,16 +166,16 @@ def test_events_stored_before_the_totals_existed_are_folded(
     postgres_server: PostgresServer,
 ) -> None:
     url = postgres_server.database()
-    store = PostgresStore(url)
+    store = PostgresStore(url, ANALYTICS)
     store.add(_seeded(7, 30))
     store.close()
     with psycopg.connect(url) as conn:  # the database as a version without the totals left it
         conn.execute(
-            "DROP TABLE rollup_pending, rollup_counts, rollup_clicks, rollup_sessions, "
-            "rollup_lw_searches, rollup_nl_searches"
+            "DROP TABLE totals_pending, totals_counts, totals_clicks, totals_sessions, "
+            "totals_searches_by_id, totals_searches_by_session"
         )
-        conn.execute("DELETE FROM _mockserver_migrations WHERE name LIKE 'm002%'")
-    store = PostgresStore(url)
+        conn.execute("DELETE FROM _mockserver_migrations WHERE name LIKE 'm006%'")
+    store = PostgresStore(url, ANALYTICS)
     try:
         assert store.analytics(AnalyticsQuery())["sessions"] > 0
         assert_totals_answer_what_the_events_do(store)

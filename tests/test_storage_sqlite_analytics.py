@@ -1,1 +1,0 @@
-"""The SQLite analytics queries behind /_mock/analytics and the dashboard, pinned directly."""
