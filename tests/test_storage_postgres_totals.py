@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from mockserver.events import Event
 from mockserver.storage.base import AnalyticsQuery
 from mockserver.storage.filters import event_row
-from mockserver.storage.postgres import _INSERT_EVENT, PostgresStore
+from mockserver.storage.postgres import _INSERT, PostgresStore
 from mockserver.storage.totals import answers
 from mockserver.vendors.registry import ANALYTICS
 from tests.postgres_server import PostgresServer
@@ -98,7 +98,7 @@ def test_an_event_committed_after_a_later_id_was_folded_is_still_folded(
     url = store._url
     with psycopg.connect(url) as late:
         (late_id,) = late.execute(  # type: ignore[misc]
-            _INSERT_EVENT, event_row(_lucidworks("query", 0), {})
+            _INSERT[Event], event_row(_lucidworks("query", 0), {})
         ).fetchone()
         late.execute("INSERT INTO totals_pending VALUES (%s)", ([late_id],))
         store.add([_lucidworks("click", 1)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -17,7 +17,9 @@ from mockserver.events import (
     QUERY_SEARCH,
     UNKNOWN_QUERY,
     UNKNOWN_QUERY_WARNING,
+    Attempt,
     Event,
+    Rejection,
     UpstreamCall,
 )
 from mockserver.storage.base import (
@@ -74,12 +76,57 @@ def event_row(e: Event, headers: Mapping[str, str]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def upstream_row(call: UpstreamCall) -> list[Any]:
-    """An upstream call as its row, in the order of ``UpstreamCall``'s fields."""
-    return [
-        dumps(list(value)) if name in JSON_COLUMNS else value
-        for name, value in ((f.name, getattr(call, f.name)) for f in fields(UpstreamCall))
-    ]
+def _row(shape: Any, item: Any) -> list[Any]:
+    """A Rejection, Attempt or UpstreamCall as its row, in the order of its fields: JSON
+    columns as text, booleans as 0/1 (as SQLite keeps them)."""
+    row = []
+    for name in COLUMNS[shape]:
+        value = getattr(item, name)
+        if name in JSON_COLUMNS:
+            value = dumps(list(value) if isinstance(value, tuple) else value)
+        row.append(int(value) if isinstance(value, bool) else value)
+    return row
+
+
+# Each table's columns in the order its rows are written.
+COLUMNS: dict[Any, tuple[str, ...]] = {
+    Event: EVENT_COLUMNS,
+    **{shape: tuple(f.name for f in fields(shape)) for shape in (Rejection, Attempt, UpstreamCall)},
+}
+TABLES = {Event: "events", Rejection: "rejections", Attempt: "attempts",
+          UpstreamCall: "upstream_calls"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What one ``add`` writes, as each table's rows."""
+
+    events: list[Sequence[Any]]
+    rejections: list[Sequence[Any]]
+    attempts: list[Sequence[Any]]
+    upstream_calls: list[Sequence[Any]]
+
+    @classmethod
+    def of(
+        cls,
+        events: Sequence[Event],
+        rejections: Sequence[Rejection],
+        attempts: Sequence[Attempt],
+        upstream_calls: Sequence[UpstreamCall],
+        headers: Mapping[str, str],
+    ) -> Rows:
+        return cls(
+            [event_row(e, headers) for e in events],
+            [_row(Rejection, r) for r in rejections],
+            [_row(Attempt, a) for a in attempts],
+            [_row(UpstreamCall, c) for c in upstream_calls],
+        )
+
+
+def insert_sql(shape: Any, placeholder: str) -> str:
+    names = ", ".join(f'"{c}"' for c in COLUMNS[shape])
+    marks = ", ".join([placeholder] * len(COLUMNS[shape]))
+    return f"INSERT INTO {TABLES[shape]} ({names}) VALUES ({marks})"
 
 
 def containing(text: str) -> str:

@@ -19,9 +19,9 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import fields
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -30,7 +30,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.base import Change, StoreUnavailable, redacted
 from mockserver.storage.dialect import POSTGRES
-from mockserver.storage.filters import EVENT_COLUMNS, JSON_COLUMNS, dumps, event_row, upstream_row
+from mockserver.storage.filters import COLUMNS, Rows, insert_sql
 from mockserver.storage.semantics import VendorAnalytics
 from mockserver.storage.signal_quality import create_partial_indexes
 from mockserver.storage.sql_store import SqlStore, log
@@ -162,19 +162,7 @@ def _migrate(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-_REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
-_ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
-
-
-def _insert_sql(table: str, columns: Sequence[str]) -> str:
-    names = ", ".join(f'"{c}"' for c in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-
-
-_INSERT_EVENT = _insert_sql("events", EVENT_COLUMNS) + " RETURNING id"
-_INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS) + " RETURNING id"
-_INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS) + " RETURNING id"
-_INSERT_UPSTREAM = _insert_sql("upstream_calls", [f.name for f in fields(UpstreamCall)])
+_INSERT = {shape: insert_sql(shape, "%s") + " RETURNING id" for shape in COLUMNS}
 
 
 def _insert(cursor: psycopg.Cursor[Any], sql: str, rows: Sequence[Sequence[Any]]) -> list[int]:
@@ -242,47 +230,22 @@ class PostgresStore(SqlStore):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def add(
-        self,
-        events: Sequence[Event] = (),
-        rejections: Sequence[Rejection] = (),
-        headers: Mapping[str, str] | None = None,
-        attempts: Sequence[Attempt] = (),
-        upstream_calls: Sequence[UpstreamCall] = (),
-    ) -> None:
-        headers = headers or {}
-        event_rows = [tuple(map(_no_nul, event_row(e, headers))) for e in events]
-        rejection_rows = [
-            [
-                _no_nul(dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name))
-                for name in _REJECTION_COLUMNS
-            ]
-            for r in rejections
-        ]
-        attempt_rows = [  # stored as 0/1, as SQLite keeps it
-            [
-                int(v) if isinstance(v, bool) else v
-                for v in (getattr(a, n) for n in _ATTEMPT_COLUMNS)
-            ]
-            for a in attempts
-        ]
+    def _insert(self, rows: Rows, change: Change) -> Change:
+        def inserted(shape: Any, table_rows: list[Sequence[Any]]) -> list[int]:
+            return _insert(cursor, _INSERT[shape], [list(map(_no_nul, r)) for r in table_rows])
+
         with self._writing() as conn, conn.cursor() as cursor:
-            ids = _insert(cursor, _INSERT_EVENT, event_rows)
+            ids = inserted(Event, rows.events)
             if ids:  # not folded yet: the fold takes them from this queue
                 cursor.execute("INSERT INTO totals_pending VALUES (%b)", (ids,))
             notice = {
                 "from": self._identity, "event_ids": ids,
-                "rejection_ids": _insert(cursor, _INSERT_REJECTION, rejection_rows),
-                "attempt_ids": _insert(cursor, _INSERT_ATTEMPT, attempt_rows),
+                "rejection_ids": inserted(Rejection, rows.rejections),
+                "attempt_ids": inserted(Attempt, rows.attempts),
             }  # fmt: skip
-            if upstream_calls:
-                rows = [list(map(_no_nul, upstream_row(call))) for call in upstream_calls]
-                cursor.executemany(_INSERT_UPSTREAM, rows)
+            inserted(UpstreamCall, rows.upstream_calls)
             _notify_others(cursor, notice)
-        if ids:
-            self._arrived.set()
-        first = ids[0] if ids else 0
-        self._notify(Change(events, first, rejections, attempts=attempts, event_ids=ids))
+        return replace(change, first_event_id=ids[0] if ids else 0, event_ids=ids)
 
     def reset(self, namespace: str | None = None) -> None:
         where, params = ("WHERE namespace = %s", [namespace]) if namespace else ("", [])
@@ -390,13 +353,13 @@ class PostgresStore(SqlStore):
             rows = self._rows(f"{_SELECT_AS_EVENT} WHERE id = ANY(%s) ORDER BY id", [ids])
         events = [_event(row) for row in rows]
         rejections = [
-            Rejection(**{name: row[name] for name in _REJECTION_COLUMNS})
+            Rejection(**{name: row[name] for name in COLUMNS[Rejection]})
             for row in self._dicts(
                 "SELECT * FROM rejections WHERE id = ANY(%s)", [notice.get("rejection_ids", [])]
             )
         ]
         attempts = [
-            Attempt(**{name: row[name] for name in _ATTEMPT_COLUMNS})
+            Attempt(**{name: row[name] for name in COLUMNS[Attempt]})
             for row in self._dicts(
                 "SELECT * FROM attempts WHERE id = ANY(%s)", [notice.get("attempt_ids", [])]
             )

@@ -2,8 +2,12 @@
 reads, the summary, the filters, the analytics (from the running totals or from the events)
 and the thread that folds new events into the totals.
 
-Each database's store keeps only what is its own: connections, the write path, migrations,
-listening to other processes, and which events a fold takes (``_fold_some``).
+Each database's store keeps only what is its own: connections, how a commit's rows are
+inserted, migrations, listening to other processes, and which events a fold takes
+(``_fold_some``).
+
+Names: the running totals are the ``totals`` (``totals.py``, ``totals_sql.py``, tables
+``totals_*``); adding new events to them is folding (``fold_analytics``).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mockserver import jsontext
+from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.base import UNKNOWN, AnalyticsQuery, Change, Page, StoreUnavailable
 from mockserver.storage.dialect import Dialect
 from mockserver.storage.filters import (
     JSON_COLUMNS,
     REPEAT_WINDOW_SECONDS,
+    Rows,
     filter_sql,
     summary_of,
     warning_counts,
@@ -70,6 +76,11 @@ class SqlStore:
 
     # -- what each database gives --------------------------------------------------------------
 
+    def _insert(self, rows: Rows, change: Change) -> Change:
+        """Insert and commit the rows in one transaction (or raise ``StoreUnavailable``); the
+        change with the new events' ids."""
+        raise NotImplementedError
+
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
         """A connection to read on, or ``StoreUnavailable``."""
         raise NotImplementedError
@@ -86,6 +97,22 @@ class SqlStore:
     def unfolded(self) -> int:
         """How many stored events are not in the totals yet."""
         raise NotImplementedError
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(
+        self,
+        events: Sequence[Event] = (),
+        rejections: Sequence[Rejection] = (),
+        headers: Mapping[str, str] | None = None,
+        attempts: Sequence[Attempt] = (),
+        upstream_calls: Sequence[UpstreamCall] = (),
+    ) -> None:
+        rows = Rows.of(events, rejections, attempts, upstream_calls, headers or {})
+        change = self._insert(rows, Change(events, rejections=rejections, attempts=attempts))
+        if events:
+            self._arrived.set()
+        self._notify(change)
 
     # -- the analytics' running totals --------------------------------------------------------
 

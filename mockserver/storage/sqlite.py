@@ -4,6 +4,13 @@ Every write commits before it returns. WAL lets readers (the inspection API,
 another process) see committed rows while writes go on; ``synchronous=NORMAL`` keeps a
 commit durable across a crash of this process (not of the machine), at WAL's speed.
 Schema changes are sqlite-utils migrations: add one, never edit an applied one.
+
+Why SQLite and PostgreSQL keep a migration list each, not one runner: every existing database
+file records its history in sqlite-utils' ``_sqlite_migrations``, and its first steps use
+sqlite-utils' table API; PostgreSQL has no sqlite-utils and needs an advisory lock so that
+servers starting at once apply each step once. What both create alike is written once and
+used by both lists: the running totals' tables (``totals_sql.create_tables``) and the
+partial indexes (``signal_quality.create_partial_indexes``).
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import fields
+from collections.abc import Iterator, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +30,7 @@ from sqlite_utils import Database, Migrations
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall
 from mockserver.storage.base import Change, StoreUnavailable
 from mockserver.storage.dialect import SQLITE
-from mockserver.storage.filters import EVENT_COLUMNS, JSON_COLUMNS, dumps, event_row, upstream_row
+from mockserver.storage.filters import COLUMNS, Rows, insert_sql
 from mockserver.storage.semantics import VendorAnalytics
 from mockserver.storage.signal_quality import create_partial_indexes
 from mockserver.storage.sql_store import SqlStore, log
@@ -173,20 +180,6 @@ def m011_running_totals_for_any_vendor(db: Database) -> None:
 _UPSTREAM_TYPES = {"mock_status": int, "upstream_status": int, "upstream_ms": float}
 WAL_CHECKPOINT_PAGES = 200
 WAL_SIZE_LIMIT_BYTES = 1024 * 1024
-_REJECTION_COLUMNS = tuple(f.name for f in fields(Rejection))
-
-
-def _insert_sql(table: str, columns: Sequence[str]) -> str:
-    names = ", ".join(f"[{c}]" for c in columns)
-    return f"INSERT INTO [{table}] ({names}) VALUES ({', '.join('?' * len(columns))})"
-
-
-_INSERT_EVENT = _insert_sql("events", EVENT_COLUMNS)
-_INSERT_REJECTION = _insert_sql("rejections", _REJECTION_COLUMNS)
-_ATTEMPT_COLUMNS = tuple(f.name for f in fields(Attempt))
-_INSERT_ATTEMPT = _insert_sql("attempts", _ATTEMPT_COLUMNS)
-_UPSTREAM_COLUMNS = tuple(f.name for f in fields(UpstreamCall))
-_INSERT_UPSTREAM = _insert_sql("upstream_calls", _UPSTREAM_COLUMNS)
 
 
 class SqliteStore(SqlStore):
@@ -248,40 +241,21 @@ class SqliteStore(SqlStore):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def add(
-        self,
-        events: Sequence[Event] = (),
-        rejections: Sequence[Rejection] = (),
-        headers: Mapping[str, str] | None = None,
-        attempts: Sequence[Attempt] = (),
-        upstream_calls: Sequence[UpstreamCall] = (),
-    ) -> None:
-        headers = headers or {}
-        event_rows = [event_row(e, headers) for e in events]
-        rejection_rows = [
-            [
-                dumps(getattr(r, name)) if name in JSON_COLUMNS else getattr(r, name)
-                for name in _REJECTION_COLUMNS
-            ]
-            for r in rejections
-        ]
-        first_id = 0
+    def _insert(self, rows: Rows, change: Change) -> Change:
         with self._lock, self._writing():
-            if event_rows:
-                self.db.conn.executemany(_INSERT_EVENT, event_rows)
+            conn = self.db.conn
+            if rows.events:
+                conn.executemany(_INSERT[Event], rows.events)
                 # One writer, one transaction: the new rows' ids run up to the highest.
-                highest = self.db.conn.execute("SELECT max(id) FROM events").fetchone()[0]
-                first_id = highest - len(event_rows) + 1
-            if rejection_rows:
-                self.db.conn.executemany(_INSERT_REJECTION, rejection_rows)
-            if attempts:
-                rows = [[getattr(a, name) for name in _ATTEMPT_COLUMNS] for a in attempts]
-                self.db.conn.executemany(_INSERT_ATTEMPT, rows)
-            if upstream_calls:
-                self.db.conn.executemany(_INSERT_UPSTREAM, map(upstream_row, upstream_calls))
-        if event_rows:
-            self._arrived.set()
-        self._notify(Change(events, first_id, rejections, attempts=attempts))
+                highest = conn.execute("SELECT max(id) FROM events").fetchone()[0]
+                change = replace(change, first_event_id=highest - len(rows.events) + 1)
+            for shape, table_rows in (
+                (Rejection, rows.rejections), (Attempt, rows.attempts),
+                (UpstreamCall, rows.upstream_calls),
+            ):  # fmt: skip
+                if table_rows:
+                    conn.executemany(_INSERT[shape], table_rows)
+        return change
 
     RESET_CHUNK_ROWS = 2_000  # rows deleted a transaction: each holds the writer ~20 ms
 
@@ -451,6 +425,7 @@ class SqliteStore(SqlStore):
                 conn.execute("COMMIT")
 
 
+_INSERT = {shape: insert_sql(shape, "?") for shape in COLUMNS}
 _FOLDED_THROUGH = "SELECT value FROM totals_state WHERE name = 'folded_through'"
 READER_NICENESS = 10
 
