@@ -106,6 +106,27 @@ def _fault_rule_schema() -> dict[str, Any]:
     }
 
 
+def _list_of(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects with these ``properties``, of which ``required`` are always there."""
+    return {
+        "type": "array",
+        "items": {"type": "object", "required": required, "properties": properties},
+    }
+
+
+def _page(rows: str, schema_name: str, **more: dict[str, Any]) -> dict[str, Any]:
+    """A page of a list endpoint: ``total`` (before paging) and the page's ``rows``."""
+    return {
+        "type": "object",
+        "required": ["total", rows],
+        "properties": {
+            "total": {"type": "integer", "description": "Matching rows, before paging."},
+            rows: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}},
+            **more,
+        },
+    }
+
+
 _SCHEMAS: dict[str, Any] = {
     "Event": {
         "type": "object",
@@ -200,23 +221,11 @@ _SCHEMAS: dict[str, Any] = {
             "received_at": {"type": "string", "format": "date-time"},
         },
     },
-    "EventPage": {
-        "type": "object",
-        "required": ["total", "events"],
-        "properties": {
-            "total": {"type": "integer", "description": "Matching events, before paging."},
-            "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-            "error": {"type": "string"},
-        },
-    },
-    "RejectionPage": {
-        "type": "object",
-        "required": ["total", "rejections"],
-        "properties": {
-            "total": {"type": "integer"},
-            "rejections": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}},
-        },
-    },
+    "EventPage": _page("events", "Event", error={"type": "string"}),
+    "RejectionPage": _page("rejections", "Rejection"),
+    "UpstreamPage": _page("upstream", "UpstreamCall"),
+    "DisagreementPage": _page("disagreements", "UpstreamCall"),
+    "AttemptPage": _page("attempts", "Attempt"),
     "Reason": {
         "type": "object",
         "required": ["rule", "path", "layer", "count", "message"],
@@ -295,33 +304,6 @@ _SCHEMAS: dict[str, Any] = {
             "received_at": {"type": "string", "format": "date-time"},
         },
     },
-    "UpstreamPage": {
-        "type": "object",
-        "required": ["total", "upstream"],
-        "properties": {
-            "total": {"type": "integer"},
-            "upstream": {"type": "array", "items": {"$ref": "#/components/schemas/UpstreamCall"}},
-        },
-    },
-    "DisagreementPage": {
-        "type": "object",
-        "required": ["total", "disagreements"],
-        "properties": {
-            "total": {"type": "integer"},
-            "disagreements": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/UpstreamCall"},
-            },
-        },
-    },
-    "AttemptPage": {
-        "type": "object",
-        "required": ["total", "attempts"],
-        "properties": {
-            "total": {"type": "integer"},
-            "attempts": {"type": "array", "items": {"$ref": "#/components/schemas/Attempt"}},
-        },
-    },
     "FaultRules": {
         "type": "object",
         "required": ["rules"],
@@ -359,19 +341,12 @@ _SCHEMAS: dict[str, Any] = {
                     "by_type": {"$ref": "#/components/schemas/Counts"},
                 },
             },
-            "series": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["start", "start_ms", "counts", "total"],
-                    "properties": {
-                        "start": {"type": ["string", "null"], "format": "date-time"},
-                        "start_ms": {"type": "integer"},
-                        "counts": {"$ref": "#/components/schemas/Counts"},
-                        "total": {"type": "integer"},
-                    },
-                },
-            },
+            "series": _list_of(["start", "start_ms", "counts", "total"], {
+                "start": {"type": ["string", "null"], "format": "date-time"},
+                "start_ms": {"type": "integer"},
+                "counts": {"$ref": "#/components/schemas/Counts"},
+                "total": {"type": "integer"},
+            }),
             "sessions": {"type": "integer"},
             "searches": {"type": "integer"},
             "ctr": {"$ref": "#/components/schemas/Rate"},
@@ -383,33 +358,19 @@ _SCHEMAS: dict[str, Any] = {
             "zero_result_queries": {
                 "type": "array", "items": {"$ref": "#/components/schemas/QueryCount"}
             },
-            "top_queries": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["query", "searches", "ctr"],
-                    "properties": {
-                        "query": {"type": "string"},
-                        "searches": {"type": "integer"},
-                        "ctr": {"$ref": "#/components/schemas/Rate"},
-                    },
-                },
-            },
+            "top_queries": _list_of(["query", "searches", "ctr"], {
+                "query": {"type": "string"},
+                "searches": {"type": "integer"},
+                "ctr": {"$ref": "#/components/schemas/Rate"},
+            }),
             "add_to_cart_rate": {"$ref": "#/components/schemas/Rate"},
             "conversion_rate": {"$ref": "#/components/schemas/Rate"},
             "purchases": {"type": "integer"},
             "revenue": {"type": ["number", "null"]},
-            "funnel": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["step", "count"],
-                    "properties": {
-                        "step": {"enum": ["searches", "clicked", "added_to_cart", "purchased"]},
-                        "count": {"type": "integer"},
-                    },
-                },
-            },
+            "funnel": _list_of(["step", "count"], {
+                "step": {"enum": ["searches", "clicked", "added_to_cart", "purchased"]},
+                "count": {"type": "integer"},
+            }),
             "signal_quality": {
                 "type": "object",
                 "required": [
@@ -420,17 +381,10 @@ _SCHEMAS: dict[str, Any] = {
                     "clicks_with_position": {"$ref": "#/components/schemas/Rate"},
                     "signals_tied_to_query": {"$ref": "#/components/schemas/Rate"},
                     "signals_with_warnings": {"$ref": "#/components/schemas/Rate"},
-                    "top_rules": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["rule", "count"],
-                            "properties": {
-                                "rule": {"enum": list(RULE_IDS)},
-                                "count": {"type": "integer"},
-                            },
-                        },
-                    },
+                    "top_rules": _list_of(["rule", "count"], {
+                        "rule": {"enum": list(RULE_IDS)},
+                        "count": {"type": "integer"},
+                    }),
                     "counts": {"$ref": "#/components/schemas/Counts"},
                 },
             },
