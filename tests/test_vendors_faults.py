@@ -460,7 +460,7 @@ def test_latency_in_process_delays_the_reply(contracts: Contracts) -> None:
 
     async def serve() -> Any:
         assert await injector.before(vendor, intake) is None  # served first
-        return await injector.after(vendor, intake, vendor.accepted)
+        return await injector.after(intake, vendor.accepted)
 
     started = time.monotonic()
     assert asyncio.run(serve()) is vendor.accepted
@@ -483,7 +483,7 @@ def test_ack_lost_resets_the_connection_instead_of_each_vendors_acknowledgement(
 
     async def serve() -> Any:
         assert await injector.before(vendor, intake) is None
-        return await injector.after(vendor, intake, vendor.accepted)
+        return await injector.after(intake, vendor.accepted)
 
     assert asyncio.run(serve()) is None
     assert connection.done == ["reset"]
@@ -630,7 +630,7 @@ def test_ack_lost_withholds_only_a_2xx_acknowledgement(
 
     async def serve() -> Any:
         assert await injector.before(vendor, intake) is None
-        return await injector.after(vendor, intake, reply)
+        return await injector.after(intake, reply)
 
     assert asyncio.run(serve()) is (None if lost else reply)
     assert connection.done == (["reset"] if lost else [])

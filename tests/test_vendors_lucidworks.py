@@ -511,6 +511,9 @@ def test_product_ids_are_the_non_empty_strings_named_as_such(details: Any, ids: 
         ("::1", "default"),
         ("[::1]", "default"),
         ("mystore.localhost.example.com", "default"),
+        # Neither a name with one port nor an IPv6 literal: no store is read from it.
+        ("a:mystore.localhost:8080", "default"),
+        ("[::1]:mystore.localhost", "default"),
     ],
 )
 def test_the_signal_store_is_the_label_before_the_known_suffix(host: str, store_id: str) -> None:

@@ -57,7 +57,7 @@ class Outage:
     def touched(self, request_id: str) -> tuple[int, str] | None:
         return None
 
-    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
         self.seen.append(("after", f"{intake.endpoint} {reply.status}"))
         return UNAVAILABLE if intake.namespace == self.after_ns else reply
 
@@ -229,7 +229,7 @@ class Always:
     async def before(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         return self.reply
 
-    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
         return reply
 
     def touched(self, request_id: str) -> tuple[int, str] | None:
@@ -475,6 +475,9 @@ def test_a_large_body_waits_its_turn_while_others_hold_the_body_budget(
         budget.leave(100)
         reply = await asyncio.wait_for(task, 1)
         assert reply is not None
+        # Served, it gave its share back: the whole budget is free for the next body.
+        assert budget.try_enter(100)
+        budget.leave(100)
         return reply.status
 
     assert asyncio.run(main()) == 200

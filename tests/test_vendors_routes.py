@@ -41,13 +41,18 @@ class Path_:
 
 
 class Inner:
-    """The app behind the vendor routes (the inspection API's router): keeps the paths it got."""
+    """The app behind the vendor routes (the inspection API's router): keeps the paths it got,
+    and answers an HTTP request with what it read of the body, so that a test sees the app
+    was given the connection's own receive and send."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.paths.append(scope.get("path", scope["type"]))
+        if scope["type"] == "http":
+            read = await receive()
+            await send({"type": "http.response.body", "body": read["body"]})
 
 
 def _routes(contracts: Contracts, path: Path_) -> tuple[VendorRoutes, Inner]:
@@ -67,7 +72,7 @@ def _call(routes: VendorRoutes, path: str, method: str = "POST", **scope: Any) -
     sent: list[Message] = []
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": b"sent", "more_body": False}
 
     async def send(message: Message) -> None:
         sent.append(message)
@@ -94,7 +99,7 @@ def test_the_inspection_api_and_a_browsers_page_go_to_the_app(
 ) -> None:
     served = Path_()
     routes, inner = _routes(contracts, served)
-    assert _call(routes, path, method) == []
+    assert _call(routes, path, method) == [{"type": "http.response.body", "body": b"sent"}]
     assert inner.paths == [path]
     assert served.handled == []
     assert served.not_found_ == []

@@ -11,14 +11,19 @@ import gzip
 import http.server
 import json
 import logging
+import os
+import queue
 import shutil
+import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
@@ -36,6 +41,7 @@ from mockserver.vendors.intake import Intake
 from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.upstream import (
+    DEFAULT_TIMEOUT_SECONDS,
     MAX_UPSTREAM_BODY_BYTES,
     Forwarded,
     Upstream,
@@ -327,41 +333,78 @@ def test_upstreams_come_from_the_environment_and_the_config_file_too(tmp_path: P
     assert (loaded.upstreams, loaded.upstream_mode) == (("lucidworks=http://a",), "passthrough")
 
 
-class _Scripted(http.server.BaseHTTPRequestHandler):
-    """An upstream that answers as ``script`` says: (status, headers, body, seconds between
-    the body's bytes); and keeps what it was sent."""
+@dataclass(frozen=True)
+class _Received:
+    """A request as the upstream read it off its socket."""
 
-    script: ClassVar[tuple[int, dict[str, str], bytes, float]] = (202, {}, b"", 0.0)
+    method: str
+    target: str  # the path and query
+    headers: list[tuple[str, str]]  # in the order sent, each name in lower case
+    body: bytes
+
+
+class _Scripted(http.server.BaseHTTPRequestHandler):
+    """An upstream that answers as ``script`` says: (status, headers, body, seconds before
+    each of the body's bytes); a status of None resets the connection instead of replying.
+    It keeps what it was sent (``seen``: the headers, ``received``: the whole request) and,
+    once each reply is over, how many of the body's bytes it could send (``sent``)."""
+
+    script: ClassVar[tuple[int | None, dict[str, str], bytes, float]] = (202, {}, b"", 0.0)
     seen: ClassVar[list[dict[str, str]]] = []
+    received: ClassVar[list[_Received]] = []
+    sent: ClassVar[queue.SimpleQueue[int]] = queue.SimpleQueue()
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        content = self.rfile.read(int(self.headers.get("content-length", 0)))
         type(self).seen.append({k.lower(): v for k, v in self.headers.items()})
-        status, headers, body, pause = self.script
+        headers = [(k.lower(), v) for k, v in self.headers.items()]
+        type(self).received.append(_Received(self.command, self.path, headers, content))
+        status, extra, body, pause = self.script
+        if status is None:  # a reset (RST), not a close (FIN): no reply at all
+            linger = struct.pack("ii", 1, 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            os.close(self.connection.detach())
+            self.close_connection = True
+            return
         self.send_response(status)
-        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+        for name, value in {"Content-Length": str(len(body)), **extra}.items():
             self.send_header(name, value)
         self.end_headers()
-        for byte in body:
-            time.sleep(pause)
-            self.wfile.write(bytes([byte]))
-            self.wfile.flush()
+        step = 1 if pause else 64 * 1024  # byte by byte when it drips
+        written = 0
+        try:
+            for start in range(0, len(body), step):
+                time.sleep(pause)
+                self.wfile.write(body[start : start + step])
+                written += len(body[start : start + step])
+        except OSError:  # the caller hung up: what is left cannot be sent
+            self.close_connection = True
+        finally:
+            type(self).sent.put(written)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
+class _Threads(http.server.ThreadingHTTPServer):
+    daemon_threads = False  # so closing the server waits for each request's thread to end
+
+
 @pytest.fixture
 def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
-    handler = type("Handler", (_Scripted,), {"seen": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """A real upstream on 127.0.0.1, in this process: its URL, and its handler's class (one
+    of its own for each test) to script it and read what it was sent."""
+    fresh = {"seen": [], "received": [], "sent": queue.SimpleQueue()}
+    handler = type("Handler", (_Scripted,), fresh)
+    server = _Threads(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", handler
     finally:
         server.shutdown()
-        server.server_close()
+        server.server_close()  # joins the requests' threads
+        thread.join(timeout=5)
 
 
 def test_an_upstream_that_drips_its_reply_is_cut_off_at_the_timeout_in_all(
@@ -474,21 +517,12 @@ def test_an_upstream_ca_file_is_trusted_beside_the_systems_authorities(
 # -- in-process: what is forwarded, and what is kept and passed back of the reply -------------
 
 UPSTREAM_URL = "http://upstream.test"
+Scripted = tuple[str, type[_Scripted]]  # the `scripted` fixture: a real upstream's URL, handler
 
 
-def _upstream(
-    monkeypatch: pytest.MonkeyPatch,
-    handler: Callable[[httpx.Request], httpx.Response],
-    url: str = UPSTREAM_URL,
-) -> Upstream:
-    """An upstream whose calls go to ``handler`` instead of a socket; the client is still the
-    one Upstream makes itself (its settings, its headers), only its transport is replaced."""
-    made = httpx.AsyncClient
-
-    def client(**settings: Any) -> httpx.AsyncClient:
-        return made(transport=httpx.MockTransport(handler), **settings)
-
-    monkeypatch.setattr(httpx, "AsyncClient", client)
+def _upstream(url: str) -> Upstream:
+    """An upstream whose calls go over a real socket to ``url``, with the client Upstream
+    makes itself (its settings, its headers)."""
     return Upstream({"lucidworks": url}, cast(Recorder, None), "strict")
 
 
@@ -504,123 +538,117 @@ def _click_intake(*headers: tuple[str, str], query: bytes = b"") -> Intake:
     return Intake.of(scope, nothing_more, "lucidworks", "/retail/signals/click")
 
 
-def _streamed(status: int, body: bytes = b"") -> httpx.Response:
-    """A reply read from the network as a real one is (a whole body would be read already)."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield body
-
-    return httpx.Response(status, content=chunks())
-
-
 def _forward(upstream: Upstream, intake: Intake, body: bytes = b"[]") -> Forwarded:
-    return asyncio.run(upstream.forward(intake, None, body))
+    async def run() -> Forwarded:
+        try:
+            return await upstream.forward(intake, None, body)
+        finally:  # close() closes only the client of judged()'s calls; this one is ours
+            if upstream._client is not None:
+                await upstream._client.aclose()
+
+    return asyncio.run(run())
 
 
 def test_a_request_without_a_connection_header_is_forwarded_with_every_header_it_has(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return _streamed(202)
-
-    upstream = _upstream(monkeypatch, handler)
+    url, handler = scripted
+    upstream = _upstream(url)
     intake = _click_intake(("Authorization", "token-1"), ("X-Trace", "abc"), query=b"debug=1")
     forwarded = _forward(upstream, intake, b'[{"a": 1}]')
     assert (forwarded.status, forwarded.error) == (202, None)
-    (request,) = seen
-    assert request.url == f"{UPSTREAM_URL}/retail/signals/click?debug=1"
+    (request,) = handler.received
+    host = url.removeprefix("http://")
+    assert (request.method, request.target) == ("POST", "/retail/signals/click?debug=1")
     # the client's headers and what a new connection needs: nothing of httpx's own
-    assert sorted(request.headers.items()) == [
-        ("authorization", "token-1"), ("content-length", "10"), ("host", "upstream.test"),
+    assert sorted(request.headers) == [
+        ("authorization", "token-1"), ("content-length", "10"), ("host", host),
         ("x-trace", "abc"),
     ]  # fmt: skip
-    assert request.content == b'[{"a": 1}]'
+    assert request.body == b'[{"a": 1}]'
 
 
 def test_each_header_a_connection_header_names_is_not_forwarded_however_it_is_spaced(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return _streamed(202)
-
-    upstream = _upstream(monkeypatch, handler)
+    url, handler = scripted
     hop = ("Connection", "X-Hop,X-Two ,  keep-alive")
-    _forward(upstream, _click_intake(hop, ("X-Hop", "1"), ("X-Two", "2"), ("X-End", "3")))
-    (request,) = seen
-    assert "x-hop" not in request.headers
-    assert "x-two" not in request.headers
-    assert "connection" not in request.headers
-    assert request.headers["x-end"] == "3"
+    _forward(_upstream(url), _click_intake(hop, ("X-Hop", "1"), ("X-Two", "2"), ("X-End", "3")))
+    (request,) = handler.received
+    headers = dict(request.headers)
+    assert "x-hop" not in headers
+    assert "x-two" not in headers
+    assert "connection" not in headers
+    assert headers["x-end"] == "3"
 
 
 def test_the_upstream_is_waited_for_as_long_as_upstream_timeout_says_not_httpxs_5_s(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
+    url, handler = scripted
     timeouts: list[Any] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def sending(request: httpx.Request) -> None:  # each request as the client sends it
         timeouts.append(request.extensions["timeout"])
-        return _streamed(202)
 
-    _forward(_upstream(monkeypatch, handler), _click_intake())
+    upstream = _upstream(url)
+    upstream._http().event_hooks["request"].append(sending)  # the client Upstream makes
+    _forward(upstream, _click_intake())
     assert timeouts == [{"connect": 10, "read": 10, "write": 10, "pool": 10}]
+    assert len(handler.received) == 1  # and it did go out
 
 
-def test_only_the_first_mebibyte_of_an_upstreams_reply_is_read(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    chunk = 64 * 1024
-    sent: list[int] = []
-
-    async def reply() -> AsyncIterator[bytes]:
-        for _ in range(MAX_UPSTREAM_BODY_BYTES // chunk + 4):
-            sent.append(chunk)
-            yield b"x" * chunk
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=reply())
-
-    forwarded = _forward(_upstream(monkeypatch, handler), _click_intake())
+def test_only_the_first_mebibyte_of_an_upstreams_reply_is_read(scripted: Scripted) -> None:
+    url, handler = scripted
+    offered = 64 * MAX_UPSTREAM_BODY_BYTES  # far more than the sockets' buffers hold
+    handler.script = (200, {}, b"x" * offered, 0.0)
+    forwarded = _forward(_upstream(url), _click_intake())
     assert (forwarded.status, forwarded.error) == (200, None)
-    assert len(forwarded.body) == MAX_UPSTREAM_BODY_BYTES  # not a chunk more
-    assert sum(sent) == MAX_UPSTREAM_BODY_BYTES
+    # what is kept stops at the first read past the mebibyte: not a read (64 KiB) more
+    assert MAX_UPSTREAM_BODY_BYTES <= len(forwarded.body) < MAX_UPSTREAM_BODY_BYTES + 64 * 1024
+    # and the rest is never read: the connection is dropped, the upstream cannot send it
+    assert handler.sent.get(timeout=5) < offered
 
 
 def test_a_request_that_names_no_store_for_the_urls_store_is_told_how_to_name_one(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("nothing is sent")
-
-    url = "https://{store}.applications.lucidworks.com"
-    forwarded = _forward(_upstream(monkeypatch, handler, url), _click_intake())
+    listening, handler = scripted
+    url = f"http://{{store}}.localhost:{listening.rsplit(':', 1)[1]}"
+    forwarded = _forward(_upstream(url), _click_intake())
     assert (forwarded.url, forwarded.status) == (url, None)
     assert forwarded.error == (
         "the request names no signal store for the upstream URL's {store}: send it to "
         "/signal-store/{id}/… or with a Host of {id}.…, or give --upstream a URL without {store}"
     )
+    assert handler.received == []  # nothing is sent
+
+
+@pytest.fixture
+def nobody_listens() -> Iterator[str]:
+    """The URL of a port on 127.0.0.1 that is taken (bound) but never listened on: each
+    connection to it is refused."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{taken.getsockname()[1]}"
 
 
 @pytest.mark.parametrize(
-    ("failure", "error"),
+    ("upstream", "error"),
     [
-        (httpx.ConnectError("connection refused"), "ConnectError: connection refused"),
-        (httpx.ConnectError(""), "ConnectError"),  # no ": " after a name that says it all
+        ("nobody-listens", "ConnectError: All connection attempts failed"),
+        ("reset", "ReadError"),  # no ": " after a name that says it all (httpx gives none)
     ],
 )
 def test_an_upstream_that_cannot_be_reached_is_recorded_with_why(
-    monkeypatch: pytest.MonkeyPatch, failure: Exception, error: str
+    upstream: str, error: str, request: pytest.FixtureRequest
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise failure
-
-    forwarded = _forward(_upstream(monkeypatch, handler), _click_intake())
+    if upstream == "reset":  # it reads the request, then resets the connection
+        url, handler = request.getfixturevalue("scripted")
+        handler.script = (None, {}, b"", 0.0)
+    else:
+        url = request.getfixturevalue("nobody_listens")
+    forwarded = _forward(_upstream(url), _click_intake())
     assert (forwarded.status, forwarded.error) == (None, error)
 
 
@@ -726,13 +754,12 @@ def _shadowed(upstream: Upstream, intake: Intake, body: bytes, reply: Reply) -> 
 
 
 def test_each_forwarded_request_is_recorded_with_its_tenant_time_and_both_verdicts(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    scripted: Scripted, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        time.sleep(0.02)  # the upstream takes 20 ms
-        return _streamed(202, b'{"ok": true}')
-
-    upstream = _upstream(monkeypatch, handler)
+    url, handler = scripted
+    body = b'{"ok": true}'
+    handler.script = (202, {}, body, 0.02 / len(body))  # the upstream takes 20 ms (and more)
+    upstream = _upstream(url)
     recorder = Calls()
     upstream.recorder = cast(Recorder, recorder)
     intake = _click_intake(("X-Trace", "abc"))
@@ -760,15 +787,15 @@ def test_each_forwarded_request_is_recorded_with_its_tenant_time_and_both_verdic
     assert isinstance(call.upstream_ms, float)  # to the microsecond
     assert 20 <= call.upstream_ms < 1000
     assert [r.getMessage() for r in caplog.records] == [
-        "disagreement: the mock answered 400, http://upstream.test/retail/signals/click "
+        f"disagreement: the mock answered 400, {url}/retail/signals/click "
         "answered 202 (lucidworks /retail/signals/click)"
     ]
 
 
 def test_an_agreeing_call_keeps_no_copy_of_the_body_and_is_not_logged(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    scripted: Scripted, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream = _upstream(scripted[0])  # it answers 202
     recorder = Calls()
     upstream.recorder = cast(Recorder, recorder)
     with caplog.at_level(logging.WARNING, "mockserver.upstream"):
@@ -784,9 +811,9 @@ class BrokenStore:
 
 
 def test_an_upstream_call_the_store_cannot_keep_is_logged_and_the_client_still_served(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    scripted: Scripted, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream = _upstream(scripted[0])  # it answers 202
     upstream.recorder = cast(Recorder, BrokenStore())
     accepted = Reply(202)
     with caplog.at_level(logging.ERROR, "mockserver.upstream"):
@@ -796,50 +823,49 @@ def test_an_upstream_call_the_store_cannot_keep_is_logged_and_the_client_still_s
     ]
 
 
-def test_a_recorded_call_is_not_kept_in_memory_once_done(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_recorded_call_is_not_kept_in_memory_once_done(scripted: Scripted) -> None:
     # A shadow server forwards every request: each reply (up to 1 MiB) must not pile up.
-    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream = _upstream(scripted[0])  # it answers 202
     upstream.recorder = cast(Recorder, Calls())
     for _ in range(3):
         _shadowed(upstream, _click_intake(), b"[]", Reply(202))
     assert upstream._pending == set()
 
 
-def _calls_thread(monkeypatch: pytest.MonkeyPatch, client: type[httpx.AsyncClient]) -> Any:
-    """The thread the upstream's calls ran on, once the upstream is closed."""
+def _calls_thread(url: str, client: httpx.AsyncClient | None = None) -> threading.Thread:
+    """The thread the upstream's calls ran on, once the upstream is closed; ``client``: one
+    to make them with instead of the one Upstream makes."""
+    upstream = Upstream({"lucidworks": url}, cast(Recorder, Calls()), "strict")
+    upstream._client = client
     threads = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def sending(request: httpx.Request) -> None:  # runs where the call runs
         threads.append(threading.current_thread())
-        return _streamed(202)
 
-    def made(**settings: Any) -> httpx.AsyncClient:
-        return client(transport=httpx.MockTransport(handler), **settings)
-
-    monkeypatch.setattr(httpx, "AsyncClient", made)
-    upstream = Upstream({"lucidworks": UPSTREAM_URL}, cast(Recorder, Calls()), "strict")
+    upstream._http().event_hooks["request"].append(sending)
     _shadowed(upstream, _click_intake(), b"[]", Reply(202))  # closes it
     (thread,) = threads
     thread.join(timeout=2)
     return thread
 
 
-def test_the_calls_run_on_a_daemon_thread_that_closing_stops(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_calls_run_on_a_daemon_thread_that_closing_stops(scripted: Scripted) -> None:
     # A daemon: a process whose app never ran its lifespan's end still exits.
-    thread = _calls_thread(monkeypatch, httpx.AsyncClient)
+    thread = _calls_thread(scripted[0])
     assert (thread.name, thread.daemon, thread.is_alive()) == ("mockserver-upstream", True, False)
 
 
 def test_closing_stops_the_calls_thread_even_when_closing_its_connections_fails(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
     class Failing(httpx.AsyncClient):
         async def aclose(self) -> None:
+            await super().aclose()  # its connections are closed, and then it fails
             raise RuntimeError("the pool is broken")
 
-    assert not _calls_thread(monkeypatch, Failing).is_alive()  # and close raised nothing
+    failing = Failing(timeout=DEFAULT_TIMEOUT_SECONDS, follow_redirects=False)
+    failing.headers.clear()  # made as Upstream makes its own
+    assert not _calls_thread(scripted[0], failing).is_alive()  # and close raised nothing
 
 
 def test_an_upstream_timeout_under_a_second_is_refused_however_the_upstream_is_made() -> None:
@@ -855,9 +881,9 @@ class StuckStore:
 
 
 def test_a_read_waits_for_a_call_that_cannot_be_recorded_only_a_second_past_the_timeout(
-    monkeypatch: pytest.MonkeyPatch,
+    scripted: Scripted,
 ) -> None:
-    upstream = _upstream(monkeypatch, lambda request: _streamed(202))
+    upstream = _upstream(scripted[0])  # it answers 202
     upstream.recorder = cast(Recorder, StuckStore())
 
     async def run() -> float:

@@ -83,7 +83,7 @@ class FaultInjector:
         await asyncio.sleep(0)  # connection_lost runs: the server then sends nothing
         return NO_REPLY
 
-    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
         rule = self._pending.pop(intake.request_id, None)
         if rule is None:
             return reply

@@ -54,7 +54,7 @@ class FaultSeam(Protocol):
         vendor path), ``NO_REPLY`` when the seam broke the connection itself, or None to
         serve it."""
 
-    async def after(self, vendor: VendorEndpoint, intake: Intake, reply: Reply) -> Reply | None:
+    async def after(self, intake: Intake, reply: Reply) -> Reply | None:
         """The reply to send once ``intake`` was served and recorded: ``reply``, another one,
         or None to send nothing (the connection is dropped)."""
 
@@ -107,7 +107,7 @@ class RequestPath:
             return sent
         try:
             served = await self._served(vendor, intake)
-            reply = await faults.after(vendor, intake, served)
+            reply = await faults.after(intake, served)
         except BaseException:  # a client gone mid-body, a cancelled task: nothing to record
             faults.touched(intake.request_id)  # and nothing of it kept by the seam
             raise
