@@ -54,8 +54,8 @@ def uvicorn_config(
 
 def logs_requests(log_level: str) -> bool:
     """Whether uvicorn's access log is on: only where its level shows the lines. uvicorn builds
-    each request's line (client address, quoted path) before the logger drops it, 2-4 µs a
-    request for nothing at the default warning level."""
+    each request's line (client address, quoted path) before the logger drops it, a cost for
+    nothing at the default warning level (measured: bench/results/measurements.md#access-log)."""
     return LOG_LEVELS.index(log_level) >= LOG_LEVELS.index("info")
 
 
@@ -121,7 +121,7 @@ def worker_app() -> Starlette:
 def _exempt_startup_objects_from_gc() -> None:
     """Keep what start-up built (modules, schemas, compiled validators) out of every later
     garbage collection: a full collection walked them all mid-request, which was most of p99
-    at c=64 (35 -> 25 ms under wrk). Only for the server process: a library call must not
-    change its host's collector."""
+    at c=64 (measured: bench/results/measurements.md#gc-freeze). Only for the server process:
+    a library call must not change its host's collector."""
     gc.collect()
     gc.freeze()

@@ -6,7 +6,7 @@ probability draw applies (and is counted). Plain values only: the request path
 
 At most ``MAX_RULES`` rules, indexed by where they apply: a request looks only at the rules
 whose vendor, endpoint and namespace are its own or left out (eight buckets), so rules for
-other namespaces cost it nothing (100k rules once took vendor p50 from 1.1 to 15 ms).
+other namespaces cost it nothing (measured: bench/results/measurements.md#fault-book-buckets).
 """
 
 from __future__ import annotations

@@ -229,8 +229,8 @@ class InspectAPI:
         return JSONResponse({"status": "unavailable", "store": problem}, status_code=503)
 
     # Reads run in the thread pool, each thread on a read connection of its own: a summary
-    # over a million rows (1.4 s) or a wait's count must not hold the event loop, where every
-    # vendor request is served.
+    # over a million rows (measured: bench/results/measurements.md#summary-off-loop) or a
+    # wait's count must not hold the event loop, where every vendor request is served.
 
     async def events(self, params: Params, request: Request) -> Response:
         page = await run_in_threadpool(self.store.events, params, *_paging(params))
@@ -326,8 +326,9 @@ class InspectAPI:
 
     async def reset(self, params: Params, request: Request) -> Response:
         # In a thread: a million rows take seconds to delete, and the event loop serves every
-        # vendor request (health answered in 5.6 s while a reset ran on it). The upstream
-        # calls of requests answered before it are recorded first, so it deletes them too.
+        # vendor request (health answered late while a reset ran on it; measured:
+        # bench/results/measurements.md#reset-off-loop). The upstream calls of requests
+        # answered before it are recorded first, so it deletes them too.
         await self._settled()
         await run_in_threadpool(self.store.reset, params.get("namespace"))
         return Response(status_code=204)
@@ -351,7 +352,8 @@ class InspectAPI:
             while True:
                 waiter.woken.clear()  # before counting: a match after this point wakes us
                 if self.shared_store or waiter.recount or waiter.recounts or not waiter.counted:
-                    # Within the timeout: a count over a million rows answered a 4 s wait at 6 s.
+                    # Within the timeout: a count over a million rows can outlast the wait
+                    # (measured: bench/results/measurements.md#wait-count-timeout).
                     # ``timeout=0`` looks once, however long that takes.
                     limit = None if timeout == 0 else max(deadline - loop.time(), 0)
                     if self.abandoned_counts >= MAX_ABANDONED_COUNTS:
@@ -506,7 +508,8 @@ class BodyTooLarge(Exception):
 
 
 async def _body_up_to(request: Request, limit: int) -> bytes:
-    """The body, read no further than ``limit`` bytes (a 30 MB rule list took RSS to 328 MiB)."""
+    """The body, read no further than ``limit`` bytes (a large rule list read whole took much
+    memory; measured: bench/results/measurements.md#rules-body-limit)."""
     declared = request.headers.get("content-length", "")
     too_large = f"the body is over {limit} bytes; send at most {MAX_RULES} rules"
     if declared.isdigit() and int(declared) > limit:

@@ -98,8 +98,9 @@ class Waiter:
     recount: bool = False  # a reset deleted what was counted
     in_memory: bool = True  # False with several processes on one SQLite file: counts in SQL
     # In memory, where ids commit in order (one SQLite writer): a count and the highest id
-    # read stand in for the ids, whatever the count waited for (20 waits for a million ids
-    # each held 400 MiB). Elsewhere (PostgreSQL) the ids matched so far, to count each once.
+    # read stand in for the ids, whatever the count waited for (waits that kept a million ids
+    # each held much memory; measured: bench/results/measurements.md#wait-ids-in-memory).
+    # Elsewhere (PostgreSQL) the ids matched so far, to count each once.
     ordered: bool = False
     seen: set[int] = field(default_factory=set)  # in memory, not ordered: the ids matched
     early: list[int] = field(default_factory=list)  # ordered: ids offered while a read is out

@@ -94,7 +94,8 @@ SQLITE = Dialect(
     elements="json_each({column}) AS {alias}",
     field="json_extract({alias}.value, '$.{key}')",
     element_text="{alias}.value",
-    # SQLite's LIKE folds ASCII letters by itself: 2.5x faster than instr(lower(...)).
+    # SQLite's LIKE folds ASCII letters by itself: faster than instr(lower(...))
+    # (measured: bench/results/measurements.md#sqlite-like).
     unindexed="+",
 )
 POSTGRES = Dialect(

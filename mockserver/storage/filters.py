@@ -46,7 +46,8 @@ REPEAT_WINDOW_SECONDS = 600
 # backslash, which JSON would escape): the JSON text can be searched before taking it apart.
 SAME_IN_JSON = re.compile(r"[ !#-\[\]-~]*")
 
-# Built once: json.dumps with any option builds a new encoder per call (1.2 of its 3 µs).
+# Built once: json.dumps with any option builds a new encoder per call, a large part of its
+# cost (measured: bench/results/measurements.md#json-encoder-once).
 # ensure_ascii: error messages may quote a string with an unpaired surrogate, which a UTF-8
 # encoder would refuse; escaped, it stores and reads back intact.
 dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -225,8 +226,9 @@ def filter_sql(d: Dialect) -> FilterSQL:
 
     item = d.element_text.format(alias="i")
     # For text that reads the same inside the items' JSON, the JSON text is searched first,
-    # and only a row that has it is taken apart. A count over 100,000 events on SQLite:
-    # 137 ms (instr and lower(), every row's items taken apart) -> 50 ms.
+    # and only a row that has it is taken apart: a count is faster than with instr() and
+    # lower() over every row's items taken apart
+    # (measured: bench/results/measurements.md#free-text-json-first).
     query_or_user = f"{d.contains('query')} OR {d.contains(chr(34) + 'user' + chr(34))}"
     return FilterSQL(
         placeholder=p,

@@ -6,9 +6,9 @@ Two ways to the same counts:
 - **Running totals** (``totals_sql.py``): kept up to date as events arrive, read in
   milliseconds. They answer every query at the vendors' declared session gaps whose ``since``
   and ``until`` fall on whole minutes (the dashboard's, and any without a period).
-- **From the events** (this module): any query, computed on demand in temporary tables:
-  about 1.3 s a 100,000 events on SQLite. Also the reference the running totals are tested
-  against.
+- **From the events** (this module): any query, computed on demand in temporary tables,
+  far slower than the totals (measured: bench/results/measurements.md#analytics-from-events).
+  Also the reference the running totals are tested against.
 
 The meaning both implement (the figures' definitions in words are in ``inspect/analytics.py``
 and docs/analytics.md), with what each vendor's events are declared to be
@@ -120,8 +120,8 @@ FROM analytics_events GROUP BY sid
 """
 # Each search with whether it was clicked in one pass over the events, grouped or windowed:
 # no join between two sets of events, whose row counts a temporary table without statistics
-# leaves PostgreSQL's planner to guess (it guessed 1 and joined 3,000 searches to 1,300
-# clicks in a nested loop: 2 s for 19,000 events).
+# leaves PostgreSQL's planner to guess (it guessed one row and joined the searches to the
+# clicks in a nested loop, which was slow: bench/results/measurements.md#searches-one-pass).
 _SEARCHES = """
 CREATE TEMP TABLE analytics_searches{temporary} AS
 WITH by_id AS (

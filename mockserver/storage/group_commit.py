@@ -3,18 +3,19 @@ before their own rows are committed.
 
 A request queues its rows and awaits a future. The first request queued in an event-loop
 iteration schedules a flush for the very next iteration (``call_soon``: no timer, so an idle
-server commits at once; a fixed 5 ms timer measured 172 req/s at c=1). A flush that finds
-the queue grew since it was scheduled waits one more iteration, at most ``MAX_DEFERRALS``
-times: while requests keep arriving they join, and a commit carries more of them. Under wrk
-at c=16 that raised throughput by about a fifth, and p99 at c=64 fell from ~18 to ~12 ms; a
-lone request never waits.
+server commits at once; a fixed timer made a lone client slow, measured:
+bench/results/measurements.md#group-commit-no-timer). A flush that finds the queue grew since
+it was scheduled waits one more iteration, at most ``MAX_DEFERRALS`` times: while requests
+keep arriving they join, and a commit carries more of them. Under wrk that raised throughput
+and lowered p99 (measured: bench/results/measurements.md#group-commit-deferrals); a lone
+request never waits.
 
 A store whose writes wait on a network (``commits_off_the_loop``: PostgreSQL) commits in a
 thread of its own, so that the event loop serves other requests meanwhile, one commit at a
 time: requests that arrive while a commit is in flight gather into the next one, which
 starts when it is done (committing each loop iteration's few requests alone, one after
-another, measured 1,000 req/s at c=16 against PostgreSQL). SQLite commits on the
-loop itself: its commit takes microseconds, less than handing it to a thread.
+another, was slower: bench/results/measurements.md#group-commit-postgres). SQLite commits on
+the loop itself: its commit takes microseconds, less than handing it to a thread.
 """
 
 from __future__ import annotations

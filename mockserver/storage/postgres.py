@@ -430,8 +430,9 @@ class PostgresStore(SqlStore):
 
     def upsert(self, conn: Any, table: str, rows: Sequence[Sequence[Any]], conflict: str) -> None:
         """All ``rows`` in one statement: unnest() of one array a column, sent in binary
-        (psycopg's text array quoting was 40% of a fold's Python). Integers are passed as
-        such (the merging keeps some flags as booleans)."""
+        (psycopg's text array quoting was a large part of a fold's Python; measured:
+        bench/results/measurements.md#postgres-binary-arrays). Integers are passed as such
+        (the merging keeps some flags as booleans)."""
         if not rows:
             return
         types = self._column_types.get(table)

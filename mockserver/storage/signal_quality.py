@@ -5,9 +5,9 @@ click that was stored earlier). What the analytics' own counts already hold is t
 them (events, clicks, clicks with a position); the rest reads only the events it is about,
 each set through a partial index of its own: the followers of a search (``query_link =
 'follows'``: follow signals, unknown-query) and the events with stored warnings (the rules).
-Over 1,000,000 simulated events on SQLite (bench/analytics.py's) this part takes 0.08-0.13 s,
-where two scans of every event of the period took 3.3-4.2 s; ``/_mock/analytics`` whole went
-from 0.73 to 0.13 s over 200,000 of them.
+That is far faster than two scans of every event of the period, and made ``/_mock/analytics``
+as a whole faster (measured: bench/results/measurements.md#signal-quality-part; the whole
+endpoint in the latest ``make bench``: bench/results/analytics.md).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ WARNED = "warnings IS NOT NULL"
 # Both stores' (name, columns, condition). Only the rows of its condition are in each, so an
 # insert of any other event leaves it alone. The followers' and the searches' hold every
 # column the unknown-query test reads (query_link too: SQLite does not take it from the
-# condition), so that neither reads the table: over 200,000 simulated events on SQLite the
-# followers' count went from 73 ms (a probe of the queryId index reads each event with that
-# queryId from the table) to 20 ms.
+# condition), so that neither reads the table (a probe of the queryId index reads each event
+# with that queryId from it): the followers' count got faster
+# (measured: bench/results/measurements.md#covering-partial-indexes).
 PARTIAL_INDEXES = (
     (
         "events_following",

@@ -185,7 +185,9 @@ WAL_SIZE_LIMIT_BYTES = 1024 * 1024
 class SqliteStore(SqlStore):
     ids_commit_in_order = True  # one writer: a commit's ids are above every earlier one's
     dialect = SQLITE
-    FOLD_CHUNK = 500  # events a transaction: the writer lock is held ~12 ms at most
+    # Events a transaction: each holds the writer lock only briefly
+    # (measured: bench/results/measurements.md#sqlite-fold-chunk).
+    FOLD_CHUNK = 500
 
     def __init__(self, path: str, vendors: Sequence[VendorAnalytics] = ()) -> None:
         """``vendors``: what the analytics count each vendor's events as (the registry's,
@@ -257,12 +259,15 @@ class SqliteStore(SqlStore):
                     conn.executemany(_INSERT[shape], table_rows)
         return change
 
-    RESET_CHUNK_ROWS = 2_000  # rows deleted a transaction: each holds the writer ~20 ms
+    # Rows deleted a transaction: each holds the writer only briefly
+    # (measured: bench/results/measurements.md#sqlite-reset-chunks).
+    RESET_CHUNK_ROWS = 2_000
 
     def reset(self, namespace: str | None = None) -> None:
         """Delete what was stored when the reset began (or the namespace's part of it), a
         chunk a transaction: the writer lock is released between chunks, so requests are
-        stored meanwhile (one transaction over a million rows held every POST for 6 s).
+        stored meanwhile (one transaction over a million rows held every POST until it
+        ended; measured: bench/results/measurements.md#sqlite-reset-chunks).
         Requests that arrive during the reset are kept. The analytics' totals are not folded
         meanwhile, so that nothing about to be deleted is folded into them."""
         with self._lock:
@@ -434,7 +439,7 @@ def _yield_the_core_to_writers() -> None:
     """Lower this reading thread's scheduling priority (Linux schedules threads one by one):
     a summary over a million rows then takes what the event loop leaves of the core, instead
     of half of it. Measured under wrk with the server on one core: a click's p50 beside a
-    summary loop went from 1.9-2.7x idle to 1.0x (bench/readers.py)."""
+    summary loop no longer rises above idle (bench/results/readers.md)."""
     with contextlib.suppress(AttributeError, OSError):  # no per-thread niceness: carry on
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 

@@ -126,7 +126,8 @@ class MockClient(VendorURLNames):
         http: httpx.Client | None = None,
     ):
         """``http``: an ``httpx.Client`` to share, from ``MockClient.http_client`` (making
-        one costs ~25 ms, mostly its TLS context, even for http://); closed by its owner."""
+        one is costly, mostly its TLS context, even for http://; measured:
+        bench/results/measurements.md#httpx-client); closed by its owner."""
         self.urls = VendorURLs(base_url, namespace)
         self.namespace = namespace
         self._owns_http = http is None

@@ -173,7 +173,7 @@ def mockserver(
 
     Nothing to reset: the namespace is new (the test's name and a random suffix), so the test
     sees only its own traffic, even on a server shared by earlier runs. Setup and teardown
-    cost well under a millisecond (bench/fixture.py)."""
+    cost little (bench/results/fixture.md)."""
     from mockserver.testing.client import MockClient
 
     namespace = _namespace_for(request.node.nodeid)

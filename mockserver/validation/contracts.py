@@ -33,7 +33,8 @@ from mockserver.validation.schema_layer import SchemaLayer
 
 LUCIDWORKS_SIGNAL_PREFIX = "/retail/signals/"
 Profile = Literal["strict", "lenient"]
-# A 300 kB body of 100k empty signals has 700k problems: listing them all took 10 s and 75 MB.
+# A 300 kB body of 100k empty signals has 700k problems: listing them all was slow and took
+# much memory (measured: bench/results/measurements.md#max-errors).
 # Each layer stops after this many, and a request reports at most this many.
 MAX_ERRORS = 100
 PROFILES: tuple[str, ...] = get_args(Profile)

@@ -1,8 +1,9 @@
 """A JSON Schema (Draft 2020-12) layer over jsonschema-rs, built once per contract.
 
-jsonschema-rs compiles the schema to native code: ~2 µs a body against ~200 µs for the
-pure-Python ``jsonschema`` with the same draft, error paths and keywords. Valid bodies take
-the ``is_valid`` fast path; only invalid ones pay for building error reports.
+jsonschema-rs compiles the schema to native code: it checks a body far faster than the
+pure-Python ``jsonschema`` with the same draft, error paths and keywords
+(measured: bench/results/measurements.md#jsonschema-rs). Valid bodies take the ``is_valid``
+fast path; only invalid ones pay for building error reports.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class SchemaLayer:
         self._layer: Layer = layer
         self._hints: Hints = hints or {}
         self._validator = jsonschema_rs.Draft202012Validator(dict(schema))
-        # jsonschema-rs builds every error before yielding the first: 100k bad signals took
-        # 6 s. A top-level array that only constrains its items is checked item by item, so
+        # jsonschema-rs builds every error before yielding the first, which is slow for a
+        # body of many bad signals (measured: bench/results/measurements.md#schema-errors).
+        # A top-level array that only constrains its items is checked item by item, so
         # listing stops at the limit.
         self._items: jsonschema_rs.Draft202012Validator | None = None
         if schema.get("type") == "array" and set(schema) <= _ARRAY_ONLY_KEYWORDS:

@@ -3,9 +3,9 @@
 A request is admitted once its body is read, first come, first served, while the bodies in
 flight total at most the budget; one request is always admitted, however large. Small
 bodies (16 KiB or less) are never held back, not even behind a megabyte that holds the
-whole budget while it is decoded. Large ones take turns instead of all
-decoding at once: with 64 clients sending batches of 100 signals (60 kB each), RSS went from
-64 to 57 MiB and p99 from 1.4 s to 0.5-0.7 s under wrk, at the same throughput.
+whole budget while it is decoded. Large ones take turns instead of all decoding at once:
+with many clients sending batches, that lowered both RSS and p99 at the same throughput
+(measured: bench/results/measurements.md#body-budget).
 """
 
 from __future__ import annotations

@@ -186,7 +186,8 @@ class RequestPath:
             await self.budget.wait_for_turn(share)
         try:
             if len(body) > OFF_LOOP_BYTES:
-                # A megabyte of [{},{},...] takes half a second to decode: in a thread that
+                # A megabyte of [{},{},...] is slow to decode
+                # (measured: bench/results/measurements.md#decode-off-loop): in a thread that
                 # gives up the GIL now and then, the event loop serves everyone else in
                 # between; the body budget lets one such body in at a time.
                 verdict = await run_in_threadpool(_judge, vendor, intake, tenant, body)
