@@ -328,7 +328,7 @@ class Upstream:
         finally:
             await response.aclose()
         kept = [(k.lower(), v) for k, v in response.headers.items() if k.lower() in PASSED_BACK]
-        return response.status_code, kept, bytes(received)
+        return response.status_code, kept, bytes(received[:MAX_UPSTREAM_BODY_BYTES])
 
     def _http(self) -> httpx.AsyncClient:
         """The calls' client (a pool of connections to each upstream), made at the first
