@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import psycopg
@@ -482,11 +482,8 @@ RETURNING event_ids
 _CHANNEL = "mockserver_changes"
 NOTICE_POLL_SECONDS = 0.05  # how often the listening thread looks up to see if it should stop
 _MAX_LISTED_IDS = 500  # a NOTIFY payload holds 8,000 bytes: more ids travel as a range
-_SELECT_AS_EVENT = (
-    'SELECT id, vendor, endpoint, type, namespace, tenant, "user", session, query, query_id, '
-    "items, position, timestamp_ms, payload, request_id, received_at, page, revenue, warnings, "
-    "query_link FROM events"
-)
+_EVENT_FIELDS = tuple(f.name for f in fields(Event))
+_SELECT_AS_EVENT = "SELECT id, " + ", ".join(f'"{n}"' for n in _EVENT_FIELDS) + " FROM events"
 
 
 def _notify_others(cursor: psycopg.Cursor[Any], notice: dict[str, Any]) -> None:
@@ -499,13 +496,6 @@ def _notify_others(cursor: psycopg.Cursor[Any], notice: dict[str, Any]) -> None:
         if key in notice:
             notice[key] = notice[key][:_MAX_LISTED_IDS]
     cursor.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, json.dumps(notice)))
-
-
-_EVENT_FIELDS = (
-    "vendor", "endpoint", "type", "namespace", "tenant", "user", "session", "query", "query_id",
-    "items", "position", "timestamp_ms", "payload", "request_id", "received_at", "page",
-    "revenue", "warnings", "query_link",
-)  # fmt: skip
 
 
 def _event(row: Sequence[Any]) -> Event:
