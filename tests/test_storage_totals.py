@@ -518,3 +518,56 @@ def test_a_neuralens_search_in_one_batch_is_at_its_earliest_view_and_keeps_its_c
     assert counts["top_queries"] == [("sofa", 1, 1)]
     assert quiet_store.analytics(AnalyticsQuery(since_ms=T0 + 7 * MINUTE))["searches"] == 0
     assert quiet_store.analytics(AnalyticsQuery(since_ms=T0 + 5 * MINUTE))["searches"] == 1
+
+
+def folded_one_by_one(store: SqliteStore, *batches: list[Event]) -> dict[str, Any]:
+    """Each batch stored and folded before the next; the totals' counts, held to the counts
+    from the events."""
+    for batch in batches:
+        store.add(batch)
+        store.fold_analytics()
+    counts = store.analytics(AnalyticsQuery())
+    assert counted(dict(counts)) == counted(store.analytics_from_events(AnalyticsQuery()))
+    return counts
+
+
+def test_a_lucidworks_search_keeps_its_first_signal_across_folds(quiet_store: SqliteStore) -> None:
+    """q1 "sofa" at 5, clicked in a later fold, signalled again as "lamp" at 10 (later: not its
+    query), then as "desk" at 1 (earlier: now it is)."""
+    counts = folded_one_by_one(
+        quiet_store,
+        [lucidworks(5, "query", "u", "q1", "sofa")],
+        [lucidworks(6, "click", "u", "q1")],
+        [lucidworks(10, "query", "u", "q1", "lamp")],
+    )
+    assert counts["top_queries"] == [("sofa", 1, 1)]
+    counts = folded_one_by_one(quiet_store, [lucidworks(1, "query", "u", "q1", "desk")])
+    assert counts["top_queries"] == [("desk", 1, 1)]
+
+
+def test_a_lucidworks_search_moves_with_its_session_when_a_late_event_joins_two(
+    quiet_store: SqliteStore,
+) -> None:
+    """u's add-to-cart at 60 is folded first (session 1), its search at 0 next (session 2: 60
+    minutes is past the 40-minute gap); a view at 30 joins them into session 1, and the
+    search, now in it, was followed by the add-to-cart."""
+    counts = folded_one_by_one(
+        quiet_store,
+        [lucidworks(60, "cartadd", "u")],
+        [lucidworks(0, "query", "u", "q1", "sofa")],
+    )
+    assert (counts["sessions"], counts["searches"], counts["carted"]) == (2, 1, 0)
+    counts = folded_one_by_one(quiet_store, [lucidworks(30, "click", "u")])
+    assert (counts["sessions"], counts["searches"], counts["carted"]) == (1, 1, 1)
+
+
+def test_a_vendor_without_declared_analytics_is_counted_and_never_split_into_sessions(
+    quiet_store: SqliteStore,
+) -> None:
+    """Events of a vendor the store was given no declaration for: counted by type, never a
+    search or a click, and a user's events are one session however far apart."""
+    other = [replace(neuralens(m, "tap"), vendor="other", page=None) for m in (0, 120, 600)]
+    counts = folded_one_by_one(quiet_store, other)
+    assert (counts["events"], counts["sessions"], counts["searches"], counts["clicks"]) == (
+        3, 1, 0, 0,
+    )  # fmt: skip
