@@ -67,7 +67,7 @@ ACME_EVENTS = [
     acme(1, "search", query="desk", query_id="a1"),  # the same search, signalled again
     acme(2, "search", query="lamp", query_id="a2", items=()),  # no results
     acme(3, "select", query_id="a1", position=2),
-    acme(4, "basket"),
+    acme(4, "basket", revenue=99.0),  # not a purchase: its revenue is not counted
     acme(5, "order", revenue=30.0),
     acme(60, "search", query="sofa", query_id="a3", session="S2"),
 ]
@@ -128,3 +128,39 @@ def test_the_totals_answer_what_the_events_do_for_declared_vendors(store: Store)
     for query in (AnalyticsQuery(), AnalyticsQuery(vendor="acme"), AnalyticsQuery(vendor="zeta")):
         from_events = store.analytics_from_events(query)  # type: ignore[attr-defined]
         assert counted(store.analytics(query)) == counted(from_events)
+
+
+def test_declared_names_are_quoted_as_sql_text(tmp_path: Path) -> None:
+    """A vendor and event types with a quote in them are read as declared."""
+    quoted = VendorAnalytics(
+        vendor="o'brien", session_gap_ms=MINUTE, clicks=("it's",), cart_adds=(),
+        purchases=("paid'",), search_by="query_id", search_types=("q'",),
+    )  # fmt: skip
+    store = SqliteStore(str(tmp_path / "m.db"), (quoted,))
+    try:
+        store.add(
+            [
+                event("o'brien", 0, "q'", query="sofa", query_id="x", user="u"),
+                event("o'brien", 1, "it's", query_id="x", user="u", position=3),
+                event("o'brien", 2, "paid'", user="u", revenue=5.0),
+            ]
+        )
+        counts = store.analytics(AnalyticsQuery())
+        assert figures(counts)["clicks"] == 1
+        assert (counts["searches"], counts["clicked"], counts["revenue"]) == (1, 1, 5.0)
+    finally:
+        store.close()
+
+
+def test_a_store_given_no_declarations_counts_events_and_finds_no_searches(tmp_path: Path) -> None:
+    """Without declarations (a store opened outside the app): events counted by type, each
+    user one session, no search, click or purchase; both ways to the counts agree."""
+    store = SqliteStore(str(tmp_path / "m.db"))
+    try:
+        store.add(ACME_EVENTS + ZETA_EVENTS)
+        counts = store.analytics(AnalyticsQuery())
+        assert (counts["events"], counts["sessions"], counts["searches"]) == (12, 2, 0)
+        assert (counts["clicks"], counts["purchases"], counts["revenue"]) == (0, 0, None)
+        assert counted(counts) == counted(store.analytics_from_events(AnalyticsQuery()))
+    finally:
+        store.close()

@@ -38,6 +38,9 @@ class Dialect:
     text_order: str = "{}"  # ORDER BY text byte by byte, whatever the database's locale
     cast_to_float: str = "{}"  # summing integers near 2**63 without overflowing
     temp_schema: str = "temp"
+    exact: str = "{}"  # a difference of two int64 times, without overflowing
+    integer_key: str = "INTEGER"  # a table's own integer key (SQLite: the rowid itself)
+    without_rowid: str = " WITHOUT ROWID"  # after a table keyed by its columns (SQLite)
     # received_at text {} seconds earlier, as received_at is written (ISO, microseconds)
     earlier: str = "strftime('%Y-%m-%dT%H:%M:%f', {column}, '-{seconds} seconds')"
 
@@ -119,6 +122,9 @@ POSTGRES = Dialect(
     text_order='({}) COLLATE "C"',
     cast_to_float="{}::float8",
     temp_schema="pg_temp",
+    exact="CAST({} AS NUMERIC)",  # bigint overflows (SQLite moves to floating point)
+    integer_key="BIGINT",
+    without_rowid="",
     earlier=(
         "to_char(rtrim({column}, 'Z')::timestamp - interval '{seconds} seconds', "
         "'YYYY-MM-DD\"T\"HH24:MI:SS.US')"

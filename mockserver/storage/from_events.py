@@ -158,12 +158,10 @@ class FromEvents:
         d, s = dialect, semantics
         self.dialect, self.semantics = d, s
         self.event_time = EVENT_TIME.format(received_ms=d.received_ms)
-        # Two int64 times far apart overflow PostgreSQL's bigint (SQLite moves to floats).
-        exact = "{}" if d.name == "sqlite" else "CAST({} AS NUMERIC)"
         self._events = _EVENTS.format(
             temporary=d.temporary, event_time=self.event_time, compared_query=compared_query(d),
-            flags=flags(s), exact_t=exact.format("t"), gap=s.gap(), timed=_TIMED,
-            exact_lag=exact.format("lag(t) OVER by_user"), where="{where}",
+            flags=flags(s), exact_t=d.exact.format("t"), gap=s.gap(), timed=_TIMED,
+            exact_lag=d.exact.format("lag(t) OVER by_user"), where="{where}",
         )  # fmt: skip
         self._sessions = d.sql(_SESSIONS.format(temporary=d.temporary))
         self._searches = d.sql(_SEARCHES.format(temporary=d.temporary))

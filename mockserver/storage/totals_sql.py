@@ -112,11 +112,7 @@ class Writer(Protocol):
 
 
 def create_tables(dialect: Dialect) -> str:
-    sqlite = dialect.name == "sqlite"
-    return TABLES.format(
-        without_rowid=" WITHOUT ROWID" if sqlite else "",
-        integer_key="INTEGER" if sqlite else "BIGINT",  # SQLite: the rowid itself
-    )
+    return TABLES.format(without_rowid=dialect.without_rowid, integer_key=dialect.integer_key)
 
 
 class Totals:
@@ -290,8 +286,8 @@ WHERE """
         clauses = [sql for name, sql in filters.items() if getattr(query, name) is not None]
         params = reading_params(query)
 
-        def where(*more: str) -> str:
-            return "WHERE " + " AND ".join([*clauses, *more]) if [*clauses, *more] else ""
+        def where(*more: str) -> str:  # each statement has a condition of its own
+            return "WHERE " + " AND ".join([*clauses, *more])
 
         def rows(sql: str) -> list[Any]:
             return list(conn.execute(d.sql(sql), params).fetchall())
