@@ -101,6 +101,8 @@ def m003_the_headers_of_accepted_requests(db: Database) -> None:
 
 @migrations()
 def m004_the_page_and_revenue_the_analytics_read(db: Database) -> None:
+    # History, never edited: the only place in storage/ that names a vendor. Today each
+    # vendor's module fills page and revenue in, and its SPEC says what they mean.
     db.table("events").add_column("page", str)
     db.table("events").add_column("revenue", float)
     db.execute(
