@@ -69,7 +69,8 @@ ACME_EVENTS = [
     acme(3, "select", query_id="a1", position=2),
     acme(4, "basket", revenue=99.0),  # not a purchase: its revenue is not counted
     acme(5, "order", revenue=30.0),
-    acme(60, "search", query="sofa", query_id="a3", session="S2"),
+    # u1 again 3 minutes later, under the gap, but in another session by its session id
+    acme(8, "search", query="sofa", query_id="a3", session="S2"),
 ]
 
 
@@ -140,7 +141,7 @@ def test_declared_names_are_quoted_as_sql_text(tmp_path: Path) -> None:
     try:
         store.add(
             [
-                event("o'brien", 0, "q'", query="sofa", query_id="x", user="u"),
+                event("o'brien", 0, "q'", query="sofa", query_id="x", user="u", items=()),
                 event("o'brien", 1, "it's", query_id="x", user="u", position=3),
                 event("o'brien", 2, "paid'", user="u", revenue=5.0),
             ]
@@ -148,19 +149,29 @@ def test_declared_names_are_quoted_as_sql_text(tmp_path: Path) -> None:
         counts = store.analytics(AnalyticsQuery())
         assert figures(counts)["clicks"] == 1
         assert (counts["searches"], counts["clicked"], counts["revenue"]) == (1, 1, 5.0)
+        # no product named, but a search with no results is not declared for this vendor
+        assert counts["zero_result_queries"] == []
     finally:
         store.close()
 
 
-def test_a_store_given_no_declarations_counts_events_and_finds_no_searches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def test_a_store_given_no_declarations_counts_events_and_finds_no_searches(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
     """Without declarations (a store opened outside the app): events counted by type, each
     user one session, no search, click or purchase; both ways to the counts agree."""
-    store = SqliteStore(str(tmp_path / "m.db"))
+    if kind == "sqlite":
+        store: Store = SqliteStore(str(tmp_path / "m.db"))
+    else:
+        store = open_store(request.getfixturevalue("postgres_url"), ())
+        store.reset()
     try:
         store.add(ACME_EVENTS + ZETA_EVENTS)
         counts = store.analytics(AnalyticsQuery())
         assert (counts["events"], counts["sessions"], counts["searches"]) == (12, 2, 0)
         assert (counts["clicks"], counts["purchases"], counts["revenue"]) == (0, 0, None)
-        assert counted(counts) == counted(store.analytics_from_events(AnalyticsQuery()))
+        from_events = store.analytics_from_events(AnalyticsQuery())  # type: ignore[attr-defined]
+        assert counted(counts) == counted(from_events)
     finally:
         store.close()
