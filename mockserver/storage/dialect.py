@@ -97,9 +97,10 @@ SQLITE = Dialect(
     elements="json_each({column}) AS {alias}",
     field="json_extract({alias}.value, '$.{key}')",
     element_text="{alias}.value",
+    unindexed="+",
     # SQLite's LIKE folds ASCII letters by itself: faster than instr(lower(...))
     # (measured: bench/results/measurements.md#sqlite-like).
-    unindexed="+",
+    like_needle="{}",
 )
 POSTGRES = Dialect(
     name="postgres",
