@@ -354,6 +354,9 @@ def test_the_demo_fills_a_week_with_some_mistakes_goes_live_and_stops_with_its_s
         [sys.executable, "-m", "mockserver", "demo", "--port", "0", "--db",
          str(tmp_path / "demo.db"), "--sessions", "40", "--rate", "10"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=to_group,
+        # A runner started in the background (nohup, &) ignores SIGINT, and a child inherits
+        # that; the demo, as a terminal starts it, does not.
+        preexec_fn=_sigint_as_in_a_terminal,
     )  # fmt: skip
     try:
         assert demo.stdout is not None
@@ -396,6 +399,10 @@ def test_the_demo_fills_a_week_with_some_mistakes_goes_live_and_stops_with_its_s
         for pipe in (demo.stdout, demo.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("command", ["simulate", "demo"])
