@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from mockserver.storage.base import LAST_POSITION, AnalyticsQuery
 from mockserver.storage.dialect import Dialect
 from mockserver.storage.from_events import (
+    EVENT_TIME,
     QUERY_FIGURES,
     compared_query,
     event_counts,
@@ -121,7 +122,7 @@ class Totals:
     def __init__(self, dialect: Dialect, semantics: Semantics, writer: Writer) -> None:
         d, s = dialect, semantics
         self.dialect, self.semantics, self.writer = d, s, writer
-        self.event_time = f"coalesce(timestamp_ms, {d.received_ms})"
+        self.event_time = EVENT_TIME.format(received_ms=d.received_ms)
         minute = d.floor_div(self.event_time, str(MINUTE_MS))
         purchases = f" FILTER (WHERE {s.purchases})"
         self._fold_counts = f"""
