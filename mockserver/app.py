@@ -25,7 +25,7 @@ from mockserver.vendors.faults import RULE_TARGETS, FaultInjector
 from mockserver.vendors.recorder import Recorder
 from mockserver.vendors.registry import ANALYTICS, VENDORS
 from mockserver.vendors.request_path import FaultSeam, RequestPath
-from mockserver.vendors.routes import VendorRoutes
+from mockserver.vendors.routes import VendorLane, VendorRoutes
 from mockserver.vendors.upstream import Upstream, parse_upstreams
 
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -107,6 +107,9 @@ def create_app(
                 if owned_store:
                     store.close()
 
+    lane = VendorLane(
+        [spec.build(contracts, settings) for spec in VENDORS], request_path, PREFIX, SITE_PATHS
+    )
     app = Starlette(
         # Only /_mock paths (and a browser's GET / and /favicon.ico) reach the router:
         # VendorRoutes answers every other path.
@@ -115,17 +118,10 @@ def create_app(
             *inspect_routes,
             Route("/{path:path}", inspection_not_found, methods=ALL),
         ],
-        middleware=[
-            Middleware(
-                VendorRoutes,
-                vendors=[spec.build(contracts, settings) for spec in VENDORS],
-                request_path=request_path,
-                passthrough_prefix=PREFIX,
-                cors_origins=settings.cors_origins,
-                site_paths=SITE_PATHS,
-            )
-        ],
+        middleware=[Middleware(VendorRoutes, lane=lane, cors_origins=settings.cors_origins)],
         lifespan=lifespan,
         exception_handlers={StoreUnavailable: store_unavailable},
     )
+    # The server's HTTP protocol serves the common vendor request itself (http11.py)
+    app.state.vendor_lane = lane
     return app

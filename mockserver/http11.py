@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import struct
-from typing import Any
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.utils import get_client_addr
 
 HEADER_TIMEOUT_SECONDS = 10.0
 ENDS_AT_SHUTDOWN = "mockserver.ends_at_shutdown"  # a scope key an endless response sets
@@ -63,12 +67,66 @@ class Connection:
         self._transport.close()
 
 
+class LaneReply(Protocol):
+    """A complete reply: status, headers (lower-case names, a content-length among them) and
+    body. Equal replies give equal bytes: they are encoded once (``_encoded``)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> tuple[tuple[bytes, bytes], ...]: ...
+    @property
+    def body(self) -> bytes: ...
+
+
+LaneHandler = Callable[[bytes], Awaitable[LaneReply | None]]
+
+
+class Lane(Protocol):
+    """Requests served from their parts, without ASGI (``vendors/routes.py``'s VendorLane)."""
+
+    @property
+    def max_body(self) -> int:
+        """The largest body (a Content-Length) that ``claim`` is asked about."""
+
+    def claim(
+        self, method: str, path: str, raw_headers: Sequence[tuple[bytes, bytes]], query: bytes
+    ) -> LaneHandler | None:
+        """The handler of this request, given its whole body; None: the app serves it."""
+
+
+LANE_ATTRIBUTE = "vendor_lane"  # where create_app leaves its Lane, in the app's state
+_ENCODED_REPLIES = 256  # equal replies are encoded once: at most this many are kept
+_INTERNAL_ERROR = b"".join(
+    (
+        STATUS_LINE[500],
+        b"content-type: text/plain; charset=utf-8\r\ncontent-length: 21\r\n",
+        b"connection: close\r\n\r\nInternal Server Error",
+    )
+)
+_log = logging.getLogger("mockserver.http")
+
+
+def lane_of(app: Any) -> Lane | None:
+    """The lane of a create_app app, under whatever middleware uvicorn wrapped it in."""
+    for _ in range(8):
+        state = getattr(app, "state", None)
+        lane = getattr(state, LANE_ATTRIBUTE, None) if state is not None else None
+        if lane is not None:
+            return lane  # type: ignore[no-any-return]
+        app = getattr(app, "app", None)
+        if app is None:
+            return None
+    return None
+
+
 class GoLikeHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         # the parser of the body of a request whose Upgrade is ignored, while it is read
         self._upgrade_body: httptools.HttpRequestParser | None = None
+        self._lane = lane_of(self.app)
 
     def shutdown(self) -> None:
         scope = getattr(self, "scope", None)
@@ -90,7 +148,8 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
-        super().on_headers_complete()
+        if self._lane is None or not self._take_into_lane(self._lane):
+            super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
@@ -132,7 +191,18 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
 
+    def on_body(self, body: bytes) -> None:
+        cycle: Any = self.cycle  # uvicorn's RequestResponseCycle, or a LaneCycle in its slot
+        if type(cycle) is LaneCycle:
+            cycle.chunks.append(body)
+            return
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
+        cycle: Any = self.cycle
+        if type(cycle) is LaneCycle:
+            cycle.body_complete()
+            return
         framing = self._body_framing()
         if self.parser.should_upgrade() and not self._should_upgrade() and framing:
             # llhttp ends the message here, body unread: a second parser reads it, from a
@@ -168,6 +238,148 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             if name == b"content-length" and value.strip().isdigit() and int(value) > 0:
                 return b"Content-Length: " + value.strip()
         return b""
+
+    # -- the lane: a vendor request served without ASGI -----------------------------------
+
+    def _take_into_lane(self, lane: Lane) -> bool:
+        """Hand this request to the lane if its framing is plain and the lane claims it;
+        uvicorn's way (ASGI) takes every other request."""
+        parser = self.parser
+        if parser.should_upgrade() or self.expect_100_continue or self.limit_concurrency:
+            return False
+        length = 0
+        for name, value in self.headers:
+            if name == b"content-length":
+                if not value.isdigit() or length:
+                    return False  # llhttp refuses the malformed ones; a repeat is the app's
+                length = int(value)
+            elif name == b"transfer-encoding":
+                return False
+        if length > lane.max_body:
+            return False
+        method = parser.get_method().decode("ascii")
+        if method == "HEAD":
+            return False  # its reply has no body: uvicorn's send knows
+        url = httptools.parse_url(self.url)
+        path = url.path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        handler = lane.claim(method, path, self.headers, url.query or b"")
+        if handler is None:
+            return False
+        http_version = parser.get_http_version()
+        keep_alive = http_version != "1.0" and parser.should_keep_alive()
+        cycle = LaneCycle(self, handler, method, path, http_version, keep_alive)
+        previous, self.cycle = self.cycle, cycle  # type: ignore[assignment]
+        if previous is None or previous.response_complete:
+            self._start_asgi_task(cycle, self.app)  # type: ignore[arg-type]
+        else:  # a pipelined request: uvicorn starts it when the one before is answered
+            self.flow.pause_reading()
+            self.pipeline.appendleft((cycle, self.app))  # type: ignore[arg-type]
+        return True
+
+    def _send_lane_reply(self, cycle: LaneCycle, reply: LaneReply | None) -> None:
+        transport = self.transport
+        if reply is None:  # a fault broke the connection itself (one set mid-request)
+            transport.close()
+        elif not transport.is_closing():
+            transport.write(self._encoded(reply, cycle.keep_alive))
+            if self.access_log:
+                self.access_logger.info(
+                    '%s - "%s %s HTTP/%s" %d', get_client_addr(self.scope), cycle.method,
+                    cycle.path, cycle.http_version, reply.status,
+                )  # fmt: skip
+        cycle.response_complete = True
+        if not cycle.keep_alive or reply is None:
+            transport.close()
+        self.on_response_complete()
+
+    def _encoded(self, reply: LaneReply, keep_alive: bool) -> bytes:
+        """The reply's bytes, with the server's default headers (Date, Server) as uvicorn
+        sends them; encoded once for equal replies (an accepted request's is always the same)
+        until the Date changes, once a second."""
+        defaults = self.server_state.default_headers
+        cache = _encoded_replies
+        if cache.get(_DEFAULTS) is not defaults or len(cache) > _ENCODED_REPLIES:
+            cache.clear()
+            cache[_DEFAULTS] = defaults
+        key = (reply, keep_alive)
+        encoded = cache.get(key)
+        if encoded is None:
+            parts = [STATUS_LINE[reply.status]]
+            for name, value in (*defaults, *reply.headers):
+                parts += (name, b": ", value, b"\r\n")
+            if not keep_alive:
+                parts.append(b"connection: close\r\n")
+            parts += (b"\r\n", reply.body)
+            encoded = cache[key] = b"".join(parts)
+        return encoded
+
+
+_DEFAULTS = object()  # the key of the default headers the encoded replies were made with
+_encoded_replies: dict[object, Any] = {}
+
+
+class LaneCycle:
+    """One lane request in the slot uvicorn keeps for a request's cycle (``self.cycle``), so
+    that uvicorn's pipelining, keep-alive, disconnection and shutdown treat it as their own:
+    it has the attributes and the ``run_asgi`` they use."""
+
+    __slots__ = (
+        "_waiter", "chunks", "disconnected", "handler", "http_version", "keep_alive", "method",
+        "more_body", "path", "protocol", "response_complete",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        protocol: GoLikeHttpToolsProtocol,
+        handler: LaneHandler,
+        method: str,
+        path: str,
+        http_version: str,
+        keep_alive: bool,
+    ) -> None:
+        self.protocol = protocol
+        self.handler = handler
+        self.method = method
+        self.path = path
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.chunks: list[bytes] = []
+        self.more_body = True
+        self.response_complete = False
+        self.disconnected = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def message_event(self) -> LaneCycle:
+        return self  # uvicorn sets it when the connection is lost
+
+    def set(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def body_complete(self) -> None:
+        self.more_body = False
+        self.set()
+
+    async def run_asgi(self, app: object) -> None:
+        """Serve the request once its body is in (the name is uvicorn's, which calls it to
+        start a pipelined request)."""
+        while self.more_body and not self.disconnected:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        if self.disconnected:
+            return  # nothing was read in full, so nothing is recorded; nobody to answer
+        protocol = self.protocol
+        try:
+            reply = await self.handler(b"".join(self.chunks))
+        except Exception:
+            _log.exception("Exception serving %s %s", self.method, self.path)
+            self.keep_alive = False
+            protocol.transport.write(_INTERNAL_ERROR)
+            reply = None
+        protocol._send_lane_reply(self, reply)
 
 
 class _UpgradeBody:

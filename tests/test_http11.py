@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
+import re
 import textwrap
 
 import pytest
@@ -50,6 +51,8 @@ def test_the_private_methods_http11_calls_are_still_there() -> None:
         "send_400_response",
         "on_body",
         "shutdown",
+        "_start_asgi_task",
+        "on_response_complete",
     ):
         assert callable(getattr(HttpToolsProtocol, name, None)), name
 
@@ -63,6 +66,28 @@ def test_the_protocol_and_cycle_attributes_http11_reads_are_still_set() -> None:
     cycle_init = inspect.getsource(RequestResponseCycle.__init__)
     for name in ("self.more_body", "self.message_event", "self.keep_alive"):
         assert name in cycle_init, name
+
+
+def test_the_lane_cycle_has_what_uvicorn_asks_of_a_request_cycle() -> None:
+    # http11.LaneCycle sits in uvicorn's cycle slot: uvicorn starts it (pipelined) with
+    # run_asgi, marks it disconnected, sets its message_event, and asks response_complete
+    # and keep_alive of it. These are the only cycle members uvicorn's protocol touches.
+    protocol = inspect.getsource(HttpToolsProtocol)
+    touched = set(re.findall(r"\bcycle\.(\w+)", protocol))
+    assert touched <= {
+        "run_asgi", "disconnected", "message_event", "response_complete", "keep_alive", "body",
+        "more_body",
+    }, touched  # fmt: skip
+    lane_cycle = (*http11.LaneCycle.__slots__, "message_event", "run_asgi")
+    for name in touched - {"body"}:  # uvicorn's on_body: http11 answers a lane cycle's itself
+        assert name in lane_cycle, name
+    assert "cycle.run_asgi(app)" in inspect.getsource(HttpToolsProtocol._start_asgi_task)
+    assert "self.pipeline.pop()" in inspect.getsource(HttpToolsProtocol.on_response_complete)
+    init = inspect.getsource(HttpToolsProtocol.__init__)
+    for name in ("self.pipeline", "self.flow", "self.access_log", "self.limit_concurrency"):
+        assert name in init, name
+    assert "self.expect_100_continue = True" in inspect.getsource(HttpToolsProtocol.on_header)
+    assert "default_headers" in inspect.getsource(HttpToolsProtocol.send_400_response)
 
 
 def test_the_protocol_mockserver_serves_with_extends_uvicorns() -> None:

@@ -15,7 +15,7 @@ from mockserver.vendors.intake import ClientDisconnected, Intake
 from mockserver.vendors.registry import SERVED, VENDORS
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.request_path import RequestPath
-from mockserver.vendors.routes import NAMESPACE_PREFIX, VendorRoutes
+from mockserver.vendors.routes import NAMESPACE_PREFIX, VendorLane, VendorRoutes
 
 SERVED_REPLY = Reply(299)
 NOT_FOUND_REPLY = Reply(298)
@@ -23,6 +23,8 @@ NOT_FOUND_REPLY = Reply(298)
 
 class Path_:
     """A RequestPath that keeps what it was asked to serve, and answers ``outcome``."""
+
+    max_body_bytes = 1024 * 1024
 
     def __init__(self, outcome: Reply | Exception | None = SERVED_REPLY) -> None:
         self.outcome = outcome
@@ -58,13 +60,13 @@ class Inner:
 def _routes(contracts: Contracts, path: Path_) -> tuple[VendorRoutes, Inner]:
     inner = Inner()
     vendors = [spec.build(contracts, Settings()) for spec in VENDORS]
-    routes = VendorRoutes(
-        inner,
+    lane = VendorLane(
         vendors,
         cast(RequestPath, path),
         passthrough_prefix="/_mock",
         site_paths=("/", "/favicon.ico"),
     )
+    routes = VendorRoutes(inner, lane)
     return routes, inner
 
 

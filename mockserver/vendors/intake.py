@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from mockserver import jsontext
 from mockserver.events import new_request_id, utc_now
@@ -119,10 +119,6 @@ def _prefix(value: str) -> str:
     return f"{value[:STORED_HEADER_CHARS]}… ({len(value)} characters in all)"
 
 
-def header_bytes(scope: Scope) -> int:
-    return sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-
-
 def is_known(secret: str, allowed: Collection[str]) -> bool:
     """Any non-empty secret when none are configured; else one of them (constant-time compare)."""
     if not allowed:
@@ -164,23 +160,59 @@ class Intake:
         namespace: str | None = None,
         signal_store: str | None = None,
     ) -> Intake:
+        raw_headers = scope["headers"]
+        return cls.from_parts(
+            scope["method"],
+            {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)},
+            raw_headers,
+            scope.get("query_string", b""),
+            vendor,
+            endpoint,
+            namespace,
+            signal_store,
+            receive,
+            scope.get(CONNECTION),
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        method: str,
+        headers: Mapping[str, str],
+        raw_headers: Sequence[tuple[bytes, bytes]],
+        query: bytes,
+        vendor: str | None,
+        endpoint: str,
+        namespace: str | None = None,
+        signal_store: str | None = None,
+        receive: Receive | None = None,
+        connection: Connection | None = None,
+    ) -> Intake:
+        """``headers``: ``raw_headers`` decoded, the first of repeated names kept. Without
+        ``receive``, the body was read already (the server's vendor lane)."""
         return cls(
-            method=scope["method"],
-            headers={
-                k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])
-            },
-            receive=receive,
+            method=method,
+            headers=headers,
+            receive=_read_already if receive is None else receive,
             vendor=vendor,
             endpoint=endpoint,
             namespace=DEFAULT_NAMESPACE if namespace is None else namespace,
             signal_store=signal_store,
             request_id=new_request_id(),
             received_at=utc_now(),
-            header_bytes=header_bytes(scope),
-            connection=scope.get(CONNECTION),
-            raw_headers=scope["headers"],
-            query=scope.get("query_string", b"").decode("latin-1"),
+            header_bytes=header_bytes(raw_headers),
+            connection=connection,
+            raw_headers=raw_headers,
+            query=query.decode("latin-1"),
         )
+
+
+def header_bytes(raw_headers: Sequence[tuple[bytes, bytes]]) -> int:
+    return sum(len(name) + len(value) + 4 for name, value in raw_headers)
+
+
+async def _read_already() -> Message:
+    raise RuntimeError("this request's body was read by the server: nothing is left to receive")
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

@@ -180,6 +180,29 @@ class RequestPath:
             return await self._refuse(vendor, intake, Refusal(413, [error], closing), tenant)
         if judged is not None:
             judged.body = body
+        return await self._serve_body(vendor, intake, tenant, body, judged)
+
+    async def serve_read(self, vendor: VendorEndpoint, intake: Intake, body: bytes) -> Reply:
+        """The reply to a request whose body the server read already (the vendor lane of
+        http11.py): served as ``handle`` serves it, but for the fault seam and the upstream,
+        which the lane leaves to ``handle``. ``body`` is at most ``max_body_bytes``."""
+        try:
+            tenant = vendor.tenant(intake)
+            early = _refusal_before_the_body(vendor, intake)
+            if early is not None:
+                return await self._refuse(vendor, intake, early, tenant)
+            return await self._serve_body(vendor, intake, tenant, body)
+        except StoreUnavailable as exc:
+            return vendor.error_reply(503, [_unstored(exc)], None)
+
+    async def _serve_body(
+        self,
+        vendor: VendorEndpoint,
+        intake: Intake,
+        tenant: str | None,
+        body: bytes,
+        judged: Judged | None = None,
+    ) -> Reply:
         # Admitted once read: a slow upload holds no share while it trickles in.
         share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
