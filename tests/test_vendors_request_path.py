@@ -19,13 +19,19 @@ from mockserver.validation import Contracts
 from mockserver.vendors import request_path as request_path_module
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
-from mockserver.vendors.intake import MAX_HEADER_BYTES, Intake
+from mockserver.vendors.intake import (
+    HEAD_BYTES_KEPT,
+    HEADS_KEPT,
+    MAX_HEADER_BYTES,
+    Intake,
+    decode_headers,
+)
 from mockserver.vendors.lucidworks import LucidworksSignals
 from mockserver.vendors.neuralens import NeuralensEvents
 from mockserver.vendors.recorder import Recorder
-from mockserver.vendors.registry import ANALYTICS, SERVED
+from mockserver.vendors.registry import ANALYTICS, SERVED, VENDORS
 from mockserver.vendors.reply import Reply
-from mockserver.vendors.request_path import RequestPath
+from mockserver.vendors.request_path import Heads, RequestPath
 from mockserver.vendors.upstream import Upstream
 from tests.conftest import (
     LUCIDWORKS_HEADERS,
@@ -481,3 +487,56 @@ def test_a_large_body_waits_its_turn_while_others_hold_the_body_budget(
         return reply.status
 
     assert asyncio.run(main()) == 200
+
+
+def _intake(headers: dict[str, str], method: str = "POST") -> Intake:
+    raw = tuple((k.lower().encode(), v.encode("latin-1")) for k, v in headers.items())
+    return Intake.from_parts(
+        method, decode_headers(raw), raw, b"", "lucidworks", "/retail/signals/click"
+    )
+
+
+def _lucidworks(contracts: Contracts) -> VendorEndpoint:
+    return next(s for s in VENDORS if s.name == "lucidworks").build(contracts, Settings())
+
+
+def test_a_head_seen_again_is_judged_as_before_and_a_changed_header_anew(
+    contracts: Contracts,
+) -> None:
+    heads, vendor = Heads(), _lucidworks(contracts)
+    good = heads.of(vendor, _intake(LUCIDWORKS_HEADERS))
+    assert good.after_the_body is None
+    assert good.header_errors == ()
+    assert heads.of(vendor, _intake(LUCIDWORKS_HEADERS)) is good
+    bearer = heads.of(vendor, _intake({**LUCIDWORKS_HEADERS, "Authorization": "Bearer t"}))
+    assert bearer.after_the_body is not None
+    assert [e.rule for e in bearer.after_the_body.errors] == ["token-format"]
+    get = heads.of(vendor, _intake(LUCIDWORKS_HEADERS, method="GET"))
+    assert get.refusal is not None
+    assert get.refusal.status == 405
+    hosted = heads.of(vendor, _intake({**LUCIDWORKS_HEADERS, "Host": "store-7.localhost:80"}))
+    assert (good.tenant, hosted.tenant) == ("default", "store-7")
+
+
+def test_heads_kept_are_bounded_in_number_and_size(contracts: Contracts) -> None:
+    heads, vendor = Heads(), _lucidworks(contracts)
+    for n in range(HEADS_KEPT + 10):
+        heads.of(vendor, _intake({**LUCIDWORKS_HEADERS, "X-N": str(n)}))
+        assert len(heads._known) <= HEADS_KEPT
+    heads = Heads()
+    large = _intake({**LUCIDWORKS_HEADERS, "X-Pad": "x" * HEAD_BYTES_KEPT})
+    assert heads.of(vendor, large).after_the_body is None
+    assert heads._known == {}
+
+
+def test_stored_headers_follow_each_requests_own_head(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "m.db"), ANALYTICS)
+    recorder = Recorder(GroupCommit(store), store.salt)
+    first = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-1"})
+    again = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-1"})
+    other = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-2"})
+    stored = [json.loads(recorder._stored_headers(i)) for i in (first, again, other)]
+    assert stored[0] == stored[1] != stored[2]
+    assert stored[0]["authorization"].startswith("hmac-sha256:")
+    assert "token-1" not in json.dumps(stored)
+    store.close()

@@ -19,6 +19,10 @@ class Routed(NamedTuple):
 
 
 class VendorEndpoint(ABC):
+    """``tenant``, ``auth_errors`` and ``header_errors`` read only the intake's head (its
+    method, endpoint, namespace, signal store and headers) and this endpoint's settings:
+    ``RequestPath`` works them out once for each distinct head (``request_path.Heads``)."""
+
     spec: VendorSpec
     accepted: Reply  # the reply to every accepted request: the same bytes each time
 
@@ -38,7 +42,7 @@ class VendorEndpoint(ABC):
 
     @abstractmethod
     def header_errors(self, intake: Intake, tenant: str | None) -> list[FieldError]:
-        """``tenant`` is ``self.tenant(intake)``, worked out once a request."""
+        """``tenant`` is ``self.tenant(intake)``."""
 
     @abstractmethod
     def validate(self, intake: Intake, body: bytes) -> Validated: ...

@@ -22,6 +22,11 @@ DEFAULT_NAMESPACE = "default"
 STORED_HEADER_CHARS = 2048
 # Go's net/http refuses more than http.DefaultMaxHeaderBytes (1 MiB) of headers with a 431.
 MAX_HEADER_BYTES = 1024 * 1024
+# What is worked out once for each distinct request head (headers decoded, credentials
+# fingerprinted, a vendor's header checks) is kept for this many heads of at most this size:
+# a client sends the same headers on every request; one that varies them costs a lookup.
+HEADS_KEPT = 1024
+HEAD_BYTES_KEPT = 8 * 1024  # kept, 1,024 larger ones could hold a gigabyte
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # A header whose name holds one of these is taken for a credential and stored only as a
 # fingerprint: Authorization, X-Neuralens-API-Key, Cookie, Set-Cookie, X-Api-Token,
@@ -163,7 +168,7 @@ class Intake:
         raw_headers = scope["headers"]
         return cls.from_parts(
             scope["method"],
-            {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)},
+            decode_headers(raw_headers),
             raw_headers,
             scope.get("query_string", b""),
             vendor,
@@ -187,6 +192,7 @@ class Intake:
         signal_store: str | None = None,
         receive: Receive | None = None,
         connection: Connection | None = None,
+        header_bytes: int | None = None,
     ) -> Intake:
         """``headers``: ``raw_headers`` decoded, the first of repeated names kept. Without
         ``receive``, the body was read already (the server's vendor lane)."""
@@ -200,7 +206,7 @@ class Intake:
             signal_store=signal_store,
             request_id=new_request_id(),
             received_at=utc_now(),
-            header_bytes=header_bytes(raw_headers),
+            header_bytes=_size(raw_headers) if header_bytes is None else header_bytes,
             connection=connection,
             raw_headers=raw_headers,
             query=query.decode("latin-1"),
@@ -209,6 +215,15 @@ class Intake:
 
 def header_bytes(raw_headers: Sequence[tuple[bytes, bytes]]) -> int:
     return sum(len(name) + len(value) + 4 for name, value in raw_headers)
+
+
+_size = header_bytes  # from_parts' parameter of that name hides the function
+
+
+def decode_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Names and values as text (latin-1, as HTTP/1.1 sends them); the first of repeated
+    names wins."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)}
 
 
 async def _read_already() -> Message:

@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
-from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, safe_headers
+from mockserver.vendors.intake import (
+    DEFAULT_NAMESPACE,
+    HEAD_BYTES_KEPT,
+    HEADS_KEPT,
+    Intake,
+    safe_headers,
+)
 from mockserver.vendors.registry import endpoint_name
 from mockserver.vendors.warning_log import WarningLog
 
@@ -30,14 +36,28 @@ class Recorder:
         self.writer = writer
         self.salt = salt  # the store's, for credential fingerprints
         self.warnings = WarningLog()
+        self._stored: dict[Sequence[tuple[bytes, bytes]], str] = {}
 
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
         the 2xx go out."""
-        headers = _dumps(safe_headers(intake.headers, self.salt))
+        headers = self._stored_headers(intake)
         await self.writer.write(events=events, headers=(intake.request_id, headers))
         if log.isEnabledFor(logging.WARNING):
             self.warnings.note(events, endpoint_name(intake.vendor, intake.endpoint))
+
+    def _stored_headers(self, intake: Intake) -> str:
+        """The headers as stored, JSON text: worked out once for each distinct head the
+        server's lane shares (a tuple), as RequestPath's heads are."""
+        head = intake.raw_headers
+        if type(head) is not tuple or intake.header_bytes > HEAD_BYTES_KEPT:
+            return _dumps(safe_headers(intake.headers, self.salt))
+        stored = self._stored.get(head)
+        if stored is None:
+            if len(self._stored) >= HEADS_KEPT:
+                self._stored.clear()
+            stored = self._stored[head] = _dumps(safe_headers(intake.headers, self.salt))
+        return stored
 
     async def attempt(
         self,

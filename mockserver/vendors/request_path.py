@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,8 @@ from mockserver.validation import FieldError
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import (
+    HEAD_BYTES_KEPT,
+    HEADS_KEPT,
     MAX_HEADER_BYTES,
     NAME_PATTERN,
     BodyTooLarge,
@@ -94,6 +96,7 @@ class RequestPath:
         self.max_body_bytes = max_body_bytes
         self.faults = faults
         self.upstream = upstream  # --upstream: the real service each request is forwarded to
+        self.heads = Heads()
 
     async def handle(self, vendor: VendorEndpoint, intake: Intake) -> Reply | None:
         """The reply to send, or None when a fault drops the connection."""
@@ -163,10 +166,10 @@ class RequestPath:
     async def _serve(
         self, vendor: VendorEndpoint, intake: Intake, judged: Judged | None = None
     ) -> Reply:
-        tenant = vendor.tenant(intake)
-        early = _refusal_before_the_body(vendor, intake)
-        if early is not None:
-            return await self._refuse(vendor, intake, early, tenant)
+        head = self.heads.of(vendor, intake)
+        if head.refusal is not None:
+            return await self._refuse(vendor, intake, head.refusal, head.tenant)
+        tenant = head.tenant
         try:
             body = await read_body(intake, self.max_body_bytes)
         except BodyTooLarge as exc:
@@ -180,18 +183,17 @@ class RequestPath:
             return await self._refuse(vendor, intake, Refusal(413, [error], closing), tenant)
         if judged is not None:
             judged.body = body
-        return await self._serve_body(vendor, intake, tenant, body, judged)
+        return await self._serve_body(vendor, intake, head, body, judged)
 
     async def serve_read(self, vendor: VendorEndpoint, intake: Intake, body: bytes) -> Reply:
         """The reply to a request whose body the server read already (the vendor lane of
         http11.py): served as ``handle`` serves it, but for the fault seam and the upstream,
         which the lane leaves to ``handle``. ``body`` is at most ``max_body_bytes``."""
         try:
-            tenant = vendor.tenant(intake)
-            early = _refusal_before_the_body(vendor, intake)
-            if early is not None:
-                return await self._refuse(vendor, intake, early, tenant)
-            return await self._serve_body(vendor, intake, tenant, body)
+            head = self.heads.of(vendor, intake)
+            if head.refusal is not None:
+                return await self._refuse(vendor, intake, head.refusal, head.tenant)
+            return await self._serve_body(vendor, intake, head, body)
         except StoreUnavailable as exc:
             return vendor.error_reply(503, [_unstored(exc)], None)
 
@@ -199,10 +201,11 @@ class RequestPath:
         self,
         vendor: VendorEndpoint,
         intake: Intake,
-        tenant: str | None,
+        head: Head,
         body: bytes,
         judged: Judged | None = None,
     ) -> Reply:
+        tenant = head.tenant
         # Admitted once read: a slow upload holds no share while it trickles in.
         share = self.budget.share(len(body))
         if not self.budget.try_enter(share):
@@ -213,9 +216,9 @@ class RequestPath:
                 # (measured: bench/results/measurements.md#decode-off-loop): in a thread that
                 # gives up the GIL now and then, the event loop serves everyone else in
                 # between; the body budget lets one such body in at a time.
-                verdict = await run_in_threadpool(_judge, vendor, intake, tenant, body)
+                verdict = await run_in_threadpool(_judge, vendor, intake, head, body)
             else:
-                verdict = _judge(vendor, intake, tenant, body)
+                verdict = _judge(vendor, intake, head, body)
             if isinstance(verdict, Refusal):
                 if judged is not None:
                     judged.errors = verdict.errors
@@ -280,21 +283,67 @@ def _compressed(encoding: str) -> FieldError:
 
 
 def _judge(
-    vendor: VendorEndpoint, intake: Intake, tenant: str | None, body: bytes
+    vendor: VendorEndpoint, intake: Intake, head: Head, body: bytes
 ) -> Refusal | list[Event]:
     """The refusal's status and reasons, or the accepted body's events. Not a coroutine: the
     decoded body is freed here, once its events are built, instead of being held while the
     commit is awaited."""
-    auth = vendor.auth_errors(intake)
-    if auth:
-        return Refusal(401, auth)
-    encoding = intake.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        # The Go service does not decompress request bodies: the bytes would be read as JSON
-        # and fail as "not valid UTF-8", which sends people the wrong way.
-        return Refusal(400, [_compressed(encoding)])
+    if head.after_the_body is not None:
+        return head.after_the_body
     validated = vendor.validate(intake, body)
-    errors = [*vendor.header_errors(intake, tenant), *validated.errors]
+    errors = [*head.header_errors, *validated.errors]
     if errors:
         return Refusal(400, errors)
-    return vendor.events(intake, tenant, validated, body)
+    return vendor.events(intake, head.tenant, validated, body)
+
+
+class Head(NamedTuple):
+    """What a request's line and headers decide, whatever its body."""
+
+    tenant: str | None
+    refusal: Refusal | None  # before the body is read: 404, 405, 431
+    after_the_body: Refusal | None  # once it is read, before it is decoded: 401, 400
+    header_errors: Sequence[FieldError]  # refused with the body's own errors
+
+
+class Heads:
+    """Each request head's ``Head``, worked out once: a client sends the same headers on
+    every request, and a vendor's ``tenant``, ``auth_errors`` and ``header_errors`` read
+    nothing but the intake's head (``VendorEndpoint`` says so). Keyed by the whole head, as
+    sent; at most HEADS_KEPT heads of at most HEAD_BYTES_KEPT are kept (then it starts again),
+    so a client that varies a header on every request costs a lookup, never memory."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], Head] = {}
+
+    def of(self, vendor: VendorEndpoint, intake: Intake) -> Head:
+        if intake.header_bytes > HEAD_BYTES_KEPT:
+            return _head(vendor, intake)
+        key = (
+            vendor, intake.method, intake.endpoint, intake.namespace, intake.signal_store,
+            *intake.raw_headers,
+        )  # fmt: skip
+        try:
+            head = self._known.get(key)
+        except TypeError:  # a head whose headers are lists (a test's ASGI scope): not kept
+            return _head(vendor, intake)
+        if head is None:
+            if len(self._known) >= HEADS_KEPT:
+                self._known.clear()
+            head = self._known[key] = _head(vendor, intake)
+        return head
+
+
+def _head(vendor: VendorEndpoint, intake: Intake) -> Head:
+    tenant = vendor.tenant(intake)
+    refusal = _refusal_before_the_body(vendor, intake)
+    if refusal is not None:
+        return Head(tenant, refusal, None, ())
+    auth = vendor.auth_errors(intake)
+    after_the_body = Refusal(401, auth) if auth else None
+    encoding = intake.headers.get("content-encoding", "identity").strip().lower()
+    if after_the_body is None and encoding not in ("", "identity"):
+        # The Go service does not decompress request bodies: the bytes would be read as JSON
+        # and fail as "not valid UTF-8", which sends people the wrong way.
+        after_the_body = Refusal(400, [_compressed(encoding)])
+    return Head(tenant, None, after_the_body, tuple(vendor.header_errors(intake, tenant)))

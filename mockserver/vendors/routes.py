@@ -29,7 +29,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.cors import VendorCORS
-from mockserver.vendors.intake import ClientDisconnected, Intake, take_prefix
+from mockserver.vendors.intake import (
+    HEAD_BYTES_KEPT,
+    HEADS_KEPT,
+    ClientDisconnected,
+    Intake,
+    decode_headers,
+    header_bytes,
+    take_prefix,
+)
 from mockserver.vendors.registry import SERVED, owner_of
 from mockserver.vendors.reply import Reply
 from mockserver.vendors.request_path import OFF_LOOP_BYTES, RequestPath
@@ -54,6 +62,7 @@ class VendorLane:
         # The largest body the lane takes: larger ones are decoded off the event loop, which
         # the ASGI way does (and it answers 413 past the limit, draining the rest).
         self.max_body = min(request_path.max_body_bytes, OFF_LOOP_BYTES)
+        self._decoded: dict[tuple[tuple[bytes, bytes], ...], tuple[dict[str, str], int]] = {}
 
     def is_vendors(self, method: str, path: str) -> bool:
         prefix = self.passthrough_prefix
@@ -80,14 +89,29 @@ class VendorLane:
                 break
         else:
             return None  # a 404: rare, and the ASGI way says what is served
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)}
+        head = tuple(raw_headers)
+        decoded = self._decoded.get(head)
+        if decoded is None:
+            decoded = self._decode(head)
+        headers, size = decoded
         if "origin" in headers:
             return None  # a browser's: CORS answers it
         intake = Intake.from_parts(
-            method, headers, raw_headers, query, vendor.spec.name, routed.endpoint, namespace,
-            routed.signal_store,
+            method, headers, head, query, vendor.spec.name, routed.endpoint, namespace,
+            routed.signal_store, header_bytes=size,
         )  # fmt: skip
         return functools.partial(request_path.serve_read, vendor, intake)
+
+    def _decode(self, head: tuple[tuple[bytes, bytes], ...]) -> tuple[dict[str, str], int]:
+        """A head's headers as an intake holds them, and their size. A client sends the same
+        headers on every request: each distinct head is decoded once (the intakes share the
+        dict, a read-only Mapping to them), as many as RequestPath keeps heads for."""
+        decoded = (decode_headers(head), header_bytes(head))
+        if decoded[1] <= HEAD_BYTES_KEPT:
+            if len(self._decoded) >= HEADS_KEPT:
+                self._decoded.clear()
+            self._decoded[head] = decoded
+        return decoded
 
     async def dispatch(self, scope: Scope, receive: Receive, path: str) -> Reply | None:
         namespace, endpoint = take_prefix(path, NAMESPACE_PREFIX)
