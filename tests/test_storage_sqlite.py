@@ -3,9 +3,13 @@ behaviour every store shares is in test_storage_conformance.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+from mockserver.storage.sql_store import BACKGROUND_NICENESS
 from mockserver.storage.sqlite import SqliteStore
 from mockserver.vendors.registry import ANALYTICS
 from tests.test_storage_conformance import event as _event
@@ -101,3 +105,27 @@ def test_the_write_ahead_log_shrinks_after_a_large_reset(tmp_path: Path) -> None
     store.add([_event()])
     assert store.events({}).total == 1
     store.close()
+
+
+def test_the_background_threads_yield_the_core_to_the_event_loop(tmp_path: Path) -> None:
+    # In a process of its own: a thread's niceness is inherited by the threads it starts, and
+    # this test process's threads may have read a store (which lowers theirs) already.
+    script = f"""
+import os, threading, time
+from mockserver.storage.sqlite import SqliteStore
+from mockserver.vendors.registry import ANALYTICS
+store = SqliteStore({str(tmp_path / "m.db")!r}, ANALYTICS)
+time.sleep(0.2)
+for thread in threading.enumerate():
+    print(thread.name, os.getpriority(os.PRIO_PROCESS, thread.native_id))
+store.close()
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    niceness = {k: int(v) for k, v in (line.rsplit(" ", 1) for line in ran.stdout.splitlines())}
+    lowered = min(19, niceness["MainThread"] + BACKGROUND_NICENESS)  # this one's may be lower
+    assert niceness["MainThread"] < lowered
+    assert niceness["mockserver-analytics-folder"] == lowered
+    assert niceness["mockserver-checkpoint"] == lowered

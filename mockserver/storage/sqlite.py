@@ -33,7 +33,7 @@ from mockserver.storage.dialect import SQLITE
 from mockserver.storage.filters import COLUMNS, Rows, insert_sql
 from mockserver.storage.semantics import VendorAnalytics
 from mockserver.storage.signal_quality import create_partial_indexes
-from mockserver.storage.sql_store import SqlStore, log
+from mockserver.storage.sql_store import SqlStore, log, yield_the_core
 from mockserver.storage.totals_sql import REPLACED, create_tables
 
 migrations = Migrations("mockserver")
@@ -291,6 +291,7 @@ class SqliteStore(SqlStore):
         of its own: a PASSIVE checkpoint takes no writer lock, so commits go on meanwhile, and
         its fsyncs wait here instead of on the event loop. The WAL restarts from its start once
         a checkpoint copied it all, so it stays about a checkpoint interval's commits long."""
+        yield_the_core()
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
         except sqlite3.Error as exc:
@@ -466,7 +467,7 @@ class SqliteStore(SqlStore):
             self._readers.conn = conn
             with self._lock:
                 self._reader_conns.append(conn)
-            _yield_the_core_to_writers()
+            yield_the_core()
         yield conn
 
     @contextlib.contextmanager
@@ -486,16 +487,6 @@ class SqliteStore(SqlStore):
 _INSERT = {shape: insert_sql(shape, "?") for shape in COLUMNS}
 _PAYLOAD = COLUMNS[Event].index("payload")
 _FOLDED_THROUGH = "SELECT value FROM totals_state WHERE name = 'folded_through'"
-READER_NICENESS = 10
-
-
-def _yield_the_core_to_writers() -> None:
-    """Lower this reading thread's scheduling priority (Linux schedules threads one by one):
-    a summary over a million rows then takes what the event loop leaves of the core, instead
-    of half of it. Measured under wrk with the server on one core: a click's p50 beside a
-    summary loop no longer rises above idle (bench/results/readers.md)."""
-    with contextlib.suppress(AttributeError, OSError):  # no per-thread niceness: carry on
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
 def _identity(path: str) -> tuple[int, int] | None:
