@@ -137,37 +137,49 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
 
     # -- the header read timeout ----------------------------------------------------------
 
+    # One timer a connection, not one a request: arming and cancelling a timer on every
+    # request cost more than the rest of the protocol's own work on a request head
+    # (measured: bench/results/measurements.md#header-timer). The timer, when it fires,
+    # looks at when the head being read (if any) began, and closes or waits for the rest.
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_timer()
+        self._head_began: float | None = None
+        self._head_begins()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[CONNECTION] = Connection(self.transport)  # type: ignore[literal-required]
-        self._arm_header_timer()
+        self._head_begins()
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
+        self._head_began = None
         if self._lane is None or not self._take_into_lane(self._lane):
             super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
-        super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(HEADER_TIMEOUT_SECONDS, self._headers_too_slow)
-
-    def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+        super().connection_lost(exc)
+
+    def _head_begins(self) -> None:
+        self._head_began = now = self.loop.time()
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_at(
+                now + HEADER_TIMEOUT_SECONDS, self._headers_too_slow
+            )
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        began = self._head_began
+        if began is None or self.transport is None or self.transport.is_closing():
+            return  # no head is being read: the next one arms the timer again
+        due = began + HEADER_TIMEOUT_SECONDS
+        if self.loop.time() < due:  # a later head than the one the timer was armed for
+            self._header_timer = self.loop.call_at(due, self._headers_too_slow)
+            return
+        self.transport.close()
 
     # -- an Upgrade that is not a WebSocket one ---------------------------------------------
 

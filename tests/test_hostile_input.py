@@ -215,6 +215,30 @@ def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
         _still_serving(server)
 
 
+def test_the_header_timeout_counts_from_the_head_that_stalls_not_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.5)
+    body = json.dumps(CLICK).encode()
+    request = _click_head(**{"Content-Length": str(len(body))}) + body
+    with MockServer(Settings(db=":memory:", port=0)) as server:
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            for _ in range(4):  # 1.2 s of whole requests on one connection: it stays open
+                sock.sendall(request)
+                assert sock.recv(4096).startswith(b"HTTP/1.1 202")
+                time.sleep(0.3)
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            sock.sendall(request)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 202")
+            time.sleep(0.3)  # the timer armed for the first head fires 0.2 s into the next
+            sock.sendall(request[:40])  # a head that stops: 0.5 s from here, not from the first
+            started = time.monotonic()
+            assert sock.recv(1024) == b""
+            waited = time.monotonic() - started
+        assert 0.4 < waited < 5
+        _still_serving(server)
+
+
 # -- the /_mock surface under attack (issue 27) ---------------------------------------------
 
 
