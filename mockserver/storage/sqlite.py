@@ -236,6 +236,7 @@ class SqliteStore(SqlStore):
         self._committed = threading.Event()  # set by a commit the checkpointer has not seen
         self._burst = threading.Event()  # set when they wrote CHECKPOINT_BYTES or more
         self._wal_growth = 0  # bytes, about, since the last checkpoint began
+        self._checkpointing = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         if path != ":memory:":
             self._checkpointer = threading.Thread(
@@ -307,7 +308,8 @@ class SqliteStore(SqlStore):
                 self._burst.clear()
                 self._wal_growth = 0
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    with self._checkpointing:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as exc:  # a full disk: said by the writes, tried again
                     log.debug("a WAL checkpoint failed: %s", exc)
                 if closing:
@@ -372,7 +374,7 @@ class SqliteStore(SqlStore):
         that fails (a full disk) is said in the log, not as a failed reset."""
         if self.path == ":memory:":
             return
-        with self._lock:
+        with self._lock, self._checkpointing:  # one at a time: a second one gets SQLITE_BUSY
             try:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
