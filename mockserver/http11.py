@@ -69,7 +69,7 @@ class Connection:
 
 class LaneReply(Protocol):
     """A complete reply: status, headers (lower-case names, a content-length among them) and
-    body. Equal replies give equal bytes: they are encoded once (``_encoded``)."""
+    body. Equal small replies are encoded once (``_encoded``)."""
 
     @property
     def status(self) -> int: ...
@@ -96,7 +96,8 @@ class Lane(Protocol):
 
 
 LANE_ATTRIBUTE = "vendor_lane"  # where create_app leaves its Lane, in the app's state
-_ENCODED_REPLIES = 256  # equal replies are encoded once: at most this many are kept
+_ENCODED_REPLIES = 256  # equal replies are encoded once: at most this many are kept,
+_ENCODED_BODY_BYTES = 2048  # each with a body of at most this (an accepted reply's is empty)
 _INTERNAL_ERROR = b"".join(
     (
         STATUS_LINE[500],
@@ -281,7 +282,8 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             return False
         http_version = parser.get_http_version()
         keep_alive = http_version != "1.0" and parser.should_keep_alive()
-        cycle = LaneCycle(self, handler, method, path, http_version, keep_alive)
+        target = self.url.decode("latin-1")
+        cycle = LaneCycle(self, handler, method, target, http_version, keep_alive)
         previous, self.cycle = self.cycle, cycle  # type: ignore[assignment]
         if previous is None or previous.response_complete:
             self._start_asgi_task(cycle, self.app)  # type: ignore[arg-type]
@@ -290,7 +292,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             self.pipeline.appendleft((cycle, self.app))  # type: ignore[arg-type]
         return True
 
-    def _send_lane_reply(self, cycle: LaneCycle, reply: LaneReply | None) -> None:
+    async def _send_lane_reply(self, cycle: LaneCycle, reply: LaneReply | None) -> None:
         transport = self.transport
         if reply is None:  # a fault broke the connection itself (one set mid-request)
             transport.close()
@@ -299,8 +301,12 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             if self.access_log:
                 self.access_logger.info(
                     '%s - "%s %s HTTP/%s" %d', get_client_addr(self.scope), cycle.method,
-                    cycle.path, cycle.http_version, reply.status,
+                    cycle.target, cycle.http_version, reply.status,
                 )  # fmt: skip
+            if self.flow.write_paused and not cycle.disconnected:
+                # A client that does not read its replies: the request is not done (so the
+                # next one is not read) until they drain, as uvicorn's send waits.
+                await self.flow.drain()
         cycle.response_complete = True
         if not cycle.keep_alive or reply is None:
             transport.close()
@@ -311,6 +317,8 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         sends them; encoded once for equal replies (an accepted request's is always the same)
         until the Date changes, once a second."""
         defaults = self.server_state.default_headers
+        if len(reply.body) > _ENCODED_BODY_BYTES:  # an error that quotes what was sent
+            return _encode(reply, keep_alive, defaults)
         cache = _encoded_replies
         if cache.get(_DEFAULTS) is not defaults or len(cache) > _ENCODED_REPLIES:
             cache.clear()
@@ -318,14 +326,18 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         key = (reply, keep_alive)
         encoded = cache.get(key)
         if encoded is None:
-            parts = [STATUS_LINE[reply.status]]
-            for name, value in (*defaults, *reply.headers):
-                parts += (name, b": ", value, b"\r\n")
-            if not keep_alive:
-                parts.append(b"connection: close\r\n")
-            parts += (b"\r\n", reply.body)
-            encoded = cache[key] = b"".join(parts)
+            encoded = cache[key] = _encode(reply, keep_alive, defaults)
         return encoded
+
+
+def _encode(reply: LaneReply, keep_alive: bool, defaults: Sequence[tuple[bytes, bytes]]) -> bytes:
+    parts = [STATUS_LINE[reply.status]]
+    for name, value in (*defaults, *reply.headers):
+        parts += (name, b": ", value, b"\r\n")
+    if not keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", reply.body)
+    return b"".join(parts)
 
 
 _DEFAULTS = object()  # the key of the default headers the encoded replies were made with
@@ -339,7 +351,7 @@ class LaneCycle:
 
     __slots__ = (
         "_waiter", "chunks", "disconnected", "handler", "http_version", "keep_alive", "method",
-        "more_body", "path", "protocol", "response_complete",
+        "more_body", "protocol", "response_complete", "target",
     )  # fmt: skip
 
     def __init__(
@@ -347,14 +359,14 @@ class LaneCycle:
         protocol: GoLikeHttpToolsProtocol,
         handler: LaneHandler,
         method: str,
-        path: str,
+        target: str,
         http_version: str,
         keep_alive: bool,
     ) -> None:
         self.protocol = protocol
         self.handler = handler
         self.method = method
-        self.path = path
+        self.target = target  # the request target as sent (percent-encoded), for the logs
         self.http_version = http_version
         self.keep_alive = keep_alive
         self.chunks: list[bytes] = []
@@ -387,11 +399,11 @@ class LaneCycle:
         try:
             reply = await self.handler(b"".join(self.chunks))
         except Exception:
-            _log.exception("Exception serving %s %s", self.method, self.path)
+            _log.exception("Exception serving %s %s", self.method, self.target)
             self.keep_alive = False
             protocol.transport.write(_INTERNAL_ERROR)
             reply = None
-        protocol._send_lane_reply(self, reply)
+        await protocol._send_lane_reply(self, reply)
 
 
 class _UpgradeBody:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -17,7 +19,7 @@ import httpx
 import pytest
 import requests
 
-from mockserver import MockServer, Settings
+from mockserver import MockServer, Settings, http11
 from mockserver.vendors.request_path import RequestPath
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
@@ -318,3 +320,49 @@ def test_a_bug_on_the_lane_is_a_500_that_closes_the_connection_and_serving_goes_
     failing.clear()
     served = httpx.post(server.url + PATH, content=BODY, headers=LUCIDWORKS_HEADERS)
     assert served.status_code == 202
+
+
+def _quoting(content_type: str) -> bytes:
+    """A click refused with a reply that quotes its Content-Type (twice)."""
+    head = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: t\r\nAccept: application/json\r\n"
+    return f"{head}Content-Type: {content_type}\r\nContent-Length: 2\r\n\r\n[]".encode()
+
+
+def test_a_client_that_does_not_read_its_replies_is_not_read_either(server: MockServer) -> None:
+    # Each refused request's reply quotes its 200 KB Content-Type: with the client reading
+    # nothing, the server must stop reading too (as the ASGI way does), not buffer replies
+    # without end.
+    request = _quoting("t/" + "y" * 200_000)
+    sent = 0
+    with socket.create_connection(_address(server), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(0.5)
+        deadline = time.monotonic() + 3
+        try:
+            while time.monotonic() < deadline:
+                sent += sock.send(request)
+        except TimeoutError:
+            pass  # the server stopped reading: the send buffers are full
+    assert sent < 30 * 1024 * 1024
+
+
+def test_a_large_error_reply_is_not_kept_once_sent(server: MockServer) -> None:
+    reply = _exchange(server, _quoting("t/" + "y" * 100_000))
+    assert reply.status == 400
+    assert len(reply.body) > 100_000
+    assert not any(
+        len(key[0].body) > 100_000
+        for key in list(http11._encoded_replies)
+        if isinstance(key, tuple)
+    )
+
+
+def test_the_access_log_names_the_request_target_as_sent(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        reply = _exchange(server, _request(path="/retail/signals/x%0D%0Ay?q=1"))
+    assert reply.status == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert any('"POST /retail/signals/x%0D%0Ay?q=1 HTTP/1.1" 404' in line for line in lines)
+    assert not any("\n" in line or "\r" in line for line in lines)
