@@ -1,4 +1,12 @@
-"""uvicorn's httptools protocol, with two things Go's net/http does that it does not.
+"""uvicorn's httptools protocol, with a lane of its own for vendor requests and two things
+Go's net/http does that it does not.
+
+- **The vendor lane.** A plain vendor request (``vendors/routes.py``'s ``VendorLane`` says
+  which) is served here from its parsed parts, without an ASGI scope, receive, send,
+  middleware or Starlette; every other request goes to the app through uvicorn as before.
+  A lane request sits in the slot uvicorn keeps for a request's cycle (``LaneCycle``), so
+  that uvicorn's pipelining, keep-alive, flow control, disconnection and shutdown apply to
+  both alike.
 
 - **A header read timeout.** A client that sends part of a request's headers and stops is
   disconnected after ``HEADER_TIMEOUT_SECONDS`` (Go: ``Server.ReadHeaderTimeout``). Without
@@ -260,15 +268,15 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         parser = self.parser
         if parser.should_upgrade() or self.expect_100_continue or self.limit_concurrency:
             return False
-        length = 0
+        length: int | None = None
         for name, value in self.headers:
             if name == b"content-length":
-                if not value.isdigit() or length:
+                if not value.isdigit() or length is not None:
                     return False  # llhttp refuses the malformed ones; a repeat is the app's
                 length = int(value)
             elif name == b"transfer-encoding":
                 return False
-        if length > lane.max_body:
+        if length is not None and length > lane.max_body:
             return False
         method = parser.get_method().decode("ascii")
         if method == "HEAD":
@@ -401,7 +409,8 @@ class LaneCycle:
         except Exception:
             _log.exception("Exception serving %s %s", self.method, self.target)
             self.keep_alive = False
-            protocol.transport.write(_INTERNAL_ERROR)
+            if not protocol.transport.is_closing():
+                protocol.transport.write(_INTERNAL_ERROR)
             reply = None
         await protocol._send_lane_reply(self, reply)
 
