@@ -154,11 +154,13 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_began: float | None = None
+        self._between_messages = True
         self._head_begins()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[CONNECTION] = Connection(self.transport)  # type: ignore[literal-required]
+        self._between_messages = False
         self._head_begins()
 
     def on_headers_complete(self) -> None:
@@ -197,6 +199,12 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         if self._upgrade_body is not None:
             self._take_upgrade_body(data)
             return
+        if self._between_messages and self._head_began is None:
+            # Bytes between requests count against the header timeout, as Go's server counts
+            # them: llhttp skips empty lines before a request line without starting a message,
+            # and uvicorn's keep-alive timer is cancelled below, so a client sending "\r\n"
+            # every few seconds held its connection for good.
+            self._head_begins()
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -220,6 +228,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._between_messages = True
         cycle: Any = self.cycle
         if type(cycle) is LaneCycle:
             cycle.body_complete()

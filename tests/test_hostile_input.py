@@ -239,6 +239,30 @@ def test_the_header_timeout_counts_from_the_head_that_stalls_not_the_first(
         _still_serving(server)
 
 
+def test_empty_lines_between_requests_do_not_hold_a_connection_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.5)
+    body = json.dumps(CLICK).encode()
+    with MockServer(Settings(db=":memory:", port=0)) as server:
+        with socket.create_connection(_address(server), timeout=10) as sock:
+            sock.sendall(_click_head(**{"Content-Length": str(len(body))}) + body)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 202")
+            sock.settimeout(0.2)
+            started, closed = time.monotonic(), False
+            while not closed and time.monotonic() - started < 5:
+                try:
+                    sock.sendall(b"\r\n")  # no request line ever follows
+                    closed = sock.recv(1024) == b""
+                except TimeoutError:
+                    continue
+                except OSError:  # a reset: closed as well
+                    closed = True
+        assert closed
+        assert time.monotonic() - started < 2
+        _still_serving(server)
+
+
 # -- the /_mock surface under attack (issue 27) ---------------------------------------------
 
 
