@@ -202,65 +202,70 @@ def test_an_h2c_upgrade_with_a_chunked_body_is_read_whole(server: MockServer) ->
         assert (len(client.events()), len(client.rejections())) == (1, 0)
 
 
-def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.3)
+@pytest.fixture
+def impatient(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
+    """A server whose header read timeout is half a second, not ten."""
+    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.5)
     with MockServer(Settings(db=":memory:", port=0)) as server:
-        with socket.create_connection(_address(server), timeout=10) as sock:
-            sock.sendall(b"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAccept: app")
-            started = time.monotonic()
-            assert sock.recv(1024) == b""  # closed by the server, not by this test's timeout
-            assert time.monotonic() - started < 5
-        _still_serving(server)
+        yield server
+
+
+def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
+    impatient: MockServer,
+) -> None:
+    with socket.create_connection(_address(impatient), timeout=10) as sock:
+        sock.sendall(b"POST /retail/signals/click HTTP/1.1\r\nHost: x\r\nAccept: app")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the impatient, not by this test's timeout
+        assert time.monotonic() - started < 5
+    _still_serving(impatient)
+
+
+def _click_answered(sock: socket.socket) -> bytes:
+    """A whole click sent on ``sock`` and its 202 read; the request's bytes."""
+    body = json.dumps(CLICK).encode()
+    request = _click_head(**{"Content-Length": str(len(body))}) + body
+    sock.sendall(request)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 202")
+    return request
 
 
 def test_the_header_timeout_counts_from_the_head_that_stalls_not_the_first(
-    monkeypatch: pytest.MonkeyPatch,
+    impatient: MockServer,
 ) -> None:
-    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.5)
-    body = json.dumps(CLICK).encode()
-    request = _click_head(**{"Content-Length": str(len(body))}) + body
-    with MockServer(Settings(db=":memory:", port=0)) as server:
-        with socket.create_connection(_address(server), timeout=10) as sock:
-            for _ in range(4):  # 1.2 s of whole requests on one connection: it stays open
-                sock.sendall(request)
-                assert sock.recv(4096).startswith(b"HTTP/1.1 202")
-                time.sleep(0.3)
-        with socket.create_connection(_address(server), timeout=10) as sock:
-            sock.sendall(request)
-            assert sock.recv(4096).startswith(b"HTTP/1.1 202")
-            time.sleep(0.3)  # the timer armed for the first head fires 0.2 s into the next
-            sock.sendall(request[:40])  # a head that stops: 0.5 s from here, not from the first
-            started = time.monotonic()
-            assert sock.recv(1024) == b""
-            waited = time.monotonic() - started
-        assert 0.4 < waited < 5
-        _still_serving(server)
+    with socket.create_connection(_address(impatient), timeout=10) as sock:
+        for _ in range(4):  # 1.2 s of whole requests on one connection: it stays open
+            _click_answered(sock)
+            time.sleep(0.3)
+    with socket.create_connection(_address(impatient), timeout=10) as sock:
+        request = _click_answered(sock)
+        time.sleep(0.3)  # the timer armed for the first head fires 0.2 s into the next
+        sock.sendall(request[:40])  # a head that stops: 0.5 s from here, not from the first
+        started = time.monotonic()
+        assert sock.recv(1024) == b""
+        waited = time.monotonic() - started
+    assert 0.4 < waited < 5
+    _still_serving(impatient)
 
 
 def test_empty_lines_between_requests_do_not_hold_a_connection_open(
-    monkeypatch: pytest.MonkeyPatch,
+    impatient: MockServer,
 ) -> None:
-    monkeypatch.setattr(http11, "HEADER_TIMEOUT_SECONDS", 0.5)
-    body = json.dumps(CLICK).encode()
-    with MockServer(Settings(db=":memory:", port=0)) as server:
-        with socket.create_connection(_address(server), timeout=10) as sock:
-            sock.sendall(_click_head(**{"Content-Length": str(len(body))}) + body)
-            assert sock.recv(4096).startswith(b"HTTP/1.1 202")
-            sock.settimeout(0.2)
-            started, closed = time.monotonic(), False
-            while not closed and time.monotonic() - started < 5:
-                try:
-                    sock.sendall(b"\r\n")  # no request line ever follows
-                    closed = sock.recv(1024) == b""
-                except TimeoutError:
-                    continue
-                except OSError:  # a reset: closed as well
-                    closed = True
-        assert closed
-        assert time.monotonic() - started < 2
-        _still_serving(server)
+    with socket.create_connection(_address(impatient), timeout=10) as sock:
+        _click_answered(sock)
+        sock.settimeout(0.2)
+        started, closed = time.monotonic(), False
+        while not closed and time.monotonic() - started < 5:
+            try:
+                sock.sendall(b"\r\n")  # no request line ever follows
+                closed = sock.recv(1024) == b""
+            except TimeoutError:
+                continue
+            except OSError:  # a reset: closed as well
+                closed = True
+    assert closed
+    assert time.monotonic() - started < 2
+    _still_serving(impatient)
 
 
 # -- the /_mock surface under attack (issue 27) ---------------------------------------------

@@ -522,11 +522,11 @@ def test_heads_kept_are_bounded_in_number_and_size(contracts: Contracts) -> None
     heads, vendor = Heads(), _lucidworks(contracts)
     for n in range(HEADS_KEPT + 10):
         heads.of(vendor, _intake({**LUCIDWORKS_HEADERS, "X-N": str(n)}))
-        assert len(heads._known) <= HEADS_KEPT
+        assert len(heads.kept) <= HEADS_KEPT
     heads = Heads()
     large = _intake({**LUCIDWORKS_HEADERS, "X-Pad": "x" * HEAD_BYTES_KEPT})
     assert heads.of(vendor, large).after_the_body is None
-    assert heads._known == {}
+    assert len(heads.kept) == 0
 
 
 def test_stored_headers_follow_each_requests_own_head(tmp_path: Path) -> None:

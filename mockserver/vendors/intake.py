@@ -7,9 +7,9 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.types import Message, Receive, Scope
 
@@ -22,9 +22,9 @@ DEFAULT_NAMESPACE = "default"
 STORED_HEADER_CHARS = 2048
 # Go's net/http refuses more than http.DefaultMaxHeaderBytes (1 MiB) of headers with a 431.
 MAX_HEADER_BYTES = 1024 * 1024
-# What is worked out once for each distinct request head (headers decoded, credentials
-# fingerprinted, a vendor's header checks) is kept for this many heads of at most this size:
-# a client sends the same headers on every request; one that varies them costs a lookup.
+# What is worked out once for each distinct request head (``PerHead``: headers decoded,
+# credentials fingerprinted, a vendor's header checks) is kept for this many heads of at most
+# this size.
 HEADS_KEPT = 1024
 HEAD_BYTES_KEPT = 8 * 1024  # kept, 1,024 larger ones could hold a gigabyte
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -211,6 +211,37 @@ class Intake:
             raw_headers=raw_headers,
             query=query.decode("latin-1"),
         )
+
+
+T = TypeVar("T")
+
+
+class PerHead(Generic[T]):
+    """What is worked out from a request head alone, kept for each distinct head: a client
+    sends the same headers on every request. At most HEADS_KEPT heads of at most
+    HEAD_BYTES_KEPT are kept (then it starts again), so a client that varies a header on
+    every request costs a lookup, never memory."""
+
+    def __init__(self) -> None:
+        self._kept: dict[Hashable, T] = {}
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: Any, size: int, make: Callable[..., T], *args: Any) -> T:
+        """``make(*args)``, worked out once for ``key`` (the head, as sent, and whatever else
+        the result depends on); ``size``: the head's bytes."""
+        if size > HEAD_BYTES_KEPT:
+            return make(*args)
+        try:
+            kept = self._kept.get(key)
+        except TypeError:  # a head whose headers are lists (a test's ASGI scope): not kept
+            return make(*args)
+        if kept is None:
+            if len(self._kept) >= HEADS_KEPT:
+                self._kept.clear()
+            kept = self._kept[key] = make(*args)
+        return kept
 
 
 def header_bytes(raw_headers: Sequence[tuple[bytes, bytes]]) -> int:

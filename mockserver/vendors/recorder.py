@@ -14,13 +14,7 @@ from collections.abc import Mapping, Sequence
 from mockserver.events import Attempt, Event, Rejection, UpstreamCall, short_reason
 from mockserver.storage.group_commit import GroupCommit
 from mockserver.validation import FieldError
-from mockserver.vendors.intake import (
-    DEFAULT_NAMESPACE,
-    HEAD_BYTES_KEPT,
-    HEADS_KEPT,
-    Intake,
-    safe_headers,
-)
+from mockserver.vendors.intake import DEFAULT_NAMESPACE, Intake, PerHead, safe_headers
 from mockserver.vendors.registry import endpoint_name
 from mockserver.vendors.warning_log import WarningLog
 
@@ -36,7 +30,7 @@ class Recorder:
         self.writer = writer
         self.salt = salt  # the store's, for credential fingerprints
         self.warnings = WarningLog()
-        self._stored: dict[Sequence[tuple[bytes, bytes]], str] = {}
+        self._stored: PerHead[str] = PerHead()
 
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
@@ -47,17 +41,11 @@ class Recorder:
             self.warnings.note(events, endpoint_name(intake.vendor, intake.endpoint))
 
     def _stored_headers(self, intake: Intake) -> str:
-        """The headers as stored, JSON text: worked out once for each distinct head the
-        server's lane shares (a tuple), as RequestPath's heads are."""
-        head = intake.raw_headers
-        if type(head) is not tuple or intake.header_bytes > HEAD_BYTES_KEPT:
-            return _dumps(safe_headers(intake.headers, self.salt))
-        stored = self._stored.get(head)
-        if stored is None:
-            if len(self._stored) >= HEADS_KEPT:
-                self._stored.clear()
-            stored = self._stored[head] = _dumps(safe_headers(intake.headers, self.salt))
-        return stored
+        """The headers as stored, JSON text: worked out once for each distinct head."""
+        return self._stored.get(intake.raw_headers, intake.header_bytes, self._encode, intake)
+
+    def _encode(self, intake: Intake) -> str:
+        return _dumps(safe_headers(intake.headers, self.salt))
 
     async def attempt(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from starlette.concurrency import run_in_threadpool
 
@@ -25,12 +25,11 @@ from mockserver.validation import FieldError
 from mockserver.vendors.admission import BodyBudget
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.intake import (
-    HEAD_BYTES_KEPT,
-    HEADS_KEPT,
     MAX_HEADER_BYTES,
     NAME_PATTERN,
     BodyTooLarge,
     Intake,
+    PerHead,
     drain,
     http_error,
     read_body,
@@ -307,31 +306,19 @@ class Head(NamedTuple):
 
 
 class Heads:
-    """Each request head's ``Head``, worked out once: a client sends the same headers on
-    every request, and a vendor's ``tenant``, ``auth_errors`` and ``header_errors`` read
-    nothing but the intake's head (``VendorEndpoint`` says so). Keyed by the whole head, as
-    sent; at most HEADS_KEPT heads of at most HEAD_BYTES_KEPT are kept (then it starts again),
-    so a client that varies a header on every request costs a lookup, never memory."""
+    """Each request head's ``Head``, worked out once (``PerHead``): a vendor's ``tenant``,
+    ``auth_errors`` and ``header_errors`` read nothing but the intake's head
+    (``VendorEndpoint`` says so)."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[Any, ...], Head] = {}
+        self.kept: PerHead[Head] = PerHead()
 
     def of(self, vendor: VendorEndpoint, intake: Intake) -> Head:
-        if intake.header_bytes > HEAD_BYTES_KEPT:
-            return _head(vendor, intake)
         key = (
             vendor, intake.method, intake.endpoint, intake.namespace, intake.signal_store,
             *intake.raw_headers,
         )  # fmt: skip
-        try:
-            head = self._known.get(key)
-        except TypeError:  # a head whose headers are lists (a test's ASGI scope): not kept
-            return _head(vendor, intake)
-        if head is None:
-            if len(self._known) >= HEADS_KEPT:
-                self._known.clear()
-            head = self._known[key] = _head(vendor, intake)
-        return head
+        return self.kept.get(key, intake.header_bytes, _head, vendor, intake)
 
 
 def _head(vendor: VendorEndpoint, intake: Intake) -> Head:

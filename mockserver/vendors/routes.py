@@ -30,10 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockserver.vendors.base import VendorEndpoint
 from mockserver.vendors.cors import VendorCORS
 from mockserver.vendors.intake import (
-    HEAD_BYTES_KEPT,
-    HEADS_KEPT,
     ClientDisconnected,
     Intake,
+    PerHead,
     decode_headers,
     header_bytes,
     take_prefix,
@@ -62,7 +61,8 @@ class VendorLane:
         # The largest body the lane takes: larger ones are decoded off the event loop, which
         # the ASGI way does (and it answers 413 past the limit, draining the rest).
         self.max_body = min(request_path.max_body_bytes, OFF_LOOP_BYTES)
-        self._decoded: dict[tuple[tuple[bytes, bytes], ...], tuple[dict[str, str], int]] = {}
+        # a client sends the same headers on every request: the intakes share them, decoded
+        self._decoded: PerHead[dict[str, str]] = PerHead()
 
     def is_vendors(self, method: str, path: str) -> bool:
         prefix = self.passthrough_prefix
@@ -90,10 +90,8 @@ class VendorLane:
         else:
             return None  # a 404: rare, and the ASGI way says what is served
         head = tuple(raw_headers)
-        decoded = self._decoded.get(head)
-        if decoded is None:
-            decoded = self._decode(head)
-        headers, size = decoded
+        size = header_bytes(head)
+        headers = self._decoded.get(head, size, decode_headers, head)
         if "origin" in headers:
             return None  # a browser's: CORS answers it
         intake = Intake.from_parts(
@@ -101,17 +99,6 @@ class VendorLane:
             routed.signal_store, header_bytes=size,
         )  # fmt: skip
         return functools.partial(request_path.serve_read, vendor, intake)
-
-    def _decode(self, head: tuple[tuple[bytes, bytes], ...]) -> tuple[dict[str, str], int]:
-        """A head's headers as an intake holds them, and their size. A client sends the same
-        headers on every request: each distinct head is decoded once (the intakes share the
-        dict, a read-only Mapping to them), as many as RequestPath keeps heads for."""
-        decoded = (decode_headers(head), header_bytes(head))
-        if decoded[1] <= HEAD_BYTES_KEPT:
-            if len(self._decoded) >= HEADS_KEPT:
-                self._decoded.clear()
-            self._decoded[head] = decoded
-        return decoded
 
     async def dispatch(self, scope: Scope, receive: Receive, path: str) -> Reply | None:
         namespace, endpoint = take_prefix(path, NAMESPACE_PREFIX)
