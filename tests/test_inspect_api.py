@@ -95,7 +95,8 @@ def test_paging_keeps_the_total(filled: TestClient) -> None:
 def test_one_event_by_id(filled: TestClient) -> None:
     newest = filled.get("/_mock/events", params={"limit": 1}).json()["events"][0]
     assert filled.get(f"/_mock/events/{newest['id']}").json() == newest
-    assert filled.get("/_mock/events/999999").status_code == 404
+    missing = filled.get("/_mock/events/999999")
+    assert (missing.status_code, missing.json()) == (404, {"error": "no event with this id"})
     assert filled.get(f"/_mock/events/{2**70}").status_code == 404  # beyond SQLite integers
 
 
@@ -113,7 +114,8 @@ def test_an_event_shows_its_request_headers_with_credentials_fingerprinted(
 def test_one_rejection_by_id(filled: TestClient) -> None:
     (newest,) = filled.get("/_mock/rejections").json()["rejections"]
     assert filled.get(f"/_mock/rejections/{newest['id']}").json() == newest
-    assert filled.get("/_mock/rejections/999999").status_code == 404
+    missing = filled.get("/_mock/rejections/999999")
+    assert (missing.status_code, missing.json()) == (404, {"error": "no rejection with this id"})
     assert filled.get(f"/_mock/rejections/{2**70}").status_code == 404
 
 

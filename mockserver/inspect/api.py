@@ -154,28 +154,28 @@ class InspectAPI:
                 endpoint = self._same_origin(endpoint)
             return Route(PREFIX + path, endpoint, methods=[method])
 
+        # GET unless said (a reset is a POST); each behind the admin token, if one is set.
+        params_routes = {
+            "/events": self.events, "/rejections": self.rejections,
+            "/rejections/reasons": self.reasons, "/attempts": self.attempts,
+            "/upstream": self.upstream_calls, "/disagreements": self.disagreements,
+            "/summary": self.summary, "/reset": self.reset, "/wait": self.wait,
+            "/stream": self.stream, "/analytics": self.analytics,
+        }  # fmt: skip
+        by_id = {
+            "/events/{event_id:int}": _one_row(self.store.event, "event"),
+            "/rejections/{rejection_id:int}": _one_row(self.store.rejection, "rejection"),
+        }
         return [
             # Open even with an admin token: health checks and API tooling need them, and they
             # reveal nothing that was recorded.
             Route(f"{PREFIX}/health", self.health, methods=["GET"]),
             Route(f"{PREFIX}/openapi.json", self.openapi, methods=["GET"]),
-            guarded("/events", self.events),
-            Route(f"{PREFIX}/events/{{event_id:int}}", self._guarded(self.event), methods=["GET"]),
-            guarded("/rejections", self.rejections),
-            guarded("/rejections/reasons", self.reasons),
-            guarded("/attempts", self.attempts),
-            guarded("/upstream", self.upstream_calls),
-            guarded("/disagreements", self.disagreements),
-            Route(
-                f"{PREFIX}/rejections/{{rejection_id:int}}",
-                self._guarded(self.rejection),
-                methods=["GET"],
+            *(guarded(path, handler) for path, handler in params_routes.items()),
+            *(
+                Route(PREFIX + path, self._guarded(handler), methods=["GET"])
+                for path, handler in by_id.items()
             ),
-            guarded("/summary", self.summary),
-            guarded("/reset", self.reset),
-            guarded("/wait", self.wait),
-            guarded("/stream", self.stream),
-            guarded("/analytics", self.analytics),
             Route(
                 f"{PREFIX}/faults",
                 self._same_origin(self._guarded(self.fault_rules)),
@@ -236,27 +236,9 @@ class InspectAPI:
         page = await run_in_threadpool(self.store.events, params, *_paging(params))
         return JSONResponse({"total": page.total, "events": page.rows})
 
-    async def event(self, request: Request) -> Response:
-        event_id = request.path_params["event_id"]
-        row = (
-            await run_in_threadpool(self.store.event, event_id) if event_id <= MAX_OFFSET else None
-        )
-        if row is None:
-            return JSONResponse({"error": "no event with this id"}, status_code=404)
-        return JSONResponse(row)
-
     async def rejections(self, params: Params, request: Request) -> Response:
         page = await run_in_threadpool(self.store.rejections, params, *_paging(params))
         return JSONResponse({"total": page.total, "rejections": page.rows})
-
-    async def rejection(self, request: Request) -> Response:
-        rejection_id = request.path_params["rejection_id"]
-        row = None
-        if rejection_id <= MAX_OFFSET:
-            row = await run_in_threadpool(self.store.rejection, rejection_id)
-        if row is None:
-            return JSONResponse({"error": "no rejection with this id"}, status_code=404)
-        return JSONResponse(row)
 
     async def attempts(self, params: Params, request: Request) -> Response:
         page = await run_in_threadpool(self.store.attempts, params, *_paging(params))
@@ -528,6 +510,19 @@ def _json_body(raw: bytes) -> Any:
         return json.loads(raw)
     except RecursionError:  # a rule is flat: JSON nested a thousand deep is no rule
         raise ValueError("nested too deep; a rule is a flat JSON object") from None
+
+
+def _one_row(read: Callable[[int], dict[str, Any] | None], what: str) -> Handler:
+    """GET /_mock/{what}s/{id}: the row, or a 404."""
+
+    async def handler(request: Request) -> Response:
+        (row_id,) = request.path_params.values()  # event_id or rejection_id
+        row = await run_in_threadpool(read, row_id) if row_id <= MAX_OFFSET else None
+        if row is None:
+            return JSONResponse({"error": f"no {what} with this id"}, status_code=404)
+        return JSONResponse(row)
+
+    return handler
 
 
 def _paging(params: Mapping[str, Any]) -> tuple[int, int]:

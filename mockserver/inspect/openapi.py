@@ -114,6 +114,10 @@ def _list_of(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _array_of(schema_name: str) -> dict[str, Any]:
+    return {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}}
+
+
 def _page(rows: str, schema_name: str, **more: dict[str, Any]) -> dict[str, Any]:
     """A page of a list endpoint: ``total`` (before paging) and the page's ``rows``."""
     return {
@@ -121,7 +125,7 @@ def _page(rows: str, schema_name: str, **more: dict[str, Any]) -> dict[str, Any]
         "required": ["total", rows],
         "properties": {
             "total": {"type": "integer", "description": "Matching rows, before paging."},
-            rows: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema_name}"}},
+            rows: _array_of(schema_name),
             **more,
         },
     }
@@ -210,7 +214,7 @@ _SCHEMAS: dict[str, Any] = {
             "namespace": {"type": "string"},
             "tenant": _NULLABLE_STRING,
             "status": {"type": "integer"},
-            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+            "errors": _array_of("ValidationError"),
             "headers": {
                 "type": "object",
                 "additionalProperties": {"type": "string"},
@@ -308,7 +312,7 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["rules"],
         "properties": {
-            "rules": {"type": "array", "items": {"$ref": "#/components/schemas/FaultRule"}}
+            "rules": _array_of("FaultRule")
         },
     },
     "Removed": {
@@ -352,12 +356,8 @@ _SCHEMAS: dict[str, Any] = {
             "ctr": {"$ref": "#/components/schemas/Rate"},
             "avg_click_position": {"type": ["number", "null"]},
             "clicks_by_position": {"$ref": "#/components/schemas/Counts"},
-            "no_click_queries": {
-                "type": "array", "items": {"$ref": "#/components/schemas/QueryCount"}
-            },
-            "zero_result_queries": {
-                "type": "array", "items": {"$ref": "#/components/schemas/QueryCount"}
-            },
+            "no_click_queries": _array_of("QueryCount"),
+            "zero_result_queries": _array_of("QueryCount"),
             "top_queries": _list_of(["query", "searches", "ctr"], {
                 "query": {"type": "string"},
                 "searches": {"type": "integer"},

@@ -32,17 +32,17 @@ class Dialect:
     elements: str  # a FROM item: each element of the JSON array text {column}, as {alias}
     field: str  # the text of member {key} of an element {alias}
     element_text: str  # an element {alias} of an array of strings, as text
-    unindexed: str = ""  # before a column: keeps its index out of a lookup (SQLite: +)
-    like_needle: str = "{}"  # a LIKE pattern, folded as ``fold`` folds the text it is matched to
-    temporary: str = ""  # after CREATE TEMP TABLE's name: when it goes
-    text_order: str = "{}"  # ORDER BY text byte by byte, whatever the database's locale
-    cast_to_float: str = "{}"  # summing integers near 2**63 without overflowing
-    temp_schema: str = "temp"
-    exact: str = "{}"  # a difference of two int64 times, without overflowing
-    integer_key: str = "INTEGER"  # a table's own integer key (SQLite: the rowid itself)
-    without_rowid: str = " WITHOUT ROWID"  # after a table keyed by its columns (SQLite)
+    unindexed: str  # before a column: keeps its index out of a lookup (SQLite: +)
+    like_needle: str  # a LIKE pattern, folded as ``fold`` folds the text it is matched to
+    temporary: str  # after CREATE TEMP TABLE's name: when it goes
+    text_order: str  # ORDER BY text byte by byte, whatever the database's locale
+    cast_to_float: str  # summing integers near 2**63 without overflowing
+    temp_schema: str
+    exact: str  # a difference of two int64 times, without overflowing
+    integer_key: str  # a table's own integer key (SQLite: the rowid itself)
+    without_rowid: str  # after a table keyed by its columns (SQLite)
     # received_at text {} seconds earlier, as received_at is written (ISO, microseconds)
-    earlier: str = "strftime('%Y-%m-%dT%H:%M:%f', {column}, '-{seconds} seconds')"
+    earlier: str
 
     def sql(self, text: str) -> str:
         """``text``, written with ``:name`` parameters, in this dialect."""
@@ -84,50 +84,46 @@ class Dialect:
         return f"({number} / {divisor} - {below})"
 
 
-SQLITE = Dialect(
-    name="sqlite",
-    positional="?",
-    named=":{}",
-    least="min",
-    greatest="max",
-    fold="lower",
-    received_ms="CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)",
-    same="IS",
-    json_array="json_array({})",
-    elements="json_each({column}) AS {alias}",
-    field="json_extract({alias}.value, '$.{key}')",
-    element_text="{alias}.value",
-    unindexed="+",
+# How each piece is spelled: (SQLite, PostgreSQL).
+_SPELLINGS: dict[str, tuple[str, str]] = {
+    "positional": ("?", "%s"),
+    "named": (":{}", "%({})s"),
+    "least": ("min", "least"),
+    "greatest": ("max", "greatest"),
+    # PostgreSQL's is a function of the schema's (postgres.py's first migration): translate()
+    # of A-Z.
+    "fold": ("lower", "mockserver_fold"),
+    "received_ms": (
+        "CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)",
+        "(extract(epoch FROM rtrim(received_at, 'Z')::timestamp) * 1000)::numeric(30, 0)::bigint",
+    ),
+    "same": ("IS", "IS NOT DISTINCT FROM"),
+    "json_array": ("json_array({})", "json_build_array({})::text"),
+    "elements": (
+        "json_each({column}) AS {alias}",
+        "jsonb_array_elements({column}::jsonb) AS {alias}",
+    ),
+    "field": ("json_extract({alias}.value, '$.{key}')", "{alias}->>'{key}'"),
+    "element_text": ("{alias}.value", "{alias} #>> '{{}}'"),
+    "unindexed": ("+", ""),
     # SQLite's LIKE folds ASCII letters by itself: faster than instr(lower(...))
     # (measured: bench/results/measurements.md#sqlite-like).
-    like_needle="{}",
-)
-POSTGRES = Dialect(
-    name="postgres",
-    positional="%s",
-    named="%({})s",
-    least="least",
-    greatest="greatest",
-    # A function of the schema's (postgres.py's first migration): translate() of A-Z.
-    fold="mockserver_fold",
-    received_ms=(
-        "(extract(epoch FROM rtrim(received_at, 'Z')::timestamp) * 1000)::numeric(30, 0)::bigint"
-    ),
-    same="IS NOT DISTINCT FROM",
-    json_array="json_build_array({})::text",
-    elements="jsonb_array_elements({column}::jsonb) AS {alias}",
-    field="{alias}->>'{key}'",
-    element_text="{alias} #>> '{{}}'",
-    like_needle="mockserver_fold({})",
-    temporary=" ON COMMIT DROP",
-    text_order='({}) COLLATE "C"',
-    cast_to_float="{}::float8",
-    temp_schema="pg_temp",
-    exact="CAST({} AS NUMERIC)",  # bigint overflows (SQLite moves to floating point)
-    integer_key="BIGINT",
-    without_rowid="",
-    earlier=(
+    "like_needle": ("{}", "mockserver_fold({})"),
+    "temporary": ("", " ON COMMIT DROP"),
+    "text_order": ("{}", '({}) COLLATE "C"'),
+    "cast_to_float": ("{}", "{}::float8"),
+    "temp_schema": ("temp", "pg_temp"),
+    # bigint overflows (SQLite moves to floating point)
+    "exact": ("{}", "CAST({} AS NUMERIC)"),
+    "integer_key": ("INTEGER", "BIGINT"),
+    "without_rowid": (" WITHOUT ROWID", ""),
+    "earlier": (
+        "strftime('%Y-%m-%dT%H:%M:%f', {column}, '-{seconds} seconds')",
         "to_char(rtrim({column}, 'Z')::timestamp - interval '{seconds} seconds', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US')",
     ),
+}
+SQLITE, POSTGRES = (
+    Dialect(name, **{piece: spellings[i] for piece, spellings in _SPELLINGS.items()})
+    for i, name in enumerate(("sqlite", "postgres"))
 )
