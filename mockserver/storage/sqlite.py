@@ -183,9 +183,14 @@ def m011_running_totals_for_any_vendor(db: Database) -> None:
 _UPSTREAM_TYPES = {"mock_status": int, "upstream_status": int, "upstream_ms": float}
 RESET_PAUSE_SECONDS = 0.001  # between a reset's chunks: a hundred of them add 0.1 s
 CHECKPOINT_SECONDS = 0.1  # commits gather this long before a checkpoint copies them in
-CHECKPOINT_BYTES = 800 * 1024  # or until they wrote about this much (200 pages)
+CHECKPOINT_BYTES = 2 * 1024 * 1024  # or until they wrote about this much (512 pages)
+# SQLite's own checkpoint, in the commit that makes the WAL this long (16 MiB): what the
+# checkpointer has not copied yet, and the WAL restarts (see _checkpoint_behind).
+AUTOCHECKPOINT_FRAMES = 4096
 ROW_BYTES = 300  # what a row adds beside its payload (its other columns, its index entries)
-WAL_SIZE_LIMIT_BYTES = 1024 * 1024
+# The WAL is cut back to this after a checkpoint that copied it all; above the WAL's steady
+# length, so that commits do not cut the file (cutting 8 MiB held a commit 6 ms).
+WAL_SIZE_LIMIT_BYTES = 20 * 1024 * 1024
 
 
 class SqliteStore(SqlStore):
@@ -213,12 +218,12 @@ class SqliteStore(SqlStore):
         # The commit that fills the WAL would copy it into the database and fsync, while
         # every request waits: a thread of its own does it instead (``_checkpoint_behind``),
         # and the writer only appends to the WAL (measured:
-        # bench/results/measurements.md#checkpoint-thread). SQLite's own checkpoint, at its
-        # default 1,000 pages, is left as a backstop: the WAL never grows past about 4 MiB,
-        # even when that thread falls behind.
-        # One large transaction (a reset of a million rows) grows the WAL past the checkpoint
-        # interval; SQLite reuses the file but never shrinks it unless told to.
+        # bench/results/measurements.md#checkpoint-thread). SQLite's own checkpoint, at
+        # AUTOCHECKPOINT_FRAMES, copies what that thread left and restarts the WAL: it never
+        # grows past about 16 MiB. One large transaction (a reset of a million rows) grows it
+        # past that; SQLite reuses the file but never shrinks it unless told to.
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
+        self.db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_FRAMES}")
         try:
             migrations.apply(self.db)
             # A write that changes nothing: a file SQLite could open only for reading fails
@@ -238,6 +243,16 @@ class SqliteStore(SqlStore):
         self._committed = threading.Event()  # set by a commit the checkpointer has not seen
         self._burst = threading.Event()  # set when they wrote CHECKPOINT_BYTES or more
         self._wal_growth = 0  # bytes, about, since the last checkpoint began
+        # A commit writes a WAL frame for every page it changed: an event's table leaf and a
+        # leaf of each of its indexes, for one row as for many (measured: 9 frames for one
+        # click, bench/results/measurements.md#checkpoint-by-pages). Counting only the rows'
+        # bytes, a lone client's commits filled the WAL 40 times faster than counted, and
+        # SQLite's own checkpoint, fsync included, ran in the commit on the event loop.
+        (page_size,) = self.db.execute("PRAGMA page_size").fetchone()
+        (indexes,) = self.db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+        ).fetchone()
+        self._commit_bytes = page_size * (1 + indexes)
         self._checkpointing = threading.Lock()
         self._checkpointer: threading.Thread | None = None
         if path != ":memory:":
@@ -280,10 +295,13 @@ class SqliteStore(SqlStore):
             ):  # fmt: skip
                 if table_rows:
                     conn.executemany(_INSERT[shape], table_rows)
-        # The WAL grew by about the payloads' size (and their index entries): a burst wakes
-        # the checkpointer at once, a trickle a moment after its first commit.
-        self._wal_growth += sum(len(row[_PAYLOAD]) for row in rows.events) + ROW_BYTES * (
-            len(rows.events) + len(rows.rejections)
+        # The WAL grew by a page for each page the commit changed (however few its rows) and
+        # about the payloads' size: a burst wakes the checkpointer at once, a trickle a moment
+        # after its first commit.
+        self._wal_growth += (
+            self._commit_bytes
+            + sum(len(row[_PAYLOAD]) for row in rows.events)
+            + ROW_BYTES * (len(rows.events) + len(rows.rejections))
         )
         if not self._committed.is_set():
             self._committed.set()
@@ -294,8 +312,13 @@ class SqliteStore(SqlStore):
     def _checkpoint_behind(self) -> None:
         """Copy committed WAL frames into the database a moment after commits, on a connection
         of its own: a PASSIVE checkpoint takes no writer lock, so commits go on meanwhile, and
-        its fsyncs wait here instead of on the event loop. The WAL restarts from its start once
-        a checkpoint copied it all, so it stays about a checkpoint interval's commits long."""
+        its fsyncs wait here instead of on the event loop.
+
+        Under steady commits no checkpoint finds the WAL all copied (frames came while it
+        copied), so the WAL never restarts from its start by itself: it grows to SQLite's own
+        checkpoint, which copies the little left, in a commit, and the next commit restarts
+        it. Each of those is a pause of the event loop with its fsyncs, hence a large
+        AUTOCHECKPOINT_FRAMES (measured: bench/results/measurements.md#checkpoint-restarts)."""
         yield_the_core()
         conn = self._checkpoint_conn
         with contextlib.closing(conn):
