@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mockserver.jsontext import OutOfRange
-from mockserver.validation.decoding import Decoded, decode_json
+from mockserver.validation.decoding import Decoded, decode_json, has_digit_run
 
 DUPLICATE = (
     "appears more than once; Go keeps the last value, other decoders the first: send it once"
@@ -250,3 +253,20 @@ def test_a_number_no_float_holds_is_kept_as_sent_when_asked_in_every_thread(
     signal: dict[str, Any] = decoded.value[0]
     assert all(isinstance(number, OutOfRange) for number in signal.values())
     assert {key: repr(number) for key, number in signal.items()} == spelled
+
+
+@given(
+    text=st.text(alphabet="0123456789a ", max_size=60).map(lambda t: t * 200)
+    | st.text(alphabet="0123456789a ", max_size=60),
+    length=st.integers(min_value=2, max_value=12),
+)
+def test_a_run_of_digits_is_found_as_a_regular_expression_finds_it(text: str, length: int) -> None:
+    # Texts over 8 KiB (the repeated ones) are read another way than short ones.
+    assert has_digit_run(text, length) is bool(re.search(f"[0-9]{{{length}}}", text))
+
+
+@pytest.mark.parametrize("offset", range(0, 310, 7))
+def test_an_integer_no_float_holds_is_refused_wherever_it_starts(offset: int) -> None:
+    body = b'[{"pad": "' + b"x" * offset + b'", "a": ' + b"9" * 309 + b"}]"
+    assert [e.rule for e in decode_json(body).errors] == ["syntax"]
+    assert decode_json(body.replace(b"9" * 309, b"9" * 308)).errors == []

@@ -276,69 +276,89 @@ def _never_clean(value: Any) -> bool:
 def _compile_clean(go: GoType, *, tags: bool, dive: bool, top: bool = False) -> Predicate:
     """A predicate true exactly when ``GoChecker`` would report nothing for the value.
 
-    It mirrors ``_decode`` and ``_validate`` with closures specialised per type, built once:
-    no paths, no generators, no messages. tests/test_validation.py holds it to agreement with
-    an unpruned walk (``prune=False``) over the fixture corpus and generated bodies, in both
-    profiles.
+    It mirrors ``_decode`` and ``_validate`` as Python source generated once per type, a
+    function a struct or slice with each field's test written inline: no paths, no messages,
+    no call a scalar field (closures a field took twice as long; measured:
+    bench/results/measurements.md#generated-predicates). tests/test_validation.py holds it
+    to agreement with an unpruned walk (``prune=False``) over the fixture corpus and
+    generated bodies, in both profiles.
     """
-    if go.kind in _INT_RANGES:
-        low, high = _INT_RANGES[go.kind]
-        return lambda v: v is None or (type(v) is int and low <= v <= high)
-    if go.kind == "float64":
-        low, high = -FLOAT64_OVERFLOW, FLOAT64_OVERFLOW
-        return lambda v: v is None or type(v) is float or (type(v) is int and low < v < high)
-    if go.kind == "string":
-        return lambda v: v is None or type(v) is str
-    if go.kind == "bool":
-        return lambda v: v is None or type(v) is bool
-    if go.kind == "slice":
-        assert go.element is not None
-        element_clean = _compile_clean(go.element, tags=tags and (top or dive), dive=dive)
-        if go.element.kind != "struct":
-            return lambda v: v is None or (type(v) is list and all(map(element_clean, v)))
-        zero_clean = element_clean({})  # a null element is the zero struct (see _element_value)
-        return lambda v: (
-            v is None
-            or (type(v) is list and (zero_clean or None not in v) and all(map(element_clean, v)))
-        )
-    if go.kind == "struct":
-        return _compile_struct_clean(go, tags=tags, dive=dive)
-    return lambda v: True
+    source = _PredicateSource()
+    name = source.function(go, tags=tags, dive=dive, top=top)
+    namespace = dict(source.bound)
+    exec("\n".join(source.lines), namespace)  # noqa: S102  # our own text, from the schema
+    predicate: Predicate = namespace[name]
+    return predicate
 
 
-def _compile_struct_clean(go: GoType, *, tags: bool, dive: bool) -> Predicate:
-    known = frozenset(go.fields)
-    folded = go.folded
-    checks = [
-        (
-            name,
-            _compile_clean(f.type, tags=tags, dive=dive),
-            f.tags if tags else (),
-            f.pointer,
-        )
-        for name, f in go.fields.items()
-    ]
+class _PredicateSource:
+    """The text of ``_compile_clean``'s functions, and the objects they name."""
 
-    def clean(value: Any) -> bool:
-        if value is None:
-            return True
-        if type(value) is not dict and not isinstance(value, dict):  # type() first: fast path
-            return False
-        if not known.issuperset(value) and any(
-            key not in known and key.lower() in folded for key in value
-        ):
-            return False
-        for name, field_clean, field_tags, pointer in checks:
-            item = value.get(name)
-            if not field_clean(item):
-                return False
-            if field_tags and (item is not None or not pointer):
-                for tag in field_tags:
-                    if not tag.check(item):
-                        return False
-        return True
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.bound: dict[str, Any] = {}
 
-    return clean
+    def bind(self, value: Any) -> str:
+        name = f"_v{len(self.bound)}"
+        self.bound[name] = value
+        return name
+
+    def test(self, go: GoType, var: str, *, tags: bool, dive: bool, top: bool = False) -> str:
+        """An expression true when ``var`` (a local name) is clean as a ``go``."""
+        if go.kind in _INT_RANGES:
+            low, high = _INT_RANGES[go.kind]
+            return f"({var} is None or (type({var}) is int and {low} <= {var} <= {high}))"
+        if go.kind == "float64":
+            limit = self.bind(FLOAT64_OVERFLOW)
+            return (
+                f"({var} is None or type({var}) is float or "
+                f"(type({var}) is int and -{limit} < {var} < {limit}))"
+            )
+        if go.kind in ("string", "bool"):
+            return f"({var} is None or type({var}) is {'str' if go.kind == 'string' else 'bool'})"
+        if go.kind in _NESTED:
+            return f"{self.function(go, tags=tags, dive=dive, top=top)}({var})"
+        return "True"
+
+    def function(self, go: GoType, *, tags: bool, dive: bool, top: bool = False) -> str:
+        name = self.bind(None)
+        body = ["if v is None:", "    return True"]
+        if go.kind not in _NESTED:
+            body = [f"return {self.test(go, 'v', tags=tags, dive=dive)}"]
+        elif go.kind == "slice":
+            assert go.element is not None
+            element_tags = tags and (top or dive)
+            body += ["if type(v) is not list:", "    return False"]
+            zero = go.element.kind == "struct"  # a null element is the zero struct
+            if zero and not _compile_clean(go.element, tags=element_tags, dive=dive)({}):
+                body += ["if None in v:", "    return False"]
+            element = self.test(go.element, "x", tags=element_tags, dive=dive)
+            body += ["for x in v:", f"    if not {element}:", "        return False"]
+        else:
+            known, folded = self.bind(frozenset(go.fields)), self.bind(go.folded)
+            body += [
+                "if type(v) is not dict and not isinstance(v, dict):",  # type() first: faster
+                "    return False",
+                f"if not {known}.issuperset(v) and any(",
+                f"    k not in {known} and k.lower() in {folded} for k in v",
+                "):",
+                "    return False",
+            ]
+            for field_name, go_field in go.fields.items():
+                test = self.test(go_field.type, "x", tags=tags, dive=dive)
+                body += [f"x = v.get({field_name!r})", f"if not {test}:", "    return False"]
+                checks = [self._tag(tag) for tag in go_field.tags] if tags else []
+                if checks:
+                    # An absent or null optional field is not sent: its tags are skipped.
+                    sent = "x is not None and " if go_field.pointer else ""
+                    body += [f"if {sent}not ({' and '.join(checks)}):", "    return False"]
+        self.lines += [f"def {name}(v):", *(f"    {line}" for line in body), "    return True"]
+        return name
+
+    def _tag(self, tag: Tag) -> str:
+        if tag.text == "required":  # written out: not is_go_zero(x)
+            return "(type(x) is list or not not x)"
+        return f"{self.bind(tag.check)}(x)"
 
 
 _ABSENT = object()  # a field no key has filled yet
