@@ -153,13 +153,14 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._connection = Connection(transport)  # every request's on it: one will do
         self._head_began: float | None = None
         self._between_messages = True
         self._head_begins()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope[CONNECTION] = Connection(self.transport)  # type: ignore[literal-required]
+        self.scope[CONNECTION] = self._connection  # type: ignore[literal-required]
         self._between_messages = False
         self._head_begins()
 
