@@ -352,7 +352,9 @@ class _PredicateSource:
                     # An absent or null optional field is not sent: its tags are skipped.
                     sent = "x is not None and " if go_field.pointer else ""
                     body += [f"if {sent}not ({' and '.join(checks)}):", "    return False"]
-        self.lines += [f"def {name}(v):", *(f"    {line}" for line in body), "    return True"]
+        if go.kind in _NESTED:
+            body.append("return True")
+        self.lines += [f"def {name}(v):", *(f"    {line}" for line in body)]
         return name
 
     def _tag(self, tag: Tag) -> str:
