@@ -153,6 +153,12 @@ def test_the_events_of_a_request_keep_its_headers(any_store: Store) -> None:
     assert [row["headers"] for row in rows] == [headers, headers, None]
 
 
+def test_a_rejection_keeps_its_requests_headers_as_stored(any_store: Store) -> None:
+    stored = {"authorization": "hmac-sha256:0123", "accept": "*/*"}
+    any_store.add(rejections=[rejection(request_id="r9")], headers={"r9": json.dumps(stored)})
+    assert any_store.rejections({}).rows[0]["headers"] == stored
+
+
 def test_an_event_that_repeats_an_earlier_one_points_at_it(any_store: Store) -> None:
     at = "2026-01-01T00:00:{:02d}.000000Z".format
     any_store.add([event(payload='{"a":1}', received_at=at(0))])

@@ -82,9 +82,12 @@ def test_a_refusal_is_one_rejection_with_every_reason_and_the_headers_as_stored(
                 body='[{"a": "café\ufffd"}]',  # invalid UTF-8 kept, replaced
                 request_id=intake.request_id,
                 received_at=intake.received_at,
-            )
+            ),
+            # as stored, JSON text worked out once a head, as an accepted request's are
+            "headers": (intake.request_id, writes.calls[0]["headers"][1]),
         }
     ]
+    assert json.loads(writes.calls[0]["headers"][1]) == writes.calls[0]["rejection"].headers
 
 
 def test_a_refusal_without_a_body_is_recorded_without_one() -> None:

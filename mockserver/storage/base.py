@@ -117,8 +117,9 @@ class Store(Protocol):
     ) -> None:
         """Insert and commit ``events``, ``rejections``, ``attempts`` and ``upstream_calls``
         in one transaction, or raise ``StoreUnavailable`` having stored none of them.
-        ``headers``: each accepted request's headers as stored (JSON text, credentials
-        already fingerprinted), by request id; the events of one request share them."""
+        ``headers``: each request's headers as stored (JSON text, credentials already
+        fingerprinted), by request id; the events of one request share them. A rejection
+        without them there has its own ``headers`` encoded."""
 
     def reset(self, namespace: str | None = None) -> None:
         """Delete every row (events, rejections, attempts, upstream calls), or one

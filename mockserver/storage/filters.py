@@ -77,13 +77,16 @@ def event_row(e: Event, headers: Mapping[str, str]) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _row(shape: Any, item: Any) -> list[Any]:
+def _row(shape: Any, item: Any, headers: str | None = None) -> list[Any]:
     """A Rejection, Attempt or UpstreamCall as its row, in the order of its fields: JSON
-    columns as text, booleans as 0/1 (as SQLite keeps them)."""
+    columns as text (``headers``: a rejection's, already), booleans as 0/1 (as SQLite keeps
+    them)."""
     row = []
     for name in COLUMNS[shape]:
         value = getattr(item, name)
-        if name in JSON_COLUMNS:
+        if name == "headers" and headers is not None:
+            value = headers
+        elif name in JSON_COLUMNS:
             value = dumps(list(value) if isinstance(value, tuple) else value)
         row.append(int(value) if isinstance(value, bool) else value)
     return row
@@ -118,7 +121,7 @@ class Rows:
     ) -> Rows:
         return cls(
             [event_row(e, headers) for e in events],
-            [_row(Rejection, r) for r in rejections],
+            [_row(Rejection, r, headers.get(r.request_id)) for r in rejections],
             [_row(Attempt, a) for a in attempts],
             [_row(UpstreamCall, c) for c in upstream_calls],
         )

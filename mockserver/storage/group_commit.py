@@ -64,7 +64,8 @@ class GroupCommit:
         upstream_call: UpstreamCall | None = None,
     ) -> None:
         """Return once ``events`` and ``rejection`` are committed (with whatever else queued).
-        ``headers``: the request id of ``events`` and its stored headers (JSON text)."""
+        ``headers``: the request id of ``events`` (or ``rejection``) and its stored headers
+        (JSON text)."""
         loop = asyncio.get_running_loop()
         batch = self._batches.get(loop)
         if batch is None:

@@ -30,7 +30,8 @@ class Recorder:
         self.writer = writer
         self.salt = salt  # the store's, for credential fingerprints
         self.warnings = WarningLog()
-        self._stored: PerHead[str] = PerHead()
+        # A head's headers as stored: fingerprinted, and as JSON text
+        self._stored: PerHead[tuple[Mapping[str, str], str]] = PerHead()
 
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
@@ -42,10 +43,14 @@ class Recorder:
 
     def _stored_headers(self, intake: Intake) -> str:
         """The headers as stored, JSON text: worked out once for each distinct head."""
+        return self._safe_headers(intake)[1]
+
+    def _safe_headers(self, intake: Intake) -> tuple[Mapping[str, str], str]:
         return self._stored.get(intake.raw_headers, intake.header_bytes, self._encode, intake)
 
-    def _encode(self, intake: Intake) -> str:
-        return _dumps(safe_headers(intake.headers, self.salt))
+    def _encode(self, intake: Intake) -> tuple[Mapping[str, str], str]:
+        safe = safe_headers(intake.headers, self.salt)
+        return safe, _dumps(safe)
 
     async def attempt(
         self,
@@ -81,7 +86,9 @@ class Recorder:
         reasons = [e.as_dict() for e in errors]
         if log.isEnabledFor(logging.WARNING):
             log.warning("%s", refusal_line(intake, status, reasons))
+        headers, stored_headers = self._safe_headers(intake)
         await self.writer.write(
+            headers=(intake.request_id, stored_headers),
             rejection=Rejection(
                 vendor=intake.vendor,
                 method=intake.method,
@@ -90,11 +97,11 @@ class Recorder:
                 tenant=tenant,
                 status=status,
                 errors=reasons,
-                headers=safe_headers(intake.headers, self.salt),
+                headers=headers,
                 body=None if body is None else body.decode("utf-8", "replace"),
                 request_id=intake.request_id,
                 received_at=intake.received_at,
-            )
+            ),
         )
 
 
