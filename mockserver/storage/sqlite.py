@@ -189,7 +189,8 @@ CHECKPOINT_BYTES = 2 * 1024 * 1024  # or until they wrote about this much (512 p
 AUTOCHECKPOINT_FRAMES = 4096
 ROW_BYTES = 300  # what a row adds beside its payload (its other columns, its index entries)
 # The WAL is cut back to this after a checkpoint that copied it all; above the WAL's steady
-# length, so that commits do not cut the file (cutting 8 MiB held a commit 6 ms).
+# length, so that commits do not cut the file: a cut held its commit for milliseconds
+# (bench/results/measurements.md#checkpoint-restarts).
 WAL_SIZE_LIMIT_BYTES = 20 * 1024 * 1024
 
 
@@ -220,7 +221,7 @@ class SqliteStore(SqlStore):
         # and the writer only appends to the WAL (measured:
         # bench/results/measurements.md#checkpoint-thread). SQLite's own checkpoint, at
         # AUTOCHECKPOINT_FRAMES, copies what that thread left and restarts the WAL: it stays
-        # about 16 MiB long (17.5 MiB measured) unless a read holds an old snapshot. One
+        # about 16 MiB long unless a read holds an old snapshot. One
         # large transaction (a reset of a million rows) grows it past that; SQLite reuses
         # the file but never shrinks it unless told to.
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
@@ -245,10 +246,10 @@ class SqliteStore(SqlStore):
         self._burst = threading.Event()  # set when they wrote CHECKPOINT_BYTES or more
         self._wal_growth = 0  # bytes, about, since the last checkpoint began
         # A commit writes a WAL frame for every page it changed: an event's table leaf and a
-        # leaf of each of its indexes, for one row as for many (measured: 9 frames for one
-        # click, bench/results/measurements.md#checkpoint-by-pages). Counting only the rows'
-        # bytes, a lone client's commits filled the WAL 40 times faster than counted, and
-        # SQLite's own checkpoint, fsync included, ran in the commit on the event loop.
+        # leaf of each of its indexes, for one row as for many
+        # (bench/results/measurements.md#checkpoint-by-pages). Counting only the rows' bytes,
+        # a lone client's commits filled the WAL far faster than counted, and SQLite's own
+        # checkpoint, fsync included, ran in the commit on the event loop.
         (page_size,) = self.db.execute("PRAGMA page_size").fetchone()
         (indexes,) = self.db.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"

@@ -191,8 +191,9 @@ def decode_json(body: bytes, *, lenient: bool = False, keep_out_of_range: bool =
 def has_digit_run(text: str, length: int) -> bool:
     """Whether ``text`` has ``length`` ASCII digits in a row (a JSON number's are ASCII).
 
-    Every body is asked, and a regular expression took 7 µs for a click and 2 ms for a
-    hundred (bench/results/measurements.md#digit-runs). Any ``length`` characters in a row
+    Every body is asked, and a regular expression, which tries a match at every digit, took
+    several times the body's decoding (bench/results/measurements.md#digit-runs). Any
+    ``length`` characters in a row
     include one at a multiple of ``length - 1``: only those are looked at, and the runs of
     the digits among them measured. A long text has many such digits: its digits are all
     made zeros instead, and a run of zeros looked for."""

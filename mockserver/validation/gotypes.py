@@ -322,10 +322,21 @@ class _PredicateSource:
 
     def function(self, go: GoType, *, tags: bool, dive: bool, top: bool = False) -> str:
         name = self.bind(None)
-        body = ["if v is None:", "    return True"]
         if go.kind not in _NESTED:
             body = [f"return {self.test(go, 'v', tags=tags, dive=dive)}"]
-        elif go.kind == "slice":
+        else:
+            body = [
+                "if v is None:",
+                "    return True",
+                *self._nested(go, tags=tags, dive=dive, top=top),
+            ]
+        self.lines += [f"def {name}(v):", *(f"    {line}" for line in body)]
+        return name
+
+    def _nested(self, go: GoType, *, tags: bool, dive: bool, top: bool) -> list[str]:
+        """The body of a slice's or struct's function, after its null test."""
+        body: list[str] = []
+        if go.kind == "slice":
             assert go.element is not None
             element_tags = tags and (top or dive)
             body += ["if type(v) is not list:", "    return False"]
@@ -352,10 +363,7 @@ class _PredicateSource:
                     # An absent or null optional field is not sent: its tags are skipped.
                     sent = "x is not None and " if go_field.pointer else ""
                     body += [f"if {sent}not ({' and '.join(checks)}):", "    return False"]
-        if go.kind in _NESTED:
-            body.append("return True")
-        self.lines += [f"def {name}(v):", *(f"    {line}" for line in body)]
-        return name
+        return [*body, "return True"]
 
     def _tag(self, tag: Tag) -> str:
         if tag.text == "required":  # written out: not is_go_zero(x)
