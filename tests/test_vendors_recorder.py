@@ -107,6 +107,23 @@ def test_each_refusal_is_one_line_on_the_terminal(caplog: pytest.LogCaptureFixtu
     ]
 
 
+def test_the_refusals_of_one_loop_turn_share_one_record_a_line_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mockserver.requests")
+    recorder, writes = _recorder()
+
+    async def refuse(how_many: int) -> None:
+        await asyncio.gather(
+            *(recorder.reject(_intake(), 400, REASONS, "shop", b"[]") for _ in range(how_many))
+        )
+
+    asyncio.run(refuse(3))
+    line = "400 lucidworks click [0].sessionId required (+1 more)"
+    assert [r.getMessage() for r in caplog.records] == ["\n".join([line] * 3)]
+    assert len(writes.calls) == 3
+
+
 def test_a_refusal_says_nothing_on_the_terminal_when_warnings_are_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
