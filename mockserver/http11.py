@@ -10,7 +10,8 @@ Go's net/http does that it does not.
 
 - **A header read timeout.** A client that sends part of a request's headers and stops is
   disconnected after ``HEADER_TIMEOUT_SECONDS`` (Go: ``Server.ReadHeaderTimeout``). Without
-  it, 5,000 half-sent requests held 5,000 connections open for as long as they liked.
+  it, 5,000 half-sent requests held 5,000 connections open for as long as they liked. It and
+  uvicorn's keep-alive timeout are each one timer a connection, not one a request.
 - **An ``Upgrade`` it cannot honour is ignored.** ``curl --http2`` on ``http://`` asks to
   switch to h2c on a POST. llhttp stops parsing at such a request and uvicorn handed the app
   an empty body: a false "the request body is empty" 400, recorded as a rejection. Go's
@@ -133,6 +134,8 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
+        self._keep_alive_timer: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None  # when the last reply went out, if none since
         # the parser of the body of a request whose Upgrade is ignored, while it is read
         self._upgrade_body: httptools.HttpRequestParser | None = None
         self._lane = lane_of(self.app)
@@ -170,9 +173,10 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        for timer in (self._header_timer, self._keep_alive_timer):
+            if timer is not None:
+                timer.cancel()
+        self._header_timer = self._keep_alive_timer = None
         super().connection_lost(exc)
 
     def _head_begins(self) -> None:
@@ -192,6 +196,47 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
             self._header_timer = self.loop.call_at(due, self._headers_too_slow)
             return
         self.transport.close()
+
+    # -- the keep-alive timeout -------------------------------------------------------------
+
+    # uvicorn arms a timer after each reply and cancels it when the next request's bytes
+    # come: one timer a connection instead, as for the header timeout, which looks when it
+    # fires at how long the connection has been idle
+    # (measured: bench/results/measurements.md#keep-alive-timer).
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but for the keep-alive timer (``_idle_begins``)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:  # a pipelined request waits: start it
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_begins()
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle_since = None  # the timer, if armed, finds the connection busy and stops
+
+    def _idle_begins(self) -> None:
+        self._idle_since = now = self.loop.time()
+        if self._keep_alive_timer is None:
+            self._keep_alive_timer = self.loop.call_at(
+                now + self.timeout_keep_alive, self._idle_too_long
+            )
+
+    def _idle_too_long(self) -> None:
+        self._keep_alive_timer = None
+        since = self._idle_since
+        if since is None or self.transport is None or self.transport.is_closing():
+            return  # busy since: the next reply arms the timer again
+        due = since + self.timeout_keep_alive
+        if self.loop.time() < due:  # a later reply than the one the timer was armed for
+            self._keep_alive_timer = self.loop.call_at(due, self._idle_too_long)
+            return
+        self.timeout_keep_alive_handler()
 
     # -- an Upgrade that is not a WebSocket one ---------------------------------------------
 

@@ -10,12 +10,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+import mockserver.testing.server
 from mockserver import MockServer, Settings, http11
+from mockserver.serving import uvicorn_config
 from tests.conftest import LUCIDWORKS_HEADERS, load_fixture
 
 CLICK = load_fixture("lucidworks", "valid", "click-full.json")
@@ -246,6 +249,43 @@ def test_the_header_timeout_counts_from_the_head_that_stalls_not_the_first(
         waited = time.monotonic() - started
     assert 0.4 < waited < 5
     _still_serving(impatient)
+
+
+@pytest.fixture
+def short_keep_alive(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
+    """A server that closes a connection idle for half a second after a reply, not five."""
+
+    def config(app: Any, *args: Any, **kwargs: Any) -> Any:
+        return uvicorn_config(app, *args, timeout_keep_alive=0.5, **kwargs)
+
+    monkeypatch.setattr(mockserver.testing.server, "uvicorn_config", config)
+    with MockServer(Settings(db=":memory:", port=0)) as server:
+        yield server
+
+
+def test_a_connection_idle_after_its_reply_is_closed_after_the_keep_alive_timeout(
+    short_keep_alive: MockServer,
+) -> None:
+    with socket.create_connection(_address(short_keep_alive), timeout=10) as sock:
+        _click_answered(sock)
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the server, not by this test's timeout
+        waited = time.monotonic() - started
+    assert 0.4 < waited < 5
+    _still_serving(short_keep_alive)
+
+
+def test_the_keep_alive_timeout_counts_from_the_last_reply_not_the_first(
+    short_keep_alive: MockServer,
+) -> None:
+    with socket.create_connection(_address(short_keep_alive), timeout=10) as sock:
+        for _ in range(5):  # 1.5 s of requests 0.3 s apart: the connection stays open
+            _click_answered(sock)
+            time.sleep(0.3)
+        started = time.monotonic()
+        assert sock.recv(1024) == b""
+        waited = time.monotonic() - started
+    assert 0.1 < waited < 5  # idle 0.3 s already: closed 0.5 s after the last reply
 
 
 def test_empty_lines_between_requests_do_not_hold_a_connection_open(
