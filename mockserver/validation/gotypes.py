@@ -142,6 +142,8 @@ class GoChecker:
         self._clean = _compile_clean(root, tags=True, dive=dive_nested_slices, top=True)
         self._subtrees: dict[tuple[int, bool], Predicate] = {}
         self._fields: dict[tuple[int, bool], list[_FieldCheck]] = {}
+        # a struct type's fields by name, for the decode walk: built once, not a body
+        self._decoders: dict[int, dict[str, tuple[GoField, Predicate]]] = {}
 
     def fold(self, value: Any) -> Any:
         """The value as Go's decoder fills the struct: a key that matches a field only ignoring
@@ -215,7 +217,10 @@ class GoChecker:
                 if not element_clean(item):
                     yield from self._decode(item, go.element, (*path, index))
         elif go.kind == "struct":
-            by_name = {name: (f, clean) for name, f, clean in self._struct_checks(go, False)}
+            by_name = self._decoders.get(id(go))
+            if by_name is None:
+                checks = self._struct_checks(go, False)
+                by_name = self._decoders[id(go)] = {name: (f, ok) for name, f, ok in checks}
             for key, item in value.items():
                 known = by_name.get(key)
                 if known is not None:
