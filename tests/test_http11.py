@@ -28,7 +28,9 @@ from mockserver import http11
 COPIED = {
     "data_received": "cfb48d75",
     "on_message_complete": "d23dbbe7",  # http11's override falls back to it: its checks matter
-    "on_response_complete": "0709ec90",  # copied for one keep-alive timer a connection
+    # replaced, for one keep-alive timer a connection
+    "on_response_complete": "0709ec90",
+    "_unset_keepalive_if_required": "4781fe6c",
 }
 
 

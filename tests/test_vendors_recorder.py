@@ -154,6 +154,13 @@ def test_a_refusal_line_says_status_vendor_endpoint_namespace_and_first_reason(
     assert refusal_line(_intake(vendor, endpoint, namespace), 401, reasons) == line
 
 
+def test_a_refusal_line_stays_one_line_whatever_the_path_holds() -> None:
+    intake = _intake(None, "/x\n400 lucidworks click FORGED\u2028\x1b[31m")
+    line = refusal_line(intake, 404, [REASONS[0].as_dict()])
+    assert line.startswith("404 - /x\\n400 lucidworks click FORGED\\u2028\\x1b[31m ")
+    assert line.isprintable()
+
+
 def test_accepted_events_are_written_with_the_requests_stored_headers() -> None:
     recorder, writes = _recorder()
     intake = _intake()

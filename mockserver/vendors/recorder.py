@@ -31,7 +31,9 @@ class RefusalLines:
 
     A log record each cost a refused request a tenth of its time under load (measured:
     bench/results/measurements.md#refusal-lines); the requests refused in one turn now share
-    one. A lone refusal is a record of its own, said before its reply goes out.
+    one. A lone refusal is a record of its own, said before its reply goes out. An app that
+    embeds the server and formats records with a prefix (a time, a level) sees it on a
+    record's first line only; ``caplog`` counts records, not refusals.
     """
 
     def __init__(self) -> None:
@@ -132,9 +134,13 @@ class Recorder:
 
 
 def refusal_line(intake: Intake, status: int, reasons: Sequence[Mapping[str, str]]) -> str:
-    """``400 lucidworks click [0].sessionId required (+1 more)``."""
+    """``400 lucidworks click [0].sessionId required (+1 more)``: one line, whatever the client
+    sent (a path of ``%0A`` would otherwise start a line of the client's own)."""
     parts = [str(status), intake.vendor or "-", endpoint_name(intake.vendor, intake.endpoint)]
     if intake.namespace != DEFAULT_NAMESPACE:
         parts.append(f"ns={intake.namespace}")
     parts.append(short_reason(reasons))
-    return " ".join(parts)
+    line = " ".join(parts)
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
