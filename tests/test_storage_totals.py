@@ -499,6 +499,26 @@ def test_fold_some_folds_up_to_its_limit_and_says_when_nothing_is_left(
         assert quiet_store._fold_some(conn) is False
 
 
+def test_the_background_fold_lets_the_writer_go_between_chunks_and_a_reader_does_not_wait(
+    quiet_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(5)])
+    quiet_store.FOLD_CHUNK = 2
+    held_while_pausing: list[bool] = []
+
+    def pause(seconds: float) -> None:  # the writer lock must be free while the fold pauses
+        held_while_pausing.append(quiet_store._lock.acquire(blocking=False))
+        quiet_store._lock.release()
+
+    monkeypatch.setattr(time, "sleep", pause)  # the module sqlite.py pauses with
+    assert quiet_store.fold_analytics(wait=False) is True
+    assert quiet_store.unfolded() == 0
+    assert held_while_pausing == [True, True, True]  # after each of the three chunks
+    quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(5)])
+    assert quiet_store.fold_analytics() is True
+    assert (quiet_store.unfolded(), len(held_while_pausing)) == (0, 3)
+
+
 def test_a_neuralens_search_in_one_batch_is_at_its_earliest_view_and_keeps_its_click(
     quiet_store: SqliteStore,
 ) -> None:
