@@ -263,6 +263,7 @@ def short_keep_alive(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
         yield server
 
 
+@pytest.mark.slow  # waits on purpose
 def test_a_connection_idle_after_its_reply_is_closed_after_the_keep_alive_timeout(
     short_keep_alive: MockServer,
 ) -> None:
@@ -275,6 +276,7 @@ def test_a_connection_idle_after_its_reply_is_closed_after_the_keep_alive_timeou
     _still_serving(short_keep_alive)
 
 
+@pytest.mark.slow  # waits on purpose
 def test_the_keep_alive_timeout_counts_from_the_last_reply_not_the_first(
     short_keep_alive: MockServer,
 ) -> None:
