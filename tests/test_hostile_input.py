@@ -213,6 +213,7 @@ def impatient(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockServer]:
         yield server
 
 
+@pytest.mark.slow  # waits on purpose
 def test_a_client_that_stops_halfway_through_its_headers_is_disconnected(
     impatient: MockServer,
 ) -> None:
@@ -233,6 +234,7 @@ def _click_answered(sock: socket.socket) -> bytes:
     return request
 
 
+@pytest.mark.slow  # waits on purpose
 def test_the_header_timeout_counts_from_the_head_that_stalls_not_the_first(
     impatient: MockServer,
 ) -> None:
@@ -290,6 +292,7 @@ def test_the_keep_alive_timeout_counts_from_the_last_reply_not_the_first(
     assert 0.1 < waited < 5  # idle 0.3 s already: closed 0.5 s after the last reply
 
 
+@pytest.mark.slow  # waits on purpose
 def test_empty_lines_between_requests_do_not_hold_a_connection_open(
     impatient: MockServer,
 ) -> None:
