@@ -162,6 +162,7 @@ def test_a_flaky_upstream_is_unavailable_never_a_disagreement(
         assert len(stored(mock)["rejections"]) == 1  # its own record, whatever the upstream did
 
 
+@pytest.mark.slow  # waits for an upstream's timeout on purpose
 def test_an_upstream_that_hangs_neither_delays_the_reply_nor_loses_the_event() -> None:
     slow = MockServer(Settings(faults=("lucidworks:latency,ms=1500",)))
     with slow as upstream, mock_before(upstream, upstream_timeout=1) as mock:
@@ -407,6 +408,7 @@ def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
         thread.join(timeout=5)
 
 
+@pytest.mark.slow  # waits for an upstream's timeout on purpose
 def test_an_upstream_that_drips_its_reply_is_cut_off_at_the_timeout_in_all(
     scripted: tuple[str, type[_Scripted]],
 ) -> None:
@@ -477,6 +479,7 @@ def test_in_process_without_a_lifespan_the_upstream_calls_are_still_recorded(
         pass
 
 
+@pytest.mark.slow  # waits for an upstream's timeout on purpose
 def test_the_summary_does_not_wait_for_a_slow_upstream_and_a_reset_does() -> None:
     slow = MockServer(Settings(faults=("lucidworks:latency,ms=1500",)))
     with slow as upstream, mock_before(upstream, upstream_timeout=3) as mock:
