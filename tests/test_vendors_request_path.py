@@ -535,7 +535,7 @@ def test_stored_headers_follow_each_requests_own_head(tmp_path: Path) -> None:
     first = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-1"})
     again = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-1"})
     other = _intake({**LUCIDWORKS_HEADERS, "Authorization": "token-2"})
-    stored = [json.loads(recorder._stored_headers(i)) for i in (first, again, other)]
+    stored = [json.loads(recorder._stored_headers(i)[1]) for i in (first, again, other)]
     assert stored[0] == stored[1] != stored[2]
     assert stored[0]["authorization"].startswith("hmac-sha256:")
     assert "token-1" not in json.dumps(stored)

@@ -224,9 +224,9 @@ class SqliteStore(SqlStore):
         # and the writer only appends to the WAL (measured:
         # bench/results/measurements.md#checkpoint-thread). SQLite's own checkpoint, at
         # AUTOCHECKPOINT_FRAMES, copies what that thread left and restarts the WAL: it stays
-        # about 16 MiB long unless a read holds an old snapshot. One
-        # large transaction (a reset of a million rows) grows it past that; SQLite reuses
-        # the file but never shrinks it unless told to.
+        # about 16 MiB long unless a read holds an old snapshot. One large transaction (a
+        # reset of a million rows) grows it past that; SQLite reuses the file but never
+        # shrinks it unless told to.
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
         self.db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_FRAMES}")
         try:

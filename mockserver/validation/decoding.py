@@ -193,10 +193,9 @@ def has_digit_run(text: str, length: int) -> bool:
 
     Every body is asked, and a regular expression, which tries a match at every digit, took
     several times the body's decoding (bench/results/measurements.md#digit-runs). Any
-    ``length`` characters in a row
-    include one at a multiple of ``length - 1``: only those are looked at, and the runs of
-    the digits among them measured. A long text has many such digits: its digits are all
-    made zeros instead, and a run of zeros looked for."""
+    ``length`` characters in a row include one at a multiple of ``length - 1``: only those
+    are looked at, and the runs of the digits among them measured. A long text has many
+    such digits: its digits are all made zeros instead, and a run of zeros looked for."""
     step = length - 1
     if len(text) > _SAMPLED_TEXT_LIMIT:
         return "0" * length in text.translate(_ALL_DIGITS_AS_0)

@@ -64,16 +64,14 @@ class Recorder:
     async def accept(self, intake: Intake, events: Sequence[Event]) -> None:
         """Returns once ``events`` are committed, with the request's headers: only then may
         the 2xx go out."""
-        headers = self._stored_headers(intake)
+        headers = self._stored_headers(intake)[1]
         await self.writer.write(events=events, headers=(intake.request_id, headers))
         if log.isEnabledFor(logging.WARNING):
             self.warnings.note(events, endpoint_name(intake.vendor, intake.endpoint))
 
-    def _stored_headers(self, intake: Intake) -> str:
-        """The headers as stored, JSON text: worked out once for each distinct head."""
-        return self._safe_headers(intake)[1]
-
-    def _safe_headers(self, intake: Intake) -> tuple[Mapping[str, str], str]:
+    def _stored_headers(self, intake: Intake) -> tuple[Mapping[str, str], str]:
+        """The headers as stored (credentials fingerprinted), and as JSON text: worked out
+        once for each distinct head."""
         return self._stored.get(intake.raw_headers, intake.header_bytes, self._encode, intake)
 
     def _encode(self, intake: Intake) -> tuple[Mapping[str, str], str]:
@@ -114,7 +112,7 @@ class Recorder:
         reasons = [e.as_dict() for e in errors]
         if log.isEnabledFor(logging.WARNING):
             self.refusals.say(refusal_line(intake, status, reasons))
-        headers, stored_headers = self._safe_headers(intake)
+        headers, stored_headers = self._stored_headers(intake)
         await self.writer.write(
             headers=(intake.request_id, stored_headers),
             rejection=Rejection(
