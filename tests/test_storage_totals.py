@@ -493,11 +493,11 @@ def test_fold_some_folds_up_to_its_limit_and_says_when_nothing_is_left(
     conn = quiet_store.db.conn
     with quiet_store._lock:
         quiet_store.FOLD_CHUNK = 2
-        assert quiet_store._fold_some(conn) is True
+        assert quiet_store._fold_some(conn, through=3) is True
         assert quiet_store.unfolded() == 1  # the fold is remembered: not folded twice
-        assert quiet_store._fold_some(conn) is True
+        assert quiet_store._fold_some(conn, through=3) is True
         assert quiet_store.unfolded() == 0
-        assert quiet_store._fold_some(conn) is False
+        assert quiet_store._fold_some(conn, through=3) is False
 
 
 def test_the_background_fold_lets_the_writer_go_between_chunks_and_a_reader_does_not_wait(
@@ -524,6 +524,28 @@ def test_the_background_fold_lets_the_writer_go_between_chunks_and_a_reader_does
     quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(5)])
     assert quiet_store.fold_analytics() is True
     assert (quiet_store.unfolded(), len(free_while_pausing)) == (0, 3)
+
+
+def test_a_fold_takes_the_events_stored_when_it_began_and_leaves_later_ones_to_the_next(
+    quiet_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A steady client commits during every pause of the background fold: a fold that chased
+    those commits never ended, folding one or two a chunk."""
+    quiet_store.add([neuralens(minute, "VIEW_PRODUCT") for minute in range(5)])
+    quiet_store.FOLD_CHUNK = 2
+    chunks = 0
+
+    def pause(seconds: float) -> None:  # a client's event is committed meanwhile
+        nonlocal chunks
+        chunks += 1
+        if chunks <= 10:  # (a fold that chased them would end after ten more chunks)
+            quiet_store.add([neuralens(10 + chunks, "VIEW_PRODUCT")])
+
+    monkeypatch.setattr(time, "sleep", pause)
+    assert quiet_store.fold_analytics(wait=False) is True
+    assert (chunks, quiet_store.unfolded()) == (3, 3)  # the three stored meanwhile wait
+    assert quiet_store.fold_analytics() is True
+    assert quiet_store.unfolded() == 0
 
 
 def test_a_neuralens_search_in_one_batch_is_at_its_earliest_view_and_keeps_its_click(

@@ -420,24 +420,32 @@ class SqliteStore(SqlStore):
     # -- the analytics' running totals --------------------------------------------------------
 
     def fold_analytics(self, wait: bool = True) -> bool:
-        """Fold every stored event into the running totals, a chunk a transaction (the
-        writer lock is released between chunks, so requests are stored meanwhile). The
+        """Fold every event stored when called into the running totals, a chunk a
+        transaction (the writer lock is released between chunks, so requests are stored
+        meanwhile); not those committed meanwhile, which the next fold takes. Chasing them, a
+        fold under a steady client folded the commit or two of each pause, a chunk each, and
+        never ended (measured: bench/results/measurements.md#sqlite-fold-chase). The
         background fold (``wait`` False) also pauses between chunks: a reader that waits for
         the totals (``wait`` True) does not."""
+        through: int | None = None
         while True:
             with self._reset_lock, self._lock, self._writing():
-                if self._resets_pending or not self._fold_some(self.db.conn):
+                conn = self.db.conn
+                if through is None:
+                    (through,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                if self._resets_pending or not self._fold_some(conn, through):
                     return True
             if not wait:
                 time.sleep(self.FOLD_PAUSE_SECONDS)
 
-    def _fold_some(self, conn: sqlite3.Connection) -> bool:
-        """Fold up to FOLD_CHUNK events not yet in the totals, in the caller's transaction.
-        False when there was nothing to fold."""
+    def _fold_some(self, conn: sqlite3.Connection, through: int) -> bool:
+        """Fold up to FOLD_CHUNK events not yet in the totals, of ids up to ``through``, in
+        the caller's transaction. False when there was nothing to fold."""
         (low,) = conn.execute(_FOLDED_THROUGH).fetchone()
         (high,) = conn.execute(
-            "SELECT max(id) FROM (SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?)",
-            (low, self.FOLD_CHUNK),
+            "SELECT max(id) FROM "
+            "(SELECT id FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)",
+            (low, through, self.FOLD_CHUNK),
         ).fetchone()
         if high is None:
             return False
