@@ -21,7 +21,8 @@ Go's net/http does that it does not.
   WebSocket upgrades are uvicorn's as before.
 
 For fault injection, each request's scope carries a ``Connection`` (``CONNECTION``): what a
-fault may do to the connection the request came on (reset it, close it, write raw bytes).
+fault may do to the connection the request came on (reset it, close it, write raw bytes);
+and, for a long-poll, when the server begins to stop (``Connection.stopping``).
 
 And one thing for the server's own live views: at shutdown, a response whose request scope
 carries ``ENDS_AT_SHUTDOWN`` (``/_mock/stream``, which never ends by itself) is closed at once
@@ -54,6 +55,19 @@ class Connection:
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        self._stopping: asyncio.Event | None = None
+
+    def stopping(self) -> asyncio.Event:
+        """Set when the server begins to stop: a request that may wait long (a long-poll)
+        answers then, instead of being cancelled when the graceful period ends (an error
+        and a traceback for nothing)."""
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        return self._stopping
+
+    def server_stops(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()
 
     def reset(self) -> None:
         """A TCP reset (RST), as a server that crashed or a middlebox that dropped it."""
@@ -141,6 +155,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         self._lane = lane_of(self.app)
 
     def shutdown(self) -> None:
+        self._connection.server_stops()
         scope = getattr(self, "scope", None)
         if self.cycle is not None and scope is not None and scope.get(ENDS_AT_SHUTDOWN):
             self.transport.close()  # connection_lost tells the app its client is gone

@@ -405,6 +405,22 @@ def test_an_open_stream_does_not_hold_a_server_that_stops() -> None:
     assert stopped < GRACEFUL_SHUTDOWN_SECONDS / 2
 
 
+def test_a_pending_wait_answers_503_when_its_server_stops() -> None:
+    server = MockServer(Settings(db=":memory:", port=0)).start()
+    answers: list[httpx.Response] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(httpx.get(server.url + "/_mock/wait?timeout=60"))
+    )
+    waiting.start()
+    time.sleep(0.5)  # the wait is in
+    started = time.monotonic()
+    server.stop()
+    waiting.join(timeout=10)
+    assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS / 2
+    assert answers[0].status_code == 503
+    assert answers[0].json() == {"error": "mockserver is stopping: fewer than 1 events matched"}
+
+
 def test_a_stream_ends_when_its_duration_does(client: TestClient) -> None:
     response = client.get("/_mock/stream", params={"duration": 0})
     assert response.status_code == 200

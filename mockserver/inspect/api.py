@@ -23,7 +23,7 @@ from mockserver import jsontext
 from mockserver.events import DISAGREE
 from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import RuleError
-from mockserver.http11 import ENDS_AT_SHUTDOWN
+from mockserver.http11 import CONNECTION, ENDS_AT_SHUTDOWN
 from mockserver.inspect.analytics import analytics_query, figures
 from mockserver.inspect.limits import (
     DEFAULT_LIMIT,
@@ -102,6 +102,14 @@ def _busy_counting(running: int) -> Response:
         "out); retry in a moment, or wait with a longer timeout"
     )
     return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "1"})
+
+
+def _server_stopping(request: Request) -> asyncio.Future[Any]:
+    """Done when the server begins to stop (never, served other than by ``serve``'s server)."""
+    connection = request.scope.get(CONNECTION)
+    if connection is None:
+        return asyncio.get_running_loop().create_future()
+    return asyncio.ensure_future(connection.stopping().wait())
 
 
 async def _client_gone(request: Request) -> None:
@@ -330,6 +338,7 @@ class InspectAPI:
         deadline = loop.time() + timeout
         waiter = self.changes.subscribe(params, in_memory=not self.shared_store)
         gone = asyncio.ensure_future(_client_gone(request))
+        stopping = _server_stopping(request)
         try:
             while True:
                 waiter.woken.clear()  # before counting: a match after this point wakes us
@@ -354,15 +363,19 @@ class InspectAPI:
                     return await self._matching(params, 408, message)
                 woken = asyncio.ensure_future(waiter.woken.wait())
                 await asyncio.wait(
-                    (woken, gone),
+                    (woken, gone, stopping),
                     timeout=min(remaining, RECHECK_SECONDS) if self.shared_store else remaining,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
                 woken.cancel()
                 if gone.done():
                     return Response(status_code=408)  # nobody is left to read it
+                if stopping.done():
+                    message = f"mockserver is stopping: fewer than {wanted} events matched"
+                    return JSONResponse({"error": message}, status_code=503)
         finally:
             gone.cancel()
+            stopping.cancel()
             self.changes.unsubscribe(waiter)
 
     async def _count_in_sql(self, waiter: Waiter, params: Params, wanted: int) -> None:

@@ -730,7 +730,8 @@ def inspection_openapi() -> dict[str, Any]:
                         "503": _json(
                             "Error",
                             "Earlier waits' counts still run over a large store (their waits "
-                            "timed out): retry after Retry-After seconds.",
+                            "timed out): retry after Retry-After seconds. Or the server is "
+                            "stopping: a wait in progress ends with it.",
                         ),
                     },
                 }
