@@ -23,7 +23,7 @@ from mockserver import jsontext
 from mockserver.events import DISAGREE
 from mockserver.faults.book import MAX_RULES, FaultBook, rules_of
 from mockserver.faults.rules import RuleError
-from mockserver.http11 import CONNECTION, ENDS_AT_SHUTDOWN
+from mockserver.http11 import CONNECTION, ENDS_AT_SHUTDOWN, Connection
 from mockserver.inspect.analytics import analytics_query, figures
 from mockserver.inspect.limits import (
     DEFAULT_LIMIT,
@@ -106,7 +106,7 @@ def _busy_counting(running: int) -> Response:
 
 def _server_stopping(request: Request) -> asyncio.Future[Any]:
     """Done when the server begins to stop (never, served other than by ``serve``'s server)."""
-    connection = request.scope.get(CONNECTION)
+    connection: Connection | None = request.scope.get(CONNECTION)
     if connection is None:
         return asyncio.get_running_loop().create_future()
     return asyncio.ensure_future(connection.stopping().wait())
