@@ -265,6 +265,17 @@ def test_a_run_of_digits_is_found_as_a_regular_expression_finds_it(text: str, le
     assert has_digit_run(text, length) is bool(re.search(f"[0-9]{{{length}}}", text))
 
 
+@pytest.mark.parametrize("lenient", [False, True])
+def test_an_integer_no_float_holds_is_refused_under_a_key_sent_again(lenient: bool) -> None:
+    # Go decodes the first value (and fails on it) before the last one wins.
+    body = b'{"a": ' + b"9" * 309 + b', "b": [{"c": ' + b"9" * 309 + b', "c": 1}], "a": 1}'
+    decoded = decode_json(body, lenient=lenient)
+    assert (decoded.value, [e.rule for e in decoded.errors]) == (None, ["syntax"])
+    assert "309 digits" in decoded.errors[0].message
+    fits = body.replace(b"9" * 309, b"9" * 308)
+    assert decode_json(fits, lenient=True).value == {"a": 1, "b": [{"c": 1}]}
+
+
 @pytest.mark.parametrize("offset", range(0, 310, 7))
 def test_an_integer_no_float_holds_is_refused_wherever_it_starts(offset: int) -> None:
     body = b'[{"pad": "' + b"x" * offset + b'", "a": ' + b"9" * 309 + b"}]"

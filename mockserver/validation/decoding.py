@@ -227,9 +227,18 @@ def _whole_text(decoder: _StrictDecoder, text: str, lenient: bool) -> Any:
 
 
 def _first_overflowing_integer(value: Any) -> int | None:
-    for _, node in _walk(value, ()):
-        if type(node) is int and not fits_float64(node):
-            return node
+    """Looked for among the values as sent, a repeated key's earlier ones too: Go decodes
+    each (and refuses the one that overflows) before the last one wins."""
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if type(node) is int:
+            if not fits_float64(node):
+                return node
+        elif isinstance(node, dict):
+            pending.extend(reversed([child for _, child in object_pairs(node)]))
+        elif isinstance(node, list):
+            pending.extend(reversed(node))
     return None
 
 
