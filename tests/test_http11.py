@@ -19,6 +19,7 @@ import textwrap
 
 import pytest
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.server import ServerState
 
 from mockserver import http11
 
@@ -63,10 +64,21 @@ def test_the_private_methods_http11_calls_are_still_there() -> None:
 
 def test_the_protocol_and_cycle_attributes_http11_reads_are_still_set() -> None:
     protocol_init = inspect.getsource(HttpToolsProtocol.__init__)
-    for name in ("self.parser", "self.cycle", "self.loop", "self.logger", "self.headers"):
+    for name in (
+        "self.parser", "self.cycle", "self.loop", "self.logger", "self.headers", "self.app",
+        "self.access_log", "self.access_logger", "self.limit_concurrency", "self.pipeline",
+        "self.timeout_keep_alive", "self.server_state",
+    ):  # fmt: skip
         assert f"{name} " in protocol_init or f"{name}:" in protocol_init, name
-    assert "self.scope" in inspect.getsource(HttpToolsProtocol.on_message_begin)
-    assert "self.transport" in inspect.getsource(HttpToolsProtocol.connection_made)
+    message_begin = inspect.getsource(HttpToolsProtocol.on_message_begin)
+    for name in ("self.scope", "self.url", "self.expect_100_continue"):
+        assert name in message_begin, name
+    connection_made = inspect.getsource(HttpToolsProtocol.connection_made)
+    for name in ("self.transport", "self.flow"):
+        assert name in connection_made, name
+    assert callable(getattr(HttpToolsProtocol, "timeout_keep_alive_handler", None))
+    state = ServerState()
+    assert (state.default_headers, state.total_requests) == ([], 0)
     cycle_init = inspect.getsource(RequestResponseCycle.__init__)
     for name in ("self.more_body", "self.message_event", "self.keep_alive"):
         assert name in cycle_init, name

@@ -10,6 +10,8 @@ import pytest
 
 from mockserver import MockClient, MockServer, MockTimeout
 from mockserver.inspect import api as inspect_api
+from mockserver.storage import base, filters
+from mockserver.testing import client as testing_client
 from tests.conftest import LUCIDWORKS_HEADERS, NEURALENS_HEADERS, load_fixture
 
 CLICKS = load_fixture("lucidworks", "valid", "click-batch-of-three.json")
@@ -248,3 +250,10 @@ def test_a_fault_needs_its_kind(client: MockClient) -> None:
         client.add_fault(times=2)
     with pytest.raises(ValueError, match="status: must be one of"):
         client.add_fault(status=418)
+
+
+def test_the_near_miss_fields_are_the_event_filters_that_compare_a_field_of_the_same_name() -> None:
+    # The client names what a near miss differs in from the declared filters' own fields (the
+    # client's namespace is its own, and never a near miss).
+    compared = [name for name in base.EVENT_FILTERS if filters._EQUALS.get(name) == name]
+    assert [*testing_client._FIELD_FILTERS] == [n for n in compared if n != "namespace"]

@@ -20,6 +20,7 @@ BUCKETS = {"hour": 3_600_000, "day": 86_400_000}
 DEFAULT_SESSION_MINUTES = {
     v.vendor: v.session_gap_ms // 60_000 for v in sorted(ANALYTICS, key=lambda v: v.vendor)
 }
+SESSION_IDS = frozenset(v.vendor for v in ANALYTICS if v.session_ids)  # the gap: when none is named
 MAX_FILLED_BUCKETS = 1000  # empty buckets are listed as zeros up to this many, for charts
 
 DEFINITIONS = {

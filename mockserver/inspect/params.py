@@ -16,7 +16,7 @@ from typing import Any
 
 from mockserver.events import OUTCOMES
 from mockserver.faults.rules import KINDS
-from mockserver.inspect.analytics import BUCKETS, DEFAULT_SESSION_MINUTES
+from mockserver.inspect.analytics import BUCKETS, DEFAULT_SESSION_MINUTES, SESSION_IDS
 from mockserver.inspect.limits import (
     DEFAULT_LIMIT,
     DEFAULT_WAIT_SECONDS,
@@ -245,19 +245,17 @@ ANALYTICS = (
     time("since", "Event time at or after (ISO 8601)."),
     time("until", "Event time before (ISO 8601)."),
     one_of("bucket", BUCKETS, "The series' bucket (UTC).", default="day"),
-    integer(
-        "lucidworks_session_minutes",
-        1,
-        24 * 60,
-        "Inactivity that ends a Lucidworks session without a sessionId.",
-        default=DEFAULT_SESSION_MINUTES["lucidworks"],
-    ),
-    integer(
-        "neuralens_session_minutes",
-        1,
-        24 * 60,
-        "Inactivity that ends a Neuralens session.",
-        default=DEFAULT_SESSION_MINUTES["neuralens"],
+    # one for each vendor the registry declares analytics for
+    *(
+        integer(
+            f"{vendor}_session_minutes",
+            1,
+            24 * 60,
+            f"Inactivity that ends a {vendor.title()} session"
+            f"{' (of events with no session id)' if vendor in SESSION_IDS else ''}.",
+            default=minutes,
+        )
+        for vendor, minutes in DEFAULT_SESSION_MINUTES.items()
     ),
 )
 

@@ -466,7 +466,8 @@ class PostgresStore(SqlStore):
 #   the other's). A server's background folder tries the lock and leaves the work to
 #   whoever holds it; an analytics call waits for it, then folds what is left, so its
 #   answer includes every event acknowledged before it.
-_FOLD_LOCK = 0x726F6C6C  # "roll": any constant
+_FOLD_LOCK = 0x726F6C6C  # "roll", from when the totals were rollups: kept, as servers of
+# another version folding the same database must take the same lock
 # Commits from the queue while the events before each are fewer than FOLD_EVENTS.
 _TAKE = """
 DELETE FROM totals_pending WHERE ctid = ANY(ARRAY(

@@ -397,8 +397,9 @@ class SqliteStore(SqlStore):
             with self._lock, self._writing():
                 deleted = self.db.conn.execute(sql, [*params, self.RESET_CHUNK_ROWS]).rowcount
             # A lock is not handed to whoever waits for it: released and taken again at once,
-            # it held the requests waiting for the writer through the whole reset (a POST
-            # waited 1.1 s of a 1.2 s reset). A moment off lets the waiting commit in.
+            # it held the requests waiting for the writer through the whole reset
+            # (bench/results/measurements.md#sqlite-reset-chunks). A moment off lets the
+            # waiting commit in.
             time.sleep(RESET_PAUSE_SECONDS)
 
     def _give_the_wal_back(self) -> None:

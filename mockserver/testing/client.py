@@ -175,7 +175,8 @@ class MockClient(VendorURLNames):
         return figures
 
     def reset(self) -> None:
-        """Delete this namespace's events and rejections (every namespace's, if unbound)."""
+        """Delete this namespace's events, rejections, fault attempts and upstream calls (every
+        namespace's, if unbound)."""
         self._check(self._http.post("/reset", params=self._params({})))
 
     # -- waiting and asserting ----------------------------------------------------------

@@ -87,10 +87,10 @@ class LucidworksSignals(VendorEndpoint):
     def route(self, path: str) -> Routed | None:
         """``/retail/signals/{signal}``, also under ``/signal-store/{store}``. An unknown signal
         is routed here too: it is Lucidworks' own 404 (``not_served``)."""
-        store, signals_path = take_prefix(path, SIGNAL_STORE_PREFIX)
+        signal_store, signals_path = take_prefix(path, SIGNAL_STORE_PREFIX)
         signal = signals_path.removeprefix(ENDPOINT_PREFIX)
         if signal != signals_path and signal and "/" not in signal:
-            return Routed(signals_path, store)
+            return Routed(signals_path, signal_store)
         return None
 
     def not_served(self, intake: Intake) -> str | None:
@@ -103,8 +103,8 @@ class LucidworksSignals(VendorEndpoint):
         request is refused, and the name is not recorded as a tenant)."""
         if intake.signal_store is not None:
             return intake.signal_store
-        store = signal_store_from_host(intake.headers.get("host", ""))
-        return store if NAME_PATTERN.fullmatch(store) else None
+        signal_store = signal_store_from_host(intake.headers.get("host", ""))
+        return signal_store if NAME_PATTERN.fullmatch(signal_store) else None
 
     def auth_errors(self, intake: Intake) -> list[FieldError]:
         token = intake.headers.get("authorization", "").strip()
