@@ -55,7 +55,8 @@ class Connection:
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
-        self._stopping: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None  # made when a request first asks
+        self._stopped = False  # the server began to stop (before any request asked, maybe)
 
     def stopping(self) -> asyncio.Event:
         """Set when the server begins to stop: a request that may wait long (a long-poll)
@@ -63,9 +64,12 @@ class Connection:
         and a traceback for nothing)."""
         if self._stopping is None:
             self._stopping = asyncio.Event()
+            if self._stopped:
+                self._stopping.set()
         return self._stopping
 
     def server_stops(self) -> None:
+        self._stopped = True
         if self._stopping is not None:
             self._stopping.set()
 

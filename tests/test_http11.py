@@ -12,10 +12,12 @@ server in test_hostile_input.py and test_vendors_faults.py.
 from __future__ import annotations
 
 import ast
+import asyncio
 import hashlib
 import inspect
 import re
 import textwrap
+from typing import cast
 
 import pytest
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
@@ -108,3 +110,14 @@ def test_the_lane_cycle_has_what_uvicorn_asks_of_a_request_cycle() -> None:
 
 def test_the_protocol_mockserver_serves_with_extends_uvicorns() -> None:
     assert issubclass(http11.GoLikeHttpToolsProtocol, HttpToolsProtocol)
+
+
+def test_a_request_that_asks_after_the_server_began_to_stop_is_told_at_once() -> None:
+    # A long-poll whose handler first asks in the loop turn after shutdown() told the
+    # connection would otherwise wait out the grace period, then be cancelled.
+    told, late = (http11.Connection(cast(asyncio.Transport, None)) for _ in range(2))
+    waiting = told.stopping()
+    told.server_stops()
+    late.server_stops()
+    assert waiting.is_set()
+    assert late.stopping().is_set()

@@ -4,14 +4,17 @@ behaviour every store shares is in test_storage_conformance.py."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from mockserver.storage import sqlite
+from mockserver.storage.base import StoreUnavailable
 from mockserver.storage.sql_store import BACKGROUND_NICENESS
 from mockserver.storage.sqlite import SqliteStore
 from mockserver.vendors.registry import ANALYTICS
@@ -26,6 +29,35 @@ def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     reopened = SqliteStore(path, ANALYTICS)  # migrations already applied: nothing is redone or lost
     assert reopened.events({}).total == 1
     reopened.close()
+
+
+def test_closing_interrupts_a_read_still_running_instead_of_closing_under_it(
+    tmp_path: Path,
+) -> None:
+    # A wait's count, given up at shutdown, still runs in its thread when the store closes:
+    # closing its connection under it crashed the process (SIGSEGV).
+    store = SqliteStore(str(tmp_path / "m.db"), ANALYTICS)
+    endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)"
+    started, failures = threading.Event(), list[sqlite3.Error]()
+
+    def read() -> None:
+        try:
+            with store._reading() as conn:
+                started.set()
+                conn.execute(f"{endless} SELECT max(i) FROM n").fetchone()  # till interrupted
+        except sqlite3.Error as exc:
+            failures.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert started.wait(5)
+    began = time.monotonic()
+    store.close()
+    reader.join(5)
+    assert time.monotonic() - began < 1
+    assert [str(f) for f in failures] == ["interrupted"]
+    with pytest.raises(StoreUnavailable, match="the server is stopping"):
+        store.events({})
 
 
 def test_the_write_ahead_log_is_reused_from_its_start_under_steady_writes(

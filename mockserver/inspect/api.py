@@ -84,11 +84,16 @@ def _with_params(taken: tuple[Param, ...], handler: ParamsHandler) -> Handler:
     return parsed
 
 
-async def _done_within(work: Awaitable[None], seconds: float | None) -> bool:
-    """Whether ``work`` finished within ``seconds``; if not, it goes on unawaited (a thread
-    cannot be stopped) and what it raises then is dropped: nobody is waiting for it."""
+async def _done_within(
+    work: Awaitable[None], seconds: float | None, unless: asyncio.Future[Any]
+) -> bool:
+    """Whether ``work`` finished within ``seconds`` (and before ``unless`` was done); if not,
+    it goes on unawaited (a thread cannot be stopped) and what it raises then is dropped:
+    nobody is waiting for it."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait((task,), timeout=seconds)
+    done, _ = await asyncio.wait(
+        (task, unless), timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+    )
     if task in done:
         task.result()  # its error, if any, is this request's
         return True
@@ -102,6 +107,11 @@ def _busy_counting(running: int) -> Response:
         "out); retry in a moment, or wait with a longer timeout"
     )
     return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "1"})
+
+
+def _stopping_reply(wanted: int) -> Response:
+    message = f"mockserver is stopping: fewer than {wanted} events matched"
+    return JSONResponse({"error": message}, status_code=503)
 
 
 def _server_stopping(request: Request) -> asyncio.Future[Any]:
@@ -350,9 +360,11 @@ class InspectAPI:
                     if self.abandoned_counts >= MAX_ABANDONED_COUNTS:
                         return _busy_counting(self.abandoned_counts)
                     counting = asyncio.ensure_future(self._count_in_sql(waiter, params, wanted))
-                    if not await _done_within(counting, limit):
+                    if not await _done_within(counting, limit, stopping):
                         self.abandoned_counts += 1
                         counting.add_done_callback(self._count_ended)
+                        if stopping.done():
+                            return _stopping_reply(wanted)
                         message = f"fewer than {wanted} events counted after {timeout:g}s"
                         return await self._matching(params, 408, message)
                 if waiter.matched >= wanted:
@@ -370,9 +382,8 @@ class InspectAPI:
                 woken.cancel()
                 if gone.done():
                     return Response(status_code=408)  # nobody is left to read it
-                if stopping.done():
-                    message = f"mockserver is stopping: fewer than {wanted} events matched"
-                    return JSONResponse({"error": message}, status_code=503)
+                if stopping.done() and waiter.matched < wanted:
+                    return _stopping_reply(wanted)
         finally:
             gone.cancel()
             stopping.cancel()

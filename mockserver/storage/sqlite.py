@@ -181,6 +181,7 @@ def m011_running_totals_for_any_vendor(db: Database) -> None:
 
 
 _UPSTREAM_TYPES = {"mock_status": int, "upstream_status": int, "upstream_ms": float}
+CLOSE_READS_SECONDS = 5  # close() waits this long at most for reads still running
 RESET_PAUSE_SECONDS = 0.001  # between a reset's chunks: a hundred of them add 0.1 s
 CHECKPOINT_SECONDS = 0.1  # commits gather this long before a checkpoint copies them in
 CHECKPOINT_BYTES = 2 * 1024 * 1024  # or until they wrote about this much (512 pages)
@@ -243,6 +244,9 @@ class SqliteStore(SqlStore):
         self.salt = self._salt()
         self._readers = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        self._reads = threading.Condition()  # counts the reads running, for close()
+        self._active_reads = 0
+        self._closed = False
         self._file = _identity(path)  # to notice the file deleted or replaced under us
         self._problem: str | None = None
         self._committed = threading.Event()  # set by a commit the checkpointer has not seen
@@ -279,8 +283,19 @@ class SqliteStore(SqlStore):
             self._committed.set()  # _closing is set: it checkpoints once more and ends
             self._burst.set()
             self._checkpointer.join()
+        with self._reads:
+            self._closed = True
+            # A read may still run in a thread (a wait's count, which its request gave up at
+            # shutdown): closing its connection under it crashed the process. Its statement is
+            # interrupted instead, and the read waited for; one that will not end is left open.
+            deadline = time.monotonic() + CLOSE_READS_SECONDS
+            while self._active_reads and time.monotonic() < deadline:
+                for reader in self._reader_conns:
+                    reader.interrupt()
+                self._reads.wait(0.05)
+            idle = not self._active_reads
         with self._lock:
-            for reader in self._reader_conns:
+            for reader in self._reader_conns if idle else ():
                 reader.close()
             self.db.close()
 
@@ -507,6 +522,19 @@ class SqliteStore(SqlStore):
             with self._lock:
                 yield self.db.conn
             return
+        with self._reads:
+            if self._closed:
+                raise StoreUnavailable("the store is closed: the server is stopping")
+            self._active_reads += 1
+        try:
+            yield self._reader()
+        finally:
+            with self._reads:
+                self._active_reads -= 1
+                self._reads.notify_all()
+
+    def _reader(self) -> sqlite3.Connection:
+        """The calling thread's read-only connection, opened on its first read."""
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
             # mode=ro: a reader never creates a file, even if this one was deleted.
@@ -520,7 +548,7 @@ class SqliteStore(SqlStore):
             with self._lock:
                 self._reader_conns.append(conn)
             yield_the_core()
-        yield conn
+        return conn
 
     @contextlib.contextmanager
     def _analysing(self, from_totals: bool) -> Iterator[sqlite3.Connection]:
