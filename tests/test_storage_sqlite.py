@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,38 @@ def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     reopened = SqliteStore(path, ANALYTICS)  # migrations already applied: nothing is redone or lost
     assert reopened.events({}).total == 1
     reopened.close()
+
+
+def test_a_fold_waits_for_another_process_writing_the_same_file_and_it_for_the_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --workers 2: a fold reads, then writes; another process's commit in between made SQLite
+    # refuse the fold's write at once ("database is locked": a 503 on /_mock/analytics).
+    monkeypatch.setattr(SqliteStore, "_fold_in_background", lambda self: None)
+    path = str(tmp_path / "m.db")
+    folding, other = SqliteStore(path, ANALYTICS), SqliteStore(path, ANALYTICS)
+    folding.add([_event()])
+    committed = threading.Event()
+
+    def write() -> None:
+        other.add([_event()])
+        committed.set()
+
+    writer = threading.Thread(target=write)
+    fold = folding.totals.fold
+
+    def fold_while_the_other_commits(*args: Any) -> None:
+        writer.start()
+        committed.wait(1)  # it waits for this fold's transaction: a second, then on
+        fold(*args)
+
+    monkeypatch.setattr(folding.totals, "fold", fold_while_the_other_commits)
+    assert folding.fold_analytics() is True
+    writer.join(10)
+    assert committed.is_set()
+    assert (folding.unfolded(), folding.events({}).total) == (1, 2)
+    folding.close()
+    other.close()
 
 
 def test_closing_interrupts_a_read_still_running_instead_of_closing_under_it(

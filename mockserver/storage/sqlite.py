@@ -476,14 +476,24 @@ class SqliteStore(SqlStore):
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
-        """One transaction, or ``StoreUnavailable`` saying why (nothing of it was stored)."""
+        """One transaction, or ``StoreUnavailable`` saying why (nothing of it was stored).
+
+        It takes the write lock as it begins (``BEGIN IMMEDIATE``): a fold reads, then writes,
+        and when another process (``--workers``) committed in between, SQLite refused the
+        write at once ("database is locked") instead of waiting its turn."""
         moved = self._file_moved()
         if moved:
             self._set_problem(moved)
             raise StoreUnavailable(moved)
+        conn = self.db.conn
         try:
-            with self.db.atomic():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()  # none left when the error ended it, or COMMIT failed (disk full)
+                raise
         except sqlite3.Error as exc:
             self._set_problem(_explain(exc))
             raise StoreUnavailable(self._problem) from exc
