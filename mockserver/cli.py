@@ -681,6 +681,13 @@ def _fail(command: str, message: str) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     try:
+        return _serve(args)
+    except KeyboardInterrupt:  # Ctrl-C, starting or serving (uvicorn stops, then raises it)
+        return 130
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
         settings = _settings(args)
         app = serving.prepare(settings)
     except ValueError as exc:

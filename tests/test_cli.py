@@ -208,6 +208,26 @@ def test_a_pending_wait_ends_with_a_shutdown_and_says_so(tmp_path: Path) -> None
     assert process.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it ended on
 
 
+@pytest.mark.slow  # a real process
+def test_ctrl_c_stops_the_server_without_a_traceback(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", ":memory:"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as a terminal's Ctrl-C finds it (a test runner's child may ignore SIGINT)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "inspect" in line:  # the banner's last line: serving
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == 130
+
+
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=60) as response:
