@@ -32,6 +32,7 @@ def test_rows_survive_reopening_the_file(tmp_path: Path) -> None:
     reopened.close()
 
 
+@pytest.mark.slow  # waits half a second on purpose
 def test_a_fold_waits_for_another_process_writing_the_same_file_and_it_for_the_fold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,7 +53,7 @@ def test_a_fold_waits_for_another_process_writing_the_same_file_and_it_for_the_f
 
     def fold_while_the_other_commits(*args: Any) -> None:
         writer.start()
-        committed.wait(1)  # it waits for this fold's transaction: a second, then on
+        committed.wait(0.5)  # it waits for this fold's transaction: half a second, then on
         fold(*args)
 
     monkeypatch.setattr(folding.totals, "fold", fold_while_the_other_commits)
