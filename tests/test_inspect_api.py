@@ -436,7 +436,7 @@ def test_a_pending_wait_answers_503_when_its_server_stops(
     started = time.monotonic()
     server.stop()
     waiting.join(timeout=10)
-    assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS / 2
+    assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS  # not cancelled after it
     released.set()
     store.close()
     assert answers[0].status_code == 503
