@@ -55,23 +55,11 @@ class Connection:
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
-        self._stopping: asyncio.Event | None = None  # made when a request first asks
-        self._stopped = False  # the server began to stop (before any request asked, maybe)
-
-    def stopping(self) -> asyncio.Event:
-        """Set when the server begins to stop: a request that may wait long (a long-poll)
-        answers then, instead of being cancelled when the graceful period ends (an error
-        and a traceback for nothing)."""
-        if self._stopping is None:
-            self._stopping = asyncio.Event()
-            if self._stopped:
-                self._stopping.set()
-        return self._stopping
-
-    def server_stops(self) -> None:
-        self._stopped = True
-        if self._stopping is not None:
-            self._stopping.set()
+        # Set when the server begins to stop: a request that may wait long (a long-poll)
+        # answers then, instead of being cancelled when the graceful period ends (an error
+        # and a traceback for nothing). One a connection, made with it: it is set whenever a
+        # request asks, before or after the stop.
+        self.stopping = asyncio.Event()
 
     def reset(self) -> None:
         """A TCP reset (RST), as a server that crashed or a middlebox that dropped it."""
@@ -159,7 +147,7 @@ class GoLikeHttpToolsProtocol(HttpToolsProtocol):
         self._lane = lane_of(self.app)
 
     def shutdown(self) -> None:
-        self._connection.server_stops()
+        self._connection.stopping.set()
         scope = getattr(self, "scope", None)
         if self.cycle is not None and scope is not None and scope.get(ENDS_AT_SHUTDOWN):
             self.transport.close()  # connection_lost tells the app its client is gone

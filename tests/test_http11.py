@@ -114,10 +114,11 @@ def test_the_protocol_mockserver_serves_with_extends_uvicorns() -> None:
 
 def test_a_request_that_asks_after_the_server_began_to_stop_is_told_at_once() -> None:
     # A long-poll whose handler first asks in the loop turn after shutdown() told the
-    # connection would otherwise wait out the grace period, then be cancelled.
+    # connection would otherwise wait out the grace period, then be cancelled (an Event made
+    # only when a request first asked was never set): the connection's one Event says it.
     told, late = (http11.Connection(cast(asyncio.Transport, None)) for _ in range(2))
-    waiting = told.stopping()
-    told.server_stops()
-    late.server_stops()
+    waiting = told.stopping
+    told.stopping.set()
+    late.stopping.set()
     assert waiting.is_set()
-    assert late.stopping().is_set()
+    assert late.stopping.is_set()

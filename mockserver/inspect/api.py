@@ -119,7 +119,7 @@ def _server_stopping(request: Request) -> asyncio.Future[Any]:
     connection: Connection | None = request.scope.get(CONNECTION)
     if connection is None:
         return asyncio.get_running_loop().create_future()
-    return asyncio.ensure_future(connection.stopping().wait())
+    return asyncio.ensure_future(connection.stopping.wait())
 
 
 async def _client_gone(request: Request) -> None:
